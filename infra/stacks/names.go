@@ -1,0 +1,68 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// The physical names below are derived from the policy alone, so a spoke stack can
+// address the hub's bus and the hub can address every spoke's role without
+// cross-stack references (which CDK cannot make across accounts).
+
+// HubStackName is the CloudFormation stack name of the hub.
+func HubStackName(hub policy.Hub) string { return hub.Name + "-hub" }
+
+// SpokeStackName is the CloudFormation stack name of one spoke.
+func SpokeStackName(hub policy.Hub, s policy.Spoke) string {
+	return fmt.Sprintf("%s-spoke-%s-%s", hub.Name, s.Account, s.Region)
+}
+
+// BusName is the name of the hub's custom event bus, where spokes forward their
+// AWS events and functions publish Highway's domain events.
+func BusName(hub policy.Hub) string { return hub.Name }
+
+// TableName is the name of the ledger table.
+func TableName(hub policy.Hub) string { return hub.Name + "-ledger" }
+
+// TopicName is the name of the notification topic.
+func TopicName(hub policy.Hub) string { return hub.Name + "-notifications" }
+
+// FunctionName is the Lambda function name of the function built from
+// functions/<name>.
+func FunctionName(hub policy.Hub, name string) string { return hub.Name + "-" + name }
+
+// SpokeRoleName is the IAM role, one per spoke account, that hub functions assume
+// to act in that account.
+func SpokeRoleName(hub policy.Hub) string { return hub.Name + "-spoke" }
+
+// functionRolePath is the IAM path of every hub function's role; spoke roles trust
+// exactly the hub roles under it.
+func functionRolePath(hub policy.Hub) string { return "/" + hub.Name + "/" }
+
+// busArn is the hub bus's ARN as seen from any stack.
+func busArn(stack awscdk.Stack, hub policy.Hub) *string {
+	return awscdk.Arn_Format(&awscdk.ArnComponents{
+		Service:      jsii.String("events"),
+		Account:      jsii.String(hub.Account),
+		Region:       jsii.String(hub.Region),
+		Resource:     jsii.String("event-bus"),
+		ResourceName: jsii.String(BusName(hub)),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	}, stack)
+}
+
+// functionRoleArns matches the ARN of every hub function role, for trust policies.
+func functionRoleArns(stack awscdk.Stack, hub policy.Hub) *string {
+	return awscdk.Arn_Format(&awscdk.ArnComponents{
+		Service:      jsii.String("iam"),
+		Account:      jsii.String(hub.Account),
+		Region:       jsii.String(""),
+		Resource:     jsii.String("role"),
+		ResourceName: jsii.String(hub.Name + "/*"),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	}, stack)
+}

@@ -1,0 +1,23 @@
+package stacks
+
+import (
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// newPushRecording records every CodeCommit branch push in the ledger, where build
+// gating and lead time start: the push function, its rules, and read/write access
+// to the ledger.
+func newPushRecording(hub *Hub) error {
+	scope := constructs.NewConstruct(hub.Stack, jsii.String("PushRecording"))
+	fn, err := hub.Function(scope, route.FunctionPush, FunctionProps{
+		Description: "Highway: records CodeCommit branch pushes in the ledger.",
+	})
+	if err != nil {
+		return err
+	}
+	hub.GrantLedgerReadWrite(fn)
+	return hub.Route(scope, route.FunctionPush, fn)
+}

@@ -1,0 +1,114 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// Delivery from a rule to its function: EventBridge retries a failed invocation
+// this many times within the maximum age, then sends the event to the rule
+// target's dead-letter queue. (EventBridge only retries when Lambda refuses the
+// event, a throttle or a service error; failures inside the function are retried
+// by the function's own asynchronous invocation config.)
+const (
+	ruleRetryAttempts    = 8
+	ruleMaxEventAgeHours = 2
+)
+
+// Route creates the EventBridge rules of every route of function name (see
+// route.Routes), each delivering to fn with a retry policy and its own
+// dead-letter queue. A route always gets a rule on the hub bus, where spokes
+// forward their AWS events. A route of AWS sources also gets one on the hub
+// account's default bus, because AWS delivers the events of the hub account's own
+// resources there and nowhere else.
+func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunction) error {
+	var routes []route.Route
+	for _, r := range route.Routes() {
+		if r.Function == name {
+			routes = append(routes, r)
+		}
+	}
+	if len(routes) == 0 {
+		return fmt.Errorf("function %s has no route in route.Routes", name)
+	}
+	for i, r := range routes {
+		pattern, sources, err := eventPattern(r.Pattern)
+		if err != nil {
+			return fmt.Errorf("route of function %s: %w", name, err)
+		}
+		id := fmt.Sprintf("Route%d", i)
+		h.rule(scope, id+"HubBus", r, h.Bus, pattern, sources, fn)
+		if anyAWSSource(sources) {
+			h.rule(scope, id+"DefaultBus", r, nil, pattern, sources, fn)
+		}
+	}
+	h.routed[name] = true
+	return nil
+}
+
+// rule creates one rule of route r on bus (nil: the account's default bus).
+func (h *Hub) rule(scope constructs.Construct, id string, r route.Route, bus awsevents.IEventBus, pattern map[string]any, sources []string, fn awslambda.IFunction) {
+	where := "the hub bus"
+	if bus == nil {
+		where = "the default bus"
+	}
+	dlq := newDeadLetterQueue(scope, id+"Failures", fmt.Sprintf("the %s rule on %s", r.Function, where), h.alarmAction)
+	rule := awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
+		EventBus:    bus,
+		Description: jsii.String(r.Description + " (" + where + ")"),
+		// The L2 pattern only carries the sources; the L1 below gets the route's
+		// whole pattern, matchers included, which the typed EventPattern cannot hold.
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(sources...)},
+	})
+	rule.Node().DefaultChild().(awsevents.CfnRule).SetEventPattern(pattern)
+	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: dlq,
+		RetryAttempts:   jsii.Number(ruleRetryAttempts),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(ruleMaxEventAgeHours)),
+	}))
+}
+
+// eventPattern validates p and returns it as the JSON object EventBridge receives,
+// with the literal sources it names. A route must name its sources: they decide
+// which buses carry its events.
+func eventPattern(p route.Pattern) (map[string]any, []string, error) {
+	text, err := p.JSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	var pattern map[string]any
+	if err := json.Unmarshal([]byte(text), &pattern); err != nil {
+		return nil, nil, fmt.Errorf("event pattern: %w", err)
+	}
+	list, _ := pattern["source"].([]any)
+	var sources []string
+	for _, s := range list {
+		if s, ok := s.(string); ok {
+			sources = append(sources, s)
+		}
+	}
+	if len(sources) == 0 || len(sources) != len(list) {
+		return nil, nil, fmt.Errorf("event pattern: source must list literal sources, got %v", pattern["source"])
+	}
+	return pattern, sources, nil
+}
+
+// anyAWSSource reports whether an AWS service emits any of sources.
+func anyAWSSource(sources []string) bool {
+	for _, s := range sources {
+		if strings.HasPrefix(s, "aws.") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,211 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// examplePolicyFile is the policy shipped with the repository.
+const examplePolicyFile = "../highway.yaml"
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// examplePolicy loads the repository's example policy.
+func examplePolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load(examplePolicyFile)
+	if err != nil {
+		t.Fatalf("policy.Load(%s) = %v", examplePolicyFile, err)
+	}
+	return p
+}
+
+// parsePolicy parses a test policy written in YAML.
+func parsePolicy(t *testing.T, yaml string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse([]byte(yaml), "test.yaml")
+	if err != nil {
+		t.Fatalf("policy.Parse:\n%v", err)
+	}
+	return p
+}
+
+// buildDir creates a build directory holding a dummy bootstrap for every routed
+// function and every directory under functions/, as make build would.
+func buildDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	names := map[string]bool{}
+	for _, r := range route.Routes() {
+		names[r.Function] = true
+	}
+	if entries, err := os.ReadDir("../../functions"); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				names[e.Name()] = true
+			}
+		}
+	}
+	for name := range names {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("#!/bin/sh\n# "+name+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// synth builds the whole app from p with dummy bootstraps.
+func synth(t *testing.T, p *policy.Policy) *Highway {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	h, err := New(app, Props{Policy: p, BuildDir: buildDir(t)})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	return h
+}
+
+// cfnTemplate is the part of a synthesized template the tests read.
+type cfnTemplate struct {
+	Resources map[string]cfnResource
+}
+
+// cfnResource is one resource of a template.
+type cfnResource struct {
+	Type           string
+	Properties     map[string]any
+	DeletionPolicy string
+}
+
+// templateOf synthesizes stack and decodes its template.
+func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
+	t.Helper()
+	raw, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl cfnTemplate
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// ofType returns the resources of one CloudFormation type, by logical id.
+func (tpl cfnTemplate) ofType(typ string) map[string]cfnResource {
+	out := map[string]cfnResource{}
+	for id, r := range tpl.Resources {
+		if r.Type == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// refTo returns the logical id v refers to with Ref or Fn::GetAtt, or "".
+func refTo(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	if id, ok := m["Ref"].(string); ok {
+		return id
+	}
+	if att, ok := m["Fn::GetAtt"].([]any); ok && len(att) > 0 {
+		id, _ := att[0].(string)
+		return id
+	}
+	return ""
+}
+
+// flat renders an intrinsic-built string (Fn::Join of literals and pseudo
+// parameters) as text, with ${Ref} for references and "aws" for the partition.
+func flat(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if join, ok := v["Fn::Join"].([]any); ok && len(join) == 2 {
+			sep, _ := join[0].(string)
+			parts, _ := join[1].([]any)
+			out := make([]string, len(parts))
+			for i, p := range parts {
+				out[i] = flat(p)
+			}
+			return strings.Join(out, sep)
+		}
+		if id := refTo(v); id == "AWS::Partition" {
+			return "aws"
+		} else if id != "" {
+			return "${" + id + "}"
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// path walks nested maps by key.
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// list returns v as a list, wrapping a single value (IAM allows both forms).
+func list(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	case []string:
+		out := make([]any, len(v))
+		for i, s := range v {
+			out[i] = s
+		}
+		return out
+	default:
+		return []any{v}
+	}
+}
+
+// strs returns the strings of a list.
+func strs(v any) []string {
+	var out []string
+	for _, s := range list(v) {
+		out = append(out, flat(s))
+	}
+	return out
+}
+
+// accountOf returns the account id of an IAM principal ARN such as
+// arn:${AWS::Partition}:iam::123456789012:root.
+func accountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}

@@ -1,0 +1,44 @@
+// Package awsconfig loads the one aws.Config a Highway process uses for all its
+// clients, with an endpoint override for local runs and tests.
+package awsconfig
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// Options adjust how the configuration is loaded.
+type Options struct {
+	// Endpoint, when set, sends every client's calls there (DynamoDB Local, the
+	// wire-level fake). The SDK's own AWS_ENDPOINT_URL and
+	// AWS_ENDPOINT_URL_<SERVICE> variables work as well, per service.
+	Endpoint string
+	// Region overrides the region from the environment.
+	Region string
+	// Trace instruments every client built from the config with X-Ray.
+	Trace bool
+}
+
+// Load reads the default credential chain and region once, applies opts, and
+// returns the configuration every client of the process is built from.
+func Load(ctx context.Context, opts Options) (aws.Config, error) {
+	var loaders []func(*config.LoadOptions) error
+	if opts.Region != "" {
+		loaders = append(loaders, config.WithRegion(opts.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	if opts.Endpoint != "" {
+		cfg.BaseEndpoint = aws.String(opts.Endpoint)
+	}
+	if opts.Trace {
+		telemetry.TraceAWS(&cfg)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,90 @@
+// Package function starts a Highway Lambda function: the logger, the policy, the
+// one aws.Config and the metrics buffer are set up once per process, and the
+// handler is started with SIGTERM handling so buffered metrics are not lost when
+// the execution environment shuts down.
+package function
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/highwayhq/highway/shared/awsconfig"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// Namespace is the CloudWatch namespace of every Highway metric.
+const Namespace = "Highway"
+
+// Environment variables the CDK app sets on every function.
+const (
+	EnvTable   = "HIGHWAY_TABLE"
+	EnvBus     = "HIGHWAY_BUS"
+	EnvTracing = "HIGHWAY_TRACING"
+)
+
+// Runtime is what a function's main builds its clients and handler from.
+type Runtime struct {
+	// AWS is the process's one SDK configuration, traced with X-Ray in Lambda.
+	AWS aws.Config
+	// Policy is the validated policy the CDK app shipped with the function.
+	Policy *policy.Policy
+	// Table is the ledger table name.
+	Table string
+	// Bus is the name of Highway's event bus.
+	Bus string
+	// Metrics buffers EMF metrics; Start flushes it after every invocation.
+	Metrics *telemetry.Metrics
+}
+
+// Load sets the default logger and reads everything a function needs at start.
+// It fails fast: a missing variable or an invalid policy is an error here, at
+// cold start, rather than on the first event.
+func Load(ctx context.Context) (*Runtime, error) {
+	slog.SetDefault(telemetry.NewLogger())
+	p, err := policy.LoadForFunction()
+	if err != nil {
+		return nil, err
+	}
+	table, bus := os.Getenv(EnvTable), os.Getenv(EnvBus)
+	if table == "" || bus == "" {
+		return nil, fmt.Errorf("%s and %s must be set", EnvTable, EnvBus)
+	}
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Trace: os.Getenv(EnvTracing) != "off"})
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{
+		AWS:     cfg,
+		Policy:  p,
+		Table:   table,
+		Bus:     bus,
+		Metrics: telemetry.NewMetrics(os.Stdout, Namespace),
+	}, nil
+}
+
+// Start runs handler for every invocation, flushing rt's metrics after each one
+// and when the runtime sends SIGTERM. It does not return.
+func Start[In, Out any](rt *Runtime, handler func(context.Context, In) (Out, error)) {
+	lambda.StartWithOptions(Flushing(rt.Metrics, handler),
+		lambda.WithEnableSIGTERM(func() { flush(rt.Metrics) }))
+}
+
+// Flushing wraps handler so that m is flushed after every invocation, whatever
+// its outcome.
+func Flushing[In, Out any](m *telemetry.Metrics, handler func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		defer flush(m)
+		return handler(ctx, in)
+	}
+}
+
+func flush(m *telemetry.Metrics) {
+	if err := m.Flush(); err != nil {
+		slog.Error("flush metrics", "error", err)
+	}
+}

@@ -1,0 +1,328 @@
+package ledger
+
+import "time"
+
+// Kind names a record type. It is stored with every item so a read can decode the
+// item into its concrete type, and it is part of every key.
+type Kind string
+
+// The kinds of record on the ledger's causal timeline.
+const (
+	KindCommit       Kind = "commit"
+	KindBuild        Kind = "build"
+	KindGateDecision Kind = "gateDecision"
+	KindArtifact     Kind = "artifact"
+	KindPromotion    Kind = "promotion"
+	KindApproval     Kind = "approval"
+	KindDeployment   Kind = "deployment"
+	KindIncident     Kind = "incident"
+	KindRemediation  Kind = "remediation"
+	KindDriftReport  Kind = "driftReport"
+)
+
+// Header is the part every record shares. Kind, ID, Commit and At are the record's
+// identity: the ledger derives the item's key from them, so they must not change
+// between Put and Update. App, Env and Digest place the record in the indexes.
+type Header struct {
+	// Kind is set by the ledger from the record's type on every write.
+	Kind Kind `json:"kind"`
+	// ID identifies the record among those of its kind (build id, digest, SHA, ...).
+	ID string `json:"id"`
+	// App is the application the record belongs to, if any.
+	App string `json:"app,omitempty"`
+	// Env is the environment the record belongs to, if any.
+	Env string `json:"env,omitempty"`
+	// Commit is the commit SHA the record belongs to; it files the record under
+	// that commit's timeline.
+	Commit string `json:"commit,omitempty"`
+	// Digest is the artifact digest the record concerns; it files the record under
+	// that artifact's timeline.
+	Digest string `json:"digest,omitempty"`
+	// At is when the record happened; it orders every timeline. Stored in UTC.
+	At time.Time `json:"at"`
+	// Version counts the record's writes: Put stores 1 and each Update adds one.
+	Version int64 `json:"version"`
+}
+
+// RecordHeader returns the header shared by every record, so code holding a Record
+// can read its kind, id and time without a type switch.
+func (h *Header) RecordHeader() *Header { return h }
+
+// Record is any of the ledger's record types (always a pointer, e.g. *Commit).
+// The set is closed: the ledger must know every kind to decode what it reads.
+type Record interface {
+	// RecordHeader returns the record's shared header.
+	RecordHeader() *Header
+	kind() Kind
+}
+
+// Commit is a commit pushed to a repository. ID and Commit both hold the SHA;
+// At is when it was pushed.
+type Commit struct {
+	Header
+	// Repo is the repository name.
+	Repo string `json:"repo"`
+	// Branch is the branch the commit was pushed to.
+	Branch string `json:"branch"`
+	// Author is the commit's author.
+	Author string `json:"author,omitempty"`
+	// Message is the commit message.
+	Message string `json:"message,omitempty"`
+	// CommittedAt is the author's commit time; lead time starts here.
+	CommittedAt time.Time `json:"committedAt,omitzero,omitempty"`
+}
+
+// Build is one CodeBuild build of a commit. ID is the build id; At is when it
+// started.
+type Build struct {
+	Header
+	// Project is the CodeBuild project.
+	Project string `json:"project"`
+	// Status is the build status as CodeBuild reports it (IN_PROGRESS, SUCCEEDED, FAILED, ...).
+	Status string `json:"status"`
+	// Phases are the build's phases in order.
+	Phases []BuildPhase `json:"phases,omitempty"`
+	// EndedAt is when the build ended; zero while it runs.
+	EndedAt time.Time `json:"endedAt,omitzero,omitempty"`
+}
+
+// BuildPhase is one phase of a build as CodeBuild reports it.
+type BuildPhase struct {
+	// Name is the phase type (INSTALL, BUILD, ...).
+	Name string `json:"name"`
+	// Status is the phase status (SUCCEEDED, FAILED, ...).
+	Status string `json:"status"`
+	// Duration is how long the phase took.
+	Duration time.Duration `json:"duration,omitempty"`
+}
+
+// Verdict is the outcome of a gate.
+type Verdict string
+
+// The verdicts a gate can reach.
+const (
+	VerdictPass Verdict = "pass"
+	VerdictFail Verdict = "fail"
+)
+
+// GateDecision is the explainable outcome of gating one build. ID is the build id.
+type GateDecision struct {
+	Header
+	// Verdict is pass when every check passed or was waived.
+	Verdict Verdict `json:"verdict"`
+	// Checks are the individual checks with what each observed.
+	Checks []CheckResult `json:"checks,omitempty"`
+}
+
+// CheckResult is one check of a gate decision, with enough to explain it.
+type CheckResult struct {
+	// Name names the check (compile, lint, security, tests, regression, ...).
+	Name string `json:"name"`
+	// Input is the report the check read (a file, a CodeBuild report ARN).
+	Input string `json:"input,omitempty"`
+	// Threshold is the limit the policy sets.
+	Threshold float64 `json:"threshold"`
+	// Observed is the value the check measured.
+	Observed float64 `json:"observed"`
+	// Passed says whether Observed was within Threshold.
+	Passed bool `json:"passed"`
+	// Reason explains the outcome in one line.
+	Reason string `json:"reason,omitempty"`
+	// Waived says a policy waiver let a failed check through.
+	Waived bool `json:"waived,omitempty"`
+}
+
+// ArtifactKind says where an artifact lives.
+type ArtifactKind string
+
+// The kinds of artifact Highway promotes.
+const (
+	ArtifactS3    ArtifactKind = "s3"
+	ArtifactImage ArtifactKind = "image"
+)
+
+// Artifact is an immutable build output, registered by digest. ID is the digest;
+// At is when it was registered.
+type Artifact struct {
+	Header
+	// Type says which location fields are set.
+	Type ArtifactKind `json:"type"`
+	// Bucket is the S3 bucket of an s3 artifact.
+	Bucket string `json:"bucket,omitempty"`
+	// Key is the S3 object key of an s3 artifact.
+	Key string `json:"key,omitempty"`
+	// ObjectVersion is the S3 object version of an s3 artifact.
+	ObjectVersion string `json:"objectVersion,omitempty"`
+	// Repository is the image repository URI of an image artifact.
+	Repository string `json:"repository,omitempty"`
+	// Tag is the image tag the artifact was pushed with (the digest is what counts).
+	Tag string `json:"tag,omitempty"`
+	// Quarantined stops the artifact from being promoted further.
+	Quarantined bool `json:"quarantined,omitempty"`
+}
+
+// PromotionStatus is where a promotion stands.
+type PromotionStatus string
+
+// The states of a promotion.
+const (
+	PromotionRequested PromotionStatus = "requested"
+	PromotionWaiting   PromotionStatus = "waitingApproval"
+	PromotionSucceeded PromotionStatus = "succeeded"
+	PromotionFailed    PromotionStatus = "failed"
+	PromotionRejected  PromotionStatus = "rejected"
+)
+
+// Promotion moves one artifact (by digest) into an environment. ID is the
+// promotion id; At is when it was requested.
+type Promotion struct {
+	Header
+	// From is the environment the artifact is promoted from; empty for the first.
+	From string `json:"from,omitempty"`
+	// Status is where the promotion stands.
+	Status PromotionStatus `json:"status"`
+	// FinishedAt is when the promotion finished; zero while it runs.
+	FinishedAt time.Time `json:"finishedAt,omitzero,omitempty"`
+}
+
+// Decision is a human's answer to an approval request.
+type Decision string
+
+// The answers an approver can give.
+const (
+	DecisionApproved Decision = "approved"
+	DecisionRejected Decision = "rejected"
+)
+
+// Approval is a human decision on promoting a digest into an environment. ID is
+// the approval id; At is when it was decided.
+type Approval struct {
+	Header
+	// PromotionID is the promotion waiting on this approval.
+	PromotionID string `json:"promotionId,omitempty"`
+	// Approver is who decided.
+	Approver string `json:"approver"`
+	// Decision is what they decided.
+	Decision Decision `json:"decision"`
+}
+
+// DeploymentStatus is how a deployment ended.
+type DeploymentStatus string
+
+// The outcomes of a deployment.
+const (
+	DeploymentSuccess DeploymentStatus = "success"
+	DeploymentFailure DeploymentStatus = "failure"
+)
+
+// Deployment is a finished deployment of a digest into an environment. ID is the
+// deployment id; At is when it started; Header.Commit is the newest commit deployed.
+type Deployment struct {
+	Header
+	// Commits are every commit the deployment brought to the environment, newest
+	// first; lead time is measured for each.
+	Commits []string `json:"commits,omitempty"`
+	// PromotionID is the promotion that ran the deployment.
+	PromotionID string `json:"promotionId,omitempty"`
+	// Status is how the deployment ended.
+	Status DeploymentStatus `json:"status"`
+	// FinishedAt is when the deployment ended.
+	FinishedAt time.Time `json:"finishedAt,omitzero,omitempty"`
+	// Duration is FinishedAt minus At, kept so metrics need no arithmetic.
+	Duration time.Duration `json:"duration,omitempty"`
+}
+
+// Incident is an alarm that fired for an app+env. ID is the incident id; At is when
+// it opened. An incident is open until ResolvedAt is set.
+type Incident struct {
+	Header
+	// Alarm is the CloudWatch alarm name or ARN.
+	Alarm string `json:"alarm"`
+	// ResolvedAt is when the incident resolved; zero while it is open.
+	ResolvedAt time.Time `json:"resolvedAt,omitzero,omitempty"`
+	// DeploymentID is the deployment the incident is blamed on, if any.
+	DeploymentID string `json:"deploymentId,omitempty"`
+}
+
+// open reports whether the incident belongs in the open-incidents index.
+func (i *Incident) open() bool { return i.ResolvedAt.IsZero() }
+
+// Remediation is a runbook action taken for an incident. ID is the remediation id;
+// At is when it ran; Header.Digest is the digest it acted on (e.g. rolled back to).
+type Remediation struct {
+	Header
+	// IncidentID is the incident the action answered.
+	IncidentID string `json:"incidentId"`
+	// Action is the runbook action (rollback, redeploy, scale, ssm, notify).
+	Action string `json:"action"`
+	// DryRun says the action was only planned, not executed.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Result says what happened, in one line.
+	Result string `json:"result,omitempty"`
+}
+
+// DriftReport is one drift check of a stack or of an app+env's running digest. ID is
+// the report id; At is when the check ran.
+type DriftReport struct {
+	Header
+	// Stack is the CloudFormation stack checked, if any.
+	Stack string `json:"stack,omitempty"`
+	// Status is the outcome (IN_SYNC, DRIFTED, or DIGEST_MISMATCH for an env
+	// running a digest other than the one promoted).
+	Status string `json:"status"`
+	// Resources is how many resources were checked.
+	Resources int `json:"resources,omitempty"`
+	// Drifted are the resources found changed by hand.
+	Drifted []DriftedResource `json:"drifted,omitempty"`
+	// ExpectedDigest is the digest promoted to the env; Header.Digest is the one
+	// found running.
+	ExpectedDigest string `json:"expectedDigest,omitempty"`
+}
+
+// DriftedResource is one resource whose live state differs from its template.
+type DriftedResource struct {
+	// LogicalID is the resource's logical id in the stack.
+	LogicalID string `json:"logicalId"`
+	// Type is the CloudFormation resource type.
+	Type string `json:"type"`
+	// Status is MODIFIED or DELETED.
+	Status string `json:"status"`
+}
+
+func (*Commit) kind() Kind       { return KindCommit }
+func (*Build) kind() Kind        { return KindBuild }
+func (*GateDecision) kind() Kind { return KindGateDecision }
+func (*Artifact) kind() Kind     { return KindArtifact }
+func (*Promotion) kind() Kind    { return KindPromotion }
+func (*Approval) kind() Kind     { return KindApproval }
+func (*Deployment) kind() Kind   { return KindDeployment }
+func (*Incident) kind() Kind     { return KindIncident }
+func (*Remediation) kind() Kind  { return KindRemediation }
+func (*DriftReport) kind() Kind  { return KindDriftReport }
+
+// newRecord returns an empty record of kind k, for decoding into.
+func newRecord(k Kind) (Record, bool) {
+	switch k {
+	case KindCommit:
+		return new(Commit), true
+	case KindBuild:
+		return new(Build), true
+	case KindGateDecision:
+		return new(GateDecision), true
+	case KindArtifact:
+		return new(Artifact), true
+	case KindPromotion:
+		return new(Promotion), true
+	case KindApproval:
+		return new(Approval), true
+	case KindDeployment:
+		return new(Deployment), true
+	case KindIncident:
+		return new(Incident), true
+	case KindRemediation:
+		return new(Remediation), true
+	case KindDriftReport:
+		return new(DriftReport), true
+	}
+	return nil, false
+}

@@ -1,0 +1,120 @@
+// Package policy is Highway's configuration as code: one YAML file that names the
+// hub, the apps and their ordered environments, and the sections each capability
+// adds. The same package validates it when the CDK app synthesizes and when a
+// function starts, so a bad policy fails before it reaches an account.
+//
+// The struct tags are the schema: `yaml` names each key (JSON uses the same
+// names) and `policy:"required"` makes a key mandatory. Parse rejects unknown
+// keys and values of the wrong shape, then runs the checks in validate.go.
+package policy
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Policy is the whole, validated configuration.
+type Policy struct {
+	// Version is the schema version of the file; only 1 is known.
+	Version int `yaml:"version" json:"version" policy:"required"`
+	// Hub is the account that runs Highway's control plane.
+	Hub Hub `yaml:"hub" json:"hub" policy:"required"`
+	// Apps are the delivery units Highway watches, each with its environments.
+	Apps []App `yaml:"apps" json:"apps" policy:"required"`
+}
+
+// Hub describes where Highway itself is deployed and how its resources are named.
+type Hub struct {
+	// Account is the 12-digit AWS account id of the hub.
+	Account string `yaml:"account" json:"account" policy:"required"`
+	// Region is the AWS region of the hub, for example eu-west-1.
+	Region string `yaml:"region" json:"region" policy:"required"`
+	// Name prefixes every named resource (table, bus, topic); default "highway".
+	Name string `yaml:"name" json:"name"`
+	// LogRetentionDays is how long function logs are kept; default 30.
+	LogRetentionDays int `yaml:"logRetentionDays" json:"logRetentionDays"`
+	// NotifyEmails are subscribed to the notification topic.
+	NotifyEmails []string `yaml:"notifyEmails,omitempty" json:"notifyEmails,omitempty"`
+}
+
+// App is one delivery unit: a repository whose artifacts move through Environments
+// in order.
+type App struct {
+	// Name identifies the app in the ledger, events and metrics.
+	Name string `yaml:"name" json:"name" policy:"required"`
+	// Repository is the CodeCommit repository the app is built from.
+	Repository string `yaml:"repository" json:"repository" policy:"required"`
+	// Environments are ordered: an artifact is promoted from the first to the last.
+	Environments []Environment `yaml:"environments" json:"environments" policy:"required"`
+}
+
+// Environment is one stage of an app, living in one account and region.
+type Environment struct {
+	// Name is unique within the app, for example dev, staging or prod.
+	Name string `yaml:"name" json:"name" policy:"required"`
+	// Account is the 12-digit AWS account id the environment runs in.
+	Account string `yaml:"account" json:"account" policy:"required"`
+	// Region is the AWS region the environment runs in.
+	Region string `yaml:"region" json:"region" policy:"required"`
+}
+
+// Spoke is one workload account and region that forwards its events to the hub.
+type Spoke struct {
+	// Account is the 12-digit AWS account id.
+	Account string
+	// Region is the AWS region.
+	Region string
+}
+
+// Spokes lists the distinct account and region pairs the environments live in,
+// leaving out the hub's own, sorted by account then region so that the stacks
+// built from them keep stable names.
+func (p *Policy) Spokes() []Spoke {
+	hub := Spoke{Account: p.Hub.Account, Region: p.Hub.Region}
+	seen := map[Spoke]bool{hub: true}
+	var out []Spoke
+	for _, app := range p.Apps {
+		for _, env := range app.Environments {
+			s := Spoke{Account: env.Account, Region: env.Region}
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Spoke) int {
+		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
+	})
+	return out
+}
+
+// App finds the app called name.
+func (p *Policy) App(name string) (*App, bool) {
+	for i := range p.Apps {
+		if p.Apps[i].Name == name {
+			return &p.Apps[i], true
+		}
+	}
+	return nil, false
+}
+
+// Environment finds the environment called name in the app.
+func (a *App) Environment(name string) (*Environment, bool) {
+	for i := range a.Environments {
+		if a.Environments[i].Name == name {
+			return &a.Environments[i], true
+		}
+	}
+	return nil, false
+}
+
+// Next is the environment an artifact is promoted to after env; false when env
+// is the last one or not in the app.
+func (a *App) Next(env string) (*Environment, bool) {
+	for i := range a.Environments[:max(len(a.Environments)-1, 0)] {
+		if a.Environments[i].Name == env {
+			return &a.Environments[i+1], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,62 @@
+package route_test
+
+import (
+	"fmt"
+
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// A push to a branch of a CodeCommit repository goes to the push function; the
+// deletion of a tag goes nowhere.
+func ExampleRouter_Functions() {
+	router, err := route.NewRouter(route.Routes())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, event := range []string{
+		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
+		  "detail": {"event": "referenceUpdated", "referenceType": "branch", "referenceName": "main"}}`,
+		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
+		  "detail": {"event": "referenceDeleted", "referenceType": "tag", "referenceName": "v1.4.0"}}`,
+	} {
+		functions, err := router.Functions([]byte(event))
+		fmt.Println(functions, err)
+	}
+	// Output:
+	// [push] <nil>
+	// [] <nil>
+}
+
+// Compile validates a pattern once; the matcher then applies EventBridge's
+// content filtering, here a numeric range from the EventBridge user guide.
+func ExampleCompile() {
+	m, err := route.Compile(route.Pattern{
+		"detail": route.Pattern{"c-count": []any{map[string]any{"numeric": []any{">", 0, "<=", 5}}}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, event := range []string{`{"detail": {"c-count": 5}}`, `{"detail": {"c-count": 0}}`, `{"detail": {}}`} {
+		ok, _ := m.Match([]byte(event))
+		fmt.Println(event, ok)
+	}
+
+	_, err = route.Compile(route.Pattern{"detail": route.Pattern{"c-count": []any{map[string]any{"numeric": []any{">", "0"}}}}})
+	fmt.Println(err)
+	// Output:
+	// {"detail": {"c-count": 5}} true
+	// {"detail": {"c-count": 0}} false
+	// {"detail": {}} false
+	// event pattern detail.c-count[0].numeric[1]: the operand of ">" must be a number, not string "0"
+}
+
+// JSON gives the event pattern the CDK app puts in the EventBridge rule.
+func ExamplePattern_JSON() {
+	r, _ := route.Lookup(route.FunctionPush)
+	text, err := r.Pattern.JSON()
+	fmt.Println(text, err)
+	// Output:
+	// {"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]} <nil>
+}
