@@ -9,7 +9,7 @@ import (
 
 // newPushRecording records every CodeCommit branch push in the ledger, where build
 // gating and lead time start: the push function, its rules, and read/write access
-// to the ledger.
+// to the ledger, and the right to announce each commit on the bus.
 func newPushRecording(hub *Hub) error {
 	scope := constructs.NewConstruct(hub.Stack, jsii.String("PushRecording"))
 	fn, err := hub.Function(scope, route.FunctionPush, FunctionProps{
@@ -19,5 +19,6 @@ func newPushRecording(hub *Hub) error {
 		return err
 	}
 	hub.GrantLedgerReadWrite(fn)
+	hub.Bus.GrantPutEventsTo(fn, nil)
 	return hub.Route(scope, route.FunctionPush, fn)
 }

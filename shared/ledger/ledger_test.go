@@ -3,21 +3,13 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/ledger/ledgertest"
+	"github.com/highwayhq/highway/shared/localaws"
 )
-
-// endpointEnv names the DynamoDB Local endpoint the dynamodb contract runs against.
-const endpointEnv = "HIGHWAY_DYNAMODB_ENDPOINT"
 
 func TestContract(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
@@ -26,49 +18,11 @@ func TestContract(t *testing.T) {
 		})
 	})
 	t.Run("dynamodb", func(t *testing.T) {
-		endpoint := os.Getenv(endpointEnv)
-		if endpoint == "" {
-			t.Skipf("%s is unset: run `make test`, which starts DynamoDB Local", endpointEnv)
-		}
-		client := localClient(endpoint)
+		client := localaws.DynamoDB(t)
 		ledgertest.Run(t, func(t *testing.T, now func() time.Time) ledger.Ledger {
-			return ledger.NewDynamo(client, createTable(t, client), ledger.WithClock(now))
+			return ledger.NewDynamo(client, localaws.LedgerTable(t, client), ledger.WithClock(now))
 		})
 	})
-}
-
-// localClient is a DynamoDB client for DynamoDB Local, which accepts any
-// credentials.
-func localClient(endpoint string) *dynamodb.Client {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("highway", "local", ""),
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})
-}
-
-var tables atomic.Int64
-
-// createTable creates a ledger table for one test and deletes it when the test ends.
-func createTable(t *testing.T, client *dynamodb.Client) string {
-	t.Helper()
-	ctx := context.Background()
-	name := fmt.Sprintf("ledger-test-%d-%d", time.Now().UnixNano(), tables.Add(1))
-	if _, err := client.CreateTable(ctx, ledger.CreateTableInput(name)); err != nil {
-		t.Fatalf("CreateTable(%s) = %v", name, err)
-	}
-	t.Cleanup(func() {
-		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-			t.Errorf("DeleteTable(%s) = %v", name, err)
-		}
-	})
-	waiter := dynamodb.NewTableExistsWaiter(client)
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
-		t.Fatalf("wait for table %s: %v", name, err)
-	}
-	return name
 }
 
 func BenchmarkMemoryPut(b *testing.B) {

@@ -64,6 +64,8 @@ type Commit struct {
 	Repo string `json:"repo"`
 	// Branch is the branch the commit was pushed to.
 	Branch string `json:"branch"`
+	// Pusher is the IAM identity that pushed the commit.
+	Pusher string `json:"pusher,omitempty"`
 	// Author is the commit's author.
 	Author string `json:"author,omitempty"`
 	// Message is the commit message.

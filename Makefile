@@ -1,0 +1,57 @@
+# Highway's commands. Every command the README shows is a target here, and
+# nothing else is needed on a fresh machine: the targets install what they use
+# (npm packages in scripts/node, Java when missing, Go tools in build/tools).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+STATICCHECK_VERSION := v0.8.2
+TOOLS := $(CURDIR)/build/tools
+CDK := $(CURDIR)/scripts/node/node_modules/.bin/cdk
+
+# The CDK CLI and jsii run offline and quietly.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_DEPRECATED := quiet
+
+# Suites whose subtests `make test` counts by name, so its output shows that
+# the ledger contract ran against both implementations.
+SUITES := TestContract/[^/]+$$
+
+.PHONY: all build test demo synth lint clean setup
+
+all: build
+
+## build: every functions/<name> to build/<name>/bootstrap (linux/arm64, as shipped)
+build:
+	scripts/build.sh
+
+## demo: replay the sample scenario in-process and print the ledger's timeline
+demo:
+	go run ./scripts/highway demo
+
+## test: start DynamoDB Local and the RIE, run every test, stop them; nothing skips
+test:
+	@start=$$(date +%s); \
+	scripts/services.sh run -- bash -c 'go test -json -count=1 -timeout 20m ./... | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
+	echo "make test: $$(( $$(date +%s) - start )) s"
+
+## synth: build, then synthesize the hub and spoke stacks to cdk.out (cdk-nag on)
+synth: build setup
+	$(CDK) synth --no-notices --quiet
+	@ls cdk.out/*.template.json
+
+## lint: gofmt check, go vet, staticcheck (pinned)
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(TOOLS)/staticcheck ./...
+
+## setup: install the local tools (npm packages, Java if missing, the RIE)
+setup:
+	scripts/services.sh setup
+
+clean:
+	rm -rf build cdk.out

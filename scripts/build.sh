@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds Lambda functions exactly as they ship: a static linux binary named
+# bootstrap for the provided.al2023 runtime, without the RPC shim
+# (lambda.norpc), trimmed paths and no symbol tables.
+#
+#   scripts/build.sh [FUNCTION...]   build/FUNCTION/bootstrap for each (default: all)
+#
+# GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
+# under the local Runtime Interface Emulator set it to the host's architecture.
+# OUT overrides the output folder (default build/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/build}
+if [ $# -eq 0 ]; then
+	set -- $(ls functions)
+fi
+for fn in "$@"; do
+	[ -f "functions/$fn/main.go" ] || { echo "build: no function functions/$fn" >&2; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=${GOARCH:-arm64} \
+		go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o "$out/$fn/bootstrap" "./functions/$fn"
+	echo "build: $out/$fn/bootstrap ($(stat -c %s "$out/$fn/bootstrap") bytes, ${GOARCH:-arm64})"
+done

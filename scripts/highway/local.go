@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/push"
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// handler is a function's handler as the local runtime calls it: the raw event
+// in, the response out, as the Lambda runtime would.
+type handler func(ctx context.Context, event []byte) (any, error)
+
+// lambdaHandler adapts a typed handler the way aws-lambda-go does: the event is
+// decoded into the handler's input type.
+func lambdaHandler[In, Out any](h func(context.Context, In) (Out, error)) handler {
+	return func(ctx context.Context, event []byte) (any, error) {
+		var in In
+		if err := json.Unmarshal(event, &in); err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+		return h(ctx, in)
+	}
+}
+
+// local runs Highway in one process: events are routed with the same patterns
+// as the deployed rules, and what functions publish is printed (AWS is never
+// called) and routed again, as the bus would.
+type local struct {
+	out      io.Writer
+	router   *route.Router
+	handlers map[string]handler
+	queue    [][]byte
+	commits  []string // commits announced, in order, for the timeline
+	seq      int
+}
+
+// newLocal wires every function's handler to the in-memory ledger l. Every route
+// must have a handler, so the demo can never silently drop a capability.
+func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger) (*local, error) {
+	router, err := route.NewRouter(route.Routes())
+	if err != nil {
+		return nil, err
+	}
+	rt := &local{out: out, router: router}
+	rt.handlers = map[string]handler{
+		route.FunctionPush: lambdaHandler(push.NewHandler(p, l, rt).Handle),
+	}
+	for _, r := range route.Routes() {
+		if rt.handlers[r.Function] == nil {
+			return nil, fmt.Errorf("route %q has no local handler", r.Function)
+		}
+	}
+	return rt, nil
+}
+
+// Publish prints each event as a dry-run and queues it for the local router.
+func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
+	if err := (bus.DryRun{W: indent{rt.out}}).Publish(ctx, evs...); err != nil {
+		return err
+	}
+	for _, e := range evs {
+		detail, err := json.Marshal(e.Detail)
+		if err != nil {
+			return err
+		}
+		var ids struct{ Commit string }
+		if json.Unmarshal(detail, &ids) == nil && ids.Commit != "" && !slices.Contains(rt.commits, ids.Commit) {
+			rt.commits = append(rt.commits, ids.Commit)
+		}
+		rt.seq++
+		envelope, err := json.Marshal(events.CloudWatchEvent{
+			Version: "0", ID: fmt.Sprintf("local-%d", rt.seq), DetailType: e.DetailType, Source: bus.Source,
+			AccountID: "000000000000", Region: "local", Time: e.Time.UTC(), Resources: e.Resources, Detail: detail,
+		})
+		if err != nil {
+			return err
+		}
+		rt.queue = append(rt.queue, envelope)
+	}
+	return nil
+}
+
+// deliver routes event, and then everything the handlers publish in turn, until
+// the queue is empty.
+func (rt *local) deliver(ctx context.Context, event []byte) error {
+	rt.queue = append(rt.queue, event)
+	for len(rt.queue) > 0 {
+		ev := rt.queue[0]
+		rt.queue = rt.queue[1:]
+		fns, err := rt.router.Functions(ev)
+		if err != nil {
+			return err
+		}
+		if len(fns) == 0 {
+			var head struct {
+				DetailType string `json:"detail-type"`
+			}
+			_ = json.Unmarshal(ev, &head)
+			fmt.Fprintf(rt.out, "  %q → no subscriber\n", head.DetailType)
+		}
+		for _, fn := range fns {
+			start := time.Now()
+			res, err := rt.handlers[fn](ctx, ev)
+			if err != nil {
+				return fmt.Errorf("%s: %w", fn, err)
+			}
+			js, _ := json.Marshal(res)
+			fmt.Fprintf(rt.out, "  %s → %s", fn, js)
+			if d := time.Since(start); d > time.Second {
+				fmt.Fprintf(rt.out, " (%v)", d.Round(time.Millisecond))
+			}
+			fmt.Fprintln(rt.out)
+		}
+	}
+	return nil
+}
+
+// indent prefixes every write with two spaces, to nest dry-run lines under the
+// step that caused them.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	if _, err := i.w.Write([]byte("  ")); err != nil {
+		return 0, err
+	}
+	return i.w.Write(p)
+}

@@ -1,0 +1,145 @@
+package localaws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Emulator is one bootstrap running under the Lambda Runtime Interface Emulator,
+// listening on 127.0.0.1.
+type Emulator struct {
+	cmd *exec.Cmd
+	url string
+	log *lockedBuffer
+	// Started is when the emulator process was started.
+	Started time.Time
+}
+
+// StartEmulator runs bootstrap under the emulator binary rie with env added to
+// the environment, on free loopback ports. It returns once the emulator accepts
+// connections; the function itself starts on the first invocation, as in Lambda.
+func StartEmulator(rie, bootstrap string, env []string) (*Emulator, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	api, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{log: &lockedBuffer{}}
+	e.cmd = exec.Command(rie,
+		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", api),
+		bootstrap)
+	e.cmd.Dir = filepath.Dir(bootstrap)
+	e.cmd.Env = append(os.Environ(), env...)
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with it
+	e.Started = time.Now()
+	if err := e.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", rie, err)
+	}
+	e.url = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return e, nil
+		}
+		if time.Now().After(deadline) {
+			e.Stop()
+			return nil, fmt.Errorf("the emulator did not listen on %s within 10s; its log:\n%s", addr, e.Log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Invoke sends payload as one invocation and returns the function's response.
+func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("invoke: HTTP %d: %s", resp.StatusCode, body)
+	}
+	return body, nil
+}
+
+// Log returns what the emulator and the function printed so far.
+func (e *Emulator) Log() string { return e.log.String() }
+
+// Stop ends the emulator and the function process, by process group.
+func (e *Emulator) Stop() {
+	if e.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	_ = e.cmd.Wait()
+}
+
+// Emulate starts bootstrap under the emulator named by HIGHWAY_RIE for one test
+// and stops it when the test ends; without the variable it skips or fails as
+// Require does.
+func Emulate(tb testing.TB, bootstrap string, env []string) *Emulator {
+	tb.Helper()
+	e, err := StartEmulator(Require(tb, EnvRIE), bootstrap, env)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(e.Stop)
+	return e
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, errors.New("find a free port: not a TCP address")
+	}
+	return addr.Port, nil
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

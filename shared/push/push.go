@@ -1,0 +1,140 @@
+// Package push records CodeCommit branch pushes in the ledger. A push is where a
+// commit's timeline, and its lead time, begin.
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// DetailTypeCommitRecorded is the domain event published for each new commit.
+const DetailTypeCommitRecorded = "Commit Recorded"
+
+// Detail is the detail of a CodeCommit "Repository State Change" event.
+type Detail struct {
+	Event          string `json:"event"`
+	RepositoryName string `json:"repositoryName"`
+	RepositoryID   string `json:"repositoryId"`
+	ReferenceType  string `json:"referenceType"`
+	ReferenceName  string `json:"referenceName"`
+	CommitID       string `json:"commitId"`
+	OldCommitID    string `json:"oldCommitId"`
+	CallerUserArn  string `json:"callerUserArn"`
+}
+
+// Recorded is the detail of a "Commit Recorded" event.
+type Recorded struct {
+	App        string    `json:"app"`
+	Repository string    `json:"repository"`
+	Branch     string    `json:"branch"`
+	Commit     string    `json:"commit"`
+	Pusher     string    `json:"pusher,omitempty"`
+	PushedAt   time.Time `json:"pushedAt"`
+}
+
+// Outcome says what became of one push event.
+type Outcome string
+
+// The outcomes of a push event. Only Recorded writes anything.
+const (
+	OutcomeRecorded  Outcome = "recorded"
+	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeIgnored   Outcome = "ignored"
+)
+
+// Result is what the handler returns for one event; it is logged and, under the
+// Lambda runtime, the invocation's response.
+type Result struct {
+	Outcome Outcome `json:"outcome"`
+	// Reason explains an ignored event.
+	Reason string `json:"reason,omitempty"`
+	App    string `json:"app,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// Handler records pushes to the branches of the repositories the policy names.
+type Handler struct {
+	ledger ledger.Ledger
+	bus    bus.Publisher
+	apps   map[string]string // repository name → app name
+}
+
+// NewHandler returns a handler that records the pushes of p's apps in l and
+// announces them on b.
+func NewHandler(p *policy.Policy, l ledger.Ledger, b bus.Publisher) *Handler {
+	apps := make(map[string]string, len(p.Apps))
+	for _, a := range p.Apps {
+		apps[a.Repository] = a.Name
+	}
+	return &Handler{ledger: l, bus: b, apps: apps}
+}
+
+// Handle records the pushed commit once. Events that are not branch pushes of a
+// known repository, or that lack a commit, are acknowledged with the reason: a
+// retry could not fix them. Ledger and bus failures are returned for a retry; a
+// redelivered event after a partial failure records nothing twice.
+func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
+	var d Detail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return h.ignore(ctx, fmt.Sprintf("undecodable detail: %v", err))
+	}
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{Commit: d.CommitID})
+	switch {
+	case d.Event != "referenceCreated" && d.Event != "referenceUpdated":
+		return h.ignore(ctx, fmt.Sprintf("event %q is not a push", d.Event))
+	case d.ReferenceType != "branch":
+		return h.ignore(ctx, fmt.Sprintf("reference type %q is not a branch", d.ReferenceType))
+	case d.CommitID == "" || d.RepositoryName == "" || d.ReferenceName == "":
+		return h.ignore(ctx, "commitId, repositoryName or referenceName missing")
+	case ev.Time.IsZero():
+		return h.ignore(ctx, "event time missing")
+	}
+	app, ok := h.apps[d.RepositoryName]
+	if !ok {
+		return h.ignore(ctx, fmt.Sprintf("repository %q belongs to no app in the policy", d.RepositoryName))
+	}
+
+	c := &ledger.Commit{
+		Header: ledger.Header{ID: d.CommitID, Commit: d.CommitID, App: app, At: ev.Time},
+		Repo:   d.RepositoryName,
+		Branch: d.ReferenceName,
+		Pusher: d.CallerUserArn,
+	}
+	res := Result{Outcome: OutcomeRecorded, App: app, Commit: d.CommitID}
+	err := h.ledger.Put(ctx, c)
+	switch {
+	case errors.Is(err, ledger.ErrExists):
+		// A redelivery: the record stands, but the announcement may not have gone
+		// out, so it is sent again (subscribers are idempotent by commit).
+		res.Outcome = OutcomeDuplicate
+	case err != nil:
+		return Result{}, fmt.Errorf("record commit %s: %w", d.CommitID, err)
+	}
+	err = h.bus.Publish(ctx, bus.Event{
+		DetailType: DetailTypeCommitRecorded,
+		Time:       ev.Time,
+		Detail: Recorded{App: app, Repository: d.RepositoryName, Branch: d.ReferenceName,
+			Commit: d.CommitID, Pusher: d.CallerUserArn, PushedAt: ev.Time.UTC()},
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("announce commit %s: %w", d.CommitID, err)
+	}
+	slog.InfoContext(ctx, "push recorded", "outcome", res.Outcome, "app", app, "repository", d.RepositoryName, "branch", d.ReferenceName)
+	return res, nil
+}
+
+func (h *Handler) ignore(ctx context.Context, reason string) (Result, error) {
+	slog.WarnContext(ctx, "push ignored", "reason", reason)
+	return Result{Outcome: OutcomeIgnored, Reason: reason}, nil
+}
