@@ -40,6 +40,7 @@ test:
 synth: build setup
 	$(CDK) synth --no-notices --quiet
 	@ls cdk.out/*.template.json
+	go run ./scripts/highway nag cdk.out
 
 ## lint: gofmt check, go vet, staticcheck (pinned)
 lint:

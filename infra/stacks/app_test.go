@@ -23,6 +23,7 @@ func TestWholeAppHasNoUnsuppressedNagErrors(t *testing.T) {
 
 		// THEN no finding is left unsuppressed
 		for _, m := range *errs {
+			//lint:ignore SA1019 assertions.Annotations returns cxapi.SynthesisMessage; the Go binding has no replacement type
 			t.Errorf("%s: %s: %v", *stack.StackName(), *m.Id, m.Entry.Data)
 		}
 	}
@@ -45,7 +46,9 @@ func TestNagChecksEveryStack(t *testing.T) {
 		// THEN both packs report the queue as an error
 		var ids []string
 		for _, m := range *errs {
+			//lint:ignore SA1019 assertions.Annotations returns cxapi.SynthesisMessage; the Go binding has no replacement type
 			ids = append(ids, *m.Id)
+			//lint:ignore SA1019 assertions.Annotations returns cxapi.SynthesisMessage; the Go binding has no replacement type
 			if s, ok := m.Entry.Data.(string); ok {
 				ids = append(ids, s)
 			}

@@ -3,6 +3,7 @@
 // flow can be seen on a laptop without an AWS account.
 //
 //	highway demo [-events DIR] [-policy FILE]
+//	highway nag [DIR]
 package main
 
 import (
@@ -18,6 +19,7 @@ const usage = `usage: highway <command> [flags]
 
 commands:
   demo    replay the sample scenario from events/ in-process and print the timeline
+  nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
 func main() {
@@ -42,6 +44,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return demo(ctx, out, *policyFile, *events)
+	case "nag":
+		dir := "cdk.out"
+		if len(args) > 1 {
+			dir = args[1]
+		}
+		return nag(out, dir)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(out, usage)
 		return err
