@@ -18,7 +18,7 @@ export JSII_DEPRECATED := quiet
 # the ledger contract ran against both implementations.
 SUITES := TestContract/[^/]+$$
 
-.PHONY: all build test demo synth lint clean setup
+.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke
 
 all: build
 
@@ -49,6 +49,21 @@ lint:
 	go vet ./...
 	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/staticcheck ./...
+
+## bootstrap: prepare one account and region for CDK deployments (ENV=aws://ACCOUNT/REGION)
+bootstrap: setup
+	@[ -n "$(ENV)" ] || { echo "usage: make bootstrap ENV=aws://ACCOUNT/REGION"; exit 2; }
+	$(CDK) bootstrap --no-notices $(ENV)
+
+## deploy: synthesize, then deploy the named stacks (STACKS="highway-hub ...")
+deploy: synth
+	@[ -n "$(STACKS)" ] || { echo "usage: make deploy STACKS=highway-hub (see cdk.out/*.template.json)"; exit 2; }
+	$(CDK) deploy --app cdk.out --no-notices $(STACKS)
+
+## invoke: run one function locally under the Lambda RIE with one event
+invoke:
+	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FUNCTION=push EVENT=events/codecommit-push.json"; exit 2; }
+	scripts/services.sh invoke $(FUNCTION) $(EVENT)
 
 ## setup: install the local tools (npm packages, Java if missing, the RIE)
 setup:

@@ -4,6 +4,7 @@
 # (lambda.norpc), trimmed paths and no symbol tables.
 #
 #   scripts/build.sh [FUNCTION...]   build/FUNCTION/bootstrap for each (default: all)
+#   scripts/build.sh scripts/hello   any main package by path: build/hello/bootstrap
 #
 # GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
 # under the local Runtime Interface Emulator set it to the host's architecture.
@@ -15,9 +16,13 @@ out=${OUT:-$root/build}
 if [ $# -eq 0 ]; then
 	set -- $(ls functions)
 fi
-for fn in "$@"; do
-	[ -f "functions/$fn/main.go" ] || { echo "build: no function functions/$fn" >&2; exit 1; }
+for arg in "$@"; do
+	case "$arg" in
+	*/*) src=$arg fn=$(basename "$arg") ;;
+	*) src=functions/$arg fn=$arg ;;
+	esac
+	[ -f "$src/main.go" ] || { echo "build: no main package in $src" >&2; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=${GOARCH:-arm64} \
-		go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o "$out/$fn/bootstrap" "./functions/$fn"
+		go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o "$out/$fn/bootstrap" "./$src"
 	echo "build: $out/$fn/bootstrap ($(stat -c %s "$out/$fn/bootstrap") bytes, ${GOARCH:-arm64})"
 done

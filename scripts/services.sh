@@ -5,8 +5,9 @@
 #   scripts/services.sh setup                    install what the services need
 #   scripts/services.sh run -- CMD [ARG...]      start DynamoDB Local, run CMD with
 #                                                the endpoints exported, stop it
-#   scripts/services.sh invoke FUNCTION EVENT    run build/FUNCTION/bootstrap under
-#                                                the RIE, invoke it once with EVENT
+#   scripts/services.sh invoke FUNCTION EVENT    build FUNCTION for this machine, run
+#                                                it under the RIE with the caller's
+#                                                environment, invoke it once with EVENT
 #
 # Everything listens on 127.0.0.1, on free ports, and is stopped by its own pid
 # on every exit path. Exported for CMD:
@@ -108,7 +109,7 @@ start_dynamodb() {
 # start_rie BOOTSTRAP: run a built bootstrap under the RIE; sets rie_url.
 start_rie() {
 	local bootstrap=$1 port api
-	[ -x "$bootstrap" ] || fail "$bootstrap not found: run make build"
+	[ -x "$bootstrap" ] || fail "$bootstrap not found"
 	port=$(free_port)
 	api=$(free_port)
 	(cd "$(dirname "$bootstrap")" && exec "$tools/aws-lambda-rie" \
@@ -136,10 +137,21 @@ run)
 	;;
 invoke)
 	[ $# -eq 2 ] || fail "usage: scripts/services.sh invoke FUNCTION EVENT-FILE"
+	[ -f "$2" ] || fail "event file $2 not found"
 	setup
-	start_rie "$root/build/$1/bootstrap"
-	curl -s -m 30 -d @"$2" "$rie_url"
+	# The emulator runs the binary on this machine, so it is built for this
+	# machine's architecture, with the flags it ships with.
+	OUT="$state/build" GOARCH=$(go env GOARCH) "$root/scripts/build.sh" "$1" >&2
+	start_rie "$state/build/$1/bootstrap"
+	if ! curl -sS -m 60 --fail-with-body -d @"$2" "$rie_url"; then
+		echo >&2
+		say "the invocation failed; the function's log:"
+		cat "$state/rie.log" >&2
+		exit 1
+	fi
 	echo
+	say "the function's log:"
+	cat "$state/rie.log" >&2
 	;;
 *)
 	fail "usage: scripts/services.sh setup | run -- CMD [ARG...] | invoke FUNCTION EVENT-FILE"
