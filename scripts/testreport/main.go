@@ -48,13 +48,11 @@ func main() {
 	suites := flag.String("suites", "", "regexp of test names whose subtests are counted and shown, e.g. 'TestContract/[^/]+$'")
 	noskip := flag.Bool("noskip", false, "fail when any test was skipped")
 	flag.Parse()
-	r := &report{
-		output: map[string][]string{}, pkgOut: map[string][]string{}, pkgState: map[string]string{},
-		pkgTime: map[string]float64{}, pkgCount: map[string]*counts{}, suite: map[string]*counts{},
-	}
+	var re *regexp.Regexp
 	if *suites != "" {
-		r.suites = regexp.MustCompile(*suites)
+		re = regexp.MustCompile(*suites)
 	}
+	r := newReport(re)
 	if err := r.read(os.Stdin); err != nil {
 		fmt.Fprintln(os.Stderr, "testreport:", err)
 		os.Exit(2)
@@ -62,6 +60,15 @@ func main() {
 	ok := r.print(os.Stdout, *noskip)
 	if !ok {
 		os.Exit(1)
+	}
+}
+
+// newReport returns an empty report that counts the subtests of tests whose
+// names match suites (nil: none).
+func newReport(suites *regexp.Regexp) *report {
+	return &report{
+		suites: suites, output: map[string][]string{}, pkgOut: map[string][]string{}, pkgState: map[string]string{},
+		pkgTime: map[string]float64{}, pkgCount: map[string]*counts{}, suite: map[string]*counts{},
 	}
 }
 
@@ -173,6 +180,9 @@ func (r *report) print(w io.Writer, noskip bool) bool {
 		}
 	}
 	for _, k := range r.failed {
+		if slices.ContainsFunc(r.failed, func(other string) bool { return strings.HasPrefix(other, k+"/") }) {
+			continue // failed through a subtest, which is shown
+		}
 		fmt.Fprintf(w, "\n--- FAIL: %s\n%s", k, indent(strings.Join(r.output[k], "")))
 	}
 	if len(r.skipped) > 0 {
