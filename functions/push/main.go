@@ -24,6 +24,7 @@ func main() {
 	}
 	h := push.NewHandler(rt.Policy,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
-		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus))
+		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
+		rt.Metrics)
 	function.Start(rt, h.Handle)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,10 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 	if c, ok := recs[0].(*ledger.Commit); !ok || c.Branch != "main" || c.Repo != "checkout-service" {
 		t.Errorf("stored record = %+v", recs[0])
+	}
+	// The metrics buffer is flushed after each invocation, as EMF on stdout.
+	if n := strings.Count(emu.Log(), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
+		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, push.MetricCommitsRecorded, emu.Log())
 	}
 	calls := d.bus.Calls("PutEvents")
 	if len(calls) != 2 {

@@ -11,10 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/push"
 	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // handler is a function's handler as the local runtime calls it: the raw event
@@ -41,7 +43,8 @@ type local struct {
 	router   *route.Router
 	handlers map[string]handler
 	queue    [][]byte
-	commits  []string // commits announced, in order, for the timeline
+	metrics  *telemetry.Metrics // what Lambda would turn into CloudWatch metrics
+	commits  []string           // commits announced, in order, for the timeline
 	seq      int
 }
 
@@ -52,9 +55,9 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger) (*local, error) 
 	if err != nil {
 		return nil, err
 	}
-	rt := &local{out: out, router: router}
+	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace)}
 	rt.handlers = map[string]handler{
-		route.FunctionPush: lambdaHandler(push.NewHandler(p, l, rt).Handle),
+		route.FunctionPush: lambdaHandler(push.NewHandler(p, l, rt, rt.metrics).Handle),
 	}
 	for _, r := range route.Routes() {
 		if rt.handlers[r.Function] == nil {

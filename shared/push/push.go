@@ -62,21 +62,32 @@ type Result struct {
 	Commit string `json:"commit,omitempty"`
 }
 
-// Handler records pushes to the branches of the repositories the policy names.
-type Handler struct {
-	ledger ledger.Ledger
-	bus    bus.Publisher
-	apps   map[string]string // repository name → app name
+// MetricCommitsRecorded counts new commits per app.
+const MetricCommitsRecorded = "CommitsRecorded"
+
+// metrics is where the handler counts what it records.
+type metrics interface {
+	Put(name string, value float64, unit telemetry.Unit, dims telemetry.Dimensions) error
 }
 
-// NewHandler returns a handler that records the pushes of p's apps in l and
-// announces them on b.
-func NewHandler(p *policy.Policy, l ledger.Ledger, b bus.Publisher) *Handler {
+var _ metrics = (*telemetry.Metrics)(nil)
+
+// Handler records pushes to the branches of the repositories the policy names.
+type Handler struct {
+	ledger  ledger.Ledger
+	bus     bus.Publisher
+	metrics metrics
+	apps    map[string]string // repository name → app name
+}
+
+// NewHandler returns a handler that records the pushes of p's apps in l,
+// announces them on b and counts them in m.
+func NewHandler(p *policy.Policy, l ledger.Ledger, b bus.Publisher, m metrics) *Handler {
 	apps := make(map[string]string, len(p.Apps))
 	for _, a := range p.Apps {
 		apps[a.Repository] = a.Name
 	}
-	return &Handler{ledger: l, bus: b, apps: apps}
+	return &Handler{ledger: l, bus: b, metrics: m, apps: apps}
 }
 
 // Handle records the pushed commit once. Events that are not branch pushes of a
@@ -120,6 +131,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		res.Outcome = OutcomeDuplicate
 	case err != nil:
 		return Result{}, fmt.Errorf("record commit %s: %w", d.CommitID, err)
+	default:
+		if err := h.metrics.Put(MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app}); err != nil {
+			slog.WarnContext(ctx, "metric not recorded", "error", err)
+		}
 	}
 	err = h.bus.Publish(ctx, bus.Event{
 		DetailType: DetailTypeCommitRecorded,

@@ -13,6 +13,7 @@ import (
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // publisher is a hand-written fake of bus.Publisher that records what it is
@@ -27,6 +28,18 @@ func (p *publisher) Publish(_ context.Context, evs ...bus.Event) error {
 		return p.fail
 	}
 	p.events = append(p.events, evs...)
+	return nil
+}
+
+// counter is a hand-written fake of the metrics sink: it adds up each metric
+// by name and App dimension.
+type counter map[string]float64
+
+func (c *counter) Put(name string, v float64, _ telemetry.Unit, d telemetry.Dimensions) error {
+	if *c == nil {
+		*c = counter{}
+	}
+	(*c)[name+"/"+d["App"]] += v
 	return nil
 }
 
@@ -70,7 +83,7 @@ func sample(t *testing.T, edit func(d map[string]any)) events.CloudWatchEvent {
 
 func TestSampleEventIsRecorded(t *testing.T) {
 	l, pub := ledger.NewMemory(), &publisher{}
-	h := NewHandler(testPolicy(t), l, pub)
+	h := NewHandler(testPolicy(t), l, pub, &counter{})
 	ev := sample(t, nil)
 
 	got, err := h.Handle(context.Background(), ev)
@@ -103,8 +116,8 @@ func TestSampleEventIsRecorded(t *testing.T) {
 }
 
 func TestRedeliveryRecordsOnce(t *testing.T) {
-	l, pub := ledger.NewMemory(), &publisher{}
-	h := NewHandler(testPolicy(t), l, pub)
+	l, pub, m := ledger.NewMemory(), &publisher{}, &counter{}
+	h := NewHandler(testPolicy(t), l, pub, m)
 	ev := sample(t, nil)
 
 	for i, want := range []Outcome{OutcomeRecorded, OutcomeDuplicate, OutcomeDuplicate} {
@@ -116,6 +129,9 @@ func TestRedeliveryRecordsOnce(t *testing.T) {
 	recs, _ := l.ByCommit(context.Background(), commitOf(t, ev))
 	if len(recs) != 1 {
 		t.Errorf("after three deliveries the ledger holds %d records, want 1", len(recs))
+	}
+	if got := (*m)[MetricCommitsRecorded+"/checkout"]; got != 1 {
+		t.Errorf("%s for checkout = %v after three deliveries, want 1", MetricCommitsRecorded, got)
 	}
 }
 
@@ -130,7 +146,7 @@ func commitOf(t *testing.T, ev events.CloudWatchEvent) string {
 
 func TestFailedAnnouncementIsRetried(t *testing.T) {
 	l, pub := ledger.NewMemory(), &publisher{fail: errors.New("bus throttled")}
-	h := NewHandler(testPolicy(t), l, pub)
+	h := NewHandler(testPolicy(t), l, pub, &counter{})
 	ev := sample(t, nil)
 
 	if _, err := h.Handle(context.Background(), ev); err == nil {
@@ -148,7 +164,7 @@ func TestFailedAnnouncementIsRetried(t *testing.T) {
 
 func TestLedgerFailureIsRetried(t *testing.T) {
 	pub := &publisher{}
-	h := NewHandler(testPolicy(t), failingLedger{ledger.NewMemory()}, pub)
+	h := NewHandler(testPolicy(t), failingLedger{ledger.NewMemory()}, pub, &counter{})
 	if _, err := h.Handle(context.Background(), sample(t, nil)); err == nil || !strings.Contains(err.Error(), "throttled") {
 		t.Errorf("Handle() error = %v, want the ledger's error", err)
 	}
@@ -173,7 +189,7 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l, pub := ledger.NewMemory(), &publisher{}
 			ev := sample(t, tt.give)
-			res, err := NewHandler(testPolicy(t), l, pub).Handle(context.Background(), ev)
+			res, err := NewHandler(testPolicy(t), l, pub, &counter{}).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatalf("Handle() error = %v, want nil: a retry cannot fix bad input", err)
 			}
@@ -190,7 +206,7 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 func TestZeroTimeIsAcknowledged(t *testing.T) {
 	ev := sample(t, nil)
 	ev.Time = time.Time{}
-	res, err := NewHandler(testPolicy(t), ledger.NewMemory(), &publisher{}).Handle(context.Background(), ev)
+	res, err := NewHandler(testPolicy(t), ledger.NewMemory(), &publisher{}, &counter{}).Handle(context.Background(), ev)
 	if err != nil || res.Outcome != OutcomeIgnored {
 		t.Errorf("Handle() = %+v, %v; want ignored", res, err)
 	}
