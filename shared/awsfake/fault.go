@@ -60,7 +60,8 @@ func (k FaultKind) response(p Protocol) Response {
 type Fault struct {
 	// Operation limits the fault to one operation; empty means all.
 	Operation string
-	Kind      FaultKind
+	// Kind is the misbehaviour: a throttle, a 5xx, or latency.
+	Kind FaultKind
 	// First, if set, limits the fault to the first First matching calls.
 	First int
 	// Every, if set, limits the fault to every Every-th matching call.

@@ -26,10 +26,13 @@ type Request struct {
 	// Action, the name given to Server.Route, or "METHOD /path" for an
 	// unrouted REST request.
 	Operation string
-	Protocol  Protocol
-	Method    string
+	// Protocol is how the operation was recognised: JSON, query or REST.
+	Protocol Protocol
+	// Method is the HTTP method.
+	Method string
 	// Host is the host the client addressed, host prefixes included.
-	Host   string
+	Host string
+	// URL, Header and Body are the request as the SDK sent it, signed.
 	URL    *url.URL
 	Header http.Header
 	Body   []byte

@@ -13,6 +13,7 @@ import (
 // Response is a canned answer. JSON, XML and APIError build the usual ones;
 // a literal Response sends Status, Header and Body as they are.
 type Response struct {
+	// Status, Header and Body are sent as they are.
 	Status int
 	Header http.Header
 	Body   []byte

@@ -22,24 +22,38 @@ const DetailTypeCommitRecorded = "Commit Recorded"
 
 // Detail is the detail of a CodeCommit "Repository State Change" event.
 type Detail struct {
-	Event          string `json:"event"`
+	// Event is referenceCreated, referenceUpdated or referenceDeleted.
+	Event string `json:"event"`
+	// RepositoryName is the CodeCommit repository.
 	RepositoryName string `json:"repositoryName"`
-	RepositoryID   string `json:"repositoryId"`
-	ReferenceType  string `json:"referenceType"`
-	ReferenceName  string `json:"referenceName"`
-	CommitID       string `json:"commitId"`
-	OldCommitID    string `json:"oldCommitId"`
-	CallerUserArn  string `json:"callerUserArn"`
+	// RepositoryID is the repository's id.
+	RepositoryID string `json:"repositoryId"`
+	// ReferenceType is branch or tag.
+	ReferenceType string `json:"referenceType"`
+	// ReferenceName is the branch or tag name, for example main.
+	ReferenceName string `json:"referenceName"`
+	// CommitID is the commit the reference points to after the push.
+	CommitID string `json:"commitId"`
+	// OldCommitID is the commit it pointed to before (absent when created).
+	OldCommitID string `json:"oldCommitId"`
+	// CallerUserArn is the IAM identity that pushed.
+	CallerUserArn string `json:"callerUserArn"`
 }
 
 // Recorded is the detail of a "Commit Recorded" event.
 type Recorded struct {
-	App        string    `json:"app"`
-	Repository string    `json:"repository"`
-	Branch     string    `json:"branch"`
-	Commit     string    `json:"commit"`
-	Pusher     string    `json:"pusher,omitempty"`
-	PushedAt   time.Time `json:"pushedAt"`
+	// App is the app the repository belongs to in the policy.
+	App string `json:"app"`
+	// Repository is the CodeCommit repository.
+	Repository string `json:"repository"`
+	// Branch is the branch pushed to.
+	Branch string `json:"branch"`
+	// Commit is the pushed commit's SHA.
+	Commit string `json:"commit"`
+	// Pusher is the IAM identity that pushed.
+	Pusher string `json:"pusher,omitempty"`
+	// PushedAt is when CodeCommit reported the push.
+	PushedAt time.Time `json:"pushedAt"`
 }
 
 // Outcome says what became of one push event.
@@ -55,10 +69,13 @@ const (
 // Result is what the handler returns for one event; it is logged and, under the
 // Lambda runtime, the invocation's response.
 type Result struct {
+	// Outcome says whether the push was recorded, a duplicate or ignored.
 	Outcome Outcome `json:"outcome"`
 	// Reason explains an ignored event.
 	Reason string `json:"reason,omitempty"`
-	App    string `json:"app,omitempty"`
+	// App is the app the push belongs to.
+	App string `json:"app,omitempty"`
+	// Commit is the pushed commit's SHA.
 	Commit string `json:"commit,omitempty"`
 }
 
