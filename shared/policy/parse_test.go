@@ -37,6 +37,9 @@ func TestParseSmall(t *testing.T) {
 			Name:         "checkout",
 			Repository:   "checkout-service",
 			Environments: []policy.Environment{{Name: "dev", Account: "222222222222", Region: "eu-west-1"}},
+			// The delivery account defaults to the hub's.
+			Account: "111111111111",
+			Region:  "eu-west-1",
 		}},
 	}
 	if !reflect.DeepEqual(p, want) {

@@ -46,6 +46,17 @@ type App struct {
 	Repository string `yaml:"repository" json:"repository" policy:"required"`
 	// Environments are ordered: an artifact is promoted from the first to the last.
 	Environments []Environment `yaml:"environments" json:"environments" policy:"required"`
+	// Account is where the app's repository, builds and pipelines live (the
+	// delivery account); default the hub's. Highway reaches another account
+	// through its spoke role.
+	Account string `yaml:"account,omitempty" json:"account,omitempty"`
+	// Region is the delivery account's region; default the hub's.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// Pipelines are the CodePipeline pipelines that build the app; a failed gate
+	// stops their execution, and only they may receive a gate's job result.
+	Pipelines []string `yaml:"pipelines,omitempty" json:"pipelines,omitempty"`
+	// Gate is the app's build gate; nil means builds are recorded, not gated.
+	Gate *Gate `yaml:"gate,omitempty" json:"gate,omitempty"`
 }
 
 // Environment is one stage of an app, living in one account and region.
@@ -73,13 +84,18 @@ func (p *Policy) Spokes() []Spoke {
 	hub := Spoke{Account: p.Hub.Account, Region: p.Hub.Region}
 	seen := map[Spoke]bool{hub: true}
 	var out []Spoke
+	add := func(s Spoke) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
 	for _, app := range p.Apps {
+		if app.Account != "" {
+			add(Spoke{Account: app.Account, Region: app.Region})
+		}
 		for _, env := range app.Environments {
-			s := Spoke{Account: env.Account, Region: env.Region}
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
+			add(Spoke{Account: env.Account, Region: env.Region})
 		}
 	}
 	slices.SortFunc(out, func(a, b Spoke) int {

@@ -145,6 +145,15 @@ func (p *Policy) applyDefaults() {
 	if p.Hub.LogRetentionDays == 0 {
 		p.Hub.LogRetentionDays = DefaultLogRetentionDays
 	}
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		if a.Account == "" {
+			a.Account = p.Hub.Account
+		}
+		if a.Region == "" {
+			a.Region = p.Hub.Region
+		}
+	}
 }
 
 func joinInts(ns []int) string {
