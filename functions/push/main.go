@@ -1,5 +1,6 @@
-// Command push is the Lambda function that records CodeCommit branch pushes in
-// the ledger and announces them on Highway's bus.
+// Command push is the Lambda function that records the commits of CodeCommit
+// branch pushes in the ledger, with their author and commit time, and announces
+// them on Highway's bus.
 package main
 
 import (
@@ -7,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
@@ -22,7 +24,10 @@ func main() {
 		slog.Error("push: start", "error", err)
 		os.Exit(1)
 	}
-	h := push.NewHandler(rt.Policy,
+	commits := func(account, region string) push.CommitGetter {
+		return codecommit.NewFromConfig(rt.Accounts.Config(account, region))
+	}
+	h := push.NewHandler(rt.Policy, commits,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
 		rt.Metrics)

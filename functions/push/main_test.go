@@ -24,19 +24,22 @@ const sampleCommit = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
 // deployment is what the function finds in Lambda, recreated locally: its
 // binary built as it ships (for this machine's architecture), the policy file
 // the CDK app ships beside it, the ledger in DynamoDB Local, and EventBridge
-// answered by the wire-level fake.
+// and CodeCommit answered by the wire-level fake.
 type deployment struct {
 	bootstrap string
 	env       []string
 	table     string
-	bus       *awsfake.Server
+	aws       *awsfake.Server
 }
 
 func deploy(tb testing.TB) *deployment {
 	tb.Helper()
 	db := localaws.DynamoDB(tb)
-	d := &deployment{table: localaws.LedgerTable(tb, db), bus: awsfake.New(tb)}
-	d.bus.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d := &deployment{table: localaws.LedgerTable(tb, db), aws: awsfake.New(tb)}
+	d.aws.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.aws.On("GetCommit", awsfake.JSON(200, `{"commit":{"commitId":"`+sampleCommit+`","parents":["3b7d1e9a2c4f6e8d0a1b3c5e7f9d2a4c6e8b0d1f"],
+		"message":"Round order totals half-even","author":{"name":"Dana Okafor","email":"dana@example.com","date":"1794907731 +0100"},
+		"committer":{"name":"Dana Okafor","email":"dana@example.com","date":"1794907900 +0100"}}}`))
 
 	dir := tb.TempDir()
 	d.bootstrap = build(tb, dir, "push")
@@ -56,7 +59,8 @@ func deploy(tb testing.TB) *deployment {
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + os.Getenv(localaws.EnvDynamoDB),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + d.bus.URL(),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + d.aws.URL(),
+		"AWS_ENDPOINT_URL_CODECOMMIT=" + d.aws.URL(),
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		"HIGHWAY_TABLE=" + d.table,
 		"HIGHWAY_BUS=highway",
@@ -117,14 +121,15 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("DynamoDB Local holds %d records for the commit, want 1", len(recs))
 	}
-	if c, ok := recs[0].(*ledger.Commit); !ok || c.Branch != "main" || c.Repo != "checkout-service" {
+	if c, ok := recs[0].(*ledger.Commit); !ok || c.Branch != "main" || c.Repo != "checkout-service" ||
+		c.Author != "Dana Okafor <dana@example.com>" || !c.CommittedAt.Equal(time.Unix(1794907900, 0)) {
 		t.Errorf("stored record = %+v", recs[0])
 	}
 	// The metrics buffer is flushed after each invocation, as EMF on stdout.
 	if n := strings.Count(emu.Log(), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
 		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, push.MetricCommitsRecorded, emu.Log())
 	}
-	calls := d.bus.Calls("PutEvents")
+	calls := d.aws.Calls("PutEvents")
 	if len(calls) != 2 {
 		t.Fatalf("PutEvents calls = %d, want 2 (one per delivery)", len(calls))
 	}

@@ -35,10 +35,6 @@ func TopicName(hub policy.Hub) string { return hub.Name + "-notifications" }
 // functions/<name>.
 func FunctionName(hub policy.Hub, name string) string { return hub.Name + "-" + name }
 
-// SpokeRoleName is the IAM role, one per spoke account, that hub functions assume
-// to act in that account.
-func SpokeRoleName(hub policy.Hub) string { return hub.Name + "-spoke" }
-
 // functionRolePath is the IAM path of every hub function's role; spoke roles trust
 // exactly the hub roles under it.
 func functionRolePath(hub policy.Hub) string { return "/" + hub.Name + "/" }

@@ -73,7 +73,7 @@ func newForwarding(stack awscdk.Stack, hub policy.Hub) {
 // read-only grants here.
 func newSpokeRole(stack awscdk.Stack, hub policy.Hub) awsiam.Role {
 	return awsiam.NewRole(stack, jsii.String("SpokeRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(SpokeRoleName(hub)),
+		RoleName:    jsii.String(hub.SpokeRoleName()),
 		Description: jsii.String("Highway: the " + hub.Name + " hub's functions act in this account through this role."),
 		AssumedBy: awsiam.NewPrincipalWithConditions(
 			awsiam.NewAccountPrincipal(jsii.String(hub.Account)),

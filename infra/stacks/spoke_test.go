@@ -23,12 +23,12 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 		// roles under the hub functions' path, and holds no permissions
 		var role cfnResource
 		for _, r := range tpl.ofType("AWS::IAM::Role") {
-			if r.Properties["RoleName"] == SpokeRoleName(hub) {
+			if r.Properties["RoleName"] == hub.SpokeRoleName() {
 				role = r
 			}
 		}
 		if role.Type == "" {
-			t.Fatalf("%s: no role %s", *stack.StackName(), SpokeRoleName(hub))
+			t.Fatalf("%s: no role %s", *stack.StackName(), hub.SpokeRoleName())
 		}
 		statements := list(path(role.Properties, "AssumeRolePolicyDocument", "Statement"))
 		if len(statements) != 1 {
@@ -52,7 +52,7 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 		}
 		for id, pol := range tpl.ofType("AWS::IAM::Policy") {
 			for _, r := range list(pol.Properties["Roles"]) {
-				if tpl.Resources[refTo(r)].Properties["RoleName"] == SpokeRoleName(hub) {
+				if tpl.Resources[refTo(r)].Properties["RoleName"] == hub.SpokeRoleName() {
 					t.Errorf("policy %s is attached to the spoke role", id)
 				}
 			}
@@ -78,7 +78,7 @@ func TestSpokeRoleOncePerAccount(t *testing.T) {
 	roles := map[string]int{}
 	for _, stack := range h.Spokes {
 		for _, r := range templateOf(t, stack).ofType("AWS::IAM::Role") {
-			if r.Properties["RoleName"] == SpokeRoleName(p.Hub) {
+			if r.Properties["RoleName"] == p.Hub.SpokeRoleName() {
 				roles[*stack.Account()]++
 			}
 		}

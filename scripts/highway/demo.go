@@ -21,7 +21,7 @@ type step struct {
 
 // scenario is the story the demo tells, in order. Each capability adds its steps.
 var scenario = []step{
-	{"codecommit-push.json", "a developer pushes a commit to checkout-service main"},
+	{"codecommit-push.json", "a developer pushes two commits to checkout-service main"},
 	{"codecommit-push.json", "EventBridge delivers the same event again (delivery is at least once)"},
 }
 
@@ -30,8 +30,12 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err != nil {
 		return err
 	}
+	repo, err := loadRepository(filepath.Join(eventsDir, "codecommit-getcommit.json"))
+	if err != nil {
+		return fmt.Errorf("scenario: %w", err)
+	}
 	l := ledger.NewMemory()
-	rt, err := newLocal(out, p, l)
+	rt, err := newLocal(out, p, l, repo)
 	if err != nil {
 		return err
 	}

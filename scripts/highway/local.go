@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/function"
@@ -48,16 +52,17 @@ type local struct {
 	seq      int
 }
 
-// newLocal wires every function's handler to the in-memory ledger l. Every route
-// must have a handler, so the demo can never silently drop a capability.
-func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger) (*local, error) {
+// newLocal wires every function's handler to the in-memory ledger l and the
+// repository history in cc. Every route must have a handler, so the demo can
+// never silently drop a capability.
+func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, cc push.CommitGetter) (*local, error) {
 	router, err := route.NewRouter(route.Routes())
 	if err != nil {
 		return nil, err
 	}
 	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace)}
 	rt.handlers = map[string]handler{
-		route.FunctionPush: lambdaHandler(push.NewHandler(p, l, rt, rt.metrics).Handle),
+		route.FunctionPush: lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return cc }, l, rt, rt.metrics).Handle),
 	}
 	for _, r := range route.Routes() {
 		if rt.handlers[r.Function] == nil {
@@ -138,4 +143,37 @@ func (i indent) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return i.w.Write(p)
+}
+
+// repository answers GetCommit from a file of real-shaped CodeCommit answers
+// (events/codecommit-getcommit.json), standing in for the repository's history.
+type repository map[string]*cctypes.Commit
+
+// loadRepository reads a JSON list of GetCommit responses.
+func loadRepository(path string) (repository, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var answers []codecommit.GetCommitOutput
+	if err := json.Unmarshal(raw, &answers); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r := repository{}
+	for i, a := range answers {
+		if a.Commit == nil || a.Commit.CommitId == nil {
+			return nil, fmt.Errorf("%s: answer %d has no commit id", path, i)
+		}
+		r[*a.Commit.CommitId] = a.Commit
+	}
+	return r, nil
+}
+
+// GetCommit answers as CodeCommit does, CommitIdDoesNotExistException included.
+func (r repository) GetCommit(_ context.Context, in *codecommit.GetCommitInput, _ ...func(*codecommit.Options)) (*codecommit.GetCommitOutput, error) {
+	c, ok := r[aws.ToString(in.CommitId)]
+	if !ok {
+		return nil, &cctypes.CommitIdDoesNotExistException{Message: aws.String("commit " + aws.ToString(in.CommitId) + " is not in the sample history")}
+	}
+	return &codecommit.GetCommitOutput{Commit: c}, nil
 }

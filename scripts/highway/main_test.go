@@ -38,15 +38,15 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 	if !strings.Contains(out.String(), `"outcome":"duplicate"`) {
 		t.Error("the redelivered push was not reported as a duplicate")
 	}
-	if n := strings.Count(out.String(), "  commit  "); n != 1 {
-		t.Errorf("timeline shows %d commit lines, want 1", n)
+	if n := strings.Count(out.String(), "  commit  "); n != 2 {
+		t.Errorf("timelines show %d commit lines, want 2: the push brought two commits", n)
 	}
 }
 
 func TestDemoFailsOnMissingEvents(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"demo", "-events", t.TempDir(), "-policy", "../../infra/highway.yaml"}, &out)
-	if err == nil || !strings.Contains(err.Error(), "codecommit-push.json") {
+	if err == nil || !strings.Contains(err.Error(), "codecommit-getcommit.json") {
 		t.Errorf("demo without events = %v, want an error naming the missing file", err)
 	}
 }
@@ -57,7 +57,7 @@ func TestEveryRouteHasALocalHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := newLocal(&bytes.Buffer{}, p, ledger.NewMemory())
+	rt, err := newLocal(&bytes.Buffer{}, p, ledger.NewMemory(), repository{})
 	if err != nil {
 		t.Fatalf("newLocal() = %v", err)
 	}

@@ -119,11 +119,13 @@ type DryRun struct {
 // Publish writes one "would publish" line per event.
 func (d DryRun) Publish(_ context.Context, events ...Event) error {
 	for _, e := range events {
-		detail, err := json.Marshal(e.Detail)
-		if err != nil {
+		var detail strings.Builder
+		enc := json.NewEncoder(&detail)
+		enc.SetEscapeHTML(false) // the line is read by people, not a browser
+		if err := enc.Encode(e.Detail); err != nil {
 			return fmt.Errorf("encode %s: %w", e.DetailType, err)
 		}
-		if _, err := fmt.Fprintf(d.W, "dry-run: would publish %q %s\n", e.DetailType, detail); err != nil {
+		if _, err := fmt.Fprintf(d.W, "dry-run: would publish %q %s\n", e.DetailType, strings.TrimSuffix(detail.String(), "\n")); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,8 @@ const (
 type Runtime struct {
 	// AWS is the process's one SDK configuration, traced with X-Ray in Lambda.
 	AWS aws.Config
+	// Accounts gives the configuration for other accounts, through the spoke role.
+	Accounts *awsconfig.Accounts
 	// Policy is the validated policy the CDK app shipped with the function.
 	Policy *policy.Policy
 	// Table is the ledger table name.
@@ -58,12 +60,17 @@ func Load(ctx context.Context) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	session := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
+	if session == "" {
+		session = p.Hub.Name
+	}
 	return &Runtime{
-		AWS:     cfg,
-		Policy:  p,
-		Table:   table,
-		Bus:     bus,
-		Metrics: telemetry.NewMetrics(os.Stdout, Namespace),
+		AWS:      cfg,
+		Accounts: awsconfig.NewAccounts(cfg, p.Hub.Account, p.Hub.SpokeRoleName(), session),
+		Policy:   p,
+		Table:    table,
+		Bus:      bus,
+		Metrics:  telemetry.NewMetrics(os.Stdout, Namespace),
 	}, nil
 }
 

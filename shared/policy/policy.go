@@ -69,6 +69,10 @@ type Environment struct {
 	Region string `yaml:"region" json:"region" policy:"required"`
 }
 
+// SpokeRoleName is the IAM role, one per spoke account, that hub functions
+// assume to act in that account.
+func (h Hub) SpokeRoleName() string { return h.Name + "-spoke" }
+
 // Spoke is one workload account and region that forwards its events to the hub.
 type Spoke struct {
 	// Account is the 12-digit AWS account id.

@@ -48,8 +48,12 @@ type Recorded struct {
 	Repository string `json:"repository"`
 	// Branch is the branch pushed to.
 	Branch string `json:"branch"`
-	// Commit is the pushed commit's SHA.
+	// Commit is the commit's SHA.
 	Commit string `json:"commit"`
+	// Author is the commit's author, "name <email>".
+	Author string `json:"author,omitempty"`
+	// CommittedAt is the commit's time; lead time starts here.
+	CommittedAt time.Time `json:"committedAt,omitzero"`
 	// Pusher is the IAM identity that pushed.
 	Pusher string `json:"pusher,omitempty"`
 	// PushedAt is when CodeCommit reported the push.
@@ -69,14 +73,20 @@ const (
 // Result is what the handler returns for one event; it is logged and, under the
 // Lambda runtime, the invocation's response.
 type Result struct {
-	// Outcome says whether the push was recorded, a duplicate or ignored.
+	// Outcome is recorded when the push brought at least one new commit,
+	// duplicate when every commit was recorded before, or ignored.
 	Outcome Outcome `json:"outcome"`
 	// Reason explains an ignored event.
 	Reason string `json:"reason,omitempty"`
 	// App is the app the push belongs to.
 	App string `json:"app,omitempty"`
-	// Commit is the pushed commit's SHA.
+	// Commit is the pushed head's SHA.
 	Commit string `json:"commit,omitempty"`
+	// Commits are the pushed commits this delivery walked, newest first; the walk
+	// stops at a commit recorded before, so a redelivery lists fewer.
+	Commits []string `json:"commits,omitempty"`
+	// Truncated says the push brought more than MaxCommitsPerPush commits.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // MetricCommitsRecorded counts new commits per app.
@@ -94,23 +104,25 @@ type Handler struct {
 	ledger  ledger.Ledger
 	bus     bus.Publisher
 	metrics metrics
-	apps    map[string]string // repository name → app name
+	commits Commits
+	apps    map[string]*policy.App // by repository name
 }
 
-// NewHandler returns a handler that records the pushes of p's apps in l,
-// announces them on b and counts them in m.
-func NewHandler(p *policy.Policy, l ledger.Ledger, b bus.Publisher, m metrics) *Handler {
-	apps := make(map[string]string, len(p.Apps))
-	for _, a := range p.Apps {
-		apps[a.Repository] = a.Name
+// NewHandler returns a handler that reads pushed commits through cc, records
+// the pushes of p's apps in l, announces them on b and counts them in m.
+func NewHandler(p *policy.Policy, cc Commits, l ledger.Ledger, b bus.Publisher, m metrics) *Handler {
+	apps := make(map[string]*policy.App, len(p.Apps))
+	for i := range p.Apps {
+		apps[p.Apps[i].Repository] = &p.Apps[i]
 	}
-	return &Handler{ledger: l, bus: b, metrics: m, apps: apps}
+	return &Handler{ledger: l, bus: b, metrics: m, commits: cc, apps: apps}
 }
 
-// Handle records the pushed commit once. Events that are not branch pushes of a
-// known repository, or that lack a commit, are acknowledged with the reason: a
-// retry could not fix them. Ledger and bus failures are returned for a retry; a
-// redelivered event after a partial failure records nothing twice.
+// Handle records each commit a push brought, once, with its author and commit
+// time read from CodeCommit. Events that are not branch pushes of a known
+// repository, from the app's delivery account, are acknowledged with the reason:
+// a retry could not fix them. CodeCommit, ledger and bus failures are returned
+// for a retry; a redelivered event records nothing twice.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
 	var d Detail
@@ -132,38 +144,76 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 	if !ok {
 		return h.ignore(ctx, fmt.Sprintf("repository %q belongs to no app in the policy", d.RepositoryName))
 	}
+	if ev.AccountID != app.Account {
+		return h.ignore(ctx, fmt.Sprintf("push to %s from account %s, but app %s is delivered from account %s",
+			d.RepositoryName, ev.AccountID, app.Name, app.Account))
+	}
 
-	c := &ledger.Commit{
-		Header: ledger.Header{ID: d.CommitID, Commit: d.CommitID, App: app, At: ev.Time},
-		Repo:   d.RepositoryName,
-		Branch: d.ReferenceName,
-		Pusher: d.CallerUserArn,
+	commits, truncated, err := pushed(ctx, h.commits(ev.AccountID, ev.Region), d.RepositoryName, d.CommitID, d.OldCommitID, h.known(ctx))
+	if notFound(err) {
+		return h.ignore(ctx, err.Error())
 	}
-	res := Result{Outcome: OutcomeRecorded, App: app, Commit: d.CommitID}
-	err := h.ledger.Put(ctx, c)
-	switch {
-	case errors.Is(err, ledger.ErrExists):
-		// A redelivery: the record stands, but the announcement may not have gone
-		// out, so it is sent again (subscribers are idempotent by commit).
-		res.Outcome = OutcomeDuplicate
-	case err != nil:
-		return Result{}, fmt.Errorf("record commit %s: %w", d.CommitID, err)
-	default:
-		if err := h.metrics.Put(MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app}); err != nil {
-			slog.WarnContext(ctx, "metric not recorded", "error", err)
-		}
-	}
-	err = h.bus.Publish(ctx, bus.Event{
-		DetailType: DetailTypeCommitRecorded,
-		Time:       ev.Time,
-		Detail: Recorded{App: app, Repository: d.RepositoryName, Branch: d.ReferenceName,
-			Commit: d.CommitID, Pusher: d.CallerUserArn, PushedAt: ev.Time.UTC()},
-	})
 	if err != nil {
-		return Result{}, fmt.Errorf("announce commit %s: %w", d.CommitID, err)
+		return Result{}, err
 	}
-	slog.InfoContext(ctx, "push recorded", "outcome", res.Outcome, "app", app, "repository", d.RepositoryName, "branch", d.ReferenceName)
+	res := Result{Outcome: OutcomeDuplicate, App: app.Name, Commit: d.CommitID, Truncated: truncated}
+	var announce []bus.Event
+	// Oldest first: if a write fails, the commits recorded so far are the oldest,
+	// and the redelivery's walk, which stops at the first recorded commit, still
+	// reaches every commit that is missing.
+	for i := len(commits) - 1; i >= 0; i-- {
+		c := commits[i]
+		rec := &ledger.Commit{
+			Header:      ledger.Header{ID: c.sha, Commit: c.sha, App: app.Name, At: ev.Time},
+			Repo:        d.RepositoryName,
+			Branch:      d.ReferenceName,
+			Pusher:      d.CallerUserArn,
+			Author:      c.author,
+			Message:     c.message,
+			CommittedAt: c.committedAt,
+		}
+		switch err := h.ledger.Put(ctx, rec); {
+		case errors.Is(err, ledger.ErrExists):
+			// A redelivery: the record stands, but its announcement may not have
+			// gone out, so it is sent again (subscribers are idempotent by commit).
+		case err != nil:
+			return Result{}, fmt.Errorf("record commit %s: %w", c.sha, err)
+		default:
+			res.Outcome = OutcomeRecorded
+			if err := h.metrics.Put(MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app.Name}); err != nil {
+				slog.WarnContext(ctx, "metric not recorded", "error", err)
+			}
+		}
+		res.Commits = append([]string{c.sha}, res.Commits...)
+		announce = append(announce, bus.Event{
+			DetailType: DetailTypeCommitRecorded,
+			Time:       ev.Time,
+			Detail: Recorded{App: app.Name, Repository: d.RepositoryName, Branch: d.ReferenceName, Commit: c.sha,
+				Author: c.author, CommittedAt: c.committedAt.UTC(), Pusher: d.CallerUserArn, PushedAt: ev.Time.UTC()},
+		})
+	}
+	if err := h.bus.Publish(ctx, announce...); err != nil {
+		return Result{}, fmt.Errorf("announce commits of %s: %w", d.CommitID, err)
+	}
+	slog.InfoContext(ctx, "push recorded", "outcome", res.Outcome, "app", app.Name, "repository", d.RepositoryName,
+		"branch", d.ReferenceName, "commits", len(commits), "truncated", truncated)
 	return res, nil
+}
+
+// known reports whether the ledger already holds a commit.
+func (h *Handler) known(ctx context.Context) func(string) (bool, error) {
+	return func(sha string) (bool, error) {
+		recs, err := h.ledger.ByCommit(ctx, sha)
+		if err != nil {
+			return false, fmt.Errorf("look up commit %s: %w", sha, err)
+		}
+		for _, r := range recs {
+			if _, ok := r.(*ledger.Commit); ok {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 }
 
 func (h *Handler) ignore(ctx context.Context, reason string) (Result, error) {

@@ -85,17 +85,17 @@ func TestSampleEventRoundTrips(t *testing.T) {
 		{"id is a UUID", uuid.MatchString(ev.ID)},
 		{"source is aws.codecommit", ev.Source == "aws.codecommit"},
 		{"detail-type is CodeCommit Repository State Change", ev.DetailType == "CodeCommit Repository State Change"},
-		{"account is 222222222222", ev.AccountID == "222222222222"},
+		{"account is 111111111111", ev.AccountID == "111111111111"},
 		{"region is eu-west-1", ev.Region == "eu-west-1"},
 		{"time is in November 2026, UTC", ev.Time.Year() == 2026 && ev.Time.Month() == time.November && ev.Time.Location() == time.UTC},
-		{"resources hold the repository ARN", reflect.DeepEqual(ev.Resources, []string{"arn:aws:codecommit:eu-west-1:222222222222:checkout-service"})},
+		{"resources hold the repository ARN", reflect.DeepEqual(ev.Resources, []string{"arn:aws:codecommit:eu-west-1:111111111111:checkout-service"})},
 		{"event is referenceUpdated", detail.Event == "referenceUpdated"},
 		{"reference is branch main", detail.ReferenceType == "branch" && detail.ReferenceName == "main" && detail.ReferenceFullName == "refs/heads/main"},
 		{"repository is checkout-service", detail.RepositoryName == "checkout-service"},
 		{"repositoryId is a UUID", uuid.MatchString(detail.RepositoryID)},
 		{"commitId is a full SHA-1", sha.MatchString(detail.CommitID)},
 		{"oldCommitId is a different full SHA-1", sha.MatchString(detail.OldCommitID) && detail.OldCommitID != detail.CommitID},
-		{"callerUserArn is in the account", strings.HasPrefix(detail.CallerUserArn, "arn:aws:sts::222222222222:") || strings.HasPrefix(detail.CallerUserArn, "arn:aws:iam::222222222222:")},
+		{"callerUserArn is in the account", strings.HasPrefix(detail.CallerUserArn, "arn:aws:sts::111111111111:") || strings.HasPrefix(detail.CallerUserArn, "arn:aws:iam::111111111111:")},
 	}
 	for _, c := range checks {
 		if !c.ok {

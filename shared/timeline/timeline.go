@@ -34,7 +34,8 @@ func Line(r ledger.Record) string {
 func summary(r ledger.Record) string {
 	switch r := r.(type) {
 	case *ledger.Commit:
-		return join(short(r.ID), r.Repo+"@"+r.Branch, with("app", r.App), with("pushed by", who(r.Pusher)), with("author", r.Author))
+		return join(short(r.ID), r.Repo+"@"+r.Branch, with("app", r.App), with("committed", stamp(r.CommittedAt)),
+			with("by", r.Author), with("pushed by", who(r.Pusher)))
 	case *ledger.Build:
 		return join(r.ID, r.Project, r.Status, with("took", took(r.At, r.EndedAt)))
 	case *ledger.GateDecision:
@@ -135,4 +136,12 @@ func took(start, end time.Time) string {
 		return ""
 	}
 	return end.Sub(start).Round(time.Second).String()
+}
+
+// stamp formats an instant like the line's own time, or is empty when zero.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
 }

@@ -19,8 +19,8 @@ func TestLine(t *testing.T) {
 		want string
 	}{
 		{"commit", &ledger.Commit{Header: h(ledger.KindCommit, "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"), Repo: "checkout-service", Branch: "main",
-			Pusher: "arn:aws:sts::222222222222:assumed-role/Developer/dana.okafor"},
-			"2026-11-17 08:42:18Z  commit        9f4e2c1b7a6d  checkout-service@main  app checkout  pushed by dana.okafor"},
+			Pusher: "arn:aws:sts::222222222222:assumed-role/Developer/dana.okafor", Author: "Dana <d@example.com>", CommittedAt: at.Add(-10 * time.Minute)},
+			"2026-11-17 08:42:18Z  commit        9f4e2c1b7a6d  checkout-service@main  app checkout  committed 2026-11-17 08:32:18Z  by Dana <d@example.com>  pushed by dana.okafor"},
 		{"build", &ledger.Build{Header: h(ledger.KindBuild, "checkout:b-1"), Project: "checkout", Status: "SUCCEEDED", EndedAt: at.Add(95 * time.Second)},
 			"2026-11-17 08:42:18Z  build         checkout:b-1  checkout  SUCCEEDED  took 1m35s"},
 		{"failed gate names the failing, unwaived checks", &ledger.GateDecision{Header: h(ledger.KindGateDecision, "b-1"), Verdict: ledger.VerdictFail,

@@ -1,0 +1,140 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+)
+
+// MaxCommitsPerPush bounds how many commits one push records: a push of a long
+// history (a new branch of an old repository, a force push) records its newest
+// commits only, and says so.
+const MaxCommitsPerPush = 50
+
+// CommitGetter is the part of the CodeCommit client the handler uses.
+type CommitGetter interface {
+	GetCommit(ctx context.Context, params *codecommit.GetCommitInput, optFns ...func(*codecommit.Options)) (*codecommit.GetCommitOutput, error)
+}
+
+var _ CommitGetter = (*codecommit.Client)(nil)
+
+// Commits gives the CodeCommit client of the account and region a repository
+// lives in (through the spoke role when it is not the hub's).
+type Commits func(account, region string) CommitGetter
+
+// commitInfo is what CodeCommit says of one commit.
+type commitInfo struct {
+	sha, author, message string
+	committedAt          time.Time
+	parents              []string
+}
+
+// pushed lists the commits a push brought, newest first: from head back along
+// first parents until old (exclusive), a root commit, or MaxCommitsPerPush. known
+// reports a commit Highway already recorded, which also ends the walk (a new
+// branch stops where it forked).
+func pushed(ctx context.Context, cc CommitGetter, repo, head, old string, known func(string) (bool, error)) ([]commitInfo, bool, error) {
+	var out []commitInfo
+	for sha := head; sha != "" && sha != old; {
+		if len(out) == MaxCommitsPerPush {
+			return out, true, nil
+		}
+		if len(out) > 0 {
+			seen, err := known(sha)
+			if err != nil {
+				return nil, false, err
+			}
+			if seen {
+				break
+			}
+		}
+		c, err := getCommit(ctx, cc, repo, sha)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, c)
+		sha = ""
+		if len(c.parents) > 0 {
+			sha = c.parents[0]
+		}
+	}
+	return out, false, nil
+}
+
+func getCommit(ctx context.Context, cc CommitGetter, repo, sha string) (commitInfo, error) {
+	out, err := cc.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(sha)})
+	if err != nil {
+		return commitInfo{}, fmt.Errorf("get commit %s of %s: %w", sha, repo, err)
+	}
+	c := out.Commit
+	if c == nil {
+		return commitInfo{}, fmt.Errorf("get commit %s of %s: empty answer", sha, repo)
+	}
+	info := commitInfo{sha: sha, message: firstLine(aws.ToString(c.Message)), parents: c.Parents}
+	// The committer's date is when the commit took its final form (after a
+	// rebase or an amend); lead time starts there. The author's is the fallback.
+	for _, u := range []*cctypes.UserInfo{c.Committer, c.Author} {
+		if u == nil {
+			continue
+		}
+		if info.committedAt.IsZero() {
+			if t, err := parseGitDate(aws.ToString(u.Date)); err == nil {
+				info.committedAt = t
+			}
+		}
+	}
+	if a := c.Author; a != nil {
+		info.author = aws.ToString(a.Name)
+		if e := aws.ToString(a.Email); e != "" {
+			info.author += " <" + e + ">"
+		}
+	}
+	return info, nil
+}
+
+// notFound reports the CodeCommit errors that a retry cannot fix.
+func notFound(err error) bool {
+	var (
+		noCommit *cctypes.CommitIdDoesNotExistException
+		noRepo   *cctypes.RepositoryDoesNotExistException
+	)
+	return errors.As(err, &noCommit) || errors.As(err, &noRepo)
+}
+
+// parseGitDate reads CodeCommit's "<unix seconds> <±hhmm>" commit dates.
+func parseGitDate(s string) (time.Time, error) {
+	secs, zone, _ := strings.Cut(strings.TrimSpace(s), " ")
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("commit date %q: %w", s, err)
+	}
+	t := time.Unix(n, 0).UTC()
+	if len(zone) == 5 && (zone[0] == '+' || zone[0] == '-') {
+		h, errH := strconv.Atoi(zone[1:3])
+		m, errM := strconv.Atoi(zone[3:5])
+		if errH == nil && errM == nil {
+			offset := h*3600 + m*60
+			if zone[0] == '-' {
+				offset = -offset
+			}
+			t = t.In(time.FixedZone(zone, offset))
+		}
+	}
+	return t, nil
+}
+
+// firstLine is a commit message's subject, at most 200 characters.
+func firstLine(msg string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	if r := []rune(line); len(r) > 200 {
+		line = string(r[:199]) + "…"
+	}
+	return line
+}
