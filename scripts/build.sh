@@ -14,7 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-$root/build}
 if [ $# -eq 0 ]; then
-	set -- $(ls functions)
+	for dir in functions/*/; do
+		set -- "$@" "$(basename "$dir")"
+	done
 fi
 for arg in "$@"; do
 	case "$arg" in

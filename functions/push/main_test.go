@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,71 +12,21 @@ import (
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
-	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/push"
 )
 
 const sampleCommit = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
 
-// deployment is what the function finds in Lambda, recreated locally: its
-// binary built as it ships (for this machine's architecture), the policy file
-// the CDK app ships beside it, the ledger in DynamoDB Local, and EventBridge
-// and CodeCommit answered by the wire-level fake.
-type deployment struct {
-	bootstrap string
-	env       []string
-	table     string
-	aws       *awsfake.Server
-}
-
-func deploy(tb testing.TB) *deployment {
+// deploy prepares the push function with CodeCommit's answer for the sample
+// commit; EventBridge accepts every event.
+func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
-	db := localaws.DynamoDB(tb)
-	d := &deployment{table: localaws.LedgerTable(tb, db), aws: awsfake.New(tb)}
-	d.aws.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
-	d.aws.On("GetCommit", awsfake.JSON(200, `{"commit":{"commitId":"`+sampleCommit+`","parents":["3b7d1e9a2c4f6e8d0a1b3c5e7f9d2a4c6e8b0d1f"],
+	d := localaws.Deploy(tb, "push")
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("GetCommit", awsfake.JSON(200, `{"commit":{"commitId":"`+sampleCommit+`","parents":["3b7d1e9a2c4f6e8d0a1b3c5e7f9d2a4c6e8b0d1f"],
 		"message":"Round order totals half-even","author":{"name":"Dana Okafor","email":"dana@example.com","date":"1794907731 +0100"},
 		"committer":{"name":"Dana Okafor","email":"dana@example.com","date":"1794907900 +0100"}}}`))
-
-	dir := tb.TempDir()
-	d.bootstrap = build(tb, dir, "push")
-	p, err := policy.Load("../../infra/highway.yaml")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	js, err := p.JSON()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	policyFile := filepath.Join(dir, policy.FunctionFileName)
-	if err := os.WriteFile(policyFile, js, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	d.env = []string{
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + os.Getenv(localaws.EnvDynamoDB),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + d.aws.URL(),
-		"AWS_ENDPOINT_URL_CODECOMMIT=" + d.aws.URL(),
-		"AWS_LAMBDA_LOG_FORMAT=JSON",
-		"HIGHWAY_TABLE=" + d.table,
-		"HIGHWAY_BUS=highway",
-		"HIGHWAY_POLICY_FILE=" + policyFile,
-	}
 	return d
-}
-
-// build compiles the main package src (a function name, or a path such as
-// scripts/hello) with scripts/build.sh, the flags it ships with.
-func build(tb testing.TB, dir, src string) string {
-	tb.Helper()
-	cmd := exec.Command("scripts/build.sh", src)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "OUT="+dir, "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build %s: %v\n%s", src, err, out)
-	}
-	return filepath.Join(dir, filepath.Base(src), "bootstrap")
 }
 
 func sampleEvent(tb testing.TB) []byte {
@@ -96,7 +43,7 @@ func sampleEvent(tb testing.TB) []byte {
 // events/, twice, as a redelivery would.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	d := deploy(t)
-	emu := localaws.Emulate(t, d.bootstrap, d.env)
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -114,7 +61,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 	}
 
-	recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.table).ByCommit(ctx, sampleCommit)
+	recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).ByCommit(ctx, sampleCommit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +76,14 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if n := strings.Count(emu.Log(), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
 		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, push.MetricCommitsRecorded, emu.Log())
 	}
-	calls := d.aws.Calls("PutEvents")
+	// GetCommit ran in the delivery account with the spoke role's credentials.
+	if gets := d.AWS.Calls("GetCommit"); len(gets) == 0 || !strings.Contains(gets[0].Header.Get("Authorization"), "Credential="+localaws.SpokeAccessKey+"/") {
+		t.Errorf("GetCommit was not signed with the spoke role's credentials: %d calls", len(gets))
+	}
+	if n := len(d.AWS.Calls("AssumeRole")); n != 1 {
+		t.Errorf("AssumeRole calls = %d, want 1 (cached across invocations)", n)
+	}
+	calls := d.AWS.Calls("PutEvents")
 	if len(calls) != 2 {
 		t.Fatalf("PutEvents calls = %d, want 2 (one per delivery)", len(calls))
 	}
@@ -152,12 +106,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 func BenchmarkColdStart(b *testing.B) {
 	rie := localaws.Require(b, localaws.EnvRIE)
 	d := deploy(b)
-	hello := build(b, b.TempDir(), "scripts/hello")
+	hello := localaws.Build(b, b.TempDir(), "scripts/hello")
 	for _, fn := range []struct {
 		name      string
 		bootstrap string
 		env       []string
-	}{{"hello", hello, nil}, {"push", d.bootstrap, d.env}} {
+	}{{"hello", hello, nil}, {"push", d.Bootstrap, d.Env}} {
 		b.Run(fn.name, func(b *testing.B) {
 			var took []time.Duration
 			for b.Loop() {

@@ -30,6 +30,7 @@ type Highway struct {
 func Capabilities() []Capability {
 	return []Capability{
 		newPushRecording,
+		newGating,
 	}
 }
 

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -8,24 +10,37 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/policy"
 )
 
 // nagFindings matches the messages of both cdk-nag packs Highway applies.
 var nagFindings = assertions.Match_StringLikeRegexp(jsii.String("^(AwsSolutions|Serverless)-"))
 
 func TestWholeAppHasNoUnsuppressedNagErrors(t *testing.T) {
-	// GIVEN the example policy
-	h := synth(t, examplePolicy(t))
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+	}{
+		{name: "example policy", give: examplePolicy},
+		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy
+			h := synth(t, tt.give(t))
 
-	for _, stack := range stacksOf(h) {
-		// WHEN the stack is synthesized with the cdk-nag packs
-		errs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), nagFindings)
+			for _, stack := range stacksOf(h) {
+				// WHEN the stack is synthesized with the cdk-nag packs
+				errs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), nagFindings)
 
-		// THEN no finding is left unsuppressed
-		for _, m := range *errs {
-			//lint:ignore SA1019 assertions.Annotations returns cxapi.SynthesisMessage; the Go binding has no replacement type
-			t.Errorf("%s: %s: %v", *stack.StackName(), *m.Id, m.Entry.Data)
-		}
+				// THEN no finding is left unsuppressed
+				for _, m := range *errs {
+					//lint:ignore SA1019 assertions.Annotations returns cxapi.SynthesisMessage; the Go binding has no replacement type
+					t.Errorf("%s: %s: %v", *stack.StackName(), *m.Id, m.Entry.Data)
+				}
+			}
+		})
 	}
 }
 
@@ -75,34 +90,108 @@ func TestEveryRouteNeedsACapability(t *testing.T) {
 }
 
 func TestOnlyForcedWildcards(t *testing.T) {
-	// GIVEN the example policy
-	h := synth(t, examplePolicy(t))
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+	}{
+		{name: "example policy", give: examplePolicy},
+		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy
+			h := synth(t, tt.give(t))
 
-	for _, stack := range stacksOf(h) {
-		// WHEN the stack is synthesized
-		tpl := templateOf(t, stack)
+			for _, stack := range stacksOf(h) {
+				// WHEN the stack is synthesized
+				tpl := templateOf(t, stack)
 
-		// THEN no IAM statement grants a wildcard action, and the only grant on
-		// every resource is X-Ray's, which has no resource-level permissions
-		for id, pol := range tpl.ofType("AWS::IAM::Policy") {
-			for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
-				actions := strs(path(st, "Action"))
-				for _, a := range actions {
-					if strings.Contains(a, "*") {
-						t.Errorf("%s: policy %s grants %s", *stack.StackName(), id, a)
-					}
-				}
-				for _, r := range strs(path(st, "Resource")) {
-					if r != "*" {
-						continue
-					}
-					for _, a := range actions {
-						if !strings.HasPrefix(a, "xray:") {
-							t.Errorf("%s: policy %s grants %s on *", *stack.StackName(), id, a)
+				// THEN no IAM statement grants a wildcard action; the only grants
+				// on every resource are those AWS forces, X-Ray's and the answers
+				// to pipeline jobs, each in a policy whose one suppression of
+				// "*" gives its reason; and every other wildcard resource is
+				// suppressed by name
+				for id, pol := range tpl.ofType("AWS::IAM::Policy") {
+					for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
+						actions := strs(path(st, "Action"))
+						for _, a := range actions {
+							if strings.Contains(a, "*") {
+								t.Errorf("%s: policy %s grants %s", *stack.StackName(), id, a)
+							}
+						}
+						for _, resource := range list(path(st, "Resource")) {
+							r := nagName(resource)
+							if !strings.Contains(r, "*") {
+								continue
+							}
+							reasons := suppressionReasons(pol, "Resource::"+r)
+							if r != "*" {
+								if len(reasons) == 0 {
+									t.Errorf("%s: policy %s grants %v on %s without a suppression", *stack.StackName(), id, actions, r)
+								}
+								continue
+							}
+							for _, a := range actions {
+								forced, ok := forcedWildcards[strings.TrimSuffix(strings.TrimSuffix(a, "SuccessResult"), "FailureResult")]
+								if !ok {
+									t.Errorf("%s: policy %s grants %s on *", *stack.StackName(), id, a)
+									continue
+								}
+								if len(reasons) != 1 || !strings.Contains(reasons[0], forced) {
+									t.Errorf("%s: policy %s suppresses %s on * with %q, want one reason naming %s", *stack.StackName(), id, a, reasons, forced)
+								}
+							}
 						}
 					}
 				}
 			}
+		})
+	}
+}
+
+// forcedWildcards are the actions AWS accepts on no resource narrower than "*"
+// (the two answers to a pipeline job share one entry), with what the reason of
+// their suppression must name.
+var forcedWildcards = map[string]string{
+	"xray:PutTraceSegments":    "X-Ray",
+	"xray:PutTelemetryRecords": "X-Ray",
+	"codepipeline:PutJob":      "PutJobSuccessResult and PutJobFailureResult",
+}
+
+// suppressionReasons returns the reasons of the cdk-nag AwsSolutions-IAM5
+// suppressions of r that apply to finding.
+func suppressionReasons(r cfnResource, finding string) []string {
+	var out []string
+	for _, s := range list(path(r.Metadata, "cdk_nag", "rules_to_suppress")) {
+		if path(s, "id") == "AwsSolutions-IAM5" && slices.Contains(strs(path(s, "applies_to")), finding) {
+			out = append(out, flat(path(s, "reason")))
 		}
 	}
+	return out
+}
+
+// nagName renders a resource as cdk-nag names it in a finding: references as
+// <id> or <id.attribute>, joins joined.
+func nagName(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if join, ok := v["Fn::Join"].([]any); ok && len(join) == 2 {
+			sep, _ := join[0].(string)
+			var parts []string
+			for _, p := range list(join[1]) {
+				parts = append(parts, nagName(p))
+			}
+			return strings.Join(parts, sep)
+		}
+		if id, ok := v["Ref"].(string); ok {
+			return "<" + id + ">"
+		}
+		if att := strs(v["Fn::GetAtt"]); len(att) == 2 {
+			return "<" + att[0] + "." + att[1] + ">"
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

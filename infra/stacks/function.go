@@ -40,7 +40,7 @@ type FunctionProps struct {
 // Function builds the Lambda function of functions/<name>: the bootstrap from the
 // build directory with the policy beside it, on arm64 and provided.al2023, traced,
 // logging JSON to its own log group, its async failures kept in a dead-letter
-// queue. Its role starts empty apart from logs, tracing and that queue: the
+// queue. Its environment names the ledger, the bus and the notification topic. Its role starts empty apart from logs, tracing and that queue: the
 // capability grants the rest.
 func (h *Hub) Function(scope constructs.Construct, name string, props FunctionProps) (awslambda.Function, error) {
 	code, err := stageCode(h.buildDir, name, h.policyJSON)
@@ -77,6 +77,7 @@ func (h *Hub) Function(scope constructs.Construct, name string, props FunctionPr
 		Environment: &map[string]*string{
 			function.EnvTable:    h.Table.TableName(),
 			function.EnvBus:      h.Bus.EventBusName(),
+			function.EnvTopic:    h.Topic.TopicArn(),
 			policy.PolicyFileEnv: jsii.String("/var/task/" + policy.FunctionFileName),
 		},
 		RetryAttempts: jsii.Number(asyncRetryAttempts),

@@ -79,7 +79,7 @@ func TestFunctionsFollowHighwayDefaults(t *testing.T) {
 	tpl := templateOf(t, h.Hub.Stack)
 
 	// THEN every function runs the bootstrap on arm64 and provided.al2023,
-	// traced, logging JSON, finds the ledger, bus and policy from its
+	// traced, logging JSON, finds the ledger, bus, topic and policy from its
 	// environment, and runs as a role under the hub's function path
 	fns := tpl.ofType("AWS::Lambda::Function")
 	if len(fns) == 0 {
@@ -87,6 +87,7 @@ func TestFunctionsFollowHighwayDefaults(t *testing.T) {
 	}
 	table := only(t, tpl.ofType("AWS::DynamoDB::Table"))
 	bus := only(t, tpl.ofType("AWS::Events::EventBus"))
+	topic := only(t, tpl.ofType("AWS::SNS::Topic"))
 	for id, fn := range fns {
 		p := fn.Properties
 		checks := []struct {
@@ -101,6 +102,7 @@ func TestFunctionsFollowHighwayDefaults(t *testing.T) {
 			{"log format", path(p, "LoggingConfig", "LogFormat"), "JSON"},
 			{function.EnvTable, refTo(path(p, "Environment", "Variables", function.EnvTable)), table},
 			{function.EnvBus, refTo(path(p, "Environment", "Variables", function.EnvBus)), bus},
+			{function.EnvTopic, refTo(path(p, "Environment", "Variables", function.EnvTopic)), topic},
 			{policy.PolicyFileEnv, path(p, "Environment", "Variables", policy.PolicyFileEnv), "/var/task/" + policy.FunctionFileName},
 			{"role path", path(tpl.Resources[refTo(p["Role"])].Properties, "Path"), functionRolePath(h.Hub.Policy.Hub)},
 		}

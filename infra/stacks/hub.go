@@ -90,7 +90,7 @@ func NewHub(scope constructs.Construct, props HubProps) (*Hub, error) {
 			return nil, err
 		}
 	}
-	for _, r := range route.Routes() {
+	for _, r := range route.Routes(hub.Policy) {
 		if !hub.routed[r.Function] {
 			return nil, fmt.Errorf("route of function %s: no capability creates its rules", r.Function)
 		}

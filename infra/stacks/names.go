@@ -35,6 +35,12 @@ func TopicName(hub policy.Hub) string { return hub.Name + "-notifications" }
 // functions/<name>.
 func FunctionName(hub policy.Hub, name string) string { return hub.Name + "-" + name }
 
+// PipelineInvokeRoleName is the role in the hub account that pipelines of other
+// delivery accounts assume to invoke the gatejob function: the RoleArn of their
+// Lambda invoke action. It lies outside the function roles' path, so no spoke
+// role trusts it.
+func PipelineInvokeRoleName(hub policy.Hub) string { return hub.Name + "-pipeline-invoke" }
+
 // functionRolePath is the IAM path of every hub function's role; spoke roles trust
 // exactly the hub roles under it.
 func functionRolePath(hub policy.Hub) string { return "/" + hub.Name + "/" }

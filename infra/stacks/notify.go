@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -68,4 +69,16 @@ func hubAlarmArns(stack awscdk.Stack) *string {
 		ResourceName: jsii.String("*"),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
+}
+
+// GrantPublish lets fn publish to the notification topic and encrypt what it
+// publishes with the topic's key. It grants kms:GenerateDataKey by name where
+// Topic.GrantPublish grants kms:GenerateDataKey*, a wildcard action.
+func (h *Hub) GrantPublish(fn awslambda.IFunction) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PublishNotifications"),
+		Actions:   jsii.Strings("sns:Publish"),
+		Resources: jsii.Strings(*h.Topic.TopicArn()),
+	}))
+	h.Topic.MasterKey().Grant(fn, jsii.String("kms:Decrypt"), jsii.String("kms:GenerateDataKey"))
 }

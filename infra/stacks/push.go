@@ -8,8 +8,10 @@ import (
 )
 
 // newPushRecording records every CodeCommit branch push in the ledger, where build
-// gating and lead time start: the push function, its rules, and read/write access
-// to the ledger, and the right to announce each commit on the bus.
+// gating and lead time start: the push function, its rules, read/write access to
+// the ledger, and the right to announce each commit on the bus. It reads each
+// commit (author, time) from the repositories of the hub account itself, and from
+// those of other delivery accounts through their spoke roles.
 func newPushRecording(hub *Hub) error {
 	scope := constructs.NewConstruct(hub.Stack, jsii.String("PushRecording"))
 	fn, err := hub.Function(scope, route.FunctionPush, FunctionProps{
@@ -20,5 +22,9 @@ func newPushRecording(hub *Hub) error {
 	}
 	hub.GrantLedgerReadWrite(fn)
 	hub.Bus.GrantPutEventsTo(fn, nil)
+	p := hub.Policy
+	allow(fn.Role(), append(
+		commitReads(deliveredFrom(p.Apps, p.Hub.Account)),
+		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(p.Apps, p.Hub))...))
 	return hub.Route(scope, route.FunctionPush, fn)
 }

@@ -33,7 +33,7 @@ const (
 // resources there and nowhere else.
 func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunction) error {
 	var routes []route.Route
-	for _, r := range route.Routes() {
+	for _, r := range route.Routes(h.Policy) {
 		if r.Function == name {
 			routes = append(routes, r)
 		}

@@ -12,7 +12,8 @@ import (
 
 func TestEveryRouteBecomesRulesOnTheRightBuses(t *testing.T) {
 	// GIVEN the routes and the example policy
-	h := synth(t, examplePolicy(t))
+	p := examplePolicy(t)
+	h := synth(t, p)
 
 	// WHEN the hub is synthesized
 	tpl := templateOf(t, h.Hub.Stack)
@@ -41,7 +42,7 @@ func TestEveryRouteBecomesRulesOnTheRightBuses(t *testing.T) {
 		}
 	}
 	want := map[key]int{}
-	for _, r := range route.Routes() {
+	for _, r := range route.Routes(p) {
 		pattern, err := r.Pattern.JSON()
 		if err != nil {
 			t.Fatal(err)

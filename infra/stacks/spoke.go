@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -37,7 +39,7 @@ func NewSpoke(scope constructs.Construct, props SpokeProps) awscdk.Stack {
 	})
 	newForwarding(stack, hub)
 	if props.WithRole {
-		newSpokeRole(stack, hub)
+		newSpokeRole(stack, props.Policy, s.Account)
 	}
 	return stack
 }
@@ -69,10 +71,13 @@ func newForwarding(stack awscdk.Stack, hub policy.Hub) {
 
 // newSpokeRole creates the role hub functions assume in a spoke account. Only the
 // hub account may assume it, and only with a role under the hub functions' IAM
-// path. It grants nothing yet: each capability that acts in spokes adds its
-// read-only grants here.
-func newSpokeRole(stack awscdk.Stack, hub policy.Hub) awsiam.Role {
-	return awsiam.NewRole(stack, jsii.String("SpokeRole"), &awsiam.RoleProps{
+// path. It may do to the apps delivered from the account what the hub functions
+// do to those of the hub account, and nothing else: nothing at all when no app is
+// delivered from it. IAM roles are global, so its statements name each app's own
+// region.
+func newSpokeRole(stack awscdk.Stack, p *policy.Policy, account string) awsiam.Role {
+	hub := p.Hub
+	role := awsiam.NewRole(stack, jsii.String("SpokeRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(hub.SpokeRoleName()),
 		Description: jsii.String("Highway: the " + hub.Name + " hub's functions act in this account through this role."),
 		AssumedBy: awsiam.NewPrincipalWithConditions(
@@ -81,4 +86,27 @@ func newSpokeRole(stack awscdk.Stack, hub policy.Hub) awsiam.Role {
 				"ArnLike": map[string]interface{}{"aws:PrincipalArn": functionRoleArns(stack, hub)},
 			}),
 	})
+	allow(role, spokePermissions(p, account))
+	if answersJobs(p, account) {
+		allowJobAnswers(role, role)
+	}
+	return role
+}
+
+// spokePermissions are the statements of an account's spoke role: what hub
+// functions do to the apps delivered from that account, in any region. The hub
+// account's own apps are reached with the functions' roles, so its spoke role,
+// if any, gets nothing.
+func spokePermissions(p *policy.Policy, account string) []permission {
+	if account == p.Hub.Account {
+		return nil
+	}
+	apps := deliveredFrom(p.Apps, account)
+	return append(commitReads(apps), gateReads(apps)...)
+}
+
+// answersJobs reports whether pipelines of account call the gatejob function,
+// which then answers their jobs through the account's spoke role.
+func answersJobs(p *policy.Policy, account string) bool {
+	return slices.Contains(jobAccounts(p), account)
 }

@@ -50,7 +50,7 @@ func buildDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	names := map[string]bool{}
-	for _, r := range route.Routes() {
+	for _, r := range route.Routes(examplePolicy(t)) {
 		names[r.Function] = true
 	}
 	if entries, err := os.ReadDir("../../functions"); err == nil {
@@ -85,6 +85,13 @@ func synth(t *testing.T, p *policy.Policy) *Highway {
 // cfnTemplate is the part of a synthesized template the tests read.
 type cfnTemplate struct {
 	Resources map[string]cfnResource
+	Outputs   map[string]cfnOutput
+}
+
+// cfnOutput is one output of a template.
+type cfnOutput struct {
+	Description string
+	Value       any
 }
 
 // cfnResource is one resource of a template.
@@ -92,6 +99,7 @@ type cfnResource struct {
 	Type           string
 	Properties     map[string]any
 	DeletionPolicy string
+	Metadata       map[string]any
 }
 
 // templateOf synthesizes stack and decodes its template.

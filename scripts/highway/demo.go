@@ -23,6 +23,9 @@ type step struct {
 var scenario = []step{
 	{"codecommit-push.json", "a developer pushes two commits to checkout-service main"},
 	{"codecommit-push.json", "EventBridge delivers the same event again (delivery is at least once)"},
+	{"codebuild-build-succeeded.json", "checkout-pipeline builds 9f4e2c1: tests pass, no findings"},
+	{"codecommit-push-2.json", "a developer pushes a commit adding a Python report script"},
+	{"codebuild-build-vulnerable.json", "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs"},
 }
 
 func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) error {
@@ -30,12 +33,12 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err != nil {
 		return err
 	}
-	repo, err := loadRepository(filepath.Join(eventsDir, "codecommit-getcommit.json"))
+	s, err := loadSamples(eventsDir)
 	if err != nil {
 		return fmt.Errorf("scenario: %w", err)
 	}
 	l := ledger.NewMemory()
-	rt, err := newLocal(out, p, l, repo)
+	rt, err := newLocal(out, p, l, s)
 	if err != nil {
 		return err
 	}

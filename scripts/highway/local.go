@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/highwayhq/highway/shared/imagescan"
+	"github.com/highwayhq/highway/shared/reportgroups"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,7 +19,9 @@ import (
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/gating"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/push"
@@ -43,28 +49,60 @@ func lambdaHandler[In, Out any](h func(context.Context, In) (Out, error)) handle
 // as the deployed rules, and what functions publish is printed (AWS is never
 // called) and routed again, as the bus would.
 type local struct {
-	out      io.Writer
-	router   *route.Router
-	handlers map[string]handler
-	queue    [][]byte
-	metrics  *telemetry.Metrics // what Lambda would turn into CloudWatch metrics
-	commits  []string           // commits announced, in order, for the timeline
-	seq      int
+	out       io.Writer
+	router    *route.Router
+	handlers  map[string]handler
+	queue     [][]byte
+	metrics   *telemetry.Metrics // what Lambda would turn into CloudWatch metrics
+	pipelines *pipelines         // the dry-run CodePipeline the gate stops
+	ledger    ledger.Ledger
+	commits   []string // commits announced, in order, for the timeline
+	seq       int
+}
+
+// samples are the demo's stand-ins for what AWS would answer, read from events/.
+type samples struct {
+	repository repository
+	artifacts  artifacts
+	scans      imageScans
+}
+
+// loadSamples reads the stand-ins from the events folder.
+func loadSamples(dir string) (samples, error) {
+	repo, err := loadRepository(filepath.Join(dir, "codecommit-getcommit.json"))
+	if err != nil {
+		return samples{}, err
+	}
+	scans, err := loadImageScans(dir)
+	if err != nil {
+		return samples{}, err
+	}
+	return samples{repository: repo, artifacts: artifacts{dir: filepath.Join(dir, "artifacts")}, scans: scans}, nil
 }
 
 // newLocal wires every function's handler to the in-memory ledger l and the
-// repository history in cc. Every route must have a handler, so the demo can
-// never silently drop a capability.
-func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, cc push.CommitGetter) (*local, error) {
-	router, err := route.NewRouter(route.Routes())
+// samples s. Every route must have a handler, so the demo can never silently
+// drop a capability.
+func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*local, error) {
+	router, err := route.NewRouter(route.Routes(p))
 	if err != nil {
 		return nil, err
 	}
-	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace)}
-	rt.handlers = map[string]handler{
-		route.FunctionPush: lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return cc }, l, rt, rt.metrics).Handle),
+	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace),
+		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l}
+	builds := func(string, string) gating.BuildClients {
+		return gating.BuildClients{
+			Reports:   reportgroups.Reader{API: noReportGroups{}},
+			Images:    imagescan.Scanner{API: s.scans},
+			Artifacts: s.artifacts,
+			Pipelines: rt.pipelines,
+		}
 	}
-	for _, r := range route.Routes() {
+	rt.handlers = map[string]handler{
+		route.FunctionPush: lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
+		route.FunctionGate: lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, "arn:aws:sns:local:000000000000:highway-notifications").Handle),
+	}
+	for _, r := range route.Routes(p) {
 		if rt.handlers[r.Function] == nil {
 			return nil, fmt.Errorf("route %q has no local handler", r.Function)
 		}
@@ -74,7 +112,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, cc push.CommitGe
 
 // Publish prints each event as a dry-run and queues it for the local router.
 func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
-	if err := (bus.DryRun{W: indent{rt.out}}).Publish(ctx, evs...); err != nil {
+	if err := (bus.DryRun{W: indent{rt.out}, Max: 160}).Publish(ctx, evs...); err != nil {
 		return err
 	}
 	for _, e := range evs {
@@ -106,6 +144,7 @@ func (rt *local) deliver(ctx context.Context, event []byte) error {
 	for len(rt.queue) > 0 {
 		ev := rt.queue[0]
 		rt.queue = rt.queue[1:]
+		rt.track(ev)
 		fns, err := rt.router.Functions(ev)
 		if err != nil {
 			return err
@@ -129,9 +168,37 @@ func (rt *local) deliver(ctx context.Context, event []byte) error {
 				fmt.Fprintf(rt.out, " (%v)", d.Round(time.Millisecond))
 			}
 			fmt.Fprintln(rt.out)
+			if err := rt.explain(ctx, res); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// explain prints the decision behind a gate's result, check by check.
+func (rt *local) explain(ctx context.Context, res any) error {
+	r, ok := res.(gating.Result)
+	if !ok || r.Build == "" {
+		return nil
+	}
+	d, err := rt.decision(ctx, r.Build)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(indent{rt.out}, strings.ReplaceAll(gating.Explain(d), "\n  ", "\n    "))
+	return err
+}
+
+// track notes the build a pipeline is running, as CodePipeline would show it.
+func (rt *local) track(event []byte) {
+	var ev events.CloudWatchEvent
+	if json.Unmarshal(event, &ev) != nil {
+		return
+	}
+	if be, err := evidence.DecodeBuildEvent(ev); err == nil && be.Pipeline != "" {
+		rt.pipelines.running[be.Pipeline] = be.BuildARN
+	}
 }
 
 // indent prefixes every write with two spaces, to nest dry-run lines under the
@@ -176,4 +243,20 @@ func (r repository) GetCommit(_ context.Context, in *codecommit.GetCommitInput, 
 		return nil, &cctypes.CommitIdDoesNotExistException{Message: aws.String("commit " + aws.ToString(in.CommitId) + " is not in the sample history")}
 	}
 	return &codecommit.GetCommitOutput{Commit: c}, nil
+}
+
+// decision finds the gate decision of a build among the commits seen so far.
+func (rt *local) decision(ctx context.Context, build string) (*ledger.GateDecision, error) {
+	for _, sha := range rt.commits {
+		recs, err := rt.ledger.ByCommit(ctx, sha)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if d, ok := r.(*ledger.GateDecision); ok && d.ID == build {
+				return d, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no decision recorded for build %s", build)
 }

@@ -3,29 +3,43 @@
 // flow can be seen on a laptop without an AWS account.
 //
 //	highway demo [-events DIR] [-policy FILE]
+//	highway gate eval --app NAME [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
 //	highway nag [DIR]
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"time"
 )
 
 const usage = `usage: highway <command> [flags]
 
 commands:
   demo    replay the sample scenario from events/ in-process and print the timeline
+  gate eval --app NAME [--policy FILE] [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
+          judge report files with an app's gate; exit 0 pass, 1 fail, 2 bad input or policy
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
 func main() {
 	// Handlers log as they do in Lambda; here only warnings (ignored events) matter.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Stdout)
+	var code exitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &code):
+		os.Exit(int(code))
+	case errors.Is(err, errBadInput):
+		fmt.Fprintln(os.Stderr, "highway:", err)
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "highway:", err)
 		os.Exit(1)
 	}
@@ -44,6 +58,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return demo(ctx, out, *policyFile, *events)
+	case "gate":
+		if len(args) < 2 || args[1] != "eval" {
+			return fmt.Errorf("%w: usage: highway gate eval --app NAME ...", errBadInput)
+		}
+		return gateEval(out, args[2:], time.Now())
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {

@@ -38,8 +38,8 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 	if !strings.Contains(out.String(), `"outcome":"duplicate"`) {
 		t.Error("the redelivered push was not reported as a duplicate")
 	}
-	if n := strings.Count(out.String(), "  commit  "); n != 2 {
-		t.Errorf("timelines show %d commit lines, want 2: the push brought two commits", n)
+	if n := strings.Count(out.String(), "  commit  "); n != 3 {
+		t.Errorf("timelines show %d commit lines, want 3: two pushes brought three commits", n)
 	}
 }
 
@@ -57,11 +57,11 @@ func TestEveryRouteHasALocalHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := newLocal(&bytes.Buffer{}, p, ledger.NewMemory(), repository{})
+	rt, err := newLocal(&bytes.Buffer{}, p, ledger.NewMemory(), samples{})
 	if err != nil {
 		t.Fatalf("newLocal() = %v", err)
 	}
-	for _, r := range route.Routes() {
+	for _, r := range route.Routes(p) {
 		if rt.handlers[r.Function] == nil {
 			t.Errorf("route %q has no local handler", r.Function)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"testing"
 )
 
 // Response is a canned answer. JSON, XML and APIError build the usual ones;
@@ -134,4 +135,15 @@ func (e *apiError) render(req Request, status int) []byte {
 		RequestID string   `xml:"RequestId"`
 	}{Type: fault, Code: e.code, Message: e.message, RequestID: req.ID})
 	return b
+}
+
+// JSONOf answers 200 with v marshalled as JSON, for answers a test builds as Go
+// values; a value that cannot be marshalled fails the test.
+func JSONOf(tb testing.TB, v any) Response {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatalf("awsfake: marshal answer: %v", err)
+	}
+	return JSON(200, string(b))
 }

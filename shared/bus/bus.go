@@ -114,6 +114,8 @@ func Entries(bus string, events []Event) ([]ebtypes.PutEventsRequestEntry, error
 type DryRun struct {
 	// W receives one line per event.
 	W io.Writer
+	// Max, when above zero, shortens each printed detail to about Max bytes.
+	Max int
 }
 
 // Publish writes one "would publish" line per event.
@@ -125,7 +127,11 @@ func (d DryRun) Publish(_ context.Context, events ...Event) error {
 		if err := enc.Encode(e.Detail); err != nil {
 			return fmt.Errorf("encode %s: %w", e.DetailType, err)
 		}
-		if _, err := fmt.Fprintf(d.W, "dry-run: would publish %q %s\n", e.DetailType, strings.TrimSuffix(detail.String(), "\n")); err != nil {
+		text := strings.TrimSuffix(detail.String(), "\n")
+		if d.Max > 0 && len(text) > d.Max {
+			text = strings.ToValidUTF8(text[:d.Max], "") + "…"
+		}
+		if _, err := fmt.Fprintf(d.W, "dry-run: would publish %q %s\n", e.DetailType, text); err != nil {
 			return err
 		}
 	}

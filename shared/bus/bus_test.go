@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/highwayhq/highway/shared/awsfake"
@@ -106,5 +107,17 @@ func TestDryRunPrintsInsteadOfPublishing(t *testing.T) {
 	}
 	if want := `dry-run: would publish "Commit Recorded" {"commit":"abc"}` + "\n"; buf.String() != want {
 		t.Errorf("DryRun wrote %q, want %q", buf.String(), want)
+	}
+}
+
+func TestDryRunShortensLongDetails(t *testing.T) {
+	var buf bytes.Buffer
+	err := DryRun{W: &buf, Max: 20}.Publish(context.Background(), Event{DetailType: "Gate Decided", Detail: map[string]string{"reason": strings.Repeat("é", 40)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSuffix(buf.String(), "\n")
+	if !strings.HasSuffix(line, "…") || !utf8.ValidString(line) || len(line) > len(`dry-run: would publish "Gate Decided" `)+20+len("…") {
+		t.Errorf("DryRun{Max: 20} wrote %q, want the detail cut to 20 bytes of valid UTF-8 and an ellipsis", line)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	EnvTable   = "HIGHWAY_TABLE"
 	EnvBus     = "HIGHWAY_BUS"
 	EnvTracing = "HIGHWAY_TRACING"
+	EnvTopic   = "HIGHWAY_TOPIC"
 )
 
 // Runtime is what a function's main builds its clients and handler from.
@@ -39,6 +40,8 @@ type Runtime struct {
 	Table string
 	// Bus is the name of Highway's event bus.
 	Bus string
+	// Topic is the ARN of the notification topic; empty when not configured.
+	Topic string
 	// Metrics buffers EMF metrics; Start flushes it after every invocation.
 	Metrics *telemetry.Metrics
 }
@@ -70,6 +73,7 @@ func Load(ctx context.Context) (*Runtime, error) {
 		Policy:   p,
 		Table:    table,
 		Bus:      bus,
+		Topic:    os.Getenv(EnvTopic),
 		Metrics:  telemetry.NewMetrics(os.Stdout, Namespace),
 	}, nil
 }

@@ -92,15 +92,6 @@ func onceItem(key string, rec item, expires time.Time) item {
 	return it
 }
 
-// decodeOnce returns the record a marker holds.
-func decodeOnce(it item) (Record, error) {
-	m, ok := it[attrRecord].(*types.AttributeValueMemberM)
-	if !ok {
-		return nil, fmt.Errorf("decode marker: no %s attribute", attrRecord)
-	}
-	return decode(m.Value)
-}
-
 // stringAttr returns the string attribute name of it, or "".
 func stringAttr(it item, name string) string {
 	if v, ok := it[name].(*types.AttributeValueMemberS); ok {

@@ -32,6 +32,9 @@ const (
 	onceSortKey  = "once"
 )
 
+// kindPartition is the table partition of a record filed without a commit.
+func kindPartition(k Kind, id string) string { return string(k) + "#" + id }
+
 // commitPartition is the table partition holding a commit's timeline.
 func commitPartition(sha string) string { return prefixCommit + sha }
 
@@ -69,7 +72,7 @@ func keyAttributes(rec Record) (map[string]string, error) {
 	}
 	k := rec.kind()
 	sk := sortTime(h.At) + "#" + string(k) + "#" + h.ID
-	pk := string(k) + "#" + h.ID
+	pk := kindPartition(k, h.ID)
 	if h.Commit != "" {
 		pk = commitPartition(h.Commit)
 	}

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Sentinel errors, wrapped with context; test with errors.Is.
@@ -39,7 +41,8 @@ type Ledger interface {
 	// RecordOnce stores rec unless key (a business key such as
 	// "alarm:<arn>:<state>:<ts>") was recorded within the last ttl. The first call
 	// stores rec and returns it with created true; a redelivery stores nothing and
-	// returns the record stored first, decoded afresh, with created false. ttl <= 0
+	// returns the record stored first as it stands now (with every Update since,
+	// so a handler can see which of its effects are done), with created false. ttl <= 0
 	// remembers the key forever. The package function RecordOnce returns the
 	// caller's concrete type.
 	RecordOnce(ctx context.Context, key string, ttl time.Duration, rec Record) (stored Record, created bool, err error)
@@ -65,6 +68,10 @@ type Ledger interface {
 
 	// OpenIncidents returns every unresolved incident, oldest first.
 	OpenIncidents(ctx context.Context) ([]*Incident, error)
+
+	// Latest returns the newest record of kind k with id, among records filed
+	// without a commit (baselines, for example); ErrNotFound when there is none.
+	Latest(ctx context.Context, k Kind, id string) (Record, error)
 }
 
 // RecordOnce is Ledger.RecordOnce returning the caller's concrete type. A key that
@@ -207,15 +214,33 @@ func (b *book) RecordOnce(ctx context.Context, key string, ttl time.Duration, re
 	}
 	// The key is live (write 0), or it expired but the record it would store is
 	// already there (write 1): either way this is a redelivery.
-	decodeStored := decode
+	stored, err := decode(failed.old)
 	if failed.index == 0 {
-		decodeStored = decodeOnce
+		stored, err = b.current(ctx, failed.old)
 	}
-	stored, err := decodeStored(failed.old)
 	if err != nil {
 		return nil, false, fmt.Errorf("record once %s: %w", key, err)
 	}
 	return stored, false, nil
+}
+
+// current returns the record a live marker points to as it stands now, with
+// every Update since; the marker's own copy is as it was first written, and is
+// the answer only if the record itself is gone.
+func (b *book) current(ctx context.Context, marker item) (Record, error) {
+	first, ok := marker[attrRecord].(*types.AttributeValueMemberM)
+	if !ok {
+		return nil, fmt.Errorf("decode marker: no %s attribute", attrRecord)
+	}
+	pk, sk := stringAttr(first.Value, Schema.PartitionKey), stringAttr(first.Value, Schema.SortKey)
+	items, err := b.store.query(ctx, query{pkName: Schema.PartitionKey, pk: pk, skName: Schema.SortKey, from: sk, to: sk})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 1 {
+		return decode(items[0])
+	}
+	return decode(first.Value)
 }
 
 func (b *book) Update(ctx context.Context, rec Record) error {
@@ -289,6 +314,24 @@ func (b *book) OpenIncidents(ctx context.Context) ([]*Incident, error) {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}
 	return only[*Incident](recs)
+}
+
+func (b *book) Latest(ctx context.Context, k Kind, id string) (Record, error) {
+	if id == "" {
+		return nil, fmt.Errorf("latest %s: empty id: %w", k, ErrInvalid)
+	}
+	recs, err := b.read(ctx, query{pkName: Schema.PartitionKey, pk: kindPartition(k, id), skName: Schema.SortKey})
+	if err != nil {
+		return nil, fmt.Errorf("latest %s %s: %w", k, id, err)
+	}
+	// The partition of a kind named like a key prefix (commit#<sha>) also holds
+	// other records: keep only this kind and id.
+	for i := len(recs) - 1; i >= 0; i-- {
+		if h := recs[i].RecordHeader(); h.Kind == k && h.ID == id && h.Commit == "" {
+			return recs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("latest %s %s: %w", k, id, ErrNotFound)
 }
 
 // inEnv reads an app+env's records of kind k in [from, to).

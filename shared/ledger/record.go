@@ -18,6 +18,7 @@ const (
 	KindIncident     Kind = "incident"
 	KindRemediation  Kind = "remediation"
 	KindDriftReport  Kind = "driftReport"
+	KindBaseline     Kind = "baseline"
 )
 
 // Header is the part every record shares. Kind, ID, Commit and At are the record's
@@ -110,6 +111,14 @@ const (
 // GateDecision is the explainable outcome of gating one build. ID is the build id.
 type GateDecision struct {
 	Header
+	// Announced is set once the "Gate Decided" event went out.
+	Announced bool `json:"announced,omitempty"`
+	// Enforced is set once a failing decision was acted on (the pipeline
+	// stopped or the job answered, and people notified).
+	Enforced bool `json:"enforced,omitempty"`
+	// Enforcement says what was done, for example "stopped execution e-1 of
+	// checkout-pipeline".
+	Enforcement string `json:"enforcement,omitempty"`
 	// Verdict is pass when every check passed or was waived.
 	Verdict Verdict `json:"verdict"`
 	// Checks are the individual checks with what each observed.
@@ -291,6 +300,18 @@ type DriftedResource struct {
 	Status string `json:"status"`
 }
 
+// Baseline is the test timing window of one app's branch: the durations of its
+// most recent passing builds, that a build's tests are compared with. ID is
+// "<app>/<branch>"; it has no commit, and At is when it was first created (it is
+// kept through updates).
+type Baseline struct {
+	Header
+	// Suite is the total test time of each build in the window, oldest first.
+	Suite []time.Duration `json:"suite,omitempty"`
+	// Tests maps a test to its durations in the builds that ran it.
+	Tests map[string][]time.Duration `json:"tests,omitempty"`
+}
+
 func (*Commit) kind() Kind       { return KindCommit }
 func (*Build) kind() Kind        { return KindBuild }
 func (*GateDecision) kind() Kind { return KindGateDecision }
@@ -301,6 +322,7 @@ func (*Deployment) kind() Kind   { return KindDeployment }
 func (*Incident) kind() Kind     { return KindIncident }
 func (*Remediation) kind() Kind  { return KindRemediation }
 func (*DriftReport) kind() Kind  { return KindDriftReport }
+func (*Baseline) kind() Kind     { return KindBaseline }
 
 // newRecord returns an empty record of kind k, for decoding into.
 func newRecord(k Kind) (Record, bool) {
@@ -325,6 +347,8 @@ func newRecord(k Kind) (Record, bool) {
 		return new(Remediation), true
 	case KindDriftReport:
 		return new(DriftReport), true
+	case KindBaseline:
+		return new(Baseline), true
 	}
 	return nil, false
 }

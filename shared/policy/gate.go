@@ -9,6 +9,12 @@ type Gate struct {
 	Projects []string `yaml:"projects" json:"projects" policy:"required"`
 	// Reports locates the report files inside a build's output artifact.
 	Reports Reports `yaml:"reports,omitempty" json:"reports,omitempty"`
+	// ArtifactBuckets are the S3 buckets the gated builds write their output
+	// artifacts to; the gate may read only these.
+	ArtifactBuckets []string `yaml:"artifactBuckets,omitempty" json:"artifactBuckets,omitempty"`
+	// ImageRepositories are the ECR repositories whose image scans the security
+	// check reads; the gate may read only these.
+	ImageRepositories []string `yaml:"imageRepositories,omitempty" json:"imageRepositories,omitempty"`
 	// Checks are the checks a build must pass; a check left out is not run.
 	Checks Checks `yaml:"checks" json:"checks" policy:"required"`
 	// Waivers excuse a failing check for a commit or until a date.

@@ -192,8 +192,10 @@ func (c *checker) scalar(n *yaml.Node, t reflect.Type, path string) {
 	tag := n.ShortTag()
 	switch {
 	case t == durationType:
-		// The decoder reads "90s" as a duration, and a bare integer as nanoseconds.
-		want, ok = "a duration like 90s", tag == "!!str" || tag == "!!int"
+		// The decoder reads only text like "90s" as a duration; it refuses a
+		// bare integer.
+		_, err := time.ParseDuration(n.Value)
+		want, ok = "a duration like 90s", tag == "!!str" && err == nil
 	case t.Kind() == reflect.String:
 		want, ok = "a string", tag == "!!str"
 	case t.Kind() == reflect.Bool:

@@ -32,6 +32,7 @@ var checks = []func(*checker, *Policy){
 	checkVersion,
 	checkHub,
 	checkApps,
+	checkGates,
 }
 
 var (

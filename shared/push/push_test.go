@@ -72,8 +72,8 @@ func (r *repo) GetCommit(_ context.Context, in *codecommit.GetCommitInput, _ ...
 // in returns a Commits factory that serves r for the sample's account only.
 func (r *repo) in(t *testing.T) Commits {
 	return func(account, region string) CommitGetter {
-		if account != "111111111111" || region != "eu-west-1" {
-			t.Errorf("commits read in %s/%s, want the event's 111111111111/eu-west-1", account, region)
+		if account != "222222222222" || region != "eu-west-1" {
+			t.Errorf("commits read in %s/%s, want the event's 222222222222/eu-west-1", account, region)
 		}
 		return r
 	}
@@ -314,7 +314,7 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 		{"detail not an object", edit(t, func(d map[string]any) { clear(d); d["event"] = []int{1} }), "undecodable detail"},
 		{"commit unknown to CodeCommit", edit(t, func(d map[string]any) { d["commitId"] = "feedfeedfeedfeedfeedfeedfeedfeedfeedfeed" }), "no such commit"},
 		{"another account", func(ev *events.CloudWatchEvent) events.CloudWatchEvent { ev.AccountID = "999999999999"; return *ev },
-			"from account 999999999999, but app checkout is delivered from account 111111111111"},
+			"from account 999999999999, but app checkout is delivered from account 222222222222"},
 		{"no time", func(ev *events.CloudWatchEvent) events.CloudWatchEvent { ev.Time = time.Time{}; return *ev }, "event time missing"},
 	}
 	for _, tt := range tests {

@@ -32,6 +32,8 @@ type Suite struct {
 	// Name is the suite's name attribute.
 	Name string
 	// Duration is the suite's time attribute, or the sum of its cases' when absent.
+	// A suite that holds nested suites (each a Suite of its own) gets the sum of
+	// its own cases' instead, so that Tests.Duration counts no time twice.
 	Duration time.Duration
 	// Cases are the suite's test cases.
 	Cases []Case
@@ -49,6 +51,9 @@ type Case struct {
 	Status Status
 	// Message is the failure or error message, or the skip reason, shortened.
 	Message string
+	// Suite is the name of the enclosing suite; Key falls back on it when the
+	// tool wrote no class name.
+	Suite string
 }
 
 // Run is one run of one tool in a SARIF log.
@@ -84,7 +89,10 @@ type Finding struct {
 	// Score is the security-severity score (result property, else the rule's),
 	// 0 when absent.
 	Score float64
-	// Severity is Score's band, NoSeverity when Score is 0.
+	// Severity is Score's band. When neither the result nor its rule carries a
+	// score but a tag names a severity ("CRITICAL", "HIGH", "MEDIUM", "LOW", as
+	// gosec and Trivy tag their rules), it is that band and Score stays 0.
+	// NoSeverity otherwise.
 	Severity Severity
 	// Message is the result's message text, shortened.
 	Message string

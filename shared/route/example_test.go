@@ -3,20 +3,23 @@ package route_test
 import (
 	"fmt"
 
+	"github.com/highwayhq/highway/shared/policy"
+
 	"github.com/highwayhq/highway/shared/route"
 )
 
 // A push to a branch of a CodeCommit repository goes to the push function; the
 // deletion of a tag goes nowhere.
 func ExampleRouter_Functions() {
-	router, err := route.NewRouter(route.Routes())
+	p := &policy.Policy{Apps: []policy.App{{Name: "checkout", Repository: "checkout-service"}}}
+	router, err := route.NewRouter(route.Routes(p))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	for _, event := range []string{
 		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
-		  "detail": {"event": "referenceUpdated", "referenceType": "branch", "referenceName": "main"}}`,
+		  "detail": {"event": "referenceUpdated", "referenceType": "branch", "referenceName": "main", "repositoryName": "checkout-service"}}`,
 		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
 		  "detail": {"event": "referenceDeleted", "referenceType": "tag", "referenceName": "v1.4.0"}}`,
 	} {
@@ -54,9 +57,10 @@ func ExampleCompile() {
 
 // JSON gives the event pattern the CDK app puts in the EventBridge rule.
 func ExamplePattern_JSON() {
-	r, _ := route.Lookup(route.FunctionPush)
+	p := &policy.Policy{Apps: []policy.App{{Name: "checkout", Repository: "checkout-service"}}}
+	r, _ := route.Lookup(p, route.FunctionPush)
 	text, err := r.Pattern.JSON()
 	fmt.Println(text, err)
 	// Output:
-	// {"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]} <nil>
+	// {"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"],"repositoryName":["checkout-service"]},"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]} <nil>
 }

@@ -1,6 +1,8 @@
 package route
 
 import (
+	"github.com/highwayhq/highway/shared/policy"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -25,9 +27,18 @@ func readSample(t *testing.T) string {
 	return string(b)
 }
 
+// testPolicy is a policy with one gated app, the shape the route table reads.
+func testPolicy() *policy.Policy {
+	return &policy.Policy{Apps: []policy.App{
+		{Name: "checkout", Repository: "checkout-service", Gate: &policy.Gate{Projects: []string{"checkout-build", "checkout-scan"}}},
+		{Name: "ledger", Repository: "ledger-service"},
+		{Name: "ledger-ui", Repository: "ledger-service", Gate: &policy.Gate{Projects: []string{"checkout-build"}}},
+	}}
+}
+
 func mustLookup(t *testing.T, function string) Route {
 	t.Helper()
-	r, ok := Lookup(function)
+	r, ok := Lookup(testPolicy(), function)
 	if !ok {
 		t.Fatalf("Lookup(%q) found no route", function)
 	}
@@ -85,17 +96,17 @@ func TestSampleEventRoundTrips(t *testing.T) {
 		{"id is a UUID", uuid.MatchString(ev.ID)},
 		{"source is aws.codecommit", ev.Source == "aws.codecommit"},
 		{"detail-type is CodeCommit Repository State Change", ev.DetailType == "CodeCommit Repository State Change"},
-		{"account is 111111111111", ev.AccountID == "111111111111"},
+		{"account is 222222222222", ev.AccountID == "222222222222"},
 		{"region is eu-west-1", ev.Region == "eu-west-1"},
 		{"time is in November 2026, UTC", ev.Time.Year() == 2026 && ev.Time.Month() == time.November && ev.Time.Location() == time.UTC},
-		{"resources hold the repository ARN", reflect.DeepEqual(ev.Resources, []string{"arn:aws:codecommit:eu-west-1:111111111111:checkout-service"})},
+		{"resources hold the repository ARN", reflect.DeepEqual(ev.Resources, []string{"arn:aws:codecommit:eu-west-1:222222222222:checkout-service"})},
 		{"event is referenceUpdated", detail.Event == "referenceUpdated"},
 		{"reference is branch main", detail.ReferenceType == "branch" && detail.ReferenceName == "main" && detail.ReferenceFullName == "refs/heads/main"},
 		{"repository is checkout-service", detail.RepositoryName == "checkout-service"},
 		{"repositoryId is a UUID", uuid.MatchString(detail.RepositoryID)},
 		{"commitId is a full SHA-1", sha.MatchString(detail.CommitID)},
 		{"oldCommitId is a different full SHA-1", sha.MatchString(detail.OldCommitID) && detail.OldCommitID != detail.CommitID},
-		{"callerUserArn is in the account", strings.HasPrefix(detail.CallerUserArn, "arn:aws:sts::111111111111:") || strings.HasPrefix(detail.CallerUserArn, "arn:aws:iam::111111111111:")},
+		{"callerUserArn is in the account", strings.HasPrefix(detail.CallerUserArn, "arn:aws:sts::222222222222:") || strings.HasPrefix(detail.CallerUserArn, "arn:aws:iam::222222222222:")},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -165,12 +176,12 @@ func TestPushRoute(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	routes := Routes()
+	routes := Routes(testPolicy())
 	if len(routes) == 0 {
-		t.Fatal("Routes() is empty")
+		t.Fatal("Routes(testPolicy()) is empty")
 	}
 	if _, err := NewRouter(routes); err != nil {
-		t.Fatalf("NewRouter(Routes()) error: %v", err)
+		t.Fatalf("NewRouter(Routes(testPolicy())) error: %v", err)
 	}
 	for _, r := range routes {
 		if strings.TrimSpace(r.Description) == "" {
@@ -182,18 +193,18 @@ func TestRoutes(t *testing.T) {
 	}
 
 	// Each call builds a fresh table: changing one result leaves the next intact.
-	before, err := Routes()[0].Pattern.JSON()
+	before, err := Routes(testPolicy())[0].Pattern.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := Routes()
+	changed := Routes(testPolicy())
 	changed[0].Pattern["source"] = []string{"changed"}
-	after, err := Routes()[0].Pattern.JSON()
+	after, err := Routes(testPolicy())[0].Pattern.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if after != before {
-		t.Errorf("Routes()[0] after changing an earlier result = %s, want %s", after, before)
+		t.Errorf("Routes(testPolicy())[0] after changing an earlier result = %s, want %s", after, before)
 	}
 }
 
@@ -204,13 +215,14 @@ func TestLookup(t *testing.T) {
 		wantOK bool
 	}{
 		{name: "push", give: FunctionPush, wantOK: true},
+		{name: "gate", give: FunctionGate, wantOK: true},
 		{name: "unknown function", give: "deploy", wantOK: false},
 		{name: "names are case-sensitive", give: "Push", wantOK: false},
 		{name: "empty name", give: "", wantOK: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := Lookup(tt.give)
+			got, ok := Lookup(testPolicy(), tt.give)
 			if ok != tt.wantOK {
 				t.Fatalf("Lookup(%q) ok = %v, want %v", tt.give, ok, tt.wantOK)
 			}
@@ -223,7 +235,9 @@ func TestLookup(t *testing.T) {
 
 func TestPushRouteJSON(t *testing.T) {
 	// The exact rule pattern the CDK app deploys for the push function.
-	const want = `{"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},` +
+	// Each repository once, in policy order.
+	const want = `{"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"],` +
+		`"repositoryName":["checkout-service","ledger-service"]},` +
 		`"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]}`
 	got, err := mustLookup(t, FunctionPush).Pattern.JSON()
 	if err != nil {
@@ -231,5 +245,25 @@ func TestPushRouteJSON(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("push Pattern.JSON() = %s, want %s", got, want)
+	}
+}
+
+func TestGateRouteJSON(t *testing.T) {
+	// The gated projects of every app, each once; builds still running are not sent.
+	const want = `{"detail":{"build-status":["SUCCEEDED","FAILED","STOPPED"],"project-name":["checkout-build","checkout-scan"]},` +
+		`"detail-type":["CodeBuild Build State Change"],"source":["aws.codebuild"]}`
+	got, err := mustLookup(t, FunctionGate).Pattern.JSON()
+	if err != nil {
+		t.Fatalf("JSON() error: %v", err)
+	}
+	if got != want {
+		t.Errorf("gate Pattern.JSON() = %s, want %s", got, want)
+	}
+}
+
+func TestNoGateRouteWithoutGatedProjects(t *testing.T) {
+	p := &policy.Policy{Apps: []policy.App{{Name: "a", Repository: "r"}}}
+	if r, ok := Lookup(p, FunctionGate); ok {
+		t.Errorf("Lookup(gate) on a policy without gates = %+v, want none: a rule needs at least one project", r)
 	}
 }

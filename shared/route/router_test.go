@@ -79,8 +79,8 @@ func TestRouterFunctions(t *testing.T) {
 		{name: "reversed table, reversed result", routes: []Route{ec2, anyAWS, codecommit}, event: push, want: []string{"audit", "push"}},
 		{name: "one match", routes: []Route{codecommit, anyAWS, ec2}, event: []byte(ec2Terminated), want: []string{"audit", "ec2"}},
 		{name: "no match", routes: []Route{codecommit, ec2}, event: []byte(`{"source": "com.highwayhq.gate"}`), want: []string{}},
-		{name: "Highway routes on the sample push", routes: Routes(), event: []byte(readSample(t)), want: []string{FunctionPush}},
-		{name: "Highway routes on an EC2 event", routes: Routes(), event: []byte(ec2Terminated), want: []string{}},
+		{name: "Highway routes on the sample push", routes: Routes(testPolicy()), event: []byte(readSample(t)), want: []string{FunctionPush}},
+		{name: "Highway routes on an EC2 event", routes: Routes(testPolicy()), event: []byte(ec2Terminated), want: []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +100,7 @@ func TestRouterFunctions(t *testing.T) {
 }
 
 func TestRouterDispatch(t *testing.T) {
-	r, err := NewRouter(Routes())
+	r, err := NewRouter(Routes(testPolicy()))
 	if err != nil {
 		t.Fatalf("NewRouter error: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestRouterDispatch(t *testing.T) {
 }
 
 func TestRouterBadEvent(t *testing.T) {
-	r, err := NewRouter(Routes())
+	r, err := NewRouter(Routes(testPolicy()))
 	if err != nil {
 		t.Fatalf("NewRouter error: %v", err)
 	}

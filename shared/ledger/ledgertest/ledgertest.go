@@ -42,6 +42,8 @@ func Run(t *testing.T, newLedger NewLedger) {
 		{"RecordOnceExpiry", testRecordOnceExpiry},
 		{"Update", testUpdate},
 		{"UpdateConcurrent", testUpdateConcurrent},
+		{"Latest", testLatest},
+		{"RecordOnceSeesUpdates", testRecordOnceSeesUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -615,5 +617,71 @@ func testUpdateConcurrent(t *testing.T, l ledger.Ledger, _ *clock) {
 	want := fmt.Sprintf("d-%02d", winner)
 	if err != nil || len(got) != 1 || got[0].DeploymentID != want || got[0].Version != 2 {
 		t.Errorf("OpenIncidents after concurrent updates = %+v, %v, want i-1 version 2 linked to %s", got, err, want)
+	}
+}
+
+// testLatest reads the newest record of a kind and id filed without a commit: a
+// baseline round-trips, an update keeps one record, a newer one wins, and a
+// missing or commit-filed one is not found.
+func testLatest(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	base := &ledger.Baseline{
+		Header: ledger.Header{ID: "shop/main", App: "shop", At: at(0)},
+		Suite:  []time.Duration{80 * time.Second, 90 * time.Second},
+		Tests:  map[string][]time.Duration{"cart.TestTotals": {time.Second, 2 * time.Second}},
+	}
+	put(t, l, base)
+	got, err := l.Latest(ctx, ledger.KindBaseline, "shop/main")
+	if err != nil || !reflect.DeepEqual(got, base) {
+		t.Fatalf("Latest(baseline, shop/main) = %+v, %v; want %+v", got, err, base)
+	}
+
+	base.Suite = append(base.Suite, 100*time.Second)
+	if err := l.Update(ctx, base); err != nil {
+		t.Fatalf("Update(baseline) = %v", err)
+	}
+	got, err = l.Latest(ctx, ledger.KindBaseline, "shop/main")
+	if err != nil || got.RecordHeader().Version != 2 || len(got.(*ledger.Baseline).Suite) != 3 {
+		t.Errorf("Latest after Update = %+v, %v; want version 2 with 3 samples", got, err)
+	}
+
+	newer := &ledger.Baseline{Header: ledger.Header{ID: "shop/main", App: "shop", At: at(time.Hour)}, Suite: []time.Duration{time.Second}}
+	put(t, l, newer)
+	if got, err := l.Latest(ctx, ledger.KindBaseline, "shop/main"); err != nil || !got.RecordHeader().At.Equal(newer.At) {
+		t.Errorf("Latest with two records = %+v, %v; want the newer", got, err)
+	}
+
+	if _, err := l.Latest(ctx, ledger.KindBaseline, "shop/other"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("Latest(missing) error = %v, want ErrNotFound", err)
+	}
+	put(t, l, samples()[0]) // a commit, filed under its SHA
+	if _, err := l.Latest(ctx, ledger.KindCommit, sha1); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("Latest(commit filed under its SHA) error = %v, want ErrNotFound", err)
+	}
+	if _, err := l.Latest(ctx, ledger.KindBaseline, ""); !errors.Is(err, ledger.ErrInvalid) {
+		t.Errorf("Latest(empty id) error = %v, want ErrInvalid", err)
+	}
+}
+
+// testRecordOnceSeesUpdates: a redelivery gets the record as it stands now, so a
+// handler sees which of its effects a first delivery already recorded.
+func testRecordOnceSeesUpdates(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	first := &ledger.GateDecision{Header: ledger.Header{ID: "shop-build:9", App: "shop", Commit: sha1, At: at(0)}, Verdict: ledger.VerdictFail}
+	stored, created, err := ledger.RecordOnce(ctx, l, "gate:build:shop-build:9", 0, first)
+	if err != nil || !created {
+		t.Fatalf("RecordOnce(first) = %v, %v", created, err)
+	}
+	stored.Announced, stored.Enforcement = true, "stopped e-1"
+	if err := l.Update(ctx, stored); err != nil {
+		t.Fatalf("Update = %v", err)
+	}
+	again, created, err := ledger.RecordOnce(ctx, l, "gate:build:shop-build:9", 0,
+		&ledger.GateDecision{Header: ledger.Header{ID: "shop-build:9", App: "shop", Commit: sha1, At: at(time.Minute)}, Verdict: ledger.VerdictPass})
+	if err != nil || created {
+		t.Fatalf("RecordOnce(redelivery) = %v, %v; want not created", created, err)
+	}
+	if !again.Announced || again.Enforcement != "stopped e-1" || again.Version != 2 || again.Verdict != ledger.VerdictFail {
+		t.Errorf("redelivery returned %+v, want the first decision with its update (version 2, announced)", again)
 	}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/gating"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
+)
+
+const (
+	bucket      = "codepipeline-eu-west-1-222222222222"
+	failedBuild = "checkout-build:5490fd06-2bc7-5275-a2f3-37be43fae806"
+)
+
+// TestBootstrapUnderEmulator runs the gate as built, under the Lambda Runtime
+// Interface Emulator, on the sample CodeBuild events: the build that failed to
+// compile stops its pipeline execution in the delivery account (through the
+// spoke role), and the passing build stops nothing.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := localaws.Deploy(t, "gate")
+	store := localaws.StartS3(t, bucket)
+	for key, dir := range map[string]string{"checkout-pipeline/BuildArtif/m4Tz9Qe": "Xq7Rb2K", "checkout-pipeline/BuildArtif/Xq7Rb2K": "Xq7Rb2K"} {
+		zipped, err := localaws.ZipFolder(filepath.Join("../../events/artifacts", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(string(zipped))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("DescribeImageScanFindings", awsfake.JSON(200, `{"imageScanStatus":{"status":"COMPLETE"},"imageScanFindings":{"findingSeverityCounts":{"LOW":2}}}`))
+	d.AWS.On("GetPipelineState", awsfake.JSON(200, `{"pipelineName":"checkout-pipeline","stageStates":[{"stageName":"Build",
+		"latestExecution":{"pipelineExecutionId":"e-42","status":"InProgress"},
+		"actionStates":[{"actionName":"Build","latestExecution":{"externalExecutionId":"`+failedBuild+`","status":"InProgress"}}]}]}`))
+	d.AWS.On("StopPipelineExecution", awsfake.JSON(200, `{"pipelineExecutionId":"e-42"}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env, "AWS_ENDPOINT_URL_S3="+store.URL))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tt := range []struct {
+		event string
+		want  ledger.Verdict
+	}{
+		{"codebuild-build-failed.json", ledger.VerdictFail},
+		{"codebuild-build-succeeded.json", ledger.VerdictPass},
+	} {
+		ev, err := json.Marshal(localaws.Event(t, tt.event, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := emu.Invoke(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", tt.event, err, emu.Log())
+		}
+		var got gating.Result
+		if err := json.Unmarshal(body, &got); err != nil || got.Outcome != gating.OutcomeDecided || got.Verdict != tt.want {
+			t.Errorf("%s: response %s (%v), want a %s decision\nlog:\n%s", tt.event, body, err, tt.want, emu.Log())
+		}
+	}
+
+	stops := d.AWS.Calls("StopPipelineExecution")
+	if len(stops) != 1 {
+		t.Fatalf("StopPipelineExecution calls = %d, want 1 (for the failed build only)", len(stops))
+	}
+	if auth := stops[0].Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
+		t.Errorf("the stop was not signed with the spoke role's credentials: %s", auth)
+	}
+	for commit, want := range map[string]ledger.Verdict{"4032766a1f4d50cd05796f97468fa2761db7ef23": ledger.VerdictFail, "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f": ledger.VerdictPass} {
+		recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).ByCommit(ctx, commit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var verdicts []ledger.Verdict
+		for _, r := range recs {
+			if g, ok := r.(*ledger.GateDecision); ok {
+				verdicts = append(verdicts, g.Verdict)
+				if !g.Announced || !g.Enforced {
+					t.Errorf("decision of %s not settled: %+v", commit, g)
+				}
+			}
+		}
+		if len(verdicts) != 1 || verdicts[0] != want {
+			t.Errorf("decisions of %s in DynamoDB Local = %v, want one %s", commit, verdicts, want)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+// Command gatejob is the Lambda function a CodePipeline invoke action calls to
+// gate a build's output artifact: it judges the artifact's reports, records the
+// decision, and always answers the job, so the pipeline never hangs.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/gating"
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+func main() {
+	rt, err := function.Load(context.Background())
+	if err != nil {
+		slog.Error("gatejob: start", "error", err)
+		os.Exit(1)
+	}
+	clients := func(account string) gating.JobClients {
+		cfg := rt.Accounts.Config(account, rt.AWS.Region)
+		return gating.JobClients{
+			Jobs: codepipeline.NewFromConfig(cfg),
+			// The artifact bucket trusts the job's own short-lived credentials.
+			Artifacts: func(c events.CodePipelineArtifactCredentials) (evidence.ObjectGetter, error) {
+				cfg := cfg.Copy()
+				cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
+				return s3.NewFromConfig(cfg), nil
+			},
+		}
+	}
+	h := gating.NewJobs(rt.Policy, clients,
+		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
+		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
+		sns.NewFromConfig(rt.AWS), rt.Topic)
+	function.Start(rt, h.Handle)
+}

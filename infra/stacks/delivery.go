@@ -1,0 +1,265 @@
+package stacks
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// An app's delivery account holds its repository, builds and pipelines. Hub
+// functions act on those of the hub account with their own roles, and on those of
+// any other account through that account's spoke role, which holds the same
+// statements: both are derived here, from the policy alone.
+
+// permission is one IAM statement derived from the policy. A resource with a
+// wildcard needs why: cdk-nag reports it, and the suppression records the reason.
+type permission struct {
+	sid       string
+	actions   []string
+	resources []resourceArn
+	why       string
+	// conditions narrow the statement: operator, then key, then value.
+	conditions map[string]any
+}
+
+// resourceArn is a resource's ARN as the template holds it (text, with the
+// partition as a token) and as cdk-nag names it in a finding (nag).
+type resourceArn struct {
+	text string
+	nag  string
+}
+
+// anyResource is "*", for the actions that accept no narrower resource.
+var anyResource = resourceArn{text: "*", nag: "*"}
+
+// arnOf builds the ARN arn:<partition>:service:region:account:resource.
+func arnOf(service, region, account, resource string) resourceArn {
+	rest := ":" + service + ":" + region + ":" + account + ":" + resource
+	return resourceArn{text: "arn:" + *awscdk.Aws_PARTITION() + rest, nag: "arn:<AWS::Partition>" + rest}
+}
+
+// Why the policy-derived wildcards are there, for cdk-nag.
+const (
+	whyReportGroups = "CodeBuild names the report groups of a project <project>-<report group>; the pattern reaches only the reports of the policy's gated projects."
+	whyArtifacts    = "Gated builds write their output artifacts under keys known only at build time; the gate reads objects of the policy's artifact buckets only."
+	whyJobAnswers   = "CodePipeline PutJobSuccessResult and PutJobFailureResult accept no resource narrower than \"*\"; the job id in the request names the job."
+	whyArtifactKeys = "A cross-account pipeline encrypts its artifacts with a KMS key of its own account, which the policy does not name; decryption is allowed only through S3, and only with keys of the accounts whose pipelines call the gate."
+)
+
+// deliveredFrom returns the apps whose delivery account is account.
+func deliveredFrom(apps []policy.App, account string) []policy.App {
+	var out []policy.App
+	for _, a := range apps {
+		if a.Account == account {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// gated returns the apps that have a gate.
+func gated(apps []policy.App) []policy.App {
+	var out []policy.App
+	for _, a := range apps {
+		if a.Gate != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// jobApps returns the gated apps that have pipelines: the apps whose pipelines
+// call the gatejob function from an invoke action.
+func jobApps(apps []policy.App) []policy.App {
+	var out []policy.App
+	for _, a := range gated(apps) {
+		if len(a.Pipelines) > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// jobAccounts returns the delivery accounts other than the hub's whose
+// pipelines call the gatejob function, sorted: their pipelines invoke it through
+// the invoke role, and it answers their jobs through their spoke roles.
+func jobAccounts(p *policy.Policy) []string {
+	return otherDeliveryAccounts(jobApps(p.Apps), p.Hub)
+}
+
+// otherDeliveryAccounts returns the distinct delivery accounts of apps other than
+// the hub's, sorted: the accounts whose spoke role a function must assume.
+func otherDeliveryAccounts(apps []policy.App, hub policy.Hub) []string {
+	var out []string
+	for _, a := range apps {
+		if a.Account != hub.Account && !slices.Contains(out, a.Account) {
+			out = append(out, a.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// commitReads lets the push function read the commits of the apps' repositories.
+func commitReads(apps []policy.App) []permission {
+	var repos []resourceArn
+	for _, a := range apps {
+		repos = appendArn(repos, arnOf("codecommit", a.Region, a.Account, a.Repository))
+	}
+	return nonEmpty(permission{sid: "ReadCommits", actions: []string{"codecommit:GetCommit"}, resources: repos})
+}
+
+// gateReads lets the gate judge the builds of the apps' gated projects: read the
+// build, its test reports, its output artifacts and its image scans, and stop
+// the app's pipelines when the build fails. Apps without a gate get nothing.
+func gateReads(apps []policy.App) []permission {
+	var projects, reports, images, pipelines []resourceArn
+	for _, a := range gated(apps) {
+		for _, p := range a.Gate.Projects {
+			projects = appendArn(projects, arnOf("codebuild", a.Region, a.Account, "project/"+p))
+			reports = appendArn(reports, arnOf("codebuild", a.Region, a.Account, "report-group/"+p+"-*"))
+		}
+		for _, r := range a.Gate.ImageRepositories {
+			images = appendArn(images, arnOf("ecr", a.Region, a.Account, "repository/"+r))
+		}
+		for _, p := range a.Pipelines {
+			pipelines = appendArn(pipelines, arnOf("codepipeline", a.Region, a.Account, p))
+		}
+	}
+	return nonEmpty(
+		permission{sid: "ReadGatedBuilds", actions: []string{"codebuild:BatchGetBuilds"}, resources: projects},
+		permission{sid: "ReadGatedBuildReports", actions: []string{"codebuild:BatchGetReports", "codebuild:DescribeTestCases"}, resources: reports, why: whyReportGroups},
+		artifactReads(apps),
+		permission{sid: "ReadImageScans", actions: []string{"ecr:DescribeImageScanFindings"}, resources: images},
+		permission{sid: "StopGatedPipelines", actions: []string{"codepipeline:GetPipelineState", "codepipeline:StopPipelineExecution"}, resources: pipelines},
+	)
+}
+
+// artifactReads lets a role read the objects of the artifact buckets of the
+// apps' gates, where their gated builds write their output artifacts.
+func artifactReads(apps []policy.App) permission {
+	var objects []resourceArn
+	for _, a := range gated(apps) {
+		for _, b := range a.Gate.ArtifactBuckets {
+			objects = appendArn(objects, arnOf("s3", "", "", b+"/*"))
+		}
+	}
+	return permission{sid: "ReadGatedBuildArtifacts", actions: []string{"s3:GetObject", "s3:GetObjectVersion"}, resources: objects, why: whyArtifacts}
+}
+
+// artifactDecrypts lets a role decrypt, through S3 in region only, the
+// artifacts that pipelines of the accounts encrypt with their own KMS keys, as
+// every cross-account pipeline must.
+func artifactDecrypts(region string, accounts []string) permission {
+	var keys []resourceArn
+	for _, a := range accounts {
+		keys = appendArn(keys, arnOf("kms", region, a, "key/*"))
+	}
+	return permission{
+		sid:       "DecryptPipelineArtifacts",
+		actions:   []string{"kms:Decrypt"},
+		resources: keys,
+		why:       whyArtifactKeys,
+		conditions: map[string]any{
+			"StringEquals": map[string]any{"kms:ViaService": "s3." + region + "." + *awscdk.Aws_URL_SUFFIX()},
+		},
+	}
+}
+
+// jobAnswers lets the gate answer the CodePipeline jobs of its invoke action.
+func jobAnswers() permission {
+	return permission{
+		sid:       "AnswerPipelineJobs",
+		actions:   []string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"},
+		resources: []resourceArn{anyResource},
+		why:       whyJobAnswers,
+	}
+}
+
+// assumeSpokeRoles lets a hub function act in the accounts through their spoke
+// roles.
+func assumeSpokeRoles(hub policy.Hub, accounts []string) []permission {
+	var roles []resourceArn
+	for _, a := range accounts {
+		roles = appendArn(roles, arnOf("iam", "", a, "role/"+hub.SpokeRoleName()))
+	}
+	return nonEmpty(permission{sid: "ActInDeliveryAccounts", actions: []string{"sts:AssumeRole"}, resources: roles})
+}
+
+// allow adds perms to role's default policy, and records with cdk-nag why each
+// wildcard resource among them is needed.
+func allow(role awsiam.IRole, perms []permission) {
+	for _, p := range perms {
+		role.AddToPrincipalPolicy(p.statement())
+	}
+	for _, p := range perms {
+		if findings := p.wildcards(); len(findings) > 0 {
+			suppress(role, true, rule("AwsSolutions-IAM5", p.why, findings...))
+		}
+	}
+}
+
+// allowJobAnswers gives role the right to answer pipeline jobs in a policy of its
+// own, so that its "*" is suppressed with its own reason and no other.
+func allowJobAnswers(scope constructs.Construct, role awsiam.IRole) awsiam.Policy {
+	p := jobAnswers()
+	pol := awsiam.NewPolicy(scope, jsii.String("PipelineJobAnswers"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{p.statement()},
+	})
+	suppress(pol, false, rule("AwsSolutions-IAM5", p.why, p.wildcards()...))
+	return pol
+}
+
+// statement is p as an IAM statement.
+func (p permission) statement() awsiam.PolicyStatement {
+	resources := make([]*string, len(p.resources))
+	for i, r := range p.resources {
+		resources[i] = jsii.String(r.text)
+	}
+	props := &awsiam.PolicyStatementProps{
+		Sid:       jsii.String(p.sid),
+		Actions:   jsii.Strings(p.actions...),
+		Resources: &resources,
+	}
+	if p.conditions != nil {
+		props.Conditions = &p.conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+// wildcards are the cdk-nag findings of p's wildcard resources.
+func (p permission) wildcards() []string {
+	var out []string
+	for _, r := range p.resources {
+		if strings.Contains(r.nag, "*") {
+			out = append(out, "Resource::"+r.nag)
+		}
+	}
+	return out
+}
+
+// appendArn adds a to list unless it is there already.
+func appendArn(list []resourceArn, a resourceArn) []resourceArn {
+	if slices.Contains(list, a) {
+		return list
+	}
+	return append(list, a)
+}
+
+// nonEmpty drops the permissions that name no resource.
+func nonEmpty(perms ...permission) []permission {
+	out := perms[:0]
+	for _, p := range perms {
+		if len(p.resources) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// FunctionGateJob is the function a CodePipeline Lambda invoke action calls to
+// gate a build's output artifact. No EventBridge route reaches it.
+const FunctionGateJob = "gatejob"
+
+// gateTimeoutSeconds bounds one judgement: a gate reads the build's reports,
+// artifacts and image scans before it decides.
+const gateTimeoutSeconds = 60
+
+// newGating judges the builds of the policy's gated apps, in two ways: the gate
+// function receives every finished build of a gated project and stops the app's
+// pipelines when it fails, and the gatejob function answers the jobs of a
+// pipeline's Lambda invoke action. Both record their decisions in the ledger,
+// announce them on the bus and notify people of failures. A policy without gates
+// gets neither.
+func newGating(hub *Hub) error {
+	p := hub.Policy
+	apps := gated(p.Apps)
+	if len(apps) == 0 {
+		return nil
+	}
+	scope := constructs.NewConstruct(hub.Stack, jsii.String("Gating"))
+	gate, err := hub.Function(scope, route.FunctionGate, FunctionProps{
+		Description: "Highway: judges finished builds of gated CodeBuild projects and stops failed pipelines.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(gateTimeoutSeconds)),
+	})
+	if err != nil {
+		return err
+	}
+	hub.grantDecisions(gate)
+	allow(gate.Role(), append(
+		gateReads(deliveredFrom(apps, p.Hub.Account)),
+		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(apps, p.Hub))...))
+	if err := hub.Route(scope, route.FunctionGate, gate); err != nil {
+		return err
+	}
+	return newGateJob(scope, hub)
+}
+
+// newGateJob creates the function of the pipeline invoke action: CodePipeline of
+// the hub account may invoke it, pipelines of other delivery accounts through
+// the invoke role, and its ARN is an output, for the action's FunctionName. It
+// reads the job's artifact with the job's own credentials, so it has no S3
+// permission, and answers the jobs of other accounts through their spoke roles.
+func newGateJob(scope constructs.Construct, hub *Hub) error {
+	fn, err := hub.Function(scope, FunctionGateJob, FunctionProps{
+		Description: "Highway: gates a build's output artifact for a CodePipeline invoke action.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(gateTimeoutSeconds)),
+	})
+	if err != nil {
+		return err
+	}
+	hub.grantDecisions(fn)
+	allowJobAnswers(fn, fn.Role())
+	allow(fn.Role(), assumeSpokeRoles(hub.Policy.Hub, jobAccounts(hub.Policy)))
+	fn.AddPermission(jsii.String("CodePipelineInvokes"), &awslambda.Permission{
+		Principal:     awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
+		Action:        jsii.String("lambda:InvokeFunction"),
+		SourceAccount: jsii.String(hub.Policy.Hub.Account),
+	})
+	awscdk.NewCfnOutput(scope, jsii.String("GateJobFunctionArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("FunctionName of a CodePipeline Lambda invoke action that gates its input artifact (UserParameters {\"app\": \"<app>\"})."),
+		Value:       fn.FunctionArn(),
+	})
+	newPipelineInvokeRole(scope, hub, fn)
+	return nil
+}
+
+// newPipelineInvokeRole creates the role that pipelines of delivery accounts
+// other than the hub's name as the RoleArn of their invoke action: CodePipeline
+// assumes it to invoke fn, and hands the function a session of it as the job's
+// artifact credentials, so it may also read, and decrypt, the artifacts of those
+// accounts' gated builds. Its ARN is an output. When every pipeline that calls
+// the gate is in the hub account, there is no role.
+func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Function) {
+	p := hub.Policy
+	accounts := jobAccounts(p)
+	if len(accounts) == 0 {
+		return
+	}
+	principals := make([]awsiam.IPrincipal, len(accounts))
+	var apps []policy.App
+	for i, a := range accounts {
+		principals[i] = awsiam.NewAccountPrincipal(jsii.String(a))
+		apps = append(apps, deliveredFrom(jobApps(p.Apps), a)...)
+	}
+	role := awsiam.NewRole(scope, jsii.String("PipelineInvokeRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(PipelineInvokeRoleName(p.Hub)),
+		Description: jsii.String("Highway: pipelines of delivery accounts invoke the gatejob function through this role."),
+		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
+	})
+	fn.GrantInvoke(role)
+	suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))
+	allow(role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts)))
+	awscdk.NewCfnOutput(scope, jsii.String("PipelineInvokeRoleArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("RoleArn of the gatejob invoke action of a pipeline in another delivery account; a pipeline of the hub account needs none."),
+		Value:       role.RoleArn(),
+	})
+}
+
+// whyFunctionVersions is why the invoke role may invoke <function ARN>:*.
+const whyFunctionVersions = "Lambda's grantInvoke covers the function's versions and aliases (<function ARN>:*) with the function itself; the pattern reaches the gatejob function alone."
+
+// logicalID is the logical id of fn's CloudFormation resource in its stack.
+func logicalID(fn awslambda.Function) string {
+	return *awscdk.Stack_Of(fn).GetLogicalId(fn.Node().DefaultChild().(awscdk.CfnElement))
+}
+
+// grantDecisions lets fn record gate decisions in the ledger, announce them on the
+// bus and notify people.
+func (h *Hub) grantDecisions(fn awslambda.IFunction) {
+	h.GrantLedgerReadWrite(fn)
+	h.Bus.GrantPutEventsTo(fn, nil)
+	h.GrantPublish(fn)
+}

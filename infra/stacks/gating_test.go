@@ -1,0 +1,621 @@
+package stacks
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// gatingPolicyYAML delivers apps from the hub account in two regions, gated and
+// not, and from two other accounts, one gated with pipelines and one neither.
+const gatingPolicyYAML = `version: 1
+hub:
+  account: "111111111111"
+  region: eu-west-1
+apps:
+  - name: checkout
+    repository: checkout-service
+    pipelines: [checkout-pipeline, checkout-hotfix]
+    environments:
+      - {name: dev, account: "222222222222", region: eu-west-1}
+    gate:
+      projects: [checkout-build, checkout-lint]
+      artifactBuckets: [checkout-artifacts, shared-artifacts]
+      imageRepositories: [checkout]
+      checks: {compile: {}}
+  - name: catalog
+    repository: catalog
+    region: us-east-1
+    environments:
+      - {name: dev, account: "111111111111", region: us-east-1}
+    gate:
+      projects: [catalog-build]
+      artifactBuckets: [shared-artifacts]
+      checks: {compile: {}}
+  - name: docs
+    repository: docs
+    pipelines: [docs-pipeline]
+    environments:
+      - {name: prod, account: "222222222222", region: eu-west-1}
+  - name: billing
+    repository: billing
+    account: "555555555555"
+    region: eu-central-1
+    pipelines: [billing-pipeline]
+    environments:
+      - {name: dev, account: "555555555555", region: us-east-1}
+    gate:
+      projects: [billing-build]
+      artifactBuckets: [billing-artifacts]
+      imageRepositories: [billing, billing-worker]
+      checks: {compile: {}}
+  - name: search
+    repository: search
+    account: "666666666666"
+    region: eu-west-1
+    environments:
+      - {name: dev, account: "666666666666", region: eu-west-1}
+`
+
+// deliveryServices are the services whose grants the policy decides; every
+// other statement of a function role is one of Highway's defaults (logs,
+// tracing, dead-letter queue, ledger, bus).
+var deliveryServices = []string{"codecommit", "codebuild", "codepipeline", "ecr", "kms", "s3", "sns", "sts"}
+
+// grants maps a statement's sorted actions, joined by spaces, to its sorted
+// resources.
+type grants map[string][]string
+
+// add grants actions on resource.
+func (g grants) add(resource string, actions ...string) {
+	a := slices.Sorted(slices.Values(actions))
+	key := strings.Join(a, " ")
+	if !slices.Contains(g[key], resource) {
+		g[key] = append(g[key], resource)
+		sort.Strings(g[key])
+	}
+}
+
+// iamStatement is one statement of a policy of a template.
+type iamStatement struct {
+	policy    string
+	actions   []string
+	resources []string
+	condition any
+}
+
+// statementsOf returns the statements of every policy attached to role.
+func statementsOf(tpl cfnTemplate, role string) []iamStatement {
+	var out []iamStatement
+	for id, pol := range tpl.ofType("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(list(pol.Properties["Roles"]), func(r any) bool { return refTo(r) == role }) {
+			continue
+		}
+		for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
+			out = append(out, iamStatement{
+				policy:    id,
+				actions:   slices.Sorted(slices.Values(strs(path(st, "Action")))),
+				resources: slices.Sorted(slices.Values(strs(path(st, "Resource")))),
+				condition: path(st, "Condition"),
+			})
+		}
+	}
+	return out
+}
+
+// deliveryGrants returns the statements of role on the delivery services, and
+// reports any other statement that is not one of Highway's defaults on the
+// stack's own resources.
+func deliveryGrants(t *testing.T, tpl cfnTemplate, role string) grants {
+	t.Helper()
+	got := grants{}
+	for _, st := range statementsOf(tpl, role) {
+		service, _, _ := strings.Cut(st.actions[0], ":")
+		if slices.Contains(deliveryServices, service) {
+			key := strings.Join(st.actions, " ")
+			if _, dup := got[key]; dup {
+				t.Errorf("role %s: two statements grant %s", role, key)
+			}
+			got[key] = st.resources
+			continue
+		}
+		for _, r := range st.resources {
+			if (service == "xray") != (r == "*") || (service != "xray" && !strings.Contains(r, "${")) {
+				t.Errorf("role %s grants %v on %s, want a default grant on a resource of the stack", role, st.actions, r)
+			}
+		}
+	}
+	return got
+}
+
+// functionRole returns the logical id of the role of the named function.
+func functionRole(t *testing.T, tpl cfnTemplate, hub policy.Hub, name string) string {
+	t.Helper()
+	for _, fn := range tpl.ofType("AWS::Lambda::Function") {
+		if fn.Properties["FunctionName"] == FunctionName(hub, name) {
+			return refTo(fn.Properties["Role"])
+		}
+	}
+	t.Fatalf("no function %s", FunctionName(hub, name))
+	return ""
+}
+
+// wantCommitReads grants GetCommit on the repositories of apps.
+func wantCommitReads(g grants, apps []policy.App) {
+	for _, a := range apps {
+		g.add(fmt.Sprintf("arn:aws:codecommit:%s:%s:%s", a.Region, a.Account, a.Repository), "codecommit:GetCommit")
+	}
+}
+
+// wantGateReads grants what the gate reads and stops for the gated apps of apps.
+func wantGateReads(g grants, apps []policy.App) {
+	for _, a := range apps {
+		if a.Gate == nil {
+			continue
+		}
+		for _, p := range a.Gate.Projects {
+			g.add(fmt.Sprintf("arn:aws:codebuild:%s:%s:project/%s", a.Region, a.Account, p), "codebuild:BatchGetBuilds")
+			g.add(fmt.Sprintf("arn:aws:codebuild:%s:%s:report-group/%s-*", a.Region, a.Account, p), "codebuild:BatchGetReports", "codebuild:DescribeTestCases")
+		}
+		for _, b := range a.Gate.ArtifactBuckets {
+			g.add("arn:aws:s3:::"+b+"/*", "s3:GetObject", "s3:GetObjectVersion")
+		}
+		for _, r := range a.Gate.ImageRepositories {
+			g.add(fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", a.Region, a.Account, r), "ecr:DescribeImageScanFindings")
+		}
+		for _, p := range a.Pipelines {
+			g.add(fmt.Sprintf("arn:aws:codepipeline:%s:%s:%s", a.Region, a.Account, p), "codepipeline:GetPipelineState", "codepipeline:StopPipelineExecution")
+		}
+	}
+}
+
+// wantAssumeRoles grants sts:AssumeRole on the spoke roles of the delivery
+// accounts of apps other than the hub's.
+func wantAssumeRoles(g grants, hub policy.Hub, apps []policy.App) {
+	for _, a := range apps {
+		if a.Account != hub.Account {
+			g.add(fmt.Sprintf("arn:aws:iam::%s:role/%s", a.Account, hub.SpokeRoleName()), "sts:AssumeRole")
+		}
+	}
+}
+
+// wantJobAnswers grants the answers to pipeline jobs, on every job.
+func wantJobAnswers(g grants) {
+	g.add("*", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult")
+}
+
+// jobbing returns the gated apps with pipelines, whose invoke actions call the
+// gatejob function.
+func jobbing(apps []policy.App) []policy.App {
+	var out []policy.App
+	for _, a := range apps {
+		if a.Gate != nil && len(a.Pipelines) > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// split returns the apps delivered from the hub account and the gated apps.
+func split(p *policy.Policy) (fromHub, gatedApps []policy.App) {
+	for _, a := range p.Apps {
+		if a.Account == p.Hub.Account {
+			fromHub = append(fromHub, a)
+		}
+		if a.Gate != nil {
+			gatedApps = append(gatedApps, a)
+		}
+	}
+	return fromHub, gatedApps
+}
+
+func TestFunctionGrantsFollowThePolicy(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+	}{
+		{name: "example policy", give: examplePolicy},
+		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy with gated apps
+			p := tt.give(t)
+			fromHub, gatedApps := split(p)
+			if len(gatedApps) == 0 {
+				t.Fatal("the policy has no gated app")
+			}
+
+			// WHEN the hub is synthesized
+			tpl := templateOf(t, synth(t, p).Hub.Stack)
+			topic := "${" + only(t, tpl.ofType("AWS::SNS::Topic")) + "}"
+			key := "${" + only(t, tpl.ofType("AWS::KMS::Key")) + "}"
+
+			// THEN each function may do exactly what the policy needs of it: push
+			// reads the commits of the hub account's repositories, gate reads and
+			// stops the hub account's gated builds and pipelines, gatejob answers
+			// pipeline jobs, push and gate assume the spoke roles of the other
+			// delivery accounts of their apps, and gatejob those of the other
+			// delivery accounts of the gated apps with pipelines
+			push, gate, job := grants{}, grants{}, grants{}
+			wantCommitReads(push, fromHub)
+			wantAssumeRoles(push, p.Hub, p.Apps)
+			wantGateReads(gate, fromHub)
+			wantAssumeRoles(gate, p.Hub, gatedApps)
+			wantJobAnswers(job)
+			wantAssumeRoles(job, p.Hub, jobbing(p.Apps))
+			for _, g := range []grants{gate, job} {
+				g.add(topic, "sns:Publish")
+				g.add(key, "kms:Decrypt", "kms:GenerateDataKey")
+			}
+			want := map[string]grants{route.FunctionPush: push, route.FunctionGate: gate, FunctionGateJob: job}
+			for name, w := range want {
+				got := deliveryGrants(t, tpl, functionRole(t, tpl, p.Hub, name))
+				if !reflect.DeepEqual(got, w) {
+					t.Errorf("function %s grants %v, want %v", name, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestGateRuleWatchesTheGatedProjects(t *testing.T) {
+	// GIVEN a policy gating projects of several apps
+	p := parsePolicy(t, gatingPolicyYAML)
+	var want []string
+	for _, a := range p.Apps {
+		if a.Gate != nil {
+			want = append(want, a.Gate.Projects...)
+		}
+	}
+	slices.Sort(want)
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+
+	// THEN the gate function is invoked from the hub bus and the default bus by
+	// rules for finished builds of exactly those projects
+	gate := FunctionName(p.Hub, route.FunctionGate)
+	buses := map[bool]bool{} // on the hub bus -> seen
+	for id, r := range tpl.ofType("AWS::Events::Rule") {
+		for _, target := range list(r.Properties["Targets"]) {
+			if tpl.Resources[refTo(path(target, "Arn"))].Properties["FunctionName"] != gate {
+				continue
+			}
+			buses[r.Properties["EventBusName"] != nil] = true
+			pattern := r.Properties["EventPattern"]
+			checks := []struct {
+				name string
+				got  []string
+				want []string
+			}{
+				{"source", strs(path(pattern, "source")), []string{"aws.codebuild"}},
+				{"detail-type", strs(path(pattern, "detail-type")), []string{"CodeBuild Build State Change"}},
+				{"project-name", slices.Sorted(slices.Values(strs(path(pattern, "detail", "project-name")))), want},
+			}
+			for _, c := range checks {
+				if !slices.Equal(c.got, c.want) {
+					t.Errorf("rule %s %s = %v, want %v", id, c.name, c.got, c.want)
+				}
+			}
+		}
+	}
+	if !buses[true] || !buses[false] {
+		t.Errorf("gate rules on the hub bus, default bus = %v, %v; want both", buses[true], buses[false])
+	}
+}
+
+func TestGateJobIsInvokedByHubPipelines(t *testing.T) {
+	// GIVEN the example policy, which gates an app
+	p := examplePolicy(t)
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+
+	// THEN CodePipeline may invoke the gatejob function for the hub account
+	// only, and the function's ARN is an output
+	var job string
+	for id, fn := range tpl.ofType("AWS::Lambda::Function") {
+		if fn.Properties["FunctionName"] == FunctionName(p.Hub, FunctionGateJob) {
+			job = id
+		}
+	}
+	if job == "" {
+		t.Fatalf("no function %s", FunctionName(p.Hub, FunctionGateJob))
+	}
+	invokes := 0
+	for id, perm := range tpl.ofType("AWS::Lambda::Permission") {
+		if perm.Properties["Principal"] != "codepipeline.amazonaws.com" {
+			continue
+		}
+		invokes++
+		got := []any{refTo(perm.Properties["FunctionName"]), perm.Properties["Action"], perm.Properties["SourceAccount"]}
+		want := []any{job, "lambda:InvokeFunction", p.Hub.Account}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("permission %s (function, action, source account) = %v, want %v", id, got, want)
+		}
+	}
+	if invokes == 0 {
+		t.Error("no permission lets codepipeline.amazonaws.com invoke a function")
+	}
+	var outputs []string
+	for id, o := range tpl.Outputs {
+		if refTo(o.Value) == job && reflect.DeepEqual(path(o.Value, "Fn::GetAtt"), []any{job, "Arn"}) {
+			outputs = append(outputs, id)
+		}
+	}
+	if len(outputs) != 1 {
+		t.Errorf("outputs of the gatejob ARN = %v, want one", outputs)
+	}
+}
+
+func TestPolicyWithoutGatesHasNoGating(t *testing.T) {
+	// GIVEN a policy whose app has pipelines but no gate
+	p := parsePolicy(t, strings.Replace(policyYAML(env("dev", "222222222222", "eu-west-1")),
+		"    repository: shop\n", "    repository: shop\n    pipelines: [shop-pipeline]\n", 1))
+	if _, gatedApps := split(p); len(gatedApps) != 0 {
+		t.Fatal("the policy has a gated app")
+	}
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+
+	// THEN there is neither gate function nor gate rule, nothing may invoke a
+	// function for CodePipeline, and no role may touch builds or pipelines
+	for id, fn := range tpl.ofType("AWS::Lambda::Function") {
+		if name := fn.Properties["FunctionName"]; name == FunctionName(p.Hub, route.FunctionGate) || name == FunctionName(p.Hub, FunctionGateJob) {
+			t.Errorf("function %s is %v, want no gating function", id, name)
+		}
+	}
+	for id, r := range tpl.ofType("AWS::Events::Rule") {
+		if slices.Contains(strs(path(r.Properties, "EventPattern", "source")), "aws.codebuild") {
+			t.Errorf("rule %s listens to aws.codebuild, want no gate rule", id)
+		}
+	}
+	for id, perm := range tpl.ofType("AWS::Lambda::Permission") {
+		if perm.Properties["Principal"] == "codepipeline.amazonaws.com" {
+			t.Errorf("permission %s lets CodePipeline invoke a function", id)
+		}
+	}
+	if len(tpl.Outputs) != 0 {
+		t.Errorf("outputs = %v, want none", tpl.Outputs)
+	}
+	for id := range tpl.ofType("AWS::IAM::Role") {
+		for _, st := range statementsOf(tpl, id) {
+			for _, a := range st.actions {
+				if strings.HasPrefix(a, "codebuild:") || strings.HasPrefix(a, "codepipeline:") {
+					t.Errorf("role %s grants %s", id, a)
+				}
+			}
+		}
+	}
+}
+
+func TestSpokeRoleActsOnTheAppsDeliveredFromItsAccount(t *testing.T) {
+	// GIVEN apps delivered from the hub account and from two other accounts, and
+	// environments in another region of the hub account
+	p := parsePolicy(t, gatingPolicyYAML)
+	if fromHub, _ := split(p); len(fromHub) == len(p.Apps) {
+		t.Fatal("the policy delivers no app from another account")
+	}
+	h := synth(t, p)
+
+	// WHEN the spokes are synthesized
+	got := map[string]grants{}
+	for _, stack := range h.Spokes {
+		tpl := templateOf(t, stack)
+		for id, r := range tpl.ofType("AWS::IAM::Role") {
+			if r.Properties["RoleName"] == p.Hub.SpokeRoleName() {
+				got[*stack.Account()] = deliveryGrants(t, tpl, id)
+			}
+		}
+	}
+
+	// THEN the spoke role of another delivery account may read the commits of
+	// its apps and read, stop and answer for their gated builds and pipelines;
+	// the hub account's own spoke role may do nothing
+	want := map[string]grants{}
+	for _, s := range p.Spokes() {
+		want[s.Account] = grants{}
+	}
+	for _, a := range p.Apps {
+		if a.Account == p.Hub.Account {
+			continue
+		}
+		wantCommitReads(want[a.Account], []policy.App{a})
+		wantGateReads(want[a.Account], []policy.App{a})
+		if a.Gate != nil && len(a.Pipelines) > 0 {
+			wantJobAnswers(want[a.Account])
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("spoke role grants by account = %v, want %v", got, want)
+	}
+
+	// AND the hub functions reach those apps only through the spoke roles: no
+	// grant of theirs other than sts:AssumeRole names another account
+	hubTpl := templateOf(t, h.Hub.Stack)
+	for _, name := range []string{route.FunctionPush, route.FunctionGate, FunctionGateJob} {
+		for key, resources := range deliveryGrants(t, hubTpl, functionRole(t, hubTpl, p.Hub, name)) {
+			if key == "sts:AssumeRole" {
+				continue
+			}
+			for _, r := range resources {
+				for _, a := range p.Apps {
+					if a.Account != p.Hub.Account && strings.Contains(r, ":"+a.Account+":") {
+						t.Errorf("function %s grants %s on %s of delivery account %s", name, key, r, a.Account)
+					}
+				}
+			}
+		}
+	}
+}
+
+// hubGatingPolicyYAML gates an app with pipelines delivered from the hub
+// account, and one without pipelines delivered from another account.
+const hubGatingPolicyYAML = `version: 1
+hub:
+  account: "111111111111"
+  region: eu-west-1
+apps:
+  - name: shop
+    repository: shop
+    pipelines: [shop-pipeline]
+    environments:
+      - {name: prod, account: "333333333333", region: eu-west-1}
+    gate:
+      projects: [shop-build]
+      artifactBuckets: [shop-artifacts]
+      checks: {compile: {}}
+  - name: batch
+    repository: batch
+    account: "444444444444"
+    environments:
+      - {name: prod, account: "444444444444", region: eu-west-1}
+    gate:
+      projects: [batch-build]
+      artifactBuckets: [batch-artifacts]
+      checks: {compile: {}}
+`
+
+func TestPipelineInvokeRoleServesOtherDeliveryAccounts(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+		want []string // accounts whose pipelines invoke gatejob through the role
+	}{
+		{name: "example policy", give: examplePolicy, want: []string{"222222222222"}},
+		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }, want: []string{"555555555555"}},
+		{name: "pipelines in the hub account", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, hubGatingPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy whose gated apps with pipelines are delivered from
+			// the accounts tt.want, or from the hub account alone
+			p := tt.give(t)
+
+			// WHEN the hub is synthesized
+			tpl := templateOf(t, synth(t, p).Hub.Stack)
+			jobRole := functionRole(t, tpl, p.Hub, FunctionGateJob)
+			var job string
+			for id, fn := range tpl.ofType("AWS::Lambda::Function") {
+				if fn.Properties["FunctionName"] == FunctionName(p.Hub, FunctionGateJob) {
+					job = id
+				}
+			}
+
+			// THEN gatejob may assume the spoke roles of exactly those accounts,
+			// to answer their jobs
+			var wantAssume []string
+			for _, a := range tt.want {
+				wantAssume = append(wantAssume, fmt.Sprintf("arn:aws:iam::%s:role/%s", a, p.Hub.SpokeRoleName()))
+			}
+			if got := deliveryGrants(t, tpl, jobRole)["sts:AssumeRole"]; !slices.Equal(got, wantAssume) {
+				t.Errorf("gatejob assumes %v, want %v", got, wantAssume)
+			}
+
+			// AND the invoke role exists only for them: only they may assume it,
+			// it may invoke gatejob and read and decrypt, through S3, the
+			// artifacts of their gated builds, and its ARN is an output
+			var role string
+			for id, r := range tpl.ofType("AWS::IAM::Role") {
+				if r.Properties["RoleName"] == PipelineInvokeRoleName(p.Hub) {
+					role = id
+				}
+			}
+			var outputs []string
+			for id, o := range tpl.Outputs {
+				if role != "" && reflect.DeepEqual(path(o.Value, "Fn::GetAtt"), []any{role, "Arn"}) {
+					outputs = append(outputs, id)
+				}
+			}
+			if len(tt.want) == 0 {
+				if role != "" {
+					t.Errorf("role %s is %s, want no invoke role", role, PipelineInvokeRoleName(p.Hub))
+				}
+				return
+			}
+			if role == "" {
+				t.Fatalf("no role %s", PipelineInvokeRoleName(p.Hub))
+			}
+			r := tpl.Resources[role]
+			if r.Properties["Path"] != nil {
+				t.Errorf("invoke role path = %v, want none: spoke roles trust the function roles' path", r.Properties["Path"])
+			}
+			trust := list(path(r.Properties, "AssumeRolePolicyDocument", "Statement"))
+			var trusted []string
+			for _, st := range trust {
+				if path(st, "Effect") != "Allow" || path(st, "Action") != "sts:AssumeRole" || path(st, "Principal", "Service") != nil || path(st, "Condition") != nil {
+					t.Errorf("trust statement = %v, want sts:AssumeRole for accounts only", st)
+				}
+				for _, pr := range strs(path(st, "Principal", "AWS")) {
+					if !strings.HasSuffix(pr, ":root") {
+						t.Errorf("trusted principal %s, want an account", pr)
+					}
+					trusted = append(trusted, accountOf(pr))
+				}
+			}
+			slices.Sort(trusted)
+			if !slices.Equal(trusted, tt.want) {
+				t.Errorf("trusted accounts = %v, want %v", trusted, tt.want)
+			}
+
+			want := grants{}
+			want.add("${"+job+"}", "lambda:InvokeFunction")
+			want.add("${"+job+"}:*", "lambda:InvokeFunction")
+			for _, a := range jobbing(p.Apps) {
+				if slices.Contains(tt.want, a.Account) {
+					for _, b := range a.Gate.ArtifactBuckets {
+						want.add("arn:aws:s3:::"+b+"/*", "s3:GetObject", "s3:GetObjectVersion")
+					}
+				}
+			}
+			for _, a := range tt.want {
+				want.add(fmt.Sprintf("arn:aws:kms:%s:%s:key/*", p.Hub.Region, a), "kms:Decrypt")
+			}
+			got := grants{}
+			for _, st := range statementsOf(tpl, role) {
+				key := strings.Join(st.actions, " ")
+				if _, dup := got[key]; dup {
+					t.Errorf("two statements grant %s", key)
+				}
+				got[key] = st.resources
+				wantCondition := any(nil)
+				if key == "kms:Decrypt" {
+					wantCondition = map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + p.Hub.Region + ".${AWS::URLSuffix}"}}
+				}
+				if c := flatten(st.condition); !reflect.DeepEqual(c, wantCondition) {
+					t.Errorf("%s condition = %v, want %v", key, c, wantCondition)
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("invoke role grants %v, want %v", got, want)
+			}
+			if len(outputs) != 1 {
+				t.Errorf("outputs of the invoke role ARN = %v, want one", outputs)
+			}
+		})
+	}
+}
+
+// flatten renders the intrinsic-built strings of a condition as text.
+func flatten(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if _, join := m["Fn::Join"]; join {
+		return flat(m)
+	}
+	out := map[string]any{}
+	for k, e := range m {
+		out[k] = flatten(e)
+	}
+	return out
+}

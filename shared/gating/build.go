@@ -1,0 +1,265 @@
+package gating
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
+	"github.com/highwayhq/highway/shared/gate"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/report"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// pipelineStopper is the part of the CodePipeline client that stops an execution.
+type pipelineStopper interface {
+	GetPipelineState(ctx context.Context, params *codepipeline.GetPipelineStateInput, optFns ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
+	StopPipelineExecution(ctx context.Context, params *codepipeline.StopPipelineExecutionInput, optFns ...func(*codepipeline.Options)) (*codepipeline.StopPipelineExecutionOutput, error)
+}
+
+var _ pipelineStopper = (*codepipeline.Client)(nil)
+
+// reportReader reads a build's test and coverage reports from CodeBuild's report
+// groups (reportgroups.Reader).
+type reportReader interface {
+	Read(ctx context.Context, build string) (gate.Input[report.Tests], gate.Input[report.Coverage])
+}
+
+// imageScanner reads the scan of an image (imagescan.Scanner).
+type imageScanner interface {
+	ImageScan(ctx context.Context, repository, digest string) gate.Input[gate.ImageScan]
+}
+
+// BuildClients are the clients of the delivery account a build ran in.
+type BuildClients struct {
+	// Reports reads the build's CodeBuild test and coverage reports.
+	Reports reportReader
+	// Images reads ECR image scans.
+	Images imageScanner
+	// Artifacts reads the build's output artifact from S3.
+	Artifacts evidence.ObjectGetter
+	// Pipelines stops pipeline executions.
+	Pipelines pipelineStopper
+}
+
+// Builds judges finished CodeBuild builds of the policy's gated projects.
+type Builds struct {
+	core
+	clients func(account, region string) BuildClients
+}
+
+// NewBuilds returns the build handler: it reads evidence with the clients of
+// each delivery account, records decisions in l, announces them on b, and tells
+// people of failures on topic (none when empty) through n.
+func NewBuilds(p *policy.Policy, clients func(account, region string) BuildClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string) *Builds {
+	return &Builds{core: core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now}, clients: clients}
+}
+
+// Handle judges one "CodeBuild Build State Change" event. Builds still running,
+// of projects no app gates, or from an account other than the app's are
+// acknowledged and ignored. Failures a retry can fix are returned.
+func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
+	be, err := evidence.DecodeBuildEvent(ev)
+	if err != nil {
+		return ignore(ctx, err.Error())
+	}
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{Commit: be.Build.Commit, Digest: be.Build.Digest})
+	app := h.appOf(be.Build.Project)
+	switch {
+	case app == nil:
+		return ignore(ctx, fmt.Sprintf("project %q is gated by no app in the policy", be.Build.Project))
+	case be.Account != app.Account:
+		return ignore(ctx, fmt.Sprintf("build of %s in account %s, but app %s is delivered from account %s",
+			be.Build.Project, be.Account, app.Name, app.Account))
+	case !be.Complete || !slices.Contains([]string{"SUCCEEDED", "FAILED", "STOPPED"}, be.Build.Status):
+		return ignore(ctx, fmt.Sprintf("build %s is %s, not finished", be.Build.ID, be.Build.Status))
+	}
+	be.Build.App = app.Name
+	clients := h.clients(be.Account, be.Region)
+
+	if err := h.recordBuild(ctx, be); err != nil {
+		return Result{}, err
+	}
+	ev2, tests, err := h.collect(ctx, app, be, clients)
+	if err != nil {
+		return Result{}, err
+	}
+	d, created, err := h.record(ctx, "gate:build:"+be.Build.ID, gate.Evaluate(app.Gate, ev2, h.now()))
+	if err != nil {
+		return Result{}, err
+	}
+	if created && d.Verdict == ledger.VerdictPass {
+		h.learnFrom(ctx, app, be.Build.Branch, tests)
+	}
+	err = h.settle(ctx, d, func(ctx context.Context) (string, error) {
+		return h.enforce(ctx, app, be, d, clients.Pipelines)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	outcome := OutcomeDecided
+	if !created {
+		outcome = OutcomeDuplicate
+	}
+	logDecision(ctx, d, outcome)
+	return Result{Outcome: outcome, App: app.Name, Build: d.ID, Verdict: d.Verdict, Enforcement: d.Enforcement}, nil
+}
+
+// recordBuild files the build in its commit's timeline, once: it started when
+// its first phase did, and ended when the event was sent.
+func (h *Builds) recordBuild(ctx context.Context, be evidence.BuildEvent) error {
+	b := be.Build
+	took := time.Duration(0)
+	phases := make([]ledger.BuildPhase, 0, len(b.Phases))
+	for _, p := range b.Phases {
+		took += p.Duration
+		phases = append(phases, ledger.BuildPhase{Name: p.Name, Status: p.Status, Duration: p.Duration})
+	}
+	rec := &ledger.Build{
+		Header:  ledger.Header{ID: b.ID, App: b.App, Commit: b.Commit, Digest: b.Digest, At: b.At.Add(-took)},
+		Project: b.Project, Status: b.Status, Phases: phases, EndedAt: b.At,
+	}
+	if err := h.ledger.Put(ctx, rec); err != nil && !errors.Is(err, ledger.ErrExists) {
+		return fmt.Errorf("record build %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+// collect gathers the build's evidence: phases from the event, test and
+// coverage reports from the artifact (else CodeBuild's report groups), SARIF
+// from the artifact, the image scan, and the branch's baseline.
+func (h *Builds) collect(ctx context.Context, app *policy.App, be evidence.BuildEvent, c BuildClients) (gate.Evidence, gate.Input[report.Tests], error) {
+	ev := gate.Evidence{Build: be.Build}
+	g := app.Gate
+	if be.Artifact.Bucket != "" {
+		ev.Tests, ev.SARIF, ev.Coverage = evidence.FromS3(ctx, c.Artifacts, be.Artifact, g.Reports)
+	} else {
+		none := fmt.Sprintf("build %s has no S3 output artifact", be.Build.ID)
+		ev.SARIF = gate.Input[[]report.Run]{From: none}
+	}
+	if !ev.Tests.Found || !ev.Coverage.Found {
+		tests, cov := c.Reports.Read(ctx, be.BuildARN)
+		if !ev.Tests.Found {
+			ev.Tests = tests
+		}
+		if !ev.Coverage.Found {
+			ev.Coverage = cov
+		}
+	}
+	if g.Checks.Security != nil && g.Checks.Security.Image {
+		if be.ImageDigest != "" && be.ImageRepository != "" {
+			ev.ImageScan = c.Images.ImageScan(ctx, be.ImageRepository, be.ImageDigest)
+		} else {
+			ev.ImageScan = gate.Input[gate.ImageScan]{From: fmt.Sprintf("the build exported no %s and %s", evidence.EnvImageRepository, evidence.EnvImageDigest)}
+		}
+	}
+	if be.Build.Branch != "" && g.Checks.SlowTests != nil && g.Checks.SlowTests.Regression != nil {
+		b, err := h.baseline(ctx, app.Name, be.Build.Branch)
+		if err != nil {
+			return gate.Evidence{}, ev.Tests, err
+		}
+		if b != nil {
+			ev.Baseline = &gate.Baseline{Suite: b.Suite, Tests: b.Tests}
+		}
+	}
+	return ev, ev.Tests, nil
+}
+
+// learnFrom adds a passing build's timings to its branch's baseline. A failure
+// costs the baseline one sample, not the decision, so it is logged.
+func (h *Builds) learnFrom(ctx context.Context, app *policy.App, branch string, tests gate.Input[report.Tests]) {
+	st := app.Gate.Checks.SlowTests
+	if branch == "" || st == nil || st.Regression == nil || !tests.Found || tests.Err != nil {
+		return
+	}
+	if err := h.learn(ctx, app.Name, branch, st.Regression, tests.Value); err != nil {
+		slog.WarnContext(ctx, "baseline not updated", "app", app.Name, "branch", branch, "error", err)
+	}
+}
+
+// enforce acts on a decision: a failed build's pipeline execution is stopped and
+// people are told. A pass needs nothing.
+func (h *Builds) enforce(ctx context.Context, app *policy.App, be evidence.BuildEvent, d *ledger.GateDecision, p pipelineStopper) (string, error) {
+	if d.Verdict == ledger.VerdictPass {
+		return "none: the build passed", nil
+	}
+	what := "no pipeline to stop: the build was not started by a pipeline of the app"
+	if be.Pipeline != "" && slices.Contains(app.Pipelines, be.Pipeline) {
+		var err error
+		if what, err = stopExecution(ctx, p, be.Pipeline, be.Build.ID, "Highway gate failed: "+failures(d)); err != nil {
+			return "", err
+		}
+	} else if be.Pipeline != "" {
+		what = fmt.Sprintf("not stopping pipeline %s: the policy does not list it for app %s", be.Pipeline, app.Name)
+	}
+	if err := h.tell(ctx, d, what); err != nil {
+		return "", err
+	}
+	return what, nil
+}
+
+// stopExecution finds the pipeline execution whose action ran build, and stops
+// it, abandoning what is in progress. An execution that already ended is fine.
+func stopExecution(ctx context.Context, p pipelineStopper, pipeline, build, reason string) (string, error) {
+	state, err := p.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(pipeline)})
+	if err != nil {
+		return "", fmt.Errorf("get state of %s: %w", pipeline, err)
+	}
+	execution := ""
+	for _, stage := range state.StageStates {
+		for _, action := range stage.ActionStates {
+			if l := action.LatestExecution; l != nil && stage.LatestExecution != nil && evidence.BuildID(aws.ToString(l.ExternalExecutionId)) == evidence.BuildID(build) {
+				execution = aws.ToString(stage.LatestExecution.PipelineExecutionId)
+			}
+		}
+	}
+	if execution == "" {
+		return fmt.Sprintf("no execution of %s ran build %s any more: nothing to stop", pipeline, build), nil
+	}
+	_, err = p.StopPipelineExecution(ctx, &codepipeline.StopPipelineExecutionInput{
+		PipelineName:        aws.String(pipeline),
+		PipelineExecutionId: aws.String(execution),
+		Abandon:             true,
+		Reason:              aws.String(report.Shorten(reason, 200)),
+	})
+	var (
+		notStoppable *cptypes.PipelineExecutionNotStoppableException
+		duplicate    *cptypes.DuplicatedStopRequestException
+	)
+	switch {
+	case errors.As(err, &notStoppable):
+		return fmt.Sprintf("execution %s of %s had already ended", execution, pipeline), nil
+	case errors.As(err, &duplicate):
+		return fmt.Sprintf("stopped execution %s of %s (stop already requested)", execution, pipeline), nil
+	case err != nil:
+		return "", fmt.Errorf("stop execution %s of %s: %w", execution, pipeline, err)
+	}
+	return fmt.Sprintf("stopped execution %s of %s", execution, pipeline), nil
+}
+
+// appOf finds the app that gates project.
+func (h *Builds) appOf(project string) *policy.App {
+	for i := range h.policy.Apps {
+		if a := &h.policy.Apps[i]; a.Gate != nil && slices.Contains(a.Gate.Projects, project) {
+			return a
+		}
+	}
+	return nil
+}
+
+func ignore(ctx context.Context, reason string) (Result, error) {
+	slog.WarnContext(ctx, "event ignored", "reason", reason)
+	return Result{Outcome: OutcomeIgnored, Reason: reason}, nil
+}

@@ -1,0 +1,237 @@
+// Package gating runs Highway's build gate on the events that finish a build: a
+// CodeBuild build state change (Builds) and a CodePipeline Lambda invoke action
+// (Jobs). Each gathers the build's evidence, asks gate.Evaluate, records the
+// decision once (keyed by the build or job id), announces it on the bus, and
+// enforces it: a failed build's pipeline execution is stopped, a job is answered.
+//
+// Delivery is at least once. The decision carries what has been done (Announced,
+// Enforced), so a redelivery after a partial failure finishes the remaining
+// effects and never repeats a finished one, nor writes a second decision.
+package gating
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/gate"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/report"
+)
+
+// DetailTypeGateDecided is the domain event of every gate decision.
+const DetailTypeGateDecided = "Gate Decided"
+
+// Outcome says what became of one event.
+type Outcome string
+
+// The outcomes of a gating event.
+const (
+	// OutcomeDecided: the build was judged now.
+	OutcomeDecided Outcome = "decided"
+	// OutcomeDuplicate: the build was judged before; remaining effects were finished.
+	OutcomeDuplicate Outcome = "duplicate"
+	// OutcomeIgnored: the event is not for the gate; Reason says why.
+	OutcomeIgnored Outcome = "ignored"
+)
+
+// Result is a handler's answer for one event, logged and returned to Lambda.
+type Result struct {
+	Outcome Outcome `json:"outcome"`
+	// Reason explains an ignored event.
+	Reason string `json:"reason,omitempty"`
+	// App, Build and Verdict identify the decision.
+	App     string         `json:"app,omitempty"`
+	Build   string         `json:"build,omitempty"`
+	Verdict ledger.Verdict `json:"verdict,omitempty"`
+	// Enforcement says what was done about the decision.
+	Enforcement string `json:"enforcement,omitempty"`
+}
+
+// notifier is the part of the SNS client the gate uses to tell people.
+type notifier interface {
+	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+var _ notifier = (*sns.Client)(nil)
+
+// Decided is the detail of a "Gate Decided" event: the whole decision.
+type Decided struct {
+	App     string               `json:"app"`
+	Build   string               `json:"build"`
+	Commit  string               `json:"commit,omitempty"`
+	Digest  string               `json:"digest,omitempty"`
+	Verdict ledger.Verdict       `json:"verdict"`
+	Checks  []ledger.CheckResult `json:"checks"`
+}
+
+// core is what both triggers share: where decisions go and who hears of them.
+type core struct {
+	policy *policy.Policy
+	ledger ledger.Ledger
+	bus    bus.Publisher
+	notify notifier
+	topic  string
+	now    func() time.Time
+}
+
+// record stores d once under key and returns the decision that stands (the first
+// one, on a redelivery) and whether it was stored now.
+func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (*ledger.GateDecision, bool, error) {
+	stored, created, err := ledger.RecordOnce(ctx, c.ledger, key, 0, d)
+	if err != nil {
+		return nil, false, fmt.Errorf("record decision %s: %w", d.ID, err)
+	}
+	return stored, created, nil
+}
+
+// settle finishes the effects of a decision that are not done yet: the
+// announcement, then enforce, then records both on the decision. An error leaves
+// the rest for the redelivery.
+func (c *core) settle(ctx context.Context, d *ledger.GateDecision, enforce func(context.Context) (string, error)) error {
+	changed := false
+	if !d.Announced {
+		err := c.bus.Publish(ctx, bus.Event{DetailType: DetailTypeGateDecided, Time: d.At, Detail: Decided{
+			App: d.App, Build: d.ID, Commit: d.Commit, Digest: d.Digest, Verdict: d.Verdict, Checks: d.Checks,
+		}})
+		if err != nil {
+			return fmt.Errorf("announce decision %s: %w", d.ID, err)
+		}
+		d.Announced, changed = true, true
+	}
+	var enforceErr error
+	if !d.Enforced {
+		what, err := enforce(ctx)
+		if err != nil {
+			enforceErr = fmt.Errorf("enforce decision %s: %w", d.ID, err)
+		} else {
+			d.Enforced, d.Enforcement, changed = true, what, true
+		}
+	}
+	if changed {
+		if err := c.ledger.Update(ctx, d); err != nil && !errors.Is(err, ledger.ErrStale) {
+			// ErrStale: a concurrent delivery settled it.
+			return errors.Join(enforceErr, fmt.Errorf("record effects of %s: %w", d.ID, err))
+		}
+	}
+	return enforceErr
+}
+
+// tell publishes a failed decision to the notification topic.
+func (c *core) tell(ctx context.Context, d *ledger.GateDecision, what string) error {
+	if c.topic == "" {
+		return nil
+	}
+	subject := fmt.Sprintf("Highway gate FAILED: %s %s", d.App, short(d.Commit))
+	_, err := c.notify.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(c.topic),
+		Subject:  aws.String(report.Shorten(subject, 100)),
+		Message:  aws.String(Explain(d) + "\n" + what + "\n"),
+	})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// Explain renders a decision for people: the verdict, then one line per check.
+func Explain(d *ledger.GateDecision) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Gate %s for %s build %s", strings.ToUpper(string(d.Verdict)), d.App, d.ID)
+	if d.Commit != "" {
+		fmt.Fprintf(&b, " (commit %s)", short(d.Commit))
+	}
+	b.WriteString("\n")
+	for _, c := range d.Checks {
+		mark := "PASS"
+		switch {
+		case c.Waived:
+			mark = "WAIVED"
+		case !c.Passed:
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "  %-6s %-10s %s", mark, c.Name, c.Reason)
+		if c.Input != "" {
+			fmt.Fprintf(&b, " [%s]", c.Input)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// failures summarizes the failed, unwaived checks in one line.
+func failures(d *ledger.GateDecision) string {
+	var parts []string
+	for _, c := range d.Checks {
+		if !c.Passed && !c.Waived {
+			parts = append(parts, c.Name+": "+c.Reason)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// baseline reads the timing baseline of an app's branch.
+func (c *core) baseline(ctx context.Context, app, branch string) (*ledger.Baseline, error) {
+	rec, err := c.ledger.Latest(ctx, ledger.KindBaseline, app+"/"+branch)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, ok := rec.(*ledger.Baseline)
+	if !ok {
+		return nil, fmt.Errorf("baseline %s/%s: found a %T", app, branch, rec)
+	}
+	return b, nil
+}
+
+// learn adds a passing build's timings to its branch's baseline, retrying when a
+// concurrent build of the same branch got there first.
+func (c *core) learn(ctx context.Context, app, branch string, r *policy.Regression, tests report.Tests) error {
+	for range 3 {
+		stored, err := c.baseline(ctx, app, branch)
+		if err != nil {
+			return err
+		}
+		var current *gate.Baseline
+		if stored != nil {
+			current = &gate.Baseline{Suite: stored.Suite, Tests: stored.Tests}
+		}
+		next := current.Add(tests, r.Builds, r.MinDuration) // zero values take the defaults
+		if stored == nil {
+			err = c.ledger.Put(ctx, &ledger.Baseline{
+				Header: ledger.Header{ID: app + "/" + branch, App: app, At: c.now()},
+				Suite:  next.Suite, Tests: next.Tests,
+			})
+		} else {
+			stored.Suite, stored.Tests = next.Suite, next.Tests
+			err = c.ledger.Update(ctx, stored)
+		}
+		if !errors.Is(err, ledger.ErrStale) && !errors.Is(err, ledger.ErrExists) {
+			return err
+		}
+	}
+	return fmt.Errorf("baseline %s/%s: too many concurrent updates", app, branch)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// logDecision logs a decision with its verdict and failures.
+func logDecision(ctx context.Context, d *ledger.GateDecision, outcome Outcome) {
+	slog.InfoContext(ctx, "gate decided", "outcome", outcome, "app", d.App, "build", d.ID,
+		"verdict", d.Verdict, "failures", failures(d), "enforcement", d.Enforcement)
+}

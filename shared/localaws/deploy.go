@@ -1,0 +1,90 @@
+package localaws
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// SpokeAccessKey is the access key of the credentials the fake STS hands out
+// for Highway's spoke role: a call signed with it was made across accounts.
+const SpokeAccessKey = "ASIASPOKE"
+
+// Deployment is a function as Lambda runs it, recreated on this machine: its
+// binary built as it ships (for this machine's architecture), the policy the
+// CDK app ships beside it, the ledger in DynamoDB Local, and every other AWS
+// service answered by the wire-level fake, STS included.
+type Deployment struct {
+	// Bootstrap is the built binary.
+	Bootstrap string
+	// Env is the function's environment, as the CDK app and Lambda set it.
+	Env []string
+	// Table is the ledger table in DynamoDB Local.
+	Table string
+	// AWS answers every service but DynamoDB; stub the operations the function
+	// calls. AssumeRole is stubbed already.
+	AWS *awsfake.Server
+	// Policy is the example policy (infra/highway.yaml) the function ships with.
+	Policy *policy.Policy
+}
+
+// Deploy builds functions/<name> and prepares what it needs to run under the
+// emulator (Emulate(tb, d.Bootstrap, d.Env)).
+func Deploy(tb testing.TB, name string) *Deployment {
+	tb.Helper()
+	root := moduleRoot(tb)
+	db := DynamoDB(tb)
+	d := &Deployment{Table: LedgerTable(tb, db), AWS: awsfake.New(tb)}
+	d.AWS.On("AssumeRole", awsfake.XML(200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+		<Credentials><AccessKeyId>`+SpokeAccessKey+`</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>
+		<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/highway-spoke/`+name+`</Arn><AssumedRoleId>AROA:`+name+`</AssumedRoleId></AssumedRoleUser>
+		</AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`))
+
+	dir := tb.TempDir()
+	d.Bootstrap = Build(tb, dir, "functions/"+name)
+	p, err := policy.Load(filepath.Join(root, "infra", "highway.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.Policy = p
+	js, err := p.JSON()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	policyFile := filepath.Join(dir, policy.FunctionFileName)
+	if err := os.WriteFile(policyFile, js, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	d.Env = []string{
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_ENDPOINT_URL=" + d.AWS.URL(),
+		"AWS_ENDPOINT_URL_DYNAMODB=" + os.Getenv(EnvDynamoDB),
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
+		"HIGHWAY_TABLE=" + d.Table,
+		"HIGHWAY_BUS=highway",
+		"HIGHWAY_TOPIC=arn:aws:sns:eu-west-1:111111111111:highway-notifications",
+		policy.PolicyFileEnv + "=" + policyFile,
+	}
+	return d
+}
+
+// Build compiles the main package src (a path from the module root, such as
+// functions/push or scripts/hello) with scripts/build.sh, the flags it ships
+// with, for this machine's architecture, and returns the bootstrap's path.
+func Build(tb testing.TB, dir, src string) string {
+	tb.Helper()
+	root := moduleRoot(tb)
+	cmd := exec.Command(filepath.Join(root, "scripts", "build.sh"), src)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "OUT="+dir, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build %s: %v\n%s", src, err, out)
+	}
+	return filepath.Join(dir, filepath.Base(src), "bootstrap")
+}

@@ -1,0 +1,41 @@
+package localaws
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// S3 is an in-memory S3 (gofakes3) on 127.0.0.1 for one test. gofakes3 checks
+// neither object tags nor checksums: tests must not rely on those.
+type S3 struct {
+	// URL is its endpoint; being an IP address, SDK clients address it path-style.
+	URL string
+	// Client is a client for it.
+	Client *s3.Client
+	// Options point any other S3 client at it.
+	Options func(*s3.Options)
+}
+
+// StartS3 starts S3 for the test, with buckets created.
+func StartS3(tb testing.TB, buckets ...string) *S3 {
+	tb.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	tb.Cleanup(srv.Close)
+	s := &S3{URL: srv.URL, Options: func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.BaseEndpoint = aws.String(srv.URL)
+	}}
+	s.Client = s3.NewFromConfig(Config(), s.Options)
+	for _, b := range buckets {
+		if _, err := s.Client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			tb.Fatalf("create bucket %s: %v", b, err)
+		}
+	}
+	return s
+}
