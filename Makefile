@@ -18,13 +18,17 @@ export JSII_DEPRECATED := quiet
 # the ledger contract ran against both implementations.
 SUITES := TestContract/[^/]+$$
 
-.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke
+.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke fuzz highway
 
 all: build
 
 ## build: every functions/<name> to build/<name>/bootstrap (linux/arm64, as shipped)
 build:
 	scripts/build.sh
+
+## highway: the local command, as build/highway (gate eval, nag, demo)
+highway:
+	go build -o build/highway ./scripts/highway
 
 ## demo: replay the sample scenario in-process and print the ledger's timeline
 demo:
@@ -35,6 +39,16 @@ test:
 	@start=$$(date +%s); \
 	scripts/services.sh run -- bash -c 'go test -json -count=1 -timeout 20m ./... | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
 	echo "make test: $$(( $$(date +%s) - start )) s"
+
+## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora only)
+FUZZTIME ?= 60s
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' shared functions scripts | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+			echo "fuzz ./$$dir $$target for $(FUZZTIME)"; \
+			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./$$dir || exit 1; \
+		done; \
+	done
 
 ## synth: build, then synthesize the hub and spoke stacks to cdk.out (cdk-nag on)
 synth: build setup

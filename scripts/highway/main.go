@@ -32,17 +32,26 @@ func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	var code exitCode
+	if err != nil && !errors.As(err, &code) {
+		fmt.Fprintln(os.Stderr, "highway:", err)
+	}
+	os.Exit(exitStatus(err))
+}
+
+// exitStatus is the process's exit status for run's error: 0 on success, the
+// status an exitCode carries (a failing verdict is 1), 2 for bad input or a bad
+// policy, 1 for anything else.
+func exitStatus(err error) int {
+	var code exitCode
 	switch {
 	case err == nil:
+		return 0
 	case errors.As(err, &code):
-		os.Exit(int(code))
+		return int(code)
 	case errors.Is(err, errBadInput):
-		fmt.Fprintln(os.Stderr, "highway:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "highway:", err)
-		os.Exit(1)
+		return 2
 	}
+	return 1
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -60,7 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return demo(ctx, out, *policyFile, *events)
 	case "gate":
 		if len(args) < 2 || args[1] != "eval" {
-			return fmt.Errorf("%w: usage: highway gate eval --app NAME ...", errBadInput)
+			return fmt.Errorf("%w: usage: highway gate eval --app NAME [flags]", errBadInput)
 		}
 		return gateEval(out, args[2:], time.Now())
 	case "nag":

@@ -1,6 +1,8 @@
 package gate_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -99,4 +101,81 @@ func BenchmarkBaselineAdd(b *testing.B) {
 	for b.Loop() {
 		ev.Baseline.Add(ev.Tests.Value, 10, 0)
 	}
+}
+
+// BenchmarkParseAndEvaluate is the gate's whole work on a big build: parse a
+// 5,000-test JUnit report and a 1,000-result SARIF log (three tools), then
+// evaluate every check against them.
+func BenchmarkParseAndEvaluate(b *testing.B) {
+	g, ev := largeBuild()
+	junit, sarif := junitXML(ev.Tests.Value), sarifJSON(ev.SARIF.Value)
+	b.ReportMetric(float64(len(junit)+len(sarif))/1e6, "MB-input")
+	b.ReportAllocs()
+	for b.Loop() {
+		tests, err := report.ParseJUnit(bytes.NewReader(junit))
+		if err != nil {
+			b.Fatal(err)
+		}
+		runs, err := report.ParseSARIF(bytes.NewReader(sarif))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev.Tests.Value, ev.SARIF.Value = tests, runs
+		if d := gate.Evaluate(g, ev, now); len(d.Checks) != 6 {
+			b.Fatalf("Evaluate = %d checks, want 6", len(d.Checks))
+		}
+	}
+}
+
+// junitXML renders tests as a JUnit XML report.
+func junitXML(t report.Tests) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<testsuites>\n")
+	for _, s := range t.Suites {
+		fmt.Fprintf(&buf, "<testsuite name=%q tests=\"%d\" time=\"%.3f\">\n", s.Name, len(s.Cases), s.Duration.Seconds())
+		for _, c := range s.Cases {
+			fmt.Fprintf(&buf, "<testcase classname=%q name=%q time=\"%.3f\">", c.Class, c.Name, c.Duration.Seconds())
+			if c.Status == report.Skipped {
+				buf.WriteString("<skipped/>")
+			}
+			buf.WriteString("</testcase>\n")
+		}
+		buf.WriteString("</testsuite>\n")
+	}
+	buf.WriteString("</testsuites>\n")
+	return buf.Bytes()
+}
+
+// sarifJSON renders runs as a SARIF 2.1.0 log, scores as security-severity.
+func sarifJSON(runs []report.Run) []byte {
+	type result struct {
+		RuleID     string            `json:"ruleId"`
+		Level      string            `json:"level"`
+		Message    map[string]string `json:"message"`
+		Properties map[string]string `json:"properties,omitempty"`
+	}
+	type run struct {
+		Tool    map[string]map[string]string `json:"tool"`
+		Results []result                     `json:"results"`
+	}
+	log := struct {
+		Version string `json:"version"`
+		Runs    []run  `json:"runs"`
+	}{Version: "2.1.0"}
+	for _, r := range runs {
+		out := run{Tool: map[string]map[string]string{"driver": {"name": r.Tool}}}
+		for _, f := range r.Results {
+			res := result{RuleID: f.RuleID, Level: f.Level, Message: map[string]string{"text": f.Message}}
+			if f.Score > 0 {
+				res.Properties = map[string]string{"security-severity": fmt.Sprint(f.Score)}
+			}
+			out.Results = append(out.Results, res)
+		}
+		log.Runs = append(log.Runs, out)
+	}
+	data, err := json.Marshal(log)
+	if err != nil {
+		panic(err)
+	}
+	return data
 }

@@ -118,7 +118,7 @@ func (l *flakyLedger) Put(ctx context.Context, r ledger.Record) error {
 	return l.Ledger.Put(ctx, r)
 }
 
-func testPolicy(t *testing.T) *policy.Policy {
+func testPolicy(t testing.TB) *policy.Policy {
 	t.Helper()
 	p, err := policy.Load("../../infra/highway.yaml")
 	if err != nil {
