@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ const (
 )
 
 // phaseTime is how CodeBuild writes times inside its events.
+// sha256Hex is a SHA-256 in hex, as CodeBuild reports an artifact's sha256sum.
+var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
 const phaseTime = "Jan 2, 2006 3:04:05 PM"
 
 // maxPhase is the longest phase duration believed; CodeBuild builds time out
@@ -63,6 +67,9 @@ type BuildEvent struct {
 	Pipeline string
 	// Artifact is the build's output artifact in S3; zero when there is none.
 	Artifact Location
+	// ArtifactSHA256 is the artifact's SHA-256 as CodeBuild computed it (hex),
+	// when it reported one.
+	ArtifactSHA256 string
 	// ImageRepository is the ECR repository name of the image the build
 	// pushed, from EnvImageRepository; empty when it pushed none.
 	ImageRepository string
@@ -79,6 +86,7 @@ type buildDetail struct {
 	Info        struct {
 		Artifact struct {
 			Location string `json:"location"`
+			SHA256   string `json:"sha256sum"`
 		} `json:"artifact"`
 		Environment struct {
 			Variables []envVar `json:"environment-variables"`
@@ -186,6 +194,9 @@ func DecodeBuildEvent(ev events.CloudWatchEvent) (BuildEvent, error) {
 	}
 	if loc, err := ParseS3ARN(info.Artifact.Location); err == nil {
 		out.Artifact = loc
+		if sha256Hex.MatchString(info.Artifact.SHA256) {
+			out.ArtifactSHA256 = strings.ToLower(info.Artifact.SHA256)
+		}
 	}
 	return out, nil
 }

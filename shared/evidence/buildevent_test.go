@@ -61,6 +61,7 @@ func TestDecodeBuildEventSucceeded(t *testing.T) {
 		Initiator:       "codepipeline/checkout-pipeline",
 		Pipeline:        "checkout-pipeline",
 		Artifact:        Location{Bucket: "codepipeline-eu-west-1-222222222222", Key: "checkout-pipeline/BuildArtif/Xq7Rb2K"},
+		ArtifactSHA256:  "d3cec99112255db9bf4963f7798562b6a36f1bd0b2016918629e007d474deb70",
 		ImageRepository: imageRepo,
 		ImageDigest:     imageDigest,
 		LogsURL:         "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Faws$252Fcodebuild$252Fcheckout-build/log-events/b5f1b25e-6315-5b77-bc06-2cf217427490",

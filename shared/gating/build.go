@@ -96,7 +96,9 @@ func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	d, created, err := h.record(ctx, "gate:build:"+be.Build.ID, gate.Evaluate(app.Gate, ev2, h.now()))
+	decision := gate.Evaluate(app.Gate, ev2, h.now())
+	decision.Artifact, decision.Digest = artifactOf(be)
+	d, created, err := h.record(ctx, "gate:build:"+be.Build.ID, decision)
 	if err != nil {
 		return Result{}, err
 	}
@@ -115,6 +117,19 @@ func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result,
 	}
 	logDecision(ctx, d, outcome)
 	return Result{Outcome: outcome, App: app.Name, Build: d.ID, Verdict: d.Verdict, Enforcement: d.Enforcement}, nil
+}
+
+// artifactOf is what the build produced, and its digest: the image it pushed,
+// else its S3 output artifact by the SHA-256 CodeBuild reported.
+func artifactOf(be evidence.BuildEvent) (*ledger.ArtifactRef, string) {
+	switch {
+	case be.ImageRepository != "" && be.ImageDigest != "":
+		return &ledger.ArtifactRef{Type: ledger.ArtifactImage, Repository: be.ImageRepository}, be.ImageDigest
+	case be.Artifact.Bucket != "" && be.ArtifactSHA256 != "":
+		return &ledger.ArtifactRef{Type: ledger.ArtifactS3, Bucket: be.Artifact.Bucket, Key: be.Artifact.Key,
+			ObjectVersion: be.Artifact.VersionID}, "sha256:" + be.ArtifactSHA256
+	}
+	return nil, be.Build.Digest
 }
 
 // recordBuild files the build in its commit's timeline, once: it started when

@@ -25,10 +25,11 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/report"
+	"github.com/highwayhq/highway/shared/route"
 )
 
 // DetailTypeGateDecided is the domain event of every gate decision.
-const DetailTypeGateDecided = "Gate Decided"
+const DetailTypeGateDecided = route.DetailTypeGateDecided
 
 // Outcome says what became of one event.
 type Outcome string
@@ -71,6 +72,8 @@ type Decided struct {
 	Digest  string               `json:"digest,omitempty"`
 	Verdict ledger.Verdict       `json:"verdict"`
 	Checks  []ledger.CheckResult `json:"checks"`
+	// Artifact locates what the build produced, for promotion.
+	Artifact *ledger.ArtifactRef `json:"artifact,omitempty"`
 }
 
 // core is what both triggers share: where decisions go and who hears of them.
@@ -100,7 +103,7 @@ func (c *core) settle(ctx context.Context, d *ledger.GateDecision, enforce func(
 	changed := false
 	if !d.Announced {
 		err := c.bus.Publish(ctx, bus.Event{DetailType: DetailTypeGateDecided, Time: d.At, Detail: Decided{
-			App: d.App, Build: d.ID, Commit: d.Commit, Digest: d.Digest, Verdict: d.Verdict, Checks: d.Checks,
+			App: d.App, Build: d.ID, Commit: d.Commit, Digest: d.Digest, Verdict: d.Verdict, Checks: d.Checks, Artifact: d.Artifact,
 		}})
 		if err != nil {
 			return fmt.Errorf("announce decision %s: %w", d.ID, err)

@@ -62,6 +62,10 @@ type Ledger interface {
 	// oldest first.
 	Deployments(ctx context.Context, app, env string, from, to time.Time) ([]*Deployment, error)
 
+	// Promotions returns an app+env's promotions that started in [from, to),
+	// oldest first.
+	Promotions(ctx context.Context, app, env string, from, to time.Time) ([]*Promotion, error)
+
 	// Incidents returns an app+env's incidents that opened in [from, to), oldest
 	// first.
 	Incidents(ctx context.Context, app, env string, from, to time.Time) ([]*Incident, error)
@@ -298,6 +302,14 @@ func (b *book) Deployments(ctx context.Context, app, env string, from, to time.T
 		return nil, fmt.Errorf("deployments %s/%s: %w", app, env, err)
 	}
 	return only[*Deployment](recs)
+}
+
+func (b *book) Promotions(ctx context.Context, app, env string, from, to time.Time) ([]*Promotion, error) {
+	recs, err := b.inEnv(ctx, app, env, KindPromotion, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("promotions %s/%s: %w", app, env, err)
+	}
+	return only[*Promotion](recs)
 }
 
 func (b *book) Incidents(ctx context.Context, app, env string, from, to time.Time) ([]*Incident, error) {

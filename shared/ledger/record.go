@@ -8,17 +8,19 @@ type Kind string
 
 // The kinds of record on the ledger's causal timeline.
 const (
-	KindCommit       Kind = "commit"
-	KindBuild        Kind = "build"
-	KindGateDecision Kind = "gateDecision"
-	KindArtifact     Kind = "artifact"
-	KindPromotion    Kind = "promotion"
-	KindApproval     Kind = "approval"
-	KindDeployment   Kind = "deployment"
-	KindIncident     Kind = "incident"
-	KindRemediation  Kind = "remediation"
-	KindDriftReport  Kind = "driftReport"
-	KindBaseline     Kind = "baseline"
+	KindCommit          Kind = "commit"
+	KindBuild           Kind = "build"
+	KindGateDecision    Kind = "gateDecision"
+	KindArtifact        Kind = "artifact"
+	KindPromotion       Kind = "promotion"
+	KindApproval        Kind = "approval"
+	KindDeployment      Kind = "deployment"
+	KindIncident        Kind = "incident"
+	KindRemediation     Kind = "remediation"
+	KindDriftReport     Kind = "driftReport"
+	KindBaseline        Kind = "baseline"
+	KindApprovalRequest Kind = "approvalRequest"
+	KindLock            Kind = "lock"
 )
 
 // Header is the part every record shares. Kind, ID, Commit and At are the record's
@@ -119,6 +121,9 @@ type GateDecision struct {
 	// Enforcement says what was done, for example "stopped execution e-1 of
 	// checkout-pipeline".
 	Enforcement string `json:"enforcement,omitempty"`
+	// Artifact locates what the build produced (Header.Digest is its digest);
+	// nil when the build produced nothing to promote.
+	Artifact *ArtifactRef `json:"artifact,omitempty"`
 	// Verdict is pass when every check passed or was waived.
 	Verdict Verdict `json:"verdict"`
 	// Checks are the individual checks with what each observed.
@@ -170,6 +175,21 @@ type Artifact struct {
 	Tag string `json:"tag,omitempty"`
 	// Quarantined stops the artifact from being promoted further.
 	Quarantined bool `json:"quarantined,omitempty"`
+	// Reason says why the artifact was quarantined, or refused as a rebuild.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ArtifactRef locates the artifact a build produced, as its gate decision
+// announces it: an image in ECR, or an object in S3.
+type ArtifactRef struct {
+	// Type is s3 or image.
+	Type ArtifactKind `json:"type"`
+	// Bucket, Key and ObjectVersion locate an S3 artifact.
+	Bucket        string `json:"bucket,omitempty"`
+	Key           string `json:"key,omitempty"`
+	ObjectVersion string `json:"objectVersion,omitempty"`
+	// Repository is an image's ECR repository.
+	Repository string `json:"repository,omitempty"`
 }
 
 // PromotionStatus is where a promotion stands.
@@ -177,12 +197,25 @@ type PromotionStatus string
 
 // The states of a promotion.
 const (
-	PromotionRequested PromotionStatus = "requested"
-	PromotionWaiting   PromotionStatus = "waitingApproval"
-	PromotionSucceeded PromotionStatus = "succeeded"
-	PromotionFailed    PromotionStatus = "failed"
-	PromotionRejected  PromotionStatus = "rejected"
+	PromotionRequested  PromotionStatus = "requested"
+	PromotionWaiting    PromotionStatus = "waitingApproval"
+	PromotionDeploying  PromotionStatus = "deploying"
+	PromotionSucceeded  PromotionStatus = "succeeded"
+	PromotionFailed     PromotionStatus = "failed"
+	PromotionRejected   PromotionStatus = "rejected"
+	PromotionExpired    PromotionStatus = "expired"
+	PromotionRefused    PromotionStatus = "refused"
+	PromotionSuperseded PromotionStatus = "superseded"
 )
+
+// Final reports whether a promotion in status s has ended.
+func (s PromotionStatus) Final() bool {
+	switch s {
+	case PromotionRequested, PromotionWaiting, PromotionDeploying:
+		return false
+	}
+	return true
+}
 
 // Promotion moves one artifact (by digest) into an environment. ID is the
 // promotion id; At is when it was requested.
@@ -194,6 +227,14 @@ type Promotion struct {
 	Status PromotionStatus `json:"status"`
 	// FinishedAt is when the promotion finished; zero while it runs.
 	FinishedAt time.Time `json:"finishedAt,omitzero,omitempty"`
+	// NotBefore is when the promotion may start: the previous environment's
+	// deployment plus this environment's soak time.
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Handle identifies the deployment the adapter started (a pipeline
+	// execution id, an ECS deployment), to match its completion event.
+	Handle string `json:"handle,omitempty"`
+	// Reason says why a promotion was refused, superseded or failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Decision is a human's answer to an approval request.
@@ -215,6 +256,54 @@ type Approval struct {
 	Approver string `json:"approver"`
 	// Decision is what they decided.
 	Decision Decision `json:"decision"`
+	// Reason is why; a rejection requires one.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ApprovalStatus is where an approval request stands.
+type ApprovalStatus string
+
+// The states of an approval request.
+const (
+	ApprovalWaiting  ApprovalStatus = "waiting"
+	ApprovalApproved ApprovalStatus = "approved"
+	ApprovalRejected ApprovalStatus = "rejected"
+	ApprovalExpired  ApprovalStatus = "expired"
+)
+
+// ApprovalRequest is a promotion waiting for people. ID is an opaque random
+// approval id; it is filed without a commit (read with Latest) and under the
+// artifact's digest. TaskToken is the Step Functions token the decision
+// completes: it never leaves the ledger.
+type ApprovalRequest struct {
+	Header
+	// PromotionID is the promotion waiting.
+	PromotionID string `json:"promotionId"`
+	// TaskToken is the waiting workflow task's token.
+	TaskToken string `json:"taskToken"`
+	// Approvers may decide; Quorum of them must approve.
+	Approvers []string `json:"approvers"`
+	Quorum    int      `json:"quorum"`
+	// Expires is when the request ends unanswered.
+	Expires time.Time `json:"expires"`
+	// Status is where the request stands.
+	Status ApprovalStatus `json:"status"`
+	// Approved lists who approved so far.
+	Approved []string `json:"approved,omitempty"`
+	// DecidedBy and Reason record the decision that ended the request.
+	DecidedBy string `json:"decidedBy,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// Lock serializes the promotions of one app and environment. ID is
+// "<app>/<env>"; it is filed without a commit and kept through updates: a holder
+// takes it with a conditional Update of its version.
+type Lock struct {
+	Header
+	// Holder is the promotion holding the lock; empty when free.
+	Holder string `json:"holder,omitempty"`
+	// Until is when a holder that never released it loses it.
+	Until time.Time `json:"until,omitzero"`
 }
 
 // DeploymentStatus is how a deployment ended.
@@ -312,17 +401,19 @@ type Baseline struct {
 	Tests map[string][]time.Duration `json:"tests,omitempty"`
 }
 
-func (*Commit) kind() Kind       { return KindCommit }
-func (*Build) kind() Kind        { return KindBuild }
-func (*GateDecision) kind() Kind { return KindGateDecision }
-func (*Artifact) kind() Kind     { return KindArtifact }
-func (*Promotion) kind() Kind    { return KindPromotion }
-func (*Approval) kind() Kind     { return KindApproval }
-func (*Deployment) kind() Kind   { return KindDeployment }
-func (*Incident) kind() Kind     { return KindIncident }
-func (*Remediation) kind() Kind  { return KindRemediation }
-func (*DriftReport) kind() Kind  { return KindDriftReport }
-func (*Baseline) kind() Kind     { return KindBaseline }
+func (*Commit) kind() Kind          { return KindCommit }
+func (*Build) kind() Kind           { return KindBuild }
+func (*GateDecision) kind() Kind    { return KindGateDecision }
+func (*Artifact) kind() Kind        { return KindArtifact }
+func (*Promotion) kind() Kind       { return KindPromotion }
+func (*Approval) kind() Kind        { return KindApproval }
+func (*Deployment) kind() Kind      { return KindDeployment }
+func (*Incident) kind() Kind        { return KindIncident }
+func (*Remediation) kind() Kind     { return KindRemediation }
+func (*DriftReport) kind() Kind     { return KindDriftReport }
+func (*Baseline) kind() Kind        { return KindBaseline }
+func (*ApprovalRequest) kind() Kind { return KindApprovalRequest }
+func (*Lock) kind() Kind            { return KindLock }
 
 // newRecord returns an empty record of kind k, for decoding into.
 func newRecord(k Kind) (Record, bool) {
@@ -349,6 +440,10 @@ func newRecord(k Kind) (Record, bool) {
 		return new(DriftReport), true
 	case KindBaseline:
 		return new(Baseline), true
+	case KindApprovalRequest:
+		return new(ApprovalRequest), true
+	case KindLock:
+		return new(Lock), true
 	}
 	return nil, false
 }

@@ -11,6 +11,7 @@ package policy
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
 // Policy is the whole, validated configuration.
@@ -67,6 +68,15 @@ type Environment struct {
 	Account string `yaml:"account" json:"account" policy:"required"`
 	// Region is the AWS region the environment runs in.
 	Region string `yaml:"region" json:"region" policy:"required"`
+	// Approval, when set, makes promotion into this environment wait for people
+	// to approve it; nil promotes automatically.
+	Approval *Approval `yaml:"approval,omitempty" json:"approval,omitempty"`
+	// Soak is how long an artifact must have run in the previous environment,
+	// successfully deployed, before it may be promoted here; 0: no wait.
+	Soak time.Duration `yaml:"soak,omitempty" json:"soak,omitempty"`
+	// Deploy says how the artifact reaches the environment; nil means Highway
+	// does not deploy there, and promotion stops before it.
+	Deploy *Deploy `yaml:"deploy,omitempty" json:"deploy,omitempty"`
 }
 
 // SpokeRoleName is the IAM role, one per spoke account, that hub functions

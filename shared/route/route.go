@@ -5,8 +5,10 @@
 package route
 
 import (
+	"fmt"
 	"slices"
 
+	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -20,6 +22,9 @@ type Pattern map[string]any
 type Route struct {
 	// Function is the directory name under functions/ and the Lambda's logical name.
 	Function string
+	// Name tells apart the routes of one function (one EventBridge rule each);
+	// empty for a function's only route.
+	Name string
 	// Description says in one line what the rule forwards, for the console.
 	Description string
 	// Pattern selects the events, with EventBridge semantics.
@@ -32,7 +37,16 @@ const (
 	FunctionPush = "push"
 	// FunctionGate is the function that judges finished CodeBuild builds.
 	FunctionGate = "gate"
+	// FunctionPromote is the function that moves passed artifacts through their
+	// environments and records deployments.
+	FunctionPromote = "promote"
 )
+
+// DetailTypeGateDecided is the domain event the gate publishes for every build.
+const DetailTypeGateDecided = "Gate Decided"
+
+// SourceHighway is the source of Highway's own domain events.
+const SourceHighway = bus.Source
 
 // Routes returns the table of Highway's routes for policy p, in a fixed order.
 // Patterns name the policy's repositories and projects, so EventBridge invokes a
@@ -74,6 +88,70 @@ func Routes(p *policy.Policy) []Route {
 					"build-status": []string{"SUCCEEDED", "FAILED", "STOPPED"},
 					"project-name": projects,
 				},
+			},
+		})
+	}
+	return append(routes, promoteRoutes(p)...)
+}
+
+// promoteRoutes are the events that start promotions (a passed gate) and finish
+// deployments (an environment's pipeline or ECS service), for the environments
+// Highway deploys to.
+func promoteRoutes(p *policy.Policy) []Route {
+	var pipelines, services []string
+	deploys := false
+	for _, a := range p.Apps {
+		for _, e := range a.Environments {
+			if e.Deploy == nil {
+				continue
+			}
+			deploys = true
+			if d := e.Deploy.Pipeline; d != nil {
+				pipelines = appendNew(pipelines, d.Name)
+			}
+			if d := e.Deploy.ECS; d != nil {
+				services = appendNew(services, fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, d.Cluster, d.Service))
+			}
+		}
+	}
+	if !deploys {
+		return nil
+	}
+	routes := []Route{{
+		Function:    FunctionPromote,
+		Name:        "gate-passed",
+		Description: "passed gate decisions: their artifacts start promotion",
+		Pattern: Pattern{
+			"source":      []string{SourceHighway},
+			"detail-type": []string{DetailTypeGateDecided},
+			"detail":      Pattern{"verdict": []string{"pass"}},
+		},
+	}}
+	if len(pipelines) > 0 {
+		routes = append(routes, Route{
+			Function:    FunctionPromote,
+			Name:        "pipeline-finished",
+			Description: "finished executions of the environments' deployment pipelines",
+			Pattern: Pattern{
+				"source":      []string{"aws.codepipeline"},
+				"detail-type": []string{"CodePipeline Pipeline Execution State Change"},
+				"detail": Pattern{
+					"state":    []string{"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED"},
+					"pipeline": pipelines,
+				},
+			},
+		})
+	}
+	if len(services) > 0 {
+		routes = append(routes, Route{
+			Function:    FunctionPromote,
+			Name:        "ecs-finished",
+			Description: "finished deployments of the environments' ECS services",
+			Pattern: Pattern{
+				"source":      []string{"aws.ecs"},
+				"detail-type": []string{"ECS Deployment State Change"},
+				"resources":   services,
+				"detail":      Pattern{"eventName": []string{"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"}},
 			},
 		})
 	}

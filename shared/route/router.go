@@ -1,6 +1,9 @@
 package route
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Router decides, locally, which functions receive an event: the demo and tests
 // use it in place of EventBridge rules, with the same patterns and semantics.
@@ -17,15 +20,15 @@ func NewRouter(routes []Route) (*Router, error) {
 		routes:   make([]Route, 0, len(routes)),
 		matchers: make([]*Matcher, 0, len(routes)),
 	}
-	seen := make(map[string]bool, len(routes))
+	seen := make(map[[2]string]bool, len(routes))
 	for i, rt := range routes {
 		if rt.Function == "" {
 			return nil, fmt.Errorf("route %d: function name is empty", i)
 		}
-		if seen[rt.Function] {
-			return nil, fmt.Errorf("route %q: more than one route for this function", rt.Function)
+		if seen[[2]string{rt.Function, rt.Name}] {
+			return nil, fmt.Errorf("route %q %q: more than one route of this function with this name", rt.Function, rt.Name)
 		}
-		seen[rt.Function] = true
+		seen[[2]string{rt.Function, rt.Name}] = true
 		m, err := Compile(rt.Pattern)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", rt.Function, err)
@@ -59,9 +62,11 @@ func (r *Router) Functions(event []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(routes))
-	for i, rt := range routes {
-		names[i] = rt.Function
+	names := make([]string, 0, len(routes))
+	for _, rt := range routes {
+		if !slices.Contains(names, rt.Function) {
+			names = append(names, rt.Function) // once, though several of its routes match
+		}
 	}
 	return names, nil
 }

@@ -44,6 +44,8 @@ func Run(t *testing.T, newLedger NewLedger) {
 		{"UpdateConcurrent", testUpdateConcurrent},
 		{"Latest", testLatest},
 		{"RecordOnceSeesUpdates", testRecordOnceSeesUpdates},
+		{"Promotions", testPromotions},
+		{"ApprovalRequestAndLock", testApprovalRequestAndLock},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -683,5 +685,48 @@ func testRecordOnceSeesUpdates(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 	if !again.Announced || again.Enforcement != "stopped e-1" || again.Version != 2 || again.Verdict != ledger.VerdictFail {
 		t.Errorf("redelivery returned %+v, want the first decision with its update (version 2, announced)", again)
+	}
+}
+
+// testPromotions reads an app+env's promotions by start time, half-open.
+func testPromotions(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	for i, env := range []string{"prod", "prod", "staging", "prod"} {
+		put(t, l, &ledger.Promotion{Header: ledger.Header{ID: fmt.Sprintf("p-%d", i), App: "shop", Env: env, Commit: sha1, Digest: digest,
+			At: at(time.Duration(i) * time.Minute)}, Status: ledger.PromotionRequested, Handle: fmt.Sprintf("exec-%d", i)})
+	}
+	got, err := l.Promotions(ctx, "shop", "prod", at(time.Minute), at(4*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := describe(got); !reflect.DeepEqual(ids, []string{"promotion/p-1", "promotion/p-3"}) {
+		t.Errorf("Promotions(shop, prod, [1m, 4m)) = %v, want p-1 and p-3", ids)
+	}
+	if len(got) > 0 && got[0].Handle != "exec-1" {
+		t.Errorf("Promotions()[0].Handle = %q, want exec-1", got[0].Handle)
+	}
+}
+
+// testApprovalRequestAndLock: the records promotion keeps outside a commit's
+// timeline round-trip and are read back by Latest.
+func testApprovalRequestAndLock(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	req := &ledger.ApprovalRequest{
+		Header:      ledger.Header{ID: "apr-7f3c", App: "shop", Env: "prod", Digest: digest, At: at(0)},
+		PromotionID: "p-9", TaskToken: "AQB4token", Approvers: []string{"ana@example.com", "lee@example.com"}, Quorum: 2,
+		Expires: at(24 * time.Hour), Status: ledger.ApprovalWaiting,
+	}
+	lock := &ledger.Lock{Header: ledger.Header{ID: "shop/prod", App: "shop", At: at(0)}, Holder: "p-9", Until: at(time.Hour)}
+	put(t, l, req, lock)
+	for _, want := range []ledger.Record{req, lock} {
+		h := want.RecordHeader()
+		got, err := l.Latest(ctx, h.Kind, h.ID)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Latest(%s, %s) = %+v, %v; want %+v", h.Kind, h.ID, got, err, want)
+		}
+	}
+	byDigest, err := l.ByDigest(ctx, digest)
+	if err != nil || find(byDigest, ledger.KindApprovalRequest, "apr-7f3c") == nil {
+		t.Errorf("ByDigest(%s) lacks the approval request: %v", digest, err)
 	}
 }

@@ -1,0 +1,66 @@
+package policy
+
+import "time"
+
+// Approval configures the people who must approve a promotion.
+type Approval struct {
+	// Approvers are the people who may decide (e-mail addresses); each gets
+	// their own signed links. At least one.
+	Approvers []string `yaml:"approvers" json:"approvers" policy:"required"`
+	// Quorum is how many approvals promote; default 1. One rejection rejects.
+	Quorum int `yaml:"quorum,omitempty" json:"quorum,omitempty"`
+	// Timeout ends an unanswered request as expired; default 24h.
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Heartbeat, when set, is the Step Functions heartbeat of the waiting task.
+	Heartbeat time.Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+}
+
+// Deploy says how an artifact is deployed to an environment; exactly one of its
+// fields is set. The artifact's digest is the same everywhere: nothing is rebuilt.
+type Deploy struct {
+	// SSM writes the digest (or image URI) to a parameter the environment's own
+	// infrastructure as code reads.
+	SSM *SSMDeploy `yaml:"ssm,omitempty" json:"ssm,omitempty"`
+	// Pipeline starts the environment's CodePipeline (V2) with the digest as a
+	// pipeline variable.
+	Pipeline *PipelineDeploy `yaml:"pipeline,omitempty" json:"pipeline,omitempty"`
+	// Lambda points an alias at the published version whose CodeSha256 is the
+	// artifact's.
+	Lambda *LambdaDeploy `yaml:"lambda,omitempty" json:"lambda,omitempty"`
+	// ECS registers a task definition revision with image@digest and updates the
+	// service to it.
+	ECS *ECSDeploy `yaml:"ecs,omitempty" json:"ecs,omitempty"`
+}
+
+// SSMDeploy writes the artifact to an SSM parameter.
+type SSMDeploy struct {
+	// Parameter is the parameter's name, for example /checkout/prod/image.
+	Parameter string `yaml:"parameter" json:"parameter" policy:"required"`
+}
+
+// PipelineDeploy starts an environment's pipeline.
+type PipelineDeploy struct {
+	// Name is the CodePipeline (V2) pipeline.
+	Name string `yaml:"name" json:"name" policy:"required"`
+	// Variable is the pipeline variable that receives the digest; default
+	// ARTIFACT_DIGEST.
+	Variable string `yaml:"variable,omitempty" json:"variable,omitempty"`
+}
+
+// LambdaDeploy moves a Lambda alias.
+type LambdaDeploy struct {
+	// Function is the function's name.
+	Function string `yaml:"function" json:"function" policy:"required"`
+	// Alias is the alias that serves the environment, for example live.
+	Alias string `yaml:"alias" json:"alias" policy:"required"`
+}
+
+// ECSDeploy updates an ECS service.
+type ECSDeploy struct {
+	// Cluster is the cluster's name.
+	Cluster string `yaml:"cluster" json:"cluster" policy:"required"`
+	// Service is the service's name.
+	Service string `yaml:"service" json:"service" policy:"required"`
+	// Container is the container of the task definition that runs the image.
+	Container string `yaml:"container" json:"container" policy:"required"`
+}

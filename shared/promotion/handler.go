@@ -1,0 +1,164 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/highwayhq/highway/shared/gating"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// Result is the promote function's answer for one event.
+type Result struct {
+	// Outcome says what the event did: registered, rebuild, finished, tick, or
+	// ignored.
+	Outcome string `json:"outcome"`
+	// Reason explains an ignored event or a refusal.
+	Reason string `json:"reason,omitempty"`
+	// App and Env locate what changed.
+	App string `json:"app,omitempty"`
+	Env string `json:"env,omitempty"`
+	// Digest is the artifact concerned.
+	Digest string `json:"digest,omitempty"`
+}
+
+// Handle reacts to the events the promote routes deliver: a passed gate starts
+// promotion, an environment's pipeline or ECS deployment finishing records the
+// deployment, and the scheduled tick advances queues whose time has come.
+// Events that do not concern Highway are acknowledged; failures a retry can fix
+// are returned.
+func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
+	switch {
+	case ev.Source == route.SourceHighway && ev.DetailType == route.DetailTypeGateDecided:
+		return p.gatePassed(ctx, ev)
+	case ev.Source == "aws.codepipeline":
+		return p.pipelineFinished(ctx, ev)
+	case ev.Source == "aws.ecs":
+		return p.serviceDeployed(ctx, ev)
+	case ev.Source == "aws.events" && ev.DetailType == "Scheduled Event":
+		return Result{Outcome: "tick"}, p.Tick(ctx)
+	}
+	return ignore(ctx, fmt.Sprintf("%q from %q is not for promotion", ev.DetailType, ev.Source))
+}
+
+func (p *Promoter) gatePassed(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	var d gating.Decided
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return ignore(ctx, "undecodable Gate Decided detail: "+err.Error())
+	}
+	ctx = telemetry.Correlate(ctx, telemetry.Correlation{Commit: d.Commit, Digest: d.Digest})
+	app, ok := p.policy.App(d.App)
+	switch {
+	case d.Verdict != ledger.VerdictPass:
+		return ignore(ctx, "the gate did not pass")
+	case !ok:
+		return ignore(ctx, fmt.Sprintf("app %q is not in the policy", d.App))
+	case d.Artifact == nil || d.Digest == "" || d.Commit == "":
+		return ignore(ctx, "the build produced no artifact to promote")
+	case len(app.Environments) == 0:
+		return ignore(ctx, "the app has no environments")
+	}
+	a, err := p.Register(ctx, d.App, d.Commit, d.Digest, *d.Artifact)
+	if errors.Is(err, ErrRebuild) {
+		slog.WarnContext(ctx, "rebuild refused", "app", d.App, "digest", d.Digest, "error", err)
+		return Result{Outcome: "rebuild", Reason: err.Error(), App: d.App, Digest: d.Digest}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	first := &app.Environments[0]
+	if _, err := p.Request(ctx, a, first, "", p.now()); err != nil {
+		return Result{}, err
+	}
+	if err := p.Advance(ctx, app, first); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: "registered", App: d.App, Env: first.Name, Digest: d.Digest}, nil
+}
+
+// pipelineDetail is the detail of a "CodePipeline Pipeline Execution State
+// Change" event.
+type pipelineDetail struct {
+	Pipeline    string `json:"pipeline"`
+	ExecutionID string `json:"execution-id"`
+	State       string `json:"state"`
+}
+
+func (p *Promoter) pipelineFinished(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	var d pipelineDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.ExecutionID == "" {
+		return ignore(ctx, "undecodable pipeline execution detail")
+	}
+	app, env := p.deployedBy(ev.AccountID, func(dep *policy.Deploy) bool { return dep.Pipeline != nil && dep.Pipeline.Name == d.Pipeline })
+	if env == nil {
+		return ignore(ctx, fmt.Sprintf("pipeline %s in %s deploys no environment of the policy", d.Pipeline, ev.AccountID))
+	}
+	if d.State != "SUCCEEDED" && d.State != "FAILED" && d.State != "STOPPED" && d.State != "SUPERSEDED" {
+		return ignore(ctx, "execution "+d.ExecutionID+" is "+d.State)
+	}
+	return p.finished(ctx, app, env, d.ExecutionID, d.State == "SUCCEEDED", "pipeline "+d.Pipeline+" execution "+d.ExecutionID+" "+strings.ToLower(d.State))
+}
+
+// ecsDetail is the detail of an "ECS Deployment State Change" event.
+type ecsDetail struct {
+	EventName    string `json:"eventName"`
+	DeploymentID string `json:"deploymentId"`
+	Reason       string `json:"reason"`
+}
+
+func (p *Promoter) serviceDeployed(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	var d ecsDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.DeploymentID == "" || len(ev.Resources) == 0 {
+		return ignore(ctx, "undecodable ECS deployment detail")
+	}
+	service := ev.Resources[0]
+	app, env := p.deployedBy(ev.AccountID, func(dep *policy.Deploy) bool {
+		return dep.ECS != nil && strings.HasSuffix(service, ":service/"+dep.ECS.Cluster+"/"+dep.ECS.Service)
+	})
+	if env == nil {
+		return ignore(ctx, fmt.Sprintf("service %s deploys no environment of the policy", service))
+	}
+	if d.EventName != "SERVICE_DEPLOYMENT_COMPLETED" && d.EventName != "SERVICE_DEPLOYMENT_FAILED" {
+		return ignore(ctx, "deployment "+d.DeploymentID+" is "+d.EventName)
+	}
+	return p.finished(ctx, app, env, d.DeploymentID, d.EventName == "SERVICE_DEPLOYMENT_COMPLETED", strings.TrimSpace("ECS deployment "+d.DeploymentID+": "+d.Reason))
+}
+
+func (p *Promoter) finished(ctx context.Context, app *policy.App, env *policy.Environment, handle string, success bool, detail string) (Result, error) {
+	ours, err := p.Finished(ctx, app, env, handle, success, detail)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ours {
+		return ignore(ctx, detail+": not a deployment Highway started")
+	}
+	return Result{Outcome: "finished", App: app.Name, Env: env.Name, Reason: detail}, nil
+}
+
+// deployedBy finds the environment in account whose deploy matches.
+func (p *Promoter) deployedBy(account string, match func(*policy.Deploy) bool) (*policy.App, *policy.Environment) {
+	for i := range p.policy.Apps {
+		app := &p.policy.Apps[i]
+		for j := range app.Environments {
+			if env := &app.Environments[j]; env.Deploy != nil && env.Account == account && match(env.Deploy) {
+				return app, env
+			}
+		}
+	}
+	return nil, nil
+}
+
+func ignore(ctx context.Context, reason string) (Result, error) {
+	slog.WarnContext(ctx, "event ignored", "reason", reason)
+	return Result{Outcome: "ignored", Reason: reason}, nil
+}

@@ -1,0 +1,445 @@
+// Package promotion moves one immutable artifact, by digest, through an app's
+// environments in the policy's order: build once, deploy anywhere.
+//
+// A passed gate registers the artifact (a second, different digest for the
+// same app and commit is refused as a rebuild) and requests its promotion to the
+// first environment. A request waits until its time (the previous
+// environment's soak) and its turn: promotions of one app and environment are
+// serialized by a lock in the ledger, and a newer artifact supersedes an older
+// one still waiting. An environment that requires approval hands the promotion
+// to the approval workflow. A finished deployment is recorded; a success
+// requests the next environment, a failure quarantines the artifact, which is
+// then never promoted again.
+package promotion
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/deploy"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// Domain events promotion publishes.
+const (
+	DetailTypeArtifactRegistered = "Artifact Registered"
+	DetailTypeRebuildRefused     = "Rebuild Refused"
+	DetailTypeArtifactPromoted   = "Artifact Promoted"
+	DetailTypeApprovalRequested  = "Approval Requested"
+	DetailTypeDeploymentFinished = "Deployment Finished"
+	DetailTypeArtifactQuarantine = "Artifact Quarantined"
+)
+
+// Errors the promotion flow reports.
+var (
+	// ErrRebuild: the app's commit already has an artifact with another digest.
+	ErrRebuild = errors.New("rebuild refused")
+	// ErrQuarantined: the artifact may not be promoted.
+	ErrQuarantined = errors.New("artifact quarantined")
+)
+
+// lockTTL is how long a deployment may hold its environment before another
+// promotion may take it: longer than any deployment Highway waits for.
+const lockTTL = 2 * time.Hour
+
+// window is how far back the promotions of an environment are read.
+const window = 30 * 24 * time.Hour
+
+// Deployers gives the deployer of an app's environment, acting in its account.
+type Deployers func(app *policy.App, env *policy.Environment) (deploy.Deployer, error)
+
+// workflowStarter is the part of the Step Functions client that starts the
+// approval workflow.
+type workflowStarter interface {
+	StartExecution(ctx context.Context, params *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+var _ workflowStarter = (*sfn.Client)(nil)
+
+// Promoter drives promotions.
+type Promoter struct {
+	policy       *policy.Policy
+	ledger       ledger.Ledger
+	bus          bus.Publisher
+	deployers    Deployers
+	workflow     workflowStarter
+	stateMachine string
+	now          func() time.Time
+}
+
+// New returns a promoter that records in l, announces on b, deploys with
+// deployers, and starts approval workflows on the state machine with w.
+func New(p *policy.Policy, l ledger.Ledger, b bus.Publisher, deployers Deployers, w workflowStarter, stateMachine string) *Promoter {
+	return &Promoter{policy: p, ledger: l, bus: b, deployers: deployers, workflow: w, stateMachine: stateMachine, now: time.Now}
+}
+
+// Register records the artifact a passed gate produced, once per app and
+// commit. A redelivery returns the artifact already registered; another digest
+// for the same app and commit is a rebuild: it is recorded quarantined, announced,
+// and refused with ErrRebuild.
+func (p *Promoter) Register(ctx context.Context, app, commit, digest string, ref ledger.ArtifactRef) (*ledger.Artifact, error) {
+	a := &ledger.Artifact{
+		Header: ledger.Header{ID: digest, App: app, Commit: commit, Digest: digest, At: p.now()},
+		Type:   ref.Type, Bucket: ref.Bucket, Key: ref.Key, ObjectVersion: ref.ObjectVersion, Repository: ref.Repository,
+	}
+	stored, created, err := ledger.RecordOnce(ctx, p.ledger, "artifact:"+app+":"+commit, 0, a)
+	if err != nil {
+		return nil, fmt.Errorf("register artifact %s: %w", digest, err)
+	}
+	if stored.Digest == digest {
+		if created {
+			err = p.announce(ctx, DetailTypeArtifactRegistered, stored)
+		}
+		return stored, err
+	}
+	// Build once, deploy anywhere: the commit was built before, to another digest.
+	a.Quarantined = true
+	a.Reason = fmt.Sprintf("rebuild: commit %s of %s was already built as %s", commit, app, stored.Digest)
+	if err := p.ledger.Put(ctx, a); err != nil && !errors.Is(err, ledger.ErrExists) {
+		return nil, fmt.Errorf("record rebuild %s: %w", digest, err)
+	}
+	if err := p.announce(ctx, DetailTypeRebuildRefused, a); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: %s", ErrRebuild, a.Reason)
+}
+
+// artifact reads the artifact of digest as it stands now (quarantine included).
+func (p *Promoter) artifact(ctx context.Context, digest string) (*ledger.Artifact, error) {
+	recs, err := p.ledger.ByDigest(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	var found *ledger.Artifact
+	for _, r := range recs {
+		if a, ok := r.(*ledger.Artifact); ok {
+			if a.Quarantined {
+				return a, nil // any record of the digest quarantined quarantines it
+			}
+			found = a
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no artifact %s in the ledger", digest)
+	}
+	return found, nil
+}
+
+// Quarantine stops the artifact of digest from ever being promoted again.
+func (p *Promoter) Quarantine(ctx context.Context, digest, reason string) error {
+	recs, err := p.ledger.ByDigest(ctx, digest)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		a, ok := r.(*ledger.Artifact)
+		if !ok || a.Quarantined {
+			continue
+		}
+		a.Quarantined, a.Reason = true, reason
+		if err := p.ledger.Update(ctx, a); err != nil && !errors.Is(err, ledger.ErrStale) {
+			return fmt.Errorf("quarantine %s: %w", digest, err)
+		}
+		if err := p.announce(ctx, DetailTypeArtifactQuarantine, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Request asks for a to be promoted into env, not before notBefore. Asking
+// again for the same artifact and environment changes nothing.
+func (p *Promoter) Request(ctx context.Context, a *ledger.Artifact, env *policy.Environment, from string, notBefore time.Time) (*ledger.Promotion, error) {
+	pr := &ledger.Promotion{
+		Header:    ledger.Header{ID: promotionID(a.App, env.Name, a.Digest), App: a.App, Env: env.Name, Commit: a.Commit, Digest: a.Digest, At: p.now()},
+		From:      from,
+		Status:    ledger.PromotionRequested,
+		NotBefore: notBefore,
+	}
+	stored, _, err := ledger.RecordOnce(ctx, p.ledger, "promotion:"+pr.ID, 0, pr)
+	if err != nil {
+		return nil, fmt.Errorf("request promotion of %s to %s: %w", a.Digest, env.Name, err)
+	}
+	return stored, nil
+}
+
+// promotionID names the promotion of a digest into an app's environment; the
+// same inputs give the same id, which makes requests idempotent.
+func promotionID(app, env, digest string) string {
+	sum := sha256.Sum256([]byte(app + "\x00" + env + "\x00" + digest))
+	return "prm-" + hex.EncodeToString(sum[:8])
+}
+
+// Advance moves an environment's queue: the newest waiting request whose time
+// has come supersedes older ones and, when the environment is free, is
+// deployed, or handed to the approval workflow. It does nothing while a
+// deployment holds the environment; the next tick tries again.
+func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Environment) error {
+	now := p.now()
+	promos, err := p.ledger.Promotions(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return err
+	}
+	var next *ledger.Promotion
+	for _, pr := range promos {
+		if pr.Status != ledger.PromotionRequested {
+			continue
+		}
+		if next != nil && next.Digest != pr.Digest {
+			if err := p.end(ctx, next, ledger.PromotionSuperseded, "superseded by "+pr.Digest); err != nil {
+				return err
+			}
+		}
+		next = pr
+	}
+	if next == nil || now.Before(next.NotBefore) {
+		return nil
+	}
+	a, err := p.artifact(ctx, next.Digest)
+	if err != nil {
+		return err
+	}
+	if a.Quarantined {
+		return p.end(ctx, next, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
+	}
+	if env.Deploy == nil {
+		return p.end(ctx, next, ledger.PromotionRefused, "Highway does not deploy to "+env.Name+": the policy gives it no deploy")
+	}
+	if env.Approval != nil {
+		return p.requestApproval(ctx, next, env)
+	}
+	_, err = p.Deploy(ctx, app, env, next)
+	return err
+}
+
+// requestApproval starts the approval workflow of a promotion; its execution
+// name is the promotion id, so starting it twice starts it once.
+func (p *Promoter) requestApproval(ctx context.Context, pr *ledger.Promotion, env *policy.Environment) error {
+	timeout := env.Approval.Timeout
+	if timeout == 0 {
+		timeout = 24 * time.Hour
+	}
+	heartbeat := env.Approval.Heartbeat
+	if heartbeat == 0 {
+		heartbeat = timeout
+	}
+	input := fmt.Sprintf(`{"promotionId":%q,"app":%q,"env":%q,"digest":%q,"commit":%q,"timeoutSeconds":%d,"heartbeatSeconds":%d}`,
+		pr.ID, pr.App, pr.Env, pr.Digest, pr.Commit, int(timeout.Seconds()), int(heartbeat.Seconds()))
+	_, err := p.workflow.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(p.stateMachine), Name: aws.String(pr.ID), Input: aws.String(input),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("start approval of %s: %w", pr.ID, err)
+	}
+	pr.Status = ledger.PromotionWaiting
+	if err := p.update(ctx, pr); err != nil {
+		return err
+	}
+	return p.announce(ctx, DetailTypeApprovalRequested, pr)
+}
+
+// Deploy takes the environment's lock for pr and deploys its artifact. It
+// returns false, and changes nothing, when another promotion holds the lock.
+func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (bool, error) {
+	if pr.Status == ledger.PromotionDeploying || pr.Status.Final() {
+		return true, nil // a retried step: the deployment already started or ended
+	}
+	held, err := p.lock(ctx, app.Name, env.Name, pr.ID)
+	if err != nil || !held {
+		return false, err
+	}
+	a, err := p.artifact(ctx, pr.Digest)
+	if err != nil {
+		return false, err
+	}
+	if a.Quarantined {
+		return true, p.end(ctx, pr, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
+	}
+	d, err := p.deployers(app, env)
+	if err != nil {
+		return false, err
+	}
+	res, err := d.Deploy(ctx, deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region})
+	if errors.Is(err, deploy.ErrRefused) {
+		return true, p.end(ctx, pr, ledger.PromotionFailed, err.Error())
+	}
+	if err != nil {
+		return false, fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err)
+	}
+	pr.Status, pr.Handle, pr.Reason = ledger.PromotionDeploying, res.Handle, res.Detail
+	if err := p.update(ctx, pr); err != nil {
+		return false, err
+	}
+	if err := p.announce(ctx, DetailTypeArtifactPromoted, pr); err != nil {
+		return false, err
+	}
+	if res.Done {
+		return true, p.Finish(ctx, app, env, pr, true, res.Detail)
+	}
+	return true, nil
+}
+
+// Finished records the end of the deployment whose handle an environment's
+// pipeline or ECS service reported. An unknown handle is not Highway's.
+func (p *Promoter) Finished(ctx context.Context, app *policy.App, env *policy.Environment, handle string, success bool, detail string) (bool, error) {
+	now := p.now()
+	promos, err := p.ledger.Promotions(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return false, err
+	}
+	for _, pr := range promos {
+		if pr.Handle == handle && handle != "" {
+			return true, p.Finish(ctx, app, env, pr, success, detail)
+		}
+	}
+	return false, nil
+}
+
+// Finish records a deployment's outcome, once: the deployment record, the
+// promotion's end and the lock's release. A success requests the next
+// environment after its soak time and advances it; a failure quarantines the
+// artifact.
+func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion, success bool, detail string) error {
+	if pr.Status.Final() {
+		return nil // a redelivered completion
+	}
+	now := p.now()
+	status, dstatus := ledger.PromotionSucceeded, ledger.DeploymentSuccess
+	if !success {
+		status, dstatus = ledger.PromotionFailed, ledger.DeploymentFailure
+	}
+	dep := &ledger.Deployment{
+		Header:      ledger.Header{ID: "dep-" + pr.ID, App: pr.App, Env: pr.Env, Commit: pr.Commit, Digest: pr.Digest, At: pr.At},
+		Commits:     []string{pr.Commit},
+		PromotionID: pr.ID, Status: dstatus, FinishedAt: now, Duration: now.Sub(pr.At),
+	}
+	if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
+		return fmt.Errorf("record deployment of %s: %w", pr.ID, err)
+	}
+	if err := p.end(ctx, pr, status, detail); err != nil {
+		return err
+	}
+	if err := p.announce(ctx, DetailTypeDeploymentFinished, dep); err != nil {
+		return err
+	}
+	if !success {
+		return p.Quarantine(ctx, pr.Digest, fmt.Sprintf("deployment to %s failed: %s", env.Name, detail))
+	}
+	next, ok := app.Next(env.Name)
+	if !ok {
+		return nil
+	}
+	a, err := p.artifact(ctx, pr.Digest)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Request(ctx, a, next, env.Name, now.Add(next.Soak)); err != nil {
+		return err
+	}
+	return p.Advance(ctx, app, next)
+}
+
+// Tick advances every environment Highway deploys to: soak times that passed
+// and environments that came free.
+func (p *Promoter) Tick(ctx context.Context) error {
+	var errs []error
+	for i := range p.policy.Apps {
+		app := &p.policy.Apps[i]
+		for j := range app.Environments {
+			if env := &app.Environments[j]; env.Deploy != nil {
+				if err := p.Advance(ctx, app, env); err != nil {
+					errs = append(errs, fmt.Errorf("%s/%s: %w", app.Name, env.Name, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// end records a promotion's final status and frees its environment.
+func (p *Promoter) end(ctx context.Context, pr *ledger.Promotion, status ledger.PromotionStatus, reason string) error {
+	pr.Status, pr.Reason, pr.FinishedAt = status, reason, p.now()
+	if err := p.update(ctx, pr); err != nil {
+		return err
+	}
+	slog.InfoContext(ctx, "promotion ended", "promotion", pr.ID, "app", pr.App, "env", pr.Env, "status", status, "reason", reason)
+	return p.unlock(ctx, pr.App, pr.Env, pr.ID)
+}
+
+// update writes pr; a concurrent writer having moved it on is not an error.
+func (p *Promoter) update(ctx context.Context, pr *ledger.Promotion) error {
+	if err := p.ledger.Update(ctx, pr); err != nil && !errors.Is(err, ledger.ErrStale) {
+		return fmt.Errorf("update promotion %s: %w", pr.ID, err)
+	}
+	return nil
+}
+
+// lock takes the app+env lock for holder, unless another holder has it and its
+// time has not run out. Of concurrent callers exactly one gets it.
+func (p *Promoter) lock(ctx context.Context, app, env, holder string) (bool, error) {
+	now := p.now()
+	rec, err := p.ledger.Latest(ctx, ledger.KindLock, app+"/"+env)
+	if errors.Is(err, ledger.ErrNotFound) {
+		err = p.ledger.Put(ctx, &ledger.Lock{Header: ledger.Header{ID: app + "/" + env, App: app, At: now}, Holder: holder, Until: now.Add(lockTTL)})
+		if errors.Is(err, ledger.ErrExists) {
+			return false, nil // a concurrent caller created it first
+		}
+		return err == nil, err
+	}
+	if err != nil {
+		return false, err
+	}
+	l := rec.(*ledger.Lock)
+	if l.Holder == holder {
+		return true, nil
+	}
+	if l.Holder != "" && now.Before(l.Until) {
+		return false, nil
+	}
+	l.Holder, l.Until = holder, now.Add(lockTTL)
+	err = p.ledger.Update(ctx, l)
+	if errors.Is(err, ledger.ErrStale) {
+		return false, nil // a concurrent caller took it first
+	}
+	return err == nil, err
+}
+
+// unlock frees the app+env lock if holder has it.
+func (p *Promoter) unlock(ctx context.Context, app, env, holder string) error {
+	rec, err := p.ledger.Latest(ctx, ledger.KindLock, app+"/"+env)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l := rec.(*ledger.Lock)
+	if l.Holder != holder {
+		return nil
+	}
+	l.Holder, l.Until = "", time.Time{}
+	if err := p.ledger.Update(ctx, l); err != nil && !errors.Is(err, ledger.ErrStale) {
+		return fmt.Errorf("release %s/%s: %w", app, env, err)
+	}
+	return nil
+}
+
+// announce publishes a domain event about a record.
+func (p *Promoter) announce(ctx context.Context, detailType string, rec ledger.Record) error {
+	if err := p.bus.Publish(ctx, bus.Event{DetailType: detailType, Time: p.now(), Detail: rec}); err != nil {
+		return fmt.Errorf("announce %s: %w", detailType, err)
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// The steps of the approval workflow, and the outcomes its Record step takes.
+const (
+	StepPreconditions = "preconditions"
+	StepDeploy        = "deploy"
+	StepStatus        = "status"
+	StepRecord        = "record"
+)
+
+// ErrPreconditionFailed fails the workflow's Preconditions state: the promotion
+// may not go ahead (its name is the error the state machine catches).
+var ErrPreconditionFailed = errors.New("PreconditionFailed")
+
+// StepInput is what the approval workflow passes to each of its Lambda steps.
+type StepInput struct {
+	Step        string `json:"step"`
+	PromotionID string `json:"promotionId"`
+	App         string `json:"app"`
+	Env         string `json:"env"`
+	// Outcome, for the record step: succeeded, failed, rejected, expired or
+	// refused.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// StepOutput is a step's answer. Status drives the workflow's wait loop:
+// deploying, succeeded or failed.
+type StepOutput struct {
+	Status  string   `json:"status,omitempty"`
+	Summary *Summary `json:"summary,omitempty"`
+}
+
+// Summary is what the approvers are told about a promotion waiting for them.
+type Summary struct {
+	App    string `json:"app"`
+	Env    string `json:"env"`
+	Digest string `json:"digest"`
+	Commit string `json:"commit"`
+	// Artifact locates the artifact (an image or an S3 object).
+	Artifact string `json:"artifact"`
+	// Gate is the gate decision's verdict and failed or waived checks.
+	Gate string `json:"gate"`
+	// Running is what the environment runs now, if anything.
+	Running string `json:"running,omitempty"`
+	// Commits are the commits deployed to the previous environment since then,
+	// this one included: what the promotion brings.
+	Commits []string `json:"commits"`
+	// Soak is how long the artifact has run in the previous environment.
+	Soak string `json:"soak"`
+	// OpenIncidents are the app's open incidents (alarms) in the environment.
+	OpenIncidents []string `json:"openIncidents,omitempty"`
+}
+
+// Step runs one step of the approval workflow for a promotion.
+func (p *Promoter) Step(ctx context.Context, in StepInput) (StepOutput, error) {
+	app, ok := p.policy.App(in.App)
+	if !ok {
+		return StepOutput{}, fmt.Errorf("%w: app %q is not in the policy", ErrPreconditionFailed, in.App)
+	}
+	env, ok := app.Environment(in.Env)
+	if !ok {
+		return StepOutput{}, fmt.Errorf("%w: %s has no environment %q", ErrPreconditionFailed, in.App, in.Env)
+	}
+	pr, err := p.promotion(ctx, app.Name, env.Name, in.PromotionID)
+	if err != nil {
+		return StepOutput{}, err
+	}
+	switch in.Step {
+	case StepPreconditions:
+		s, err := p.preconditions(ctx, app, env, pr)
+		if err != nil {
+			return StepOutput{}, err
+		}
+		return StepOutput{Summary: s}, nil
+	case StepDeploy, StepStatus:
+		if pr.Status == ledger.PromotionWaiting {
+			if _, err := p.Deploy(ctx, app, env, pr); err != nil {
+				return StepOutput{}, err
+			}
+		}
+		return StepOutput{Status: stepStatus(pr.Status)}, nil
+	case StepRecord:
+		return StepOutput{Status: stepStatus(pr.Status)}, p.record(ctx, pr, in.Outcome)
+	}
+	return StepOutput{}, fmt.Errorf("unknown step %q", in.Step)
+}
+
+// stepStatus is a promotion's status as the workflow's wait loop reads it.
+func stepStatus(s ledger.PromotionStatus) string {
+	switch s {
+	case ledger.PromotionSucceeded:
+		return "succeeded"
+	case ledger.PromotionWaiting, ledger.PromotionDeploying, ledger.PromotionRequested:
+		return "deploying"
+	}
+	return "failed"
+}
+
+// record ends a promotion the workflow gave up on; a promotion that ended
+// already (its deployment finished) stays as it is.
+func (p *Promoter) record(ctx context.Context, pr *ledger.Promotion, outcome string) error {
+	if pr.Status.Final() {
+		return nil
+	}
+	status := map[string]ledger.PromotionStatus{
+		"rejected": ledger.PromotionRejected, "expired": ledger.PromotionExpired,
+		"refused": ledger.PromotionRefused, "succeeded": ledger.PromotionSucceeded,
+	}[outcome]
+	if status == "" {
+		status = ledger.PromotionFailed
+	}
+	return p.end(ctx, pr, status, "approval workflow: "+outcome)
+}
+
+// promotion finds a promotion of an app's environment by id.
+func (p *Promoter) promotion(ctx context.Context, app, env, id string) (*ledger.Promotion, error) {
+	now := p.now()
+	promos, err := p.ledger.Promotions(ctx, app, env, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range promos {
+		if pr.ID == id {
+			return pr, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no promotion %s of %s/%s", ErrPreconditionFailed, id, app, env)
+}
+
+// preconditions checks that a promotion may go to people for approval: the
+// artifact is not quarantined, it succeeded in the previous environment and
+// soaked there long enough, and the environment has no open incident. It
+// returns what the approvers are told.
+func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (*Summary, error) {
+	now := p.now()
+	a, err := p.artifact(ctx, pr.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if a.Quarantined {
+		return nil, fmt.Errorf("%w: artifact %s is quarantined: %s", ErrPreconditionFailed, a.Digest, a.Reason)
+	}
+	s := &Summary{App: app.Name, Env: env.Name, Digest: pr.Digest, Commit: pr.Commit, Artifact: locate(a)}
+	if pr.From != "" {
+		prev, err := p.ledger.Deployments(ctx, app.Name, pr.From, now.Add(-window), now.Add(time.Second))
+		if err != nil {
+			return nil, err
+		}
+		var verified *ledger.Deployment
+		for _, d := range prev {
+			if d.Digest == pr.Digest && d.Status == ledger.DeploymentSuccess {
+				verified = d
+			}
+		}
+		if verified == nil {
+			return nil, fmt.Errorf("%w: %s was not deployed successfully to %s", ErrPreconditionFailed, pr.Digest, pr.From)
+		}
+		soaked := now.Sub(verified.FinishedAt)
+		if soaked < env.Soak {
+			return nil, fmt.Errorf("%w: %s has soaked in %s for %v of the %v required", ErrPreconditionFailed, pr.Digest, pr.From, soaked.Round(time.Second), env.Soak)
+		}
+		s.Soak = fmt.Sprintf("%v in %s (required %v)", soaked.Round(time.Second), pr.From, env.Soak)
+		if s.Commits, s.Running, err = p.brings(ctx, app, env, pr.From, prev); err != nil {
+			return nil, err
+		}
+	}
+	open, err := p.ledger.OpenIncidents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, inc := range open {
+		if inc.App == app.Name && inc.Env == env.Name {
+			s.OpenIncidents = append(s.OpenIncidents, inc.Alarm)
+		}
+	}
+	if len(s.OpenIncidents) > 0 {
+		return nil, fmt.Errorf("%w: %s/%s has open incidents: %s", ErrPreconditionFailed, app.Name, env.Name, strings.Join(s.OpenIncidents, ", "))
+	}
+	if s.Gate, err = p.gateSummary(ctx, pr.Digest); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// brings lists what the environment runs now and the commits deployed to the
+// previous environment since it was deployed: what the promotion brings.
+func (p *Promoter) brings(ctx context.Context, app *policy.App, env *policy.Environment, from string, prev []*ledger.Deployment) ([]string, string, error) {
+	now := p.now()
+	here, err := p.ledger.Deployments(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return nil, "", err
+	}
+	since, running := time.Time{}, "nothing deployed by Highway"
+	for _, d := range here {
+		if d.Status == ledger.DeploymentSuccess {
+			since, running = d.FinishedAt, fmt.Sprintf("%s (commit %s, since %s)", d.Digest, d.Commit, d.FinishedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	var commits []string
+	for _, d := range prev {
+		if d.Status == ledger.DeploymentSuccess && d.FinishedAt.After(since) {
+			for _, c := range d.Commits {
+				if !slices.Contains(commits, c) {
+					commits = append(commits, c)
+				}
+			}
+		}
+	}
+	return commits, running, nil
+}
+
+// gateSummary is the verdict of the gate decision that produced the digest,
+// with its failed or waived checks.
+func (p *Promoter) gateSummary(ctx context.Context, digest string) (string, error) {
+	recs, err := p.ledger.ByDigest(ctx, digest)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range recs {
+		d, ok := r.(*ledger.GateDecision)
+		if !ok {
+			continue
+		}
+		var notes []string
+		for _, c := range d.Checks {
+			if c.Waived || !c.Passed {
+				notes = append(notes, c.Name+": "+c.Reason)
+			}
+		}
+		s := fmt.Sprintf("%s (build %s, %d checks)", strings.ToUpper(string(d.Verdict)), d.ID, len(d.Checks))
+		if len(notes) > 0 {
+			s += "; " + strings.Join(notes, "; ")
+		}
+		return s, nil
+	}
+	return "no gate decision recorded for this digest", nil
+}
+
+// locate says where an artifact is, for people.
+func locate(a *ledger.Artifact) string {
+	if a.Type == ledger.ArtifactImage {
+		return a.Repository + "@" + a.Digest
+	}
+	loc := "s3://" + a.Bucket + "/" + a.Key
+	if a.ObjectVersion != "" {
+		loc += "?versionId=" + a.ObjectVersion
+	}
+	return loc
+}
