@@ -1,0 +1,92 @@
+package deploy
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// dryRun prints the AWS calls the policy's adapter would make instead of
+// making them.
+type dryRun struct {
+	spec *policy.Deploy
+	w    io.Writer
+}
+
+// DryRun returns a Deployer that writes to w, one line per AWS call, what the
+// adapter d names would call, with the same parameters, and reports the
+// deployment done. Values only AWS knows (a Lambda version, a task definition
+// revision) are described in angle brackets. The local demo deploys with it.
+func DryRun(d *policy.Deploy, w io.Writer) (Deployer, error) {
+	if err := check(d); err != nil {
+		return nil, err
+	}
+	return dryRun{spec: d, w: w}, nil
+}
+
+// Deploy prints the calls; it refuses what the real adapter would refuse
+// before calling AWS.
+func (d dryRun) Deploy(_ context.Context, t Target) (Result, error) {
+	calls, err := d.plan(t)
+	if err != nil {
+		return Result{}, err
+	}
+	prefix := ""
+	if t.Account != "" || t.Region != "" {
+		prefix = "[" + strings.Trim(t.Account+"/"+t.Region, "/") + "] "
+	}
+	for _, c := range calls {
+		if _, err := fmt.Fprintf(d.w, "%s%s\n", prefix, c); err != nil {
+			return Result{}, fmt.Errorf("dry run: %w", err)
+		}
+	}
+	return Result{
+		Done:   true,
+		Detail: fmt.Sprintf("dry run of the %s adapter: %d calls printed", kind(d.spec), len(calls)),
+	}, nil
+}
+
+// plan lists the calls the real adapter would make for t.
+func (d dryRun) plan(t Target) ([]string, error) {
+	digest, sum, err := digestOf(t)
+	if err != nil {
+		return nil, err
+	}
+	switch s := d.spec; {
+	case s.SSM != nil:
+		value, err := ssmValue(t)
+		if err != nil {
+			return nil, err
+		}
+		return []string{
+			fmt.Sprintf("ssm:PutParameter Name=%s Value=%s Type=String Overwrite=true", s.SSM.Parameter, value),
+		}, nil
+	case s.Pipeline != nil:
+		return []string{
+			fmt.Sprintf("codepipeline:StartPipelineExecution Name=%s Variables=%s=%s ClientRequestToken=%s",
+				s.Pipeline.Name, variableOf(s.Pipeline), digest, pipelineToken(t, digest)),
+		}, nil
+	case s.Lambda != nil:
+		code := base64.StdEncoding.EncodeToString(sum)
+		return []string{
+			fmt.Sprintf("lambda:ListVersionsByFunction FunctionName=%s (all pages, looking for CodeSha256=%s)", s.Lambda.Function, code),
+			fmt.Sprintf("lambda:UpdateAlias FunctionName=%s Name=%s FunctionVersion=<newest version with CodeSha256=%s> RoutingConfig={}",
+				s.Lambda.Function, s.Lambda.Alias, code),
+		}, nil
+	}
+	s := d.spec.ECS
+	image, err := imageURI(t)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		fmt.Sprintf("ecs:DescribeServices Cluster=%s Services=%s", s.Cluster, s.Service),
+		fmt.Sprintf("ecs:DescribeTaskDefinition TaskDefinition=<task definition of service %s> Include=TAGS", s.Service),
+		fmt.Sprintf("ecs:RegisterTaskDefinition Family=<its family> ContainerDefinitions=<its containers, %s with Image=%s> (other fields copied)", s.Container, image),
+		fmt.Sprintf("ecs:UpdateService Cluster=%s Service=%s TaskDefinition=<the new revision>", s.Cluster, s.Service),
+	}, nil
+}
