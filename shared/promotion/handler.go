@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/highwayhq/highway/shared/gating"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
@@ -29,6 +28,35 @@ type Result struct {
 	Env string `json:"env,omitempty"`
 	// Digest is the artifact concerned.
 	Digest string `json:"digest,omitempty"`
+}
+
+// Invoke is the promote function's handler: it takes either an EventBridge
+// event (Handle) or a step of the approval workflow (Step, recognised by its
+// "step" field). A failed precondition is returned as *PreconditionFailed
+// itself, so Step Functions sees its name.
+func (p *Promoter) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var probe struct {
+		Step string `json:"step"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return ignore(ctx, "the payload is not a JSON object: "+err.Error())
+	}
+	if probe.Step != "" {
+		var in StepInput
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, &PreconditionFailed{Reason: "undecodable step: " + err.Error()}
+		}
+		out, err := p.Step(ctx, in)
+		if pf, ok := errors.AsType[*PreconditionFailed](err); ok {
+			return nil, pf
+		}
+		return out, err
+	}
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return ignore(ctx, "undecodable event: "+err.Error())
+	}
+	return p.Handle(ctx, ev)
 }
 
 // Handle reacts to the events the promote routes deliver: a passed gate starts
@@ -51,8 +79,18 @@ func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	return ignore(ctx, fmt.Sprintf("%q from %q is not for promotion", ev.DetailType, ev.Source))
 }
 
+// gateDecided is what promotion reads of a "Gate Decided" event (published by
+// package gating): a subscriber declares the fields it needs.
+type gateDecided struct {
+	App      string              `json:"app"`
+	Commit   string              `json:"commit"`
+	Digest   string              `json:"digest"`
+	Verdict  ledger.Verdict      `json:"verdict"`
+	Artifact *ledger.ArtifactRef `json:"artifact"`
+}
+
 func (p *Promoter) gatePassed(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
-	var d gating.Decided
+	var d gateDecided
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return ignore(ctx, "undecodable Gate Decided detail: "+err.Error())
 	}

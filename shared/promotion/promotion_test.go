@@ -319,7 +319,8 @@ func TestPreconditionsRefuseWhatIsNotVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.p.Step(ctx, StepInput{Step: StepPreconditions, PromotionID: pr.ID, App: "checkout", Env: "prod"})
-	if !errors.Is(err, ErrPreconditionFailed) || !strings.Contains(err.Error(), "not deployed successfully to staging") {
+	var pf *PreconditionFailed
+	if !errors.As(err, &pf) || !strings.Contains(pf.Reason, "not deployed successfully to staging") {
 		t.Errorf("preconditions of an artifact never deployed to staging = %v, want PreconditionFailed", err)
 	}
 }

@@ -2,7 +2,6 @@ package promotion
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,9 +19,20 @@ const (
 	StepRecord        = "record"
 )
 
-// ErrPreconditionFailed fails the workflow's Preconditions state: the promotion
-// may not go ahead (its name is the error the state machine catches).
-var ErrPreconditionFailed = errors.New("PreconditionFailed")
+// PreconditionFailed fails the workflow's Preconditions state: the promotion
+// may not go ahead. The Lambda runtime reports an error by its type's name, so
+// this is the error name the state machine catches.
+type PreconditionFailed struct {
+	// Reason says which precondition failed.
+	Reason string
+}
+
+func (e *PreconditionFailed) Error() string { return "precondition failed: " + e.Reason }
+
+// refuse returns a PreconditionFailed with a formatted reason.
+func refuse(format string, args ...any) error {
+	return &PreconditionFailed{Reason: fmt.Sprintf(format, args...)}
+}
 
 // StepInput is what the approval workflow passes to each of its Lambda steps.
 type StepInput struct {
@@ -67,11 +77,11 @@ type Summary struct {
 func (p *Promoter) Step(ctx context.Context, in StepInput) (StepOutput, error) {
 	app, ok := p.policy.App(in.App)
 	if !ok {
-		return StepOutput{}, fmt.Errorf("%w: app %q is not in the policy", ErrPreconditionFailed, in.App)
+		return StepOutput{}, refuse("app %q is not in the policy", in.App)
 	}
 	env, ok := app.Environment(in.Env)
 	if !ok {
-		return StepOutput{}, fmt.Errorf("%w: %s has no environment %q", ErrPreconditionFailed, in.App, in.Env)
+		return StepOutput{}, refuse("%s has no environment %q", in.App, in.Env)
 	}
 	pr, err := p.promotion(ctx, app.Name, env.Name, in.PromotionID)
 	if err != nil {
@@ -136,7 +146,7 @@ func (p *Promoter) promotion(ctx context.Context, app, env, id string) (*ledger.
 			return pr, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: no promotion %s of %s/%s", ErrPreconditionFailed, id, app, env)
+	return nil, refuse("no promotion %s of %s/%s", id, app, env)
 }
 
 // preconditions checks that a promotion may go to people for approval: the
@@ -150,7 +160,7 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 		return nil, err
 	}
 	if a.Quarantined {
-		return nil, fmt.Errorf("%w: artifact %s is quarantined: %s", ErrPreconditionFailed, a.Digest, a.Reason)
+		return nil, refuse("artifact %s is quarantined: %s", a.Digest, a.Reason)
 	}
 	s := &Summary{App: app.Name, Env: env.Name, Digest: pr.Digest, Commit: pr.Commit, Artifact: locate(a)}
 	if pr.From != "" {
@@ -165,11 +175,11 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 			}
 		}
 		if verified == nil {
-			return nil, fmt.Errorf("%w: %s was not deployed successfully to %s", ErrPreconditionFailed, pr.Digest, pr.From)
+			return nil, refuse("%s was not deployed successfully to %s", pr.Digest, pr.From)
 		}
 		soaked := now.Sub(verified.FinishedAt)
 		if soaked < env.Soak {
-			return nil, fmt.Errorf("%w: %s has soaked in %s for %v of the %v required", ErrPreconditionFailed, pr.Digest, pr.From, soaked.Round(time.Second), env.Soak)
+			return nil, refuse("%s has soaked in %s for %v of the %v required", pr.Digest, pr.From, soaked.Round(time.Second), env.Soak)
 		}
 		s.Soak = fmt.Sprintf("%v in %s (required %v)", soaked.Round(time.Second), pr.From, env.Soak)
 		if s.Commits, s.Running, err = p.brings(ctx, app, env, pr.From, prev); err != nil {
@@ -186,7 +196,7 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 		}
 	}
 	if len(s.OpenIncidents) > 0 {
-		return nil, fmt.Errorf("%w: %s/%s has open incidents: %s", ErrPreconditionFailed, app.Name, env.Name, strings.Join(s.OpenIncidents, ", "))
+		return nil, refuse("%s/%s has open incidents: %s", app.Name, env.Name, strings.Join(s.OpenIncidents, ", "))
 	}
 	if s.Gate, err = p.gateSummary(ctx, pr.Digest); err != nil {
 		return nil, err
