@@ -31,6 +31,7 @@ func Capabilities() []Capability {
 	return []Capability{
 		newPushRecording,
 		newGating,
+		newPromotion,
 	}
 }
 

@@ -24,6 +24,7 @@ func TestWholeAppHasNoUnsuppressedNagErrors(t *testing.T) {
 	}{
 		{name: "example policy", give: examplePolicy},
 		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
+		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +97,7 @@ func TestOnlyForcedWildcards(t *testing.T) {
 	}{
 		{name: "example policy", give: examplePolicy},
 		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
+		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,9 +109,10 @@ func TestOnlyForcedWildcards(t *testing.T) {
 				tpl := templateOf(t, stack)
 
 				// THEN no IAM statement grants a wildcard action; the only grants
-				// on every resource are those AWS forces, X-Ray's and the answers
-				// to pipeline jobs, each in a policy whose one suppression of
-				// "*" gives its reason; and every other wildcard resource is
+				// on every resource are those AWS forces (X-Ray's, log delivery,
+				// the answers to pipeline jobs and approval tasks, ECS task
+				// definitions), each in a policy whose one suppression of "*"
+				// gives its reason; and every other wildcard resource is
 				// suppressed by name
 				for id, pol := range tpl.ofType("AWS::IAM::Policy") {
 					for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
@@ -153,9 +156,23 @@ func TestOnlyForcedWildcards(t *testing.T) {
 // (the two answers to a pipeline job share one entry), with what the reason of
 // their suppression must name.
 var forcedWildcards = map[string]string{
-	"xray:PutTraceSegments":    "X-Ray",
-	"xray:PutTelemetryRecords": "X-Ray",
-	"codepipeline:PutJob":      "PutJobSuccessResult and PutJobFailureResult",
+	"xray:PutTraceSegments":         "X-Ray",
+	"xray:PutTelemetryRecords":      "X-Ray",
+	"xray:GetSamplingRules":         "X-Ray",
+	"xray:GetSamplingTargets":       "X-Ray",
+	"codepipeline:PutJob":           "PutJobSuccessResult and PutJobFailureResult",
+	"states:SendTaskSuccess":        "task token has no ARN",
+	"states:SendTaskFailure":        "task token has no ARN",
+	"ecs:DescribeTaskDefinition":    "DescribeTaskDefinition and RegisterTaskDefinition",
+	"ecs:RegisterTaskDefinition":    "DescribeTaskDefinition and RegisterTaskDefinition",
+	"logs:CreateLogDelivery":        "log delivery",
+	"logs:GetLogDelivery":           "log delivery",
+	"logs:UpdateLogDelivery":        "log delivery",
+	"logs:DeleteLogDelivery":        "log delivery",
+	"logs:ListLogDeliveries":        "log delivery",
+	"logs:PutResourcePolicy":        "log delivery",
+	"logs:DescribeResourcePolicies": "log delivery",
+	"logs:DescribeLogGroups":        "log delivery",
 }
 
 // suppressionReasons returns the reasons of the cdk-nag AwsSolutions-IAM5

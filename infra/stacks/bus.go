@@ -20,6 +20,7 @@ var forwardedSources = []string{
 	"aws.cloudformation",
 	"aws.ecr",
 	"aws.cloudwatch",
+	"aws.ecs",
 }
 
 // newEventBus creates the hub's custom bus. Its resource policy lets the spoke

@@ -12,10 +12,11 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// An app's delivery account holds its repository, builds and pipelines. Hub
-// functions act on those of the hub account with their own roles, and on those of
-// any other account through that account's spoke role, which holds the same
-// statements: both are derived here, from the policy alone.
+// An app's delivery account holds its repository, builds and pipelines, and each
+// environment's account what Highway deploys to. Hub functions act on those of
+// the hub account with their own roles, and on those of any other account
+// through that account's spoke role, which holds the same statements: both are
+// derived here, from the policy alone.
 
 // permission is one IAM statement derived from the policy. A resource with a
 // wildcard needs why: cdk-nag reports it, and the suppression records the reason.
@@ -50,6 +51,10 @@ const (
 	whyArtifacts    = "Gated builds write their output artifacts under keys known only at build time; the gate reads objects of the policy's artifact buckets only."
 	whyJobAnswers   = "CodePipeline PutJobSuccessResult and PutJobFailureResult accept no resource narrower than \"*\"; the job id in the request names the job."
 	whyArtifactKeys = "A cross-account pipeline encrypts its artifacts with a KMS key of its own account, which the policy does not name; decryption is allowed only through S3, and only with keys of the accounts whose pipelines call the gate."
+	whyAliases      = "Lambda names a function's aliases and versions <function ARN>:<alias or version>; the pattern reaches only the functions the policy deploys to."
+	whyTaskDefs     = "ECS DescribeTaskDefinition and RegisterTaskDefinition accept no resource narrower than \"*\": a task definition revision has no ARN before it is registered."
+	whyTaskTags     = "A new task definition revision keeps the tags of the service's current one, and ECS authorizes tags on RegisterTaskDefinition as ecs:TagResource on the new revision, whose family the policy does not name; tagging is allowed only while registering."
+	whyTaskRoles    = "A deployment registers a revision of the service's task definition with the task and execution roles of its current one, which the policy does not name; the roles may be passed to ECS tasks only, and only roles of the environment's own account."
 )
 
 // deliveredFrom returns the apps whose delivery account is account.
@@ -182,6 +187,82 @@ func jobAnswers() permission {
 	}
 }
 
+// deployedTo returns the environments of apps that Highway deploys to, in the
+// order of the policy; account, when not empty, keeps those of that account only.
+func deployedTo(apps []policy.App, account string) []policy.Environment {
+	var out []policy.Environment
+	for _, a := range apps {
+		for _, e := range a.Environments {
+			if e.Deploy != nil && (account == "" || e.Account == account) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// deployAccounts returns the accounts other than the hub's that Highway deploys
+// to, sorted: the promotion functions deploy there through their spoke roles.
+func deployAccounts(p *policy.Policy) []string {
+	var out []string
+	for _, e := range deployedTo(p.Apps, "") {
+		if e.Account != p.Hub.Account && !slices.Contains(out, e.Account) {
+			out = append(out, e.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// deploys lets a role deploy an artifact to the environments envs, each the way
+// its policy says: write its SSM parameter, start its pipeline, move its Lambda
+// alias to a version of the function, or register a task definition revision and
+// update its ECS service to it (with the current revision's tags and roles).
+// The promotion functions hold them for the hub account's environments, and each
+// spoke role for its own account's.
+func deploys(envs []policy.Environment) []permission {
+	var parameters, pipelines, functions, services, taskDefs, taskTags, taskRoles []resourceArn
+	for _, e := range envs {
+		switch d := e.Deploy; {
+		case d.SSM != nil:
+			parameters = appendArn(parameters, arnOf("ssm", e.Region, e.Account, "parameter/"+strings.TrimPrefix(d.SSM.Parameter, "/")))
+		case d.Pipeline != nil:
+			pipelines = appendArn(pipelines, arnOf("codepipeline", e.Region, e.Account, d.Pipeline.Name))
+		case d.Lambda != nil:
+			fn := "function:" + d.Lambda.Function
+			functions = appendArn(appendArn(functions, arnOf("lambda", e.Region, e.Account, fn)), arnOf("lambda", e.Region, e.Account, fn+":*"))
+		case d.ECS != nil:
+			services = appendArn(services, arnOf("ecs", e.Region, e.Account, "service/"+d.ECS.Cluster+"/"+d.ECS.Service))
+			taskDefs = appendArn(taskDefs, anyResource)
+			taskTags = appendArn(taskTags, arnOf("ecs", e.Region, e.Account, "task-definition/*"))
+			taskRoles = appendArn(taskRoles, arnOf("iam", "", e.Account, "role/*"))
+		}
+	}
+	return nonEmpty(
+		permission{sid: "DeployParameters", actions: []string{"ssm:PutParameter"}, resources: parameters},
+		permission{sid: "DeployPipelines", actions: []string{"codepipeline:StartPipelineExecution"}, resources: pipelines},
+		permission{sid: "DeployFunctionAliases", actions: []string{"lambda:ListVersionsByFunction", "lambda:UpdateAlias"}, resources: functions, why: whyAliases},
+		permission{sid: "DeployServices", actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, resources: services},
+		permission{sid: "DeployTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, resources: taskDefs, why: whyTaskDefs},
+		permission{
+			sid:        "TagTaskDefinitions",
+			actions:    []string{"ecs:TagResource"},
+			resources:  taskTags,
+			why:        whyTaskTags,
+			conditions: map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}},
+		},
+		permission{
+			sid:       "PassTaskRoles",
+			actions:   []string{"iam:PassRole"},
+			resources: taskRoles,
+			why:       whyTaskRoles,
+			conditions: map[string]any{
+				"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+			},
+		},
+	)
+}
+
 // assumeSpokeRoles lets a hub function act in the accounts through their spoke
 // roles.
 func assumeSpokeRoles(hub policy.Hub, accounts []string) []permission {
@@ -193,12 +274,21 @@ func assumeSpokeRoles(hub policy.Hub, accounts []string) []permission {
 }
 
 // allow adds perms to role's default policy, and records with cdk-nag why each
-// wildcard resource among them is needed.
-func allow(role awsiam.IRole, perms []permission) {
+// wildcard resource among them is needed. A permission on every resource ("*")
+// gets a policy of its own under scope, named by its sid instead: the role's
+// default policy already suppresses "*" for X-Ray, and each "*" must be
+// suppressed with its own reason and no other.
+func allow(scope constructs.Construct, role awsiam.IRole, perms []permission) {
+	var named []permission
 	for _, p := range perms {
+		if slices.Contains(p.resources, anyResource) {
+			allowAnywhere(scope, p.sid, role, p)
+			continue
+		}
+		named = append(named, p)
 		role.AddToPrincipalPolicy(p.statement())
 	}
-	for _, p := range perms {
+	for _, p := range named {
 		if findings := p.wildcards(); len(findings) > 0 {
 			suppress(role, true, rule("AwsSolutions-IAM5", p.why, findings...))
 		}
@@ -208,8 +298,13 @@ func allow(role awsiam.IRole, perms []permission) {
 // allowJobAnswers gives role the right to answer pipeline jobs in a policy of its
 // own, so that its "*" is suppressed with its own reason and no other.
 func allowJobAnswers(scope constructs.Construct, role awsiam.IRole) awsiam.Policy {
-	p := jobAnswers()
-	pol := awsiam.NewPolicy(scope, jsii.String("PipelineJobAnswers"), &awsiam.PolicyProps{
+	return allowAnywhere(scope, "PipelineJobAnswers", role, jobAnswers())
+}
+
+// allowAnywhere attaches p to role in a policy of its own, called id, whose one
+// suppression gives p's reason.
+func allowAnywhere(scope constructs.Construct, id string, role awsiam.IRole, p permission) awsiam.Policy {
+	pol := awsiam.NewPolicy(scope, jsii.String(id), &awsiam.PolicyProps{
 		Roles:      &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{p.statement()},
 	})

@@ -130,7 +130,7 @@ func TestFunctionAssetCarriesBootstrapAndPolicy(t *testing.T) {
 	// GIVEN a build directory with a bootstrap
 	dir := buildDir(t)
 	p := examplePolicy(t)
-	want, err := p.JSON()
+	want, err := p.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

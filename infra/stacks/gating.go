@@ -40,7 +40,7 @@ func newGating(hub *Hub) error {
 		return err
 	}
 	hub.grantDecisions(gate)
-	allow(gate.Role(), append(
+	allow(gate, gate.Role(), append(
 		gateReads(deliveredFrom(apps, p.Hub.Account)),
 		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(apps, p.Hub))...))
 	if err := hub.Route(scope, route.FunctionGate, gate); err != nil {
@@ -64,7 +64,7 @@ func newGateJob(scope constructs.Construct, hub *Hub) error {
 	}
 	hub.grantDecisions(fn)
 	allowJobAnswers(fn, fn.Role())
-	allow(fn.Role(), assumeSpokeRoles(hub.Policy.Hub, jobAccounts(hub.Policy)))
+	allow(fn, fn.Role(), assumeSpokeRoles(hub.Policy.Hub, jobAccounts(hub.Policy)))
 	fn.AddPermission(jsii.String("CodePipelineInvokes"), &awslambda.Permission{
 		Principal:     awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
 		Action:        jsii.String("lambda:InvokeFunction"),
@@ -103,7 +103,7 @@ func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Fu
 	})
 	fn.GrantInvoke(role)
 	suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))
-	allow(role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts)))
+	allow(role, role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts)))
 	awscdk.NewCfnOutput(scope, jsii.String("PipelineInvokeRoleArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("RoleArn of the gatejob invoke action of a pipeline in another delivery account; a pipeline of the hub account needs none."),
 		Value:       role.RoleArn(),

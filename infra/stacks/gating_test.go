@@ -63,10 +63,10 @@ apps:
       - {name: dev, account: "666666666666", region: eu-west-1}
 `
 
-// deliveryServices are the services whose grants the policy decides; every
-// other statement of a function role is one of Highway's defaults (logs,
-// tracing, dead-letter queue, ledger, bus).
-var deliveryServices = []string{"codecommit", "codebuild", "codepipeline", "ecr", "kms", "s3", "sns", "sts"}
+// deliveryServices are the services whose grants the policy or a capability
+// decides; every other statement of a function role is one of Highway's
+// defaults (logs, tracing, dead-letter queue, ledger, bus).
+var deliveryServices = []string{"codecommit", "codebuild", "codepipeline", "ecr", "ecs", "iam", "kms", "lambda", "s3", "secretsmanager", "sns", "ssm", "states", "sts"}
 
 // grants maps a statement's sorted actions, joined by spaces, to its sorted
 // resources.
@@ -398,62 +398,81 @@ func TestPolicyWithoutGatesHasNoGating(t *testing.T) {
 }
 
 func TestSpokeRoleActsOnTheAppsDeliveredFromItsAccount(t *testing.T) {
-	// GIVEN apps delivered from the hub account and from two other accounts, and
-	// environments in another region of the hub account
-	p := parsePolicy(t, gatingPolicyYAML)
-	if fromHub, _ := split(p); len(fromHub) == len(p.Apps) {
-		t.Fatal("the policy delivers no app from another account")
+	tests := []struct {
+		name string
+		give string
+	}{
+		{name: "hub and spoke deliveries", give: gatingPolicyYAML},
+		{name: "promotion to hub and spoke accounts", give: promotionPolicyYAML},
 	}
-	h := synth(t, p)
-
-	// WHEN the spokes are synthesized
-	got := map[string]grants{}
-	for _, stack := range h.Spokes {
-		tpl := templateOf(t, stack)
-		for id, r := range tpl.ofType("AWS::IAM::Role") {
-			if r.Properties["RoleName"] == p.Hub.SpokeRoleName() {
-				got[*stack.Account()] = deliveryGrants(t, tpl, id)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN apps delivered from, or deployed to, the hub account and
+			// other accounts, and environments in another region of the hub
+			// account
+			p := parsePolicy(t, tt.give)
+			if fromHub, _ := split(p); len(fromHub) == len(p.Apps) {
+				t.Fatal("the policy delivers no app from another account")
 			}
-		}
-	}
+			h := synth(t, p)
 
-	// THEN the spoke role of another delivery account may read the commits of
-	// its apps and read, stop and answer for their gated builds and pipelines;
-	// the hub account's own spoke role may do nothing
-	want := map[string]grants{}
-	for _, s := range p.Spokes() {
-		want[s.Account] = grants{}
-	}
-	for _, a := range p.Apps {
-		if a.Account == p.Hub.Account {
-			continue
-		}
-		wantCommitReads(want[a.Account], []policy.App{a})
-		wantGateReads(want[a.Account], []policy.App{a})
-		if a.Gate != nil && len(a.Pipelines) > 0 {
-			wantJobAnswers(want[a.Account])
-		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("spoke role grants by account = %v, want %v", got, want)
-	}
-
-	// AND the hub functions reach those apps only through the spoke roles: no
-	// grant of theirs other than sts:AssumeRole names another account
-	hubTpl := templateOf(t, h.Hub.Stack)
-	for _, name := range []string{route.FunctionPush, route.FunctionGate, FunctionGateJob} {
-		for key, resources := range deliveryGrants(t, hubTpl, functionRole(t, hubTpl, p.Hub, name)) {
-			if key == "sts:AssumeRole" {
-				continue
-			}
-			for _, r := range resources {
-				for _, a := range p.Apps {
-					if a.Account != p.Hub.Account && strings.Contains(r, ":"+a.Account+":") {
-						t.Errorf("function %s grants %s on %s of delivery account %s", name, key, r, a.Account)
+			// WHEN the spokes are synthesized
+			got := map[string]grants{}
+			for _, stack := range h.Spokes {
+				tpl := templateOf(t, stack)
+				for id, r := range tpl.ofType("AWS::IAM::Role") {
+					if r.Properties["RoleName"] == p.Hub.SpokeRoleName() {
+						got[*stack.Account()] = deliveryGrants(t, tpl, id)
+						checkDeployConditions(t, tpl, id)
 					}
 				}
 			}
-		}
+
+			// THEN the spoke role of another account may read the commits of
+			// the apps delivered from it, read, stop and answer for their
+			// gated builds and pipelines, and deploy to its environments; the
+			// hub account's own spoke role may do nothing
+			want := map[string]grants{}
+			for _, s := range p.Spokes() {
+				want[s.Account] = grants{}
+			}
+			for _, a := range p.Apps {
+				for _, e := range a.Environments {
+					if e.Account != p.Hub.Account {
+						wantDeploys(want[e.Account], []policy.Environment{e})
+					}
+				}
+				if a.Account == p.Hub.Account {
+					continue
+				}
+				wantCommitReads(want[a.Account], []policy.App{a})
+				wantGateReads(want[a.Account], []policy.App{a})
+				if a.Gate != nil && len(a.Pipelines) > 0 {
+					wantJobAnswers(want[a.Account])
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("spoke role grants by account = %v, want %v", got, want)
+			}
+
+			// AND the hub functions reach those apps and environments only
+			// through the spoke roles: no grant of theirs other than
+			// sts:AssumeRole names another account
+			hubTpl := templateOf(t, h.Hub.Stack)
+			for _, fn := range hubTpl.ofType("AWS::Lambda::Function") {
+				name := flat(fn.Properties["FunctionName"])
+				for key, resources := range deliveryGrants(t, hubTpl, refTo(fn.Properties["Role"])) {
+					if key == "sts:AssumeRole" {
+						continue
+					}
+					for _, r := range resources {
+						if a := accountOf(r); a != "" && a != p.Hub.Account {
+							t.Errorf("function %s grants %s on %s of account %s", name, key, r, a)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -61,7 +61,7 @@ func NewHub(scope constructs.Construct, props HubProps) (*Hub, error) {
 	if !ok {
 		return nil, fmt.Errorf("hub.logRetentionDays: %d is not a CloudWatch Logs retention period", p.Hub.LogRetentionDays)
 	}
-	policyJSON, err := p.JSON()
+	policyJSON, err := p.Encode()
 	if err != nil {
 		return nil, err
 	}

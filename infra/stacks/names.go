@@ -35,6 +35,15 @@ func TopicName(hub policy.Hub) string { return hub.Name + "-notifications" }
 // functions/<name>.
 func FunctionName(hub policy.Hub, name string) string { return hub.Name + "-" + name }
 
+// PromotionStateMachineName is the name of the state machine that carries a
+// promotion through its preconditions, approval and deployment.
+func PromotionStateMachineName(hub policy.Hub) string { return hub.Name + "-promotion" }
+
+// ApprovalSecretName is the name of the secret holding the key that signs
+// approval links: {"current": key} and, while links signed before a rotation
+// are still valid, {"previous": key}.
+func ApprovalSecretName(hub policy.Hub) string { return hub.Name + "/approval-links" }
+
 // PipelineInvokeRoleName is the role in the hub account that pipelines of other
 // delivery accounts assume to invoke the gatejob function: the RoleArn of their
 // Lambda invoke action. It lies outside the function roles' path, so no spoke

@@ -23,7 +23,7 @@ func newPushRecording(hub *Hub) error {
 	hub.GrantLedgerReadWrite(fn)
 	hub.Bus.GrantPutEventsTo(fn, nil)
 	p := hub.Policy
-	allow(fn.Role(), append(
+	allow(fn, fn.Role(), append(
 		commitReads(deliveredFrom(p.Apps, p.Hub.Account)),
 		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(p.Apps, p.Hub))...))
 	return hub.Route(scope, route.FunctionPush, fn)

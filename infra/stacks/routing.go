@@ -30,7 +30,8 @@ const (
 // dead-letter queue. A route always gets a rule on the hub bus, where spokes
 // forward their AWS events. A route of AWS sources also gets one on the hub
 // account's default bus, because AWS delivers the events of the hub account's own
-// resources there and nowhere else.
+// resources there and nowhere else. A named route's rules carry its name in
+// their ids; an unnamed one's, its place among the function's routes.
 func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunction) error {
 	var routes []route.Route
 	for _, r := range route.Routes(h.Policy) {
@@ -47,6 +48,9 @@ func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunct
 			return fmt.Errorf("route of function %s: %w", name, err)
 		}
 		id := fmt.Sprintf("Route%d", i)
+		if r.Name != "" {
+			id = "Route" + pascal(r.Name)
+		}
 		h.rule(scope, id+"HubBus", r, h.Bus, pattern, sources, fn)
 		if anyAWSSource(sources) {
 			h.rule(scope, id+"DefaultBus", r, nil, pattern, sources, fn)
@@ -62,7 +66,6 @@ func (h *Hub) rule(scope constructs.Construct, id string, r route.Route, bus aws
 	if bus == nil {
 		where = "the default bus"
 	}
-	dlq := newDeadLetterQueue(scope, id+"Failures", fmt.Sprintf("the %s rule on %s", r.Function, where), h.alarmAction)
 	rule := awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
 		EventBus:    bus,
 		Description: jsii.String(r.Description + " (" + where + ")"),
@@ -71,11 +74,40 @@ func (h *Hub) rule(scope constructs.Construct, id string, r route.Route, bus aws
 		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(sources...)},
 	})
 	rule.Node().DefaultChild().(awsevents.CfnRule).SetEventPattern(pattern)
+	h.deliver(scope, id, rule, fmt.Sprintf("the %s rule on %s", r.Function, where), fn)
+}
+
+// Schedule creates a rule on the hub account's default bus that invokes fn on
+// schedule, with the routes' retry policy and a dead-letter queue of its own.
+// fn receives EventBridge's "Scheduled Event" (source aws.events).
+func (h *Hub) Schedule(scope constructs.Construct, id, description string, schedule awsevents.Schedule, fn awslambda.IFunction) awsevents.Rule {
+	rule := awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
+		Description: jsii.String(description),
+		Schedule:    schedule,
+	})
+	h.deliver(scope, id, rule, "the "+id+" schedule", fn)
+	return rule
+}
+
+// deliver makes fn the target of rule, with a retry policy and its own
+// dead-letter queue, id+"Failures".
+func (h *Hub) deliver(scope constructs.Construct, id string, rule awsevents.Rule, purpose string, fn awslambda.IFunction) {
+	dlq := newDeadLetterQueue(scope, id+"Failures", purpose, h.alarmAction)
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: dlq,
 		RetryAttempts:   jsii.Number(ruleRetryAttempts),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(ruleMaxEventAgeHours)),
 	}))
+}
+
+// pascal turns a route name such as gate-passed into GatePassed, for construct
+// ids.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == ' ' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
 }
 
 // eventPattern validates p and returns it as the JSON object EventBridge receives,

@@ -7,24 +7,49 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 )
 
 func TestEveryRouteBecomesRulesOnTheRightBuses(t *testing.T) {
-	// GIVEN the routes and the example policy
-	p := examplePolicy(t)
-	h := synth(t, p)
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+	}{
+		{name: "example policy", give: examplePolicy},
+		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN the routes and a policy
+			p := tt.give(t)
+			h := synth(t, p)
 
-	// WHEN the hub is synthesized
-	tpl := templateOf(t, h.Hub.Stack)
+			// WHEN the hub is synthesized
+			tpl := templateOf(t, h.Hub.Stack)
 
-	// THEN each route has a rule on the hub bus and, when it names AWS sources,
-	// one on the default bus; each has the route's exact pattern and invokes the
-	// route's function, and no other rule exists
+			// THEN each route has a rule on the hub bus and, when it names AWS
+			// sources, one on the default bus; each has the route's exact
+			// pattern, invokes the route's function and, when the route is
+			// named, carries its name in its id; and no other rule exists but
+			// schedules
+			checkRouteRules(t, p, tpl)
+		})
+	}
+}
+
+// checkRouteRules checks the rules of tpl, schedules aside, against the routes
+// of p.
+func checkRouteRules(t *testing.T, p *policy.Policy, tpl cfnTemplate) {
+	t.Helper()
 	bus := only(t, tpl.ofType("AWS::Events::EventBus"))
 	type key struct{ function, bus, pattern string }
 	got := map[key]int{}
+	ids := map[string][]string{} // pattern -> rule ids
 	for id, r := range tpl.ofType("AWS::Events::Rule") {
+		if r.Properties["ScheduleExpression"] != nil {
+			continue
+		}
 		where := "default"
 		if b := r.Properties["EventBusName"]; b != nil {
 			if refTo(b) != bus {
@@ -36,6 +61,7 @@ func TestEveryRouteBecomesRulesOnTheRightBuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids[string(pattern)] = append(ids[string(pattern)], id)
 		for _, target := range list(r.Properties["Targets"]) {
 			fn := tpl.Resources[refTo(path(target, "Arn"))]
 			got[key{flat(fn.Properties["FunctionName"]), where, string(pattern)}]++
@@ -47,10 +73,16 @@ func TestEveryRouteBecomesRulesOnTheRightBuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fn := FunctionName(h.Hub.Policy.Hub, r.Function)
+		fn := FunctionName(p.Hub, r.Function)
 		want[key{fn, "hub", pattern}]++
 		if slices.ContainsFunc(strs(r.Pattern["source"]), func(s string) bool { return strings.HasPrefix(s, "aws.") }) {
 			want[key{fn, "default", pattern}]++
+		}
+		name := strings.ToLower(strings.ReplaceAll(r.Name, "-", ""))
+		for _, id := range ids[pattern] {
+			if !strings.Contains(strings.ToLower(id), name) {
+				t.Errorf("rule %s of route %s %q: id without the route's name", id, r.Function, r.Name)
+			}
 		}
 	}
 	if !reflect.DeepEqual(got, want) {

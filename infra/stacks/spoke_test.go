@@ -21,7 +21,8 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 
 		// THEN its spoke role may be assumed by the hub account alone, only by
 		// roles under the hub functions' path, and holds no permissions unless
-		// an app is delivered from its account
+		// an app is delivered from its account or Highway deploys to one of
+		// its environments
 		var role cfnResource
 		for _, r := range tpl.ofType("AWS::IAM::Role") {
 			if r.Properties["RoleName"] == hub.SpokeRoleName() {
@@ -54,11 +55,14 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 		delivers := false
 		for _, a := range h.Hub.Policy.Apps {
 			delivers = delivers || (a.Account == *stack.Account() && a.Account != hub.Account)
+			for _, e := range a.Environments {
+				delivers = delivers || (e.Deploy != nil && e.Account == *stack.Account() && e.Account != hub.Account)
+			}
 		}
 		for id, pol := range tpl.ofType("AWS::IAM::Policy") {
 			for _, r := range list(pol.Properties["Roles"]) {
 				if tpl.Resources[refTo(r)].Properties["RoleName"] == hub.SpokeRoleName() && !delivers {
-					t.Errorf("policy %s is attached to the spoke role of %s, which delivers no app", id, *stack.Account())
+					t.Errorf("policy %s is attached to the spoke role of %s, which delivers no app and is deployed to by none", id, *stack.Account())
 				}
 			}
 		}
@@ -99,18 +103,18 @@ func TestSpokeRoleOncePerAccount(t *testing.T) {
 	}
 }
 
-func TestSpokeForwardsExactlyTheSixSources(t *testing.T) {
+func TestSpokeForwardsExactlyTheSevenSources(t *testing.T) {
 	// GIVEN the example policy
 	h := synth(t, examplePolicy(t))
 	hub := h.Hub.Policy.Hub
-	want := []string{"aws.cloudformation", "aws.cloudwatch", "aws.codebuild", "aws.codecommit", "aws.codepipeline", "aws.ecr"}
+	want := []string{"aws.cloudformation", "aws.cloudwatch", "aws.codebuild", "aws.codecommit", "aws.codepipeline", "aws.ecr", "aws.ecs"}
 
 	for _, stack := range h.Spokes {
 		// WHEN a spoke is synthesized
 		tpl := templateOf(t, stack)
 
-		// THEN its default bus forwards the six sources, and nothing else, to the
-		// hub bus through a role, with a dead-letter queue
+		// THEN its default bus forwards the seven sources, and nothing else, to
+		// the hub bus through a role, with a dead-letter queue
 		var sources []string
 		for id, r := range tpl.ofType("AWS::Events::Rule") {
 			if r.Properties["EventBusName"] != nil {

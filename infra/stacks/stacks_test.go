@@ -45,13 +45,17 @@ func parsePolicy(t *testing.T, yaml string) *policy.Policy {
 }
 
 // buildDir creates a build directory holding a dummy bootstrap for every routed
-// function and every directory under functions/, as make build would.
+// function, every promotion function and every directory under functions/, as
+// make build would.
 func buildDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	names := map[string]bool{}
 	for _, r := range route.Routes(examplePolicy(t)) {
 		names[r.Function] = true
+	}
+	for _, name := range promotionFunctions {
+		names[name] = true
 	}
 	if entries, err := os.ReadDir("../../functions"); err == nil {
 		for _, e := range entries {

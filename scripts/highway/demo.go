@@ -6,26 +6,33 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/timeline"
 )
 
-// step is one moment of the demo scenario: a sample event, as AWS would deliver
-// it, and what it stands for.
+// step is one moment of the demo scenario and what it stands for: a sample
+// event delivered as AWS would deliver it, time passing (the promotion tick),
+// or an approver opening their signed link.
 type step struct {
-	file string
-	says string
+	says    string
+	file    string
+	wait    time.Duration
+	approve string
 }
 
 // scenario is the story the demo tells, in order. Each capability adds its steps.
 var scenario = []step{
-	{"codecommit-push.json", "a developer pushes two commits to checkout-service main"},
-	{"codecommit-push.json", "EventBridge delivers the same event again (delivery is at least once)"},
-	{"codebuild-build-succeeded.json", "checkout-pipeline builds 9f4e2c1: tests pass, no findings"},
-	{"codecommit-push-2.json", "a developer pushes a commit adding a Python report script"},
-	{"codebuild-build-vulnerable.json", "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs"},
+	{says: "a developer pushes two commits to checkout-service main", file: "codecommit-push.json"},
+	{says: "EventBridge delivers the same event again (delivery is at least once)", file: "codecommit-push.json"},
+	{says: "checkout-pipeline builds 9f4e2c1: tests pass, no findings; the artifact goes to dev", file: "codebuild-build-succeeded.json"},
+	{says: "35 minutes later: the artifact has soaked in dev, staging's pipeline deploys it", wait: 35 * time.Minute},
+	{says: "an hour later: it has soaked in staging; prod needs an approval", wait: 65 * time.Minute},
+	{says: "ana.silva@example.com approves through her signed link; prod deploys", approve: "ana.silva@example.com"},
+	{says: "a developer pushes a commit adding a Python report script", file: "codecommit-push-2.json"},
+	{says: "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs", file: "codebuild-build-vulnerable.json"},
 }
 
 func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) error {
@@ -49,18 +56,31 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	fmt.Fprintf(out, "Highway demo: policy %s (%s, %s), in-memory ledger, AWS calls printed, not made\n",
 		policyFile, plural(len(p.Apps), "app"), plural(envs, "environment"))
 
-	for _, s := range scenario {
-		path := filepath.Join(eventsDir, s.file)
-		event, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("scenario: %w", err)
+	for _, st := range scenario {
+		switch {
+		case st.wait > 0:
+			fmt.Fprintf(out, "\n▶ %s\n", st.says)
+			err = rt.tick(ctx, st.wait)
+		case st.approve != "":
+			fmt.Fprintf(out, "\n▶ %s\n", st.says)
+			err = rt.approve(ctx, st.approve)
+		default:
+			path := filepath.Join(eventsDir, st.file)
+			var event []byte
+			if event, err = os.ReadFile(path); err != nil {
+				return fmt.Errorf("scenario: %w", err)
+			}
+			fmt.Fprintf(out, "\n▶ %s (%s)\n", st.says, path)
+			err = rt.deliver(ctx, event)
 		}
-		fmt.Fprintf(out, "\n▶ %s (%s)\n", s.says, path)
-		if err := rt.deliver(ctx, event); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if err != nil {
+			return fmt.Errorf("scenario step %q: %w", st.says, err)
 		}
 	}
 
+	if err := digestTimeline(ctx, out, l, promoted); err != nil {
+		return err
+	}
 	for _, sha := range rt.commits {
 		recs, err := l.ByCommit(ctx, sha)
 		if err != nil {
@@ -79,4 +99,17 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// promoted is the digest of the artifact the scenario promotes to prod.
+const promoted = "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6"
+
+// digestTimeline prints every record of one artifact: one digest, everywhere.
+func digestTimeline(ctx context.Context, out io.Writer, l ledger.Ledger, digest string) error {
+	recs, err := l.ByDigest(ctx, digest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nTimeline of artifact %s:\n", digest)
+	return timeline.Write(out, recs)
 }

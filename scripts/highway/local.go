@@ -18,12 +18,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
+	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/gating"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/promotion"
 	"github.com/highwayhq/highway/shared/push"
 	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/telemetry"
@@ -56,7 +59,10 @@ type local struct {
 	metrics   *telemetry.Metrics // what Lambda would turn into CloudWatch metrics
 	pipelines *pipelines         // the dry-run CodePipeline the gate stops
 	ledger    ledger.Ledger
-	commits   []string // commits announced, in order, for the timeline
+	clock     time.Time       // the scenario's time: its events', moved on by its waits
+	mailbox   *mailbox        // where approval requests arrive, with their links
+	links     *approval.Links // the approval function URL's handler
+	commits   []string        // commits announced, in order, for the timeline
 	seq       int
 }
 
@@ -98,9 +104,14 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 			Pipelines: rt.pipelines,
 		}
 	}
+	promote, err := rt.promotion(p, l)
+	if err != nil {
+		return nil, err
+	}
 	rt.handlers = map[string]handler{
-		route.FunctionPush: lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
-		route.FunctionGate: lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, "arn:aws:sns:local:000000000000:highway-notifications").Handle),
+		route.FunctionPush:    lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
+		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, localTopic).Handle),
+		route.FunctionPromote: lambdaHandler(promote.Invoke),
 	}
 	for _, r := range route.Routes(p) {
 		if rt.handlers[r.Function] == nil {
@@ -108,6 +119,67 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 		}
 	}
 	return rt, nil
+}
+
+// localTopic is the notification topic's name in the demo.
+const localTopic = "arn:aws:sns:local:000000000000:highway-notifications"
+
+// demoSecret signs the demo's approval links; deployed, the secret lives in
+// Secrets Manager.
+var demoSecret = []byte("highway-demo-approval-link-secret-0001")
+
+// promotion wires the promoter and the approval functions to the demo's
+// stand-ins: deployments are printed, the approval workflow runs in-process,
+// and approval requests arrive in a mailbox whose links the scenario opens.
+func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promoter, error) {
+	now := func() time.Time { return rt.clock }
+	deployers := func(_ *policy.App, env *policy.Environment) (deploy.Deployer, error) {
+		return deploy.DryRun(env.Deploy, indent{rt.out})
+	}
+	w := &workflow{out: rt.out, executions: map[string]execution{}}
+	promoter := promotion.New(p, l, rt, deployers, w, "local:approval", promotion.WithClock(now))
+	signer, err := approval.NewSigner(demoSecret)
+	if err != nil {
+		return nil, err
+	}
+	rt.mailbox = &mailbox{out: rt.out}
+	requests, err := approval.NewRequester(p, l, rt.mailbox, localTopic, signer, "https://approvals.highway.local/",
+		approval.WithClock(now), approval.WithEvents(rt))
+	if err != nil {
+		return nil, err
+	}
+	w.promoter, w.requests = promoter, requests
+	rt.links = approval.NewLinks(approval.New(l, w, rt.mailbox, localTopic, approval.WithClock(now), approval.WithEvents(rt)), signer)
+	return promoter, nil
+}
+
+// tick moves the scenario's clock on and sends the promote function the
+// scheduled event EventBridge sends it every minute.
+func (rt *local) tick(ctx context.Context, d time.Duration) error {
+	rt.clock = rt.clock.Add(d)
+	ev, err := json.Marshal(events.CloudWatchEvent{Version: "0", ID: fmt.Sprintf("tick-%d", rt.clock.Unix()), Source: "aws.events",
+		DetailType: "Scheduled Event", AccountID: "000000000000", Region: "local", Time: rt.clock, Detail: json.RawMessage(`{}`)})
+	if err != nil {
+		return err
+	}
+	return rt.call(ctx, route.FunctionPromote, ev)
+}
+
+// approve opens approver's approve link from the last approval request, a few
+// minutes later, and confirms it.
+func (rt *local) approve(ctx context.Context, approver string) error {
+	rt.clock = rt.clock.Add(5 * time.Minute)
+	u, err := rt.mailbox.link(approver, approval.ActionApprove)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(rt.out, "  %s opens %s://%s%s?...&action=approve&sig=... and confirms\n", approver, u.Scheme, u.Host, u.Path)
+	status, err := click(ctx, rt.links, u, rt.clock)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(rt.out, "  approval → HTTP %d\n", status)
+	return rt.drain(ctx)
 }
 
 // Publish prints each event as a dry-run and queues it for the local router.
@@ -141,6 +213,11 @@ func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
 // the queue is empty.
 func (rt *local) deliver(ctx context.Context, event []byte) error {
 	rt.queue = append(rt.queue, event)
+	return rt.drain(ctx)
+}
+
+// drain routes the queued events until none is left.
+func (rt *local) drain(ctx context.Context) error {
 	for len(rt.queue) > 0 {
 		ev := rt.queue[0]
 		rt.queue = rt.queue[1:]
@@ -157,23 +234,24 @@ func (rt *local) deliver(ctx context.Context, event []byte) error {
 			fmt.Fprintf(rt.out, "  %q → no subscriber\n", head.DetailType)
 		}
 		for _, fn := range fns {
-			start := time.Now()
-			res, err := rt.handlers[fn](ctx, ev)
-			if err != nil {
-				return fmt.Errorf("%s: %w", fn, err)
-			}
-			js, _ := json.Marshal(res)
-			fmt.Fprintf(rt.out, "  %s → %s", fn, js)
-			if d := time.Since(start); d > time.Second {
-				fmt.Fprintf(rt.out, " (%v)", d.Round(time.Millisecond))
-			}
-			fmt.Fprintln(rt.out)
-			if err := rt.explain(ctx, res); err != nil {
+			if err := rt.call(ctx, fn, ev); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// call invokes one function's handler with an event, as Lambda would, and
+// prints its answer.
+func (rt *local) call(ctx context.Context, fn string, ev []byte) error {
+	res, err := rt.handlers[fn](ctx, ev)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fn, err)
+	}
+	js, _ := json.Marshal(res)
+	fmt.Fprintf(rt.out, "  %s → %s\n", fn, js)
+	return rt.explain(ctx, res)
 }
 
 // explain prints the decision behind a gate's result, check by check.
@@ -195,6 +273,9 @@ func (rt *local) track(event []byte) {
 	var ev events.CloudWatchEvent
 	if json.Unmarshal(event, &ev) != nil {
 		return
+	}
+	if ev.Time.After(rt.clock) {
+		rt.clock = ev.Time
 	}
 	if be, err := evidence.DecodeBuildEvent(ev); err == nil && be.Pipeline != "" {
 		rt.pipelines.running[be.Pipeline] = be.BuildARN

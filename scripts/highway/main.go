@@ -4,6 +4,8 @@
 //
 //	highway demo [-events DIR] [-policy FILE]
 //	highway gate eval --app NAME [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
+//	highway approve APPROVAL-ID --as EMAIL
+//	highway reject APPROVAL-ID --as EMAIL --reason TEXT
 //	highway nag [DIR]
 package main
 
@@ -16,6 +18,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/highwayhq/highway/shared/approval"
 )
 
 const usage = `usage: highway <command> [flags]
@@ -24,6 +28,10 @@ commands:
   demo    replay the sample scenario from events/ in-process and print the timeline
   gate eval --app NAME [--policy FILE] [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
           judge report files with an app's gate; exit 0 pass, 1 fail, 2 bad input or policy
+  approve APPROVAL-ID --as EMAIL
+  reject  APPROVAL-ID --as EMAIL --reason TEXT
+          decide a production approval as the signed links do, against the hub
+          ($HIGHWAY_TABLE, $HIGHWAY_TOPIC, your AWS credentials)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
@@ -72,6 +80,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("%w: usage: highway gate eval --app NAME [flags]", errBadInput)
 		}
 		return gateEval(out, args[2:], time.Now())
+	case "approve", "reject":
+		decide, err := awsDecider(ctx)
+		if err != nil {
+			return err
+		}
+		return decideCmd(ctx, out, approval.Action(args[0]), args[1:], decide)
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {

@@ -117,31 +117,25 @@ func For(d *policy.Deploy, c Clients) (Deployer, error) {
 	if err := check(d); err != nil {
 		return nil, err
 	}
-	var missing string
-	var dep Deployer
 	switch {
 	case d.SSM != nil:
-		missing, dep = "SSM", ssmDeployer{spec: d.SSM, client: c.SSM}
 		if c.SSM != nil {
-			return dep, nil
+			return ssmDeployer{spec: d.SSM, client: c.SSM}, nil
 		}
 	case d.Pipeline != nil:
-		missing, dep = "CodePipeline", pipelineDeployer{spec: d.Pipeline, client: c.Pipeline}
 		if c.Pipeline != nil {
-			return dep, nil
+			return pipelineDeployer{spec: d.Pipeline, client: c.Pipeline}, nil
 		}
 	case d.Lambda != nil:
-		missing, dep = "Lambda", lambdaDeployer{spec: d.Lambda, client: c.Lambda}
 		if c.Lambda != nil {
-			return dep, nil
+			return lambdaDeployer{spec: d.Lambda, client: c.Lambda}, nil
 		}
 	default:
-		missing, dep = "ECS", ecsDeployer{spec: d.ECS, client: c.ECS}
 		if c.ECS != nil {
-			return dep, nil
+			return ecsDeployer{spec: d.ECS, client: c.ECS}, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: no %s client for the %s adapter", ErrRefused, missing, kind(d))
+	return nil, fmt.Errorf("%w: no client for the %s adapter", ErrRefused, kind(d))
 }
 
 // check refuses a policy that does not name exactly one adapter with its

@@ -227,3 +227,19 @@ func (w *failWriter) Write(p []byte) (int, error) {
 	w.t.Errorf("dry run printed %q for a refused target", p)
 	return len(p), nil
 }
+
+// brokenWriter fails every write.
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestDryRunReportsAWriteFailure(t *testing.T) {
+	d, err := deploy.DryRun(ecsPolicy, brokenWriter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Deploy(context.Background(), target(imageArtifact()))
+	if err == nil || errors.Is(err, deploy.ErrRefused) || res.Done {
+		t.Errorf("Deploy = %+v, %v; want not done and a retryable error", res, err)
+	}
+}

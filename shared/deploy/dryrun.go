@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
@@ -46,7 +45,7 @@ func (d dryRun) Deploy(_ context.Context, t Target) (Result, error) {
 	}
 	return Result{
 		Done:   true,
-		Detail: fmt.Sprintf("dry run of the %s adapter: %d calls printed", kind(d.spec), len(calls)),
+		Detail: fmt.Sprintf("dry run of the %s adapter: %d AWS %s printed", kind(d.spec), len(calls), plural(len(calls), "call")),
 	}, nil
 }
 
@@ -71,7 +70,7 @@ func (d dryRun) plan(t Target) ([]string, error) {
 				s.Pipeline.Name, variableOf(s.Pipeline), digest, pipelineToken(t, digest)),
 		}, nil
 	case s.Lambda != nil:
-		code := base64.StdEncoding.EncodeToString(sum)
+		code := codeSha256(t, sum)
 		return []string{
 			fmt.Sprintf("lambda:ListVersionsByFunction FunctionName=%s (all pages, looking for CodeSha256=%s)", s.Lambda.Function, code),
 			fmt.Sprintf("lambda:UpdateAlias FunctionName=%s Name=%s FunctionVersion=<newest version with CodeSha256=%s> RoutingConfig={}",
@@ -89,4 +88,12 @@ func (d dryRun) plan(t Target) ([]string, error) {
 		fmt.Sprintf("ecs:RegisterTaskDefinition Family=<its family> ContainerDefinitions=<its containers, %s with Image=%s> (other fields copied)", s.Container, image),
 		fmt.Sprintf("ecs:UpdateService Cluster=%s Service=%s TaskDefinition=<the new revision>", s.Cluster, s.Service),
 	}, nil
+}
+
+// plural is word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

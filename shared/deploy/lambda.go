@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -36,7 +37,7 @@ func (d lambdaDeployer) Deploy(ctx context.Context, t Target) (Result, error) {
 	}
 	if version == "" {
 		return Result{}, fmt.Errorf("%w: no published version of function %s has CodeSha256 %s (artifact %s)",
-			ErrRefused, fn, base64.StdEncoding.EncodeToString(sum), digest)
+			ErrRefused, fn, codeSha256(t, sum), digest)
 	}
 	out, err := d.client.UpdateAlias(ctx, &lambda.UpdateAliasInput{
 		FunctionName:    aws.String(fn),
@@ -87,6 +88,15 @@ func (d lambdaDeployer) findVersion(ctx context.Context, fn string, sum []byte) 
 		seen[next] = true
 		in.Marker = aws.String(next)
 	}
+}
+
+// codeSha256 is the CodeSha256 Lambda reports for the target's artifact: the
+// hex digest for an image, base64 for a .zip package.
+func codeSha256(t Target, sum []byte) string {
+	if t.Artifact.Type == ledger.ArtifactImage {
+		return hex.EncodeToString(sum)
+	}
+	return base64.StdEncoding.EncodeToString(sum)
 }
 
 // codeMatches reports whether Lambda's CodeSha256 is the SHA-256 sum. Lambda

@@ -49,7 +49,7 @@ func TestLoadFailsFast(t *testing.T) {
 		want string
 	}{
 		{"no policy", map[string]string{"HIGHWAY_POLICY_FILE": "", "LAMBDA_TASK_ROOT": ""}, "HIGHWAY_POLICY_FILE"},
-		{"missing policy file", map[string]string{"HIGHWAY_POLICY_FILE": "/nonexistent/highway.json"}, "/nonexistent/highway.json"},
+		{"missing policy file", map[string]string{"HIGHWAY_POLICY_FILE": "/nonexistent/highway.yaml"}, "/nonexistent/highway.yaml"},
 		{"no table", map[string]string{"HIGHWAY_POLICY_FILE": "../../infra/highway.yaml", EnvTable: "", EnvBus: "highway"}, EnvTable},
 	}
 	for _, tt := range tests {

@@ -230,6 +230,8 @@ type Promotion struct {
 	// NotBefore is when the promotion may start: the previous environment's
 	// deployment plus this environment's soak time.
 	NotBefore time.Time `json:"notBefore,omitzero"`
+	// StartedAt is when its deployment started; zero until then.
+	StartedAt time.Time `json:"startedAt,omitzero"`
 	// Handle identifies the deployment the adapter started (a pipeline
 	// execution id, an ECS deployment), to match its completion event.
 	Handle string `json:"handle,omitempty"`
@@ -293,6 +295,38 @@ type ApprovalRequest struct {
 	// DecidedBy and Reason record the decision that ended the request.
 	DecidedBy string `json:"decidedBy,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Summary is what the approvers were told.
+	Summary *ApprovalSummary `json:"summary,omitempty"`
+}
+
+// ApprovalSummary is what approvers are told about a promotion waiting for
+// them; the promotion checks compute it, the approval request shows it, and the
+// request keeps it.
+type ApprovalSummary struct {
+	// Artifact locates the artifact: repository@digest, or an S3 URL.
+	Artifact string `json:"artifact"`
+	// From is the environment the artifact was verified in.
+	From string `json:"from,omitempty"`
+	// Commit is the artifact's commit.
+	Commit CommitLine `json:"commit"`
+	// Gate is the gate decision's verdict, with its failed or waived checks.
+	Gate string `json:"gate"`
+	// Running is what the environment runs now, if anything.
+	Running string `json:"running,omitempty"`
+	// Commits are what the promotion brings: the commits deployed to From since
+	// the environment's last deployment.
+	Commits []CommitLine `json:"commits,omitempty"`
+	// SoakSeconds is how long the artifact has run in From.
+	SoakSeconds int64 `json:"soakSeconds,omitempty"`
+	// OpenAlarms are the app's open incidents in the environment.
+	OpenAlarms []string `json:"openAlarms,omitempty"`
+}
+
+// CommitLine is one commit as approvers see it.
+type CommitLine struct {
+	SHA     string `json:"sha"`
+	Author  string `json:"author,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Lock serializes the promotions of one app and environment. ID is

@@ -52,7 +52,7 @@ func Deploy(tb testing.TB, name string) *Deployment {
 		tb.Fatal(err)
 	}
 	d.Policy = p
-	js, err := p.JSON()
+	js, err := p.Encode()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,7 @@ const (
 	// PolicyFileEnv names the environment variable that overrides the path.
 	PolicyFileEnv = "HIGHWAY_POLICY_FILE"
 	// FunctionFileName is the file the CDK app writes into each function's asset.
-	FunctionFileName = "highway.json"
+	FunctionFileName = "highway.yaml"
 )
 
 // Parse reads a policy from YAML or JSON, validates it and applies defaults.
@@ -60,7 +59,7 @@ func Load(path string) (*Policy, error) {
 }
 
 // LoadForFunction loads the policy a function ships with: the file named by
-// HIGHWAY_POLICY_FILE, or else highway.json in $LAMBDA_TASK_ROOT.
+// HIGHWAY_POLICY_FILE, or else highway.yaml in $LAMBDA_TASK_ROOT.
 func LoadForFunction() (*Policy, error) {
 	path := os.Getenv(PolicyFileEnv)
 	if path == "" {
@@ -78,17 +77,16 @@ func LoadForFunction() (*Policy, error) {
 	return p, err
 }
 
-// JSON encodes the policy with defaults applied, in the form functions load at
-// start. It fails if the result would not load, so a policy built in code cannot
-// ship broken.
-func (p *Policy) JSON() ([]byte, error) {
+// Encode writes the policy with defaults applied, in the form functions load at
+// start: YAML, which writes durations and times as Parse reads them. It fails if
+// the result would not load, so a policy built in code cannot ship broken.
+func (p *Policy) Encode() ([]byte, error) {
 	n := *p
 	n.applyDefaults()
-	data, err := json.MarshalIndent(&n, "", "  ")
+	data, err := yaml.Marshal(&n)
 	if err != nil {
 		return nil, fmt.Errorf("encode policy: %w", err)
 	}
-	data = append(data, '\n')
 	if _, err := Parse(data, FunctionFileName); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -63,9 +64,13 @@ func TestParseExampleFile(t *testing.T) {
 		t.Errorf("checkout repository = %q, want checkout-service", app.Repository)
 	}
 	want := []policy.Environment{
-		{Name: "dev", Account: "222222222222", Region: "eu-west-1"},
-		{Name: "staging", Account: "333333333333", Region: "eu-west-1"},
-		{Name: "prod", Account: "444444444444", Region: "eu-west-1"},
+		{Name: "dev", Account: "222222222222", Region: "eu-west-1",
+			Deploy: &policy.Deploy{SSM: &policy.SSMDeploy{Parameter: "/checkout/dev/image"}}},
+		{Name: "staging", Account: "333333333333", Region: "eu-west-1", Soak: 30 * time.Minute,
+			Deploy: &policy.Deploy{Pipeline: &policy.PipelineDeploy{Name: "checkout-deploy-staging"}}},
+		{Name: "prod", Account: "444444444444", Region: "eu-west-1", Soak: time.Hour,
+			Approval: &policy.Approval{Approvers: []string{"ana.silva@example.com", "lee.chen@example.com"}, Quorum: 1, Timeout: 24 * time.Hour},
+			Deploy:   &policy.Deploy{ECS: &policy.ECSDeploy{Cluster: "shop", Service: "checkout", Container: "app"}}},
 	}
 	if !reflect.DeepEqual(app.Environments, want) {
 		t.Errorf("checkout environments = %+v, want %+v", app.Environments, want)
@@ -428,11 +433,11 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, err := tt.give.JSON()
+			data, err := tt.give.Encode()
 			if err != nil {
 				t.Fatalf("JSON() error: %v", err)
 			}
-			got, err := policy.Parse(data, "highway.json")
+			got, err := policy.Parse(data, "highway.yaml")
 			if err != nil {
 				t.Fatalf("Parse(JSON()) error: %v\n%s", err, data)
 			}
@@ -450,11 +455,11 @@ func TestJSONOfPolicyBuiltInCode(t *testing.T) {
 		Apps: []policy.App{{Name: "a", Repository: "r",
 			Environments: []policy.Environment{{Name: "dev", Account: "222222222222", Region: "eu-west-1"}}}},
 	}
-	data, err := built.JSON()
+	data, err := built.Encode()
 	if err != nil {
 		t.Fatalf("JSON() error: %v", err)
 	}
-	p, err := policy.Parse(data, "highway.json")
+	p, err := policy.Parse(data, "highway.yaml")
 	if err != nil {
 		t.Fatalf("Parse(JSON()) error: %v", err)
 	}
@@ -466,7 +471,7 @@ func TestJSONOfPolicyBuiltInCode(t *testing.T) {
 	}
 
 	built.Apps[0].Environments[0].Account = "2222"
-	if _, err := built.JSON(); err == nil || !strings.Contains(err.Error(), `account id "2222"`) {
+	if _, err := built.Encode(); err == nil || !strings.Contains(err.Error(), `account id "2222"`) {
 		t.Errorf("JSON() of a bad account = %v, want an account id error", err)
 	}
 }
@@ -505,7 +510,7 @@ func TestLoadForFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := p.JSON()
+	js, err := p.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +533,7 @@ func TestLoadForFunction(t *testing.T) {
 		{name: "task root", taskRoot: dir, wantApp: "checkout"},
 		{name: "override wins", file: other, taskRoot: t.TempDir(), wantApp: "checkout"},
 		{name: "missing file", file: missing, wantErr: "policy file " + missing + " not found"},
-		{name: "missing in task root", taskRoot: t.TempDir(), wantErr: "highway.json not found"},
+		{name: "missing in task root", taskRoot: t.TempDir(), wantErr: "highway.yaml not found"},
 		{name: "nothing set", wantErr: "neither HIGHWAY_POLICY_FILE nor LAMBDA_TASK_ROOT is set"},
 	}
 	for _, tt := range tests {

@@ -33,6 +33,7 @@ var checks = []func(*checker, *Policy){
 	checkHub,
 	checkApps,
 	checkGates,
+	checkPromotion,
 }
 
 var (

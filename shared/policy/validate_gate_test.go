@@ -376,18 +376,18 @@ func TestGateJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse error: %v", err)
 	}
-	data, err := p.JSON()
+	data, err := p.Encode()
 	if err != nil {
-		t.Fatalf("JSON() error: %v", err)
+		t.Fatalf("Encode() error: %v", err)
 	}
-	for _, want := range []string{`"suiteBudget": "15m0s"`, `"testBudget": "30s"`, `"minDuration": "250ms"`, `"until": "2026-12-31T18:30:00Z"`} {
+	for _, want := range []string{`suiteBudget: 15m0s`, `testBudget: 30s`, `minDuration: 250ms`, `until: 2026-12-31T18:30:00Z`} {
 		if !strings.Contains(string(data), want) {
-			t.Errorf("JSON() lacks %s:\n%s", want, data)
+			t.Errorf("Encode() lacks %s:\n%s", want, data)
 		}
 	}
-	got, err := policy.Parse(data, "highway.json")
+	got, err := policy.Parse(data, "highway.yaml")
 	if err != nil {
-		t.Fatalf("Parse(JSON()) error: %v\n%s", err, data)
+		t.Fatalf("Parse(Encode()) error: %v\n%s", err, data)
 	}
 	if !reflect.DeepEqual(got, p) {
 		t.Errorf("Parse(JSON()) gate = %+v, want %+v", got.Apps[0].Gate, p.Apps[0].Gate)

@@ -36,7 +36,6 @@ const (
 	DetailTypeArtifactRegistered = "Artifact Registered"
 	DetailTypeRebuildRefused     = "Rebuild Refused"
 	DetailTypeArtifactPromoted   = "Artifact Promoted"
-	DetailTypeApprovalRequested  = "Approval Requested"
 	DetailTypeDeploymentFinished = "Deployment Finished"
 	DetailTypeArtifactQuarantine = "Artifact Quarantined"
 )
@@ -78,10 +77,21 @@ type Promoter struct {
 	now          func() time.Time
 }
 
+// Option configures a Promoter.
+type Option func(*Promoter)
+
+// WithClock sets the clock soak times and records are measured by (default
+// time.Now); the local demo runs on a simulated one.
+func WithClock(now func() time.Time) Option { return func(p *Promoter) { p.now = now } }
+
 // New returns a promoter that records in l, announces on b, deploys with
 // deployers, and starts approval workflows on the state machine with w.
-func New(p *policy.Policy, l ledger.Ledger, b bus.Publisher, deployers Deployers, w workflowStarter, stateMachine string) *Promoter {
-	return &Promoter{policy: p, ledger: l, bus: b, deployers: deployers, workflow: w, stateMachine: stateMachine, now: time.Now}
+func New(p *policy.Policy, l ledger.Ledger, b bus.Publisher, deployers Deployers, w workflowStarter, stateMachine string, opts ...Option) *Promoter {
+	pr := &Promoter{policy: p, ledger: l, bus: b, deployers: deployers, workflow: w, stateMachine: stateMachine, now: time.Now}
+	for _, o := range opts {
+		o(pr)
+	}
+	return pr
 }
 
 // Register records the artifact a passed gate produced, once per app and
@@ -244,10 +254,7 @@ func (p *Promoter) requestApproval(ctx context.Context, pr *ledger.Promotion, en
 		return fmt.Errorf("start approval of %s: %w", pr.ID, err)
 	}
 	pr.Status = ledger.PromotionWaiting
-	if err := p.update(ctx, pr); err != nil {
-		return err
-	}
-	return p.announce(ctx, DetailTypeApprovalRequested, pr)
+	return p.update(ctx, pr) // the approval request announces itself
 }
 
 // Deploy takes the environment's lock for pr and deploys its artifact. It
@@ -271,14 +278,29 @@ func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Envi
 	if err != nil {
 		return false, err
 	}
+	// Claim the promotion: of concurrent deliveries of it (the lock lets its own
+	// holder in again, for a retried step), the one whose update of the
+	// version wins deploys; the others stop here.
+	from := pr.Status
+	pr.Status, pr.StartedAt = ledger.PromotionDeploying, p.now()
+	if err := p.ledger.Update(ctx, pr); err != nil {
+		pr.Status = from
+		if errors.Is(err, ledger.ErrStale) {
+			return false, nil
+		}
+		return false, fmt.Errorf("claim promotion %s: %w", pr.ID, err)
+	}
 	res, err := d.Deploy(ctx, deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region})
 	if errors.Is(err, deploy.ErrRefused) {
 		return true, p.end(ctx, pr, ledger.PromotionFailed, err.Error())
 	}
 	if err != nil {
-		return false, fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err)
+		// Back to where it was, for the retry; the deployer's own idempotency
+		// (the pipeline's client token) keeps a second attempt from doubling.
+		pr.Status = from
+		return false, errors.Join(fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err), p.update(ctx, pr))
 	}
-	pr.Status, pr.Handle, pr.Reason = ledger.PromotionDeploying, res.Handle, res.Detail
+	pr.Handle, pr.Reason = res.Handle, res.Detail
 	if err := p.update(ctx, pr); err != nil {
 		return false, err
 	}
@@ -320,10 +342,14 @@ func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Envi
 	if !success {
 		status, dstatus = ledger.PromotionFailed, ledger.DeploymentFailure
 	}
+	started := pr.StartedAt
+	if started.IsZero() {
+		started = pr.At
+	}
 	dep := &ledger.Deployment{
-		Header:      ledger.Header{ID: "dep-" + pr.ID, App: pr.App, Env: pr.Env, Commit: pr.Commit, Digest: pr.Digest, At: pr.At},
+		Header:      ledger.Header{ID: "dep-" + pr.ID, App: pr.App, Env: pr.Env, Commit: pr.Commit, Digest: pr.Digest, At: started},
 		Commits:     []string{pr.Commit},
-		PromotionID: pr.ID, Status: dstatus, FinishedAt: now, Duration: now.Sub(pr.At),
+		PromotionID: pr.ID, Status: dstatus, FinishedAt: now, Duration: now.Sub(started),
 	}
 	if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return fmt.Errorf("record deployment of %s: %w", pr.ID, err)

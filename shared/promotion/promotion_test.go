@@ -141,8 +141,8 @@ func newFixture(t testing.TB, l ledger.Ledger) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{l: l, dep: &deployer{}, wf: &workflows{}, bus: &published{}, now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), policy: pol}
-	f.p = New(pol, l, f.bus, f.dep.For, f.wf, "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-approval")
-	f.p.now = func() time.Time { return f.now }
+	f.p = New(pol, l, f.bus, f.dep.For, f.wf, "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-approval",
+		WithClock(func() time.Time { return f.now }))
 	return f
 }
 
@@ -286,7 +286,8 @@ func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 	if err != nil {
 		t.Fatalf("preconditions: %v", err)
 	}
-	if s := out.Summary; s.Digest != digest || len(s.Commits) != 1 || s.Commits[0] != commit || !strings.HasPrefix(s.Soak, "2h1m0s in staging") {
+	if s := out.Summary; s.Artifact != "checkout-service@"+digest || s.From != "staging" || len(s.Commits) != 1 || s.Commits[0].SHA != commit ||
+		s.SoakSeconds != int64((2*time.Hour+time.Minute).Seconds()) || !strings.HasPrefix(s.Gate, "no gate decision") {
 		t.Errorf("summary = %+v", s)
 	}
 	// Approved: the workflow deploys and polls until the service reports.
@@ -429,5 +430,38 @@ func TestRefusedDeploymentFailsThePromotion(t *testing.T) {
 	ps := f.promotions(t, "dev")
 	if len(ps) != 1 || ps[0].Status != ledger.PromotionFailed || !strings.Contains(ps[0].Reason, "no version") {
 		t.Errorf("promotions = %+v, want failed with the refusal", ps)
+	}
+}
+
+// Two different artifacts promoted into one environment at the same moment:
+// the ledger lock (DynamoDB Local) lets one deploy; the other waits its turn.
+func TestConcurrentArtifactsTakeTurns(t *testing.T) {
+	db := localaws.DynamoDB(t)
+	f := newFixture(t, ledger.NewDynamo(db, localaws.LedgerTable(t, db)))
+	f.dep.delay = 20 * time.Millisecond
+	ctx := context.Background()
+	app, staging := f.env(t, "staging")
+	var promos []*ledger.Promotion
+	for i, d := range []string{digest, other} {
+		a := f.register(t, fmt.Sprintf("%040d", i+1), d)
+		pr, err := f.p.Request(ctx, a, staging, "dev", f.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		promos = append(promos, pr)
+	}
+	var wg sync.WaitGroup
+	for _, pr := range promos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.p.Deploy(ctx, app, staging, pr); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := f.dep.deployed("staging"); len(got) != 1 {
+		t.Errorf("two artifacts deployed %v to staging at once, want exactly one", got)
 	}
 }

@@ -46,31 +46,11 @@ type StepInput struct {
 }
 
 // StepOutput is a step's answer. Status drives the workflow's wait loop:
-// deploying, succeeded or failed.
+// deploying, succeeded or failed. Summary, from the preconditions step, is what
+// the approval request shows.
 type StepOutput struct {
-	Status  string   `json:"status,omitempty"`
-	Summary *Summary `json:"summary,omitempty"`
-}
-
-// Summary is what the approvers are told about a promotion waiting for them.
-type Summary struct {
-	App    string `json:"app"`
-	Env    string `json:"env"`
-	Digest string `json:"digest"`
-	Commit string `json:"commit"`
-	// Artifact locates the artifact (an image or an S3 object).
-	Artifact string `json:"artifact"`
-	// Gate is the gate decision's verdict and failed or waived checks.
-	Gate string `json:"gate"`
-	// Running is what the environment runs now, if anything.
-	Running string `json:"running,omitempty"`
-	// Commits are the commits deployed to the previous environment since then,
-	// this one included: what the promotion brings.
-	Commits []string `json:"commits"`
-	// Soak is how long the artifact has run in the previous environment.
-	Soak string `json:"soak"`
-	// OpenIncidents are the app's open incidents (alarms) in the environment.
-	OpenIncidents []string `json:"openIncidents,omitempty"`
+	Status  string                  `json:"status,omitempty"`
+	Summary *ledger.ApprovalSummary `json:"summary,omitempty"`
 }
 
 // Step runs one step of the approval workflow for a promotion.
@@ -153,7 +133,7 @@ func (p *Promoter) promotion(ctx context.Context, app, env, id string) (*ledger.
 // artifact is not quarantined, it succeeded in the previous environment and
 // soaked there long enough, and the environment has no open incident. It
 // returns what the approvers are told.
-func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (*Summary, error) {
+func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (*ledger.ApprovalSummary, error) {
 	now := p.now()
 	a, err := p.artifact(ctx, pr.Digest)
 	if err != nil {
@@ -162,7 +142,10 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 	if a.Quarantined {
 		return nil, refuse("artifact %s is quarantined: %s", a.Digest, a.Reason)
 	}
-	s := &Summary{App: app.Name, Env: env.Name, Digest: pr.Digest, Commit: pr.Commit, Artifact: locate(a)}
+	s := &ledger.ApprovalSummary{Artifact: locate(a), From: pr.From}
+	if s.Commit, err = p.commitLine(ctx, pr.Commit); err != nil {
+		return nil, err
+	}
 	if pr.From != "" {
 		prev, err := p.ledger.Deployments(ctx, app.Name, pr.From, now.Add(-window), now.Add(time.Second))
 		if err != nil {
@@ -181,8 +164,8 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 		if soaked < env.Soak {
 			return nil, refuse("%s has soaked in %s for %v of the %v required", pr.Digest, pr.From, soaked.Round(time.Second), env.Soak)
 		}
-		s.Soak = fmt.Sprintf("%v in %s (required %v)", soaked.Round(time.Second), pr.From, env.Soak)
-		if s.Commits, s.Running, err = p.brings(ctx, app, env, pr.From, prev); err != nil {
+		s.SoakSeconds = int64(soaked.Seconds())
+		if s.Commits, s.Running, err = p.brings(ctx, app, env, prev); err != nil {
 			return nil, err
 		}
 	}
@@ -192,11 +175,11 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 	}
 	for _, inc := range open {
 		if inc.App == app.Name && inc.Env == env.Name {
-			s.OpenIncidents = append(s.OpenIncidents, inc.Alarm)
+			s.OpenAlarms = append(s.OpenAlarms, inc.Alarm)
 		}
 	}
-	if len(s.OpenIncidents) > 0 {
-		return nil, refuse("%s/%s has open incidents: %s", app.Name, env.Name, strings.Join(s.OpenIncidents, ", "))
+	if len(s.OpenAlarms) > 0 {
+		return nil, refuse("%s/%s has open incidents: %s", app.Name, env.Name, strings.Join(s.OpenAlarms, ", "))
 	}
 	if s.Gate, err = p.gateSummary(ctx, pr.Digest); err != nil {
 		return nil, err
@@ -206,7 +189,7 @@ func (p *Promoter) preconditions(ctx context.Context, app *policy.App, env *poli
 
 // brings lists what the environment runs now and the commits deployed to the
 // previous environment since it was deployed: what the promotion brings.
-func (p *Promoter) brings(ctx context.Context, app *policy.App, env *policy.Environment, from string, prev []*ledger.Deployment) ([]string, string, error) {
+func (p *Promoter) brings(ctx context.Context, app *policy.App, env *policy.Environment, prev []*ledger.Deployment) ([]ledger.CommitLine, string, error) {
 	now := p.now()
 	here, err := p.ledger.Deployments(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
 	if err != nil {
@@ -218,17 +201,43 @@ func (p *Promoter) brings(ctx context.Context, app *policy.App, env *policy.Envi
 			since, running = d.FinishedAt, fmt.Sprintf("%s (commit %s, since %s)", d.Digest, d.Commit, d.FinishedAt.UTC().Format(time.RFC3339))
 		}
 	}
-	var commits []string
+	var seen []string
+	var commits []ledger.CommitLine
 	for _, d := range prev {
-		if d.Status == ledger.DeploymentSuccess && d.FinishedAt.After(since) {
-			for _, c := range d.Commits {
-				if !slices.Contains(commits, c) {
-					commits = append(commits, c)
-				}
+		if d.Status != ledger.DeploymentSuccess || !d.FinishedAt.After(since) {
+			continue
+		}
+		for _, c := range d.Commits {
+			if slices.Contains(seen, c) {
+				continue
 			}
+			seen = append(seen, c)
+			line, err := p.commitLine(ctx, c)
+			if err != nil {
+				return nil, "", err
+			}
+			commits = append(commits, line)
 		}
 	}
 	return commits, running, nil
+}
+
+// commitLine describes a commit from its ledger record, or by SHA alone.
+func (p *Promoter) commitLine(ctx context.Context, sha string) (ledger.CommitLine, error) {
+	line := ledger.CommitLine{SHA: sha}
+	if sha == "" {
+		return line, nil
+	}
+	recs, err := p.ledger.ByCommit(ctx, sha)
+	if err != nil {
+		return line, err
+	}
+	for _, r := range recs {
+		if c, ok := r.(*ledger.Commit); ok {
+			line.Author, line.Message = c.Author, c.Message
+		}
+	}
+	return line, nil
 }
 
 // gateSummary is the verdict of the gate decision that produced the digest,

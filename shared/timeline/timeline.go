@@ -58,7 +58,7 @@ func summary(r ledger.Record) string {
 		}
 		return join(short(r.Digest), string(r.Type), loc, with("app", r.App), q)
 	case *ledger.Promotion:
-		return join(short(r.Digest), arrow(r.From, r.Env), with("app", r.App), string(r.Status))
+		return join(short(r.Digest), arrow(r.From, r.Env), with("app", r.App), string(r.Status), r.Reason)
 	case *ledger.Approval:
 		return join(string(r.Decision), with("by", who(r.Approver)), with("for", r.App+"/"+r.Env), short(r.Digest))
 	case *ledger.Deployment:
@@ -76,6 +76,12 @@ func summary(r ledger.Record) string {
 			dry = "(dry-run)"
 		}
 		return join(r.Action, dry, with("incident", r.IncidentID), r.Result)
+	case *ledger.ApprovalRequest:
+		state := string(r.Status)
+		if r.DecidedBy != "" {
+			state += " by " + r.DecidedBy
+		}
+		return join(r.App+"/"+r.Env, fmt.Sprintf("%d of %d approvers needed", r.Quorum, len(r.Approvers)), state, with("promotion", r.PromotionID))
 	case *ledger.DriftReport:
 		return join(r.Stack, r.App+"/"+r.Env, r.Status, with("drifted", fmt.Sprint(len(r.Drifted))))
 	}

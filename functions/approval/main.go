@@ -1,0 +1,57 @@
+// Command approval serves the signed approve and reject links of production
+// approvals, behind a Lambda function URL: it verifies a link in constant
+// time, accepts it once, records who decided and why, and completes the
+// waiting workflow task.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/approval"
+	"github.com/highwayhq/highway/shared/approval/linksecret"
+	"github.com/highwayhq/highway/shared/approval/tasktoken"
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+// EnvSecret names the link secret in Secrets Manager.
+const EnvSecret = "HIGHWAY_APPROVAL_SECRET"
+
+func main() {
+	ctx := context.Background()
+	rt, err := function.Load(ctx)
+	if err == nil {
+		err = run(ctx, rt)
+	}
+	if err != nil {
+		slog.Error("approval: start", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, rt *function.Runtime) error {
+	secrets, err := linksecret.Load(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(EnvSecret))
+	if err != nil {
+		return err
+	}
+	signer, err := approval.NewSigner(secrets[0], secrets[1:]...)
+	if err != nil {
+		return err
+	}
+	approvals := approval.New(
+		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
+		tasktoken.Sender{API: sfn.NewFromConfig(rt.AWS)},
+		sns.NewFromConfig(rt.AWS), rt.Topic,
+		approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus)))
+	function.Start(rt, approval.NewLinks(approvals, signer).Handle)
+	return nil
+}

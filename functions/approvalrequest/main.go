@@ -1,0 +1,60 @@
+// Command approvalrequest is the Lambda task the production approval workflow
+// waits on: it files the request under an opaque approval id (the task token
+// stays in the ledger) and sends the approvers their signed links; when the
+// workflow stops waiting, it expires the request.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/approval"
+	"github.com/highwayhq/highway/shared/approval/linksecret"
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+// Environment the CDK app sets on the approval functions.
+const (
+	EnvSecret = "HIGHWAY_APPROVAL_SECRET"
+	EnvURL    = "HIGHWAY_APPROVAL_URL"
+)
+
+func main() {
+	ctx := context.Background()
+	rt, err := function.Load(ctx)
+	if err == nil {
+		err = run(ctx, rt)
+	}
+	if err != nil {
+		slog.Error("approvalrequest: start", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, rt *function.Runtime) error {
+	secrets, err := linksecret.Load(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(EnvSecret))
+	if err != nil {
+		return err
+	}
+	signer, err := approval.NewSigner(secrets[0], secrets[1:]...)
+	if err != nil {
+		return err
+	}
+	l := ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table)
+	events := approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus))
+	notify := sns.NewFromConfig(rt.AWS)
+	requests, err := approval.NewRequester(rt.Policy, l, notify, rt.Topic, signer, os.Getenv(EnvURL), events)
+	if err != nil {
+		return err
+	}
+	function.Start(rt, approval.Invoker{Requests: requests, Approvals: approval.New(l, nil, notify, rt.Topic, events)}.Invoke)
+	return nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
+)
+
+// secretValue is Secrets Manager's answer for the link secret.
+const secretValue = `{"ARN":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf","Name":"highway-approval-links",` +
+	`"SecretString":"{\"current\":\"q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w\"}","VersionId":"v-1"}`
+
+// TestBootstrapUnderEmulator runs approvalrequest as built, under the Lambda
+// Runtime Interface Emulator, with the workflow's sample task payload: the
+// request is filed under an opaque id, and the approvers are told, with their
+// links and without the task token.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := localaws.Deploy(t, "approvalrequest")
+	d.AWS.On("GetSecretValue", awsfake.JSON(200, secretValue))
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env,
+		EnvSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
+		EnvURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/"))
+	payload, err := os.ReadFile("../../events/approval-request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 2 { // the second invocation is a retry: one request, one message
+		if body, err := emu.Invoke(ctx, payload); err != nil || !strings.Contains(string(body), `"approvalId":"apr-`) {
+			t.Fatalf("invoke %d: %s, %v\nlog:\n%s", i+1, body, err, emu.Log())
+		}
+	}
+	msgs := d.AWS.Calls("Publish")
+	if len(msgs) != 1 {
+		t.Fatalf("SNS Publish calls = %d, want 1", len(msgs))
+	}
+	message := msgs[0].Form.Get("Message")
+	for _, want := range []string{"ana.silva@example.com", "lee.chen@example.com", "action=approve", "action=reject", "sig=", "Round order totals half-even"} {
+		if !strings.Contains(message, want) {
+			t.Errorf("the approvers' message lacks %q:\n%s", want, message)
+		}
+	}
+	if strings.Contains(message, "AQCEAAAAKgAAAAMAAAAAAAAAAfVq2ybn") {
+		t.Error("the task token left the ledger in the approvers' message")
+	}
+	recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).ByDigest(ctx, "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests int
+	for _, r := range recs {
+		if req, ok := r.(*ledger.ApprovalRequest); ok && req.Status == ledger.ApprovalWaiting && req.Summary != nil {
+			requests++
+		}
+	}
+	if requests != 1 {
+		t.Errorf("waiting approval requests in DynamoDB Local = %d, want 1 with its summary", requests)
+	}
+}

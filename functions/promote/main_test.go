@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
+	"github.com/highwayhq/highway/shared/promotion"
+)
+
+// TestBootstrapUnderEmulator runs promote as built, under the Lambda Runtime
+// Interface Emulator: a passed gate's event registers the artifact and deploys
+// it to dev (an SSM parameter in the dev account, through the spoke role); a
+// pipeline event of an execution Highway did not start is acknowledged.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := localaws.Deploy(t, "promote")
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("PutParameter", awsfake.JSON(200, `{"Version":4,"Tier":"Standard"}`))
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	for _, tt := range []struct{ event, want string }{
+		{"gate-decided.json", "registered"},
+		{"codepipeline-execution-succeeded.json", "ignored"},
+	} {
+		raw, err := os.ReadFile("../../events/" + tt.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := emu.Invoke(ctx, raw)
+		if err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", tt.event, err, emu.Log())
+		}
+		var got promotion.Result
+		if err := json.Unmarshal(body, &got); err != nil || got.Outcome != tt.want {
+			t.Errorf("%s: response %s (%v), want %s\nlog:\n%s", tt.event, body, err, tt.want, emu.Log())
+		}
+	}
+
+	puts := d.AWS.Calls("PutParameter")
+	if len(puts) != 1 {
+		t.Fatalf("PutParameter calls = %d, want 1 (dev)", len(puts))
+	}
+	var in struct{ Name, Value string }
+	if err := puts[0].DecodeJSON(&in); err != nil || in.Name != "/checkout/dev/image" ||
+		in.Value != "checkout-service@sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6" {
+		t.Errorf("PutParameter(%+v), %v; want the image by digest in dev's parameter", in, err)
+	}
+	if auth := puts[0].Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
+		t.Errorf("dev was deployed without the spoke role's credentials: %s", auth)
+	}
+	deps, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).Deployments(ctx, "checkout", "dev", time.Time{}, time.Now().Add(time.Hour))
+	if err != nil || len(deps) != 1 || deps[0].Status != ledger.DeploymentSuccess {
+		t.Errorf("dev deployments in DynamoDB Local = %+v, %v; want one success", deps, err)
+	}
+}

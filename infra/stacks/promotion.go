@@ -1,0 +1,354 @@
+package stacks
+
+import (
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// The functions of promotion that no EventBridge route reaches.
+const (
+	// FunctionApprovalRequest sends the approvers their signed links; the state
+	// machine waits on it with a task token.
+	FunctionApprovalRequest = "approvalrequest"
+	// FunctionApproval serves the approval links people open, through its
+	// function URL, and answers the waiting task.
+	FunctionApproval = "approval"
+)
+
+// promotionFunctions are the functions newPromotion creates.
+var promotionFunctions = []string{route.FunctionPromote, FunctionApprovalRequest, FunctionApproval}
+
+// Environment variables of the promotion functions, beyond those every function
+// gets.
+const (
+	// EnvApprovalSecret is the ARN of the secret whose key signs approval links.
+	EnvApprovalSecret = "HIGHWAY_APPROVAL_SECRET"
+	// EnvApprovalURL is the approval function's URL, where approval links point.
+	EnvApprovalURL = "HIGHWAY_APPROVAL_URL"
+	// EnvApprovalStateMachine is the ARN of the promotion state machine, which
+	// the promote function starts for environments that need approval.
+	EnvApprovalStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
+)
+
+// Promotion's timing: the promote function's tick, which starts promotions whose
+// soak has ended, and how long the state machine waits between two looks at a
+// deployment.
+const (
+	promotionTickMinutes     = 1
+	deploymentPollSeconds    = 30
+	promotionStepTimeoutSecs = 60
+)
+
+// Retries of the state machine's Lambda tasks: the errors of the Lambda service
+// itself, never the function's own.
+var (
+	lambdaTransientErrors = []string{"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"}
+	lambdaRetryAttempts   = 2.0
+	lambdaRetryBackoff    = 2.0
+	lambdaRetryInterval   = 2.0 // seconds
+)
+
+// Errors the promotion functions raise for the state machine to catch: a
+// refused precondition (the Lambda error type of promotionstep's preconditions
+// step) and a rejection (the error of the approval function's SendTaskFailure).
+const (
+	ErrPreconditionFailed = "PreconditionFailed"
+	ErrRejected           = "Rejected"
+)
+
+// Why the promotion's forced wildcards are there, for cdk-nag.
+const (
+	whyTaskTokens      = "Step Functions SendTaskSuccess and SendTaskFailure accept no resource narrower than \"*\": a task token has no ARN; the token in the request names the one approval task it answers."
+	whyMachineServices = "X-Ray trace writes and CloudWatch Logs log delivery, which the state machine's tracing and logging need, accept no resource narrower than \"*\"."
+	whyMachineVersions = "Step Functions' Lambda tasks may invoke the function's versions and aliases (<function ARN>:*) with the function; the pattern reaches the promotion functions alone."
+	whyApprovalKey     = "Approval links in flight are signed with the current key; rotation is manual and documented: put the new key as current and the old one as previous, which the approval function still accepts, and drop previous once the longest approval timeout has passed."
+)
+
+// newPromotion moves one artifact, by digest, through the environments Highway
+// deploys to. The promote function starts promotions when a gate passes, or on
+// its tick once a soak has ended, deploys to environments without approval and
+// records finished deployments. For an environment with approval, it starts the
+// promotion state machine, whose steps promotionstep runs: it checks the
+// preconditions, has approvalrequest send the approvers their signed links,
+// waits for their answer through the approval function's URL, deploys and
+// watches the deployment. Promote and promotionstep deploy to the hub account's
+// environments with their own roles and to other accounts' through their spoke
+// roles. A policy that deploys nowhere gets none of it.
+func newPromotion(hub *Hub) error {
+	p := hub.Policy
+	if len(deployedTo(p.Apps, "")) == 0 {
+		return nil
+	}
+	scope := constructs.NewConstruct(hub.Stack, jsii.String("Promotion"))
+	deployment := slices.Concat(deploys(deployedTo(p.Apps, p.Hub.Account)), assumeSpokeRoles(p.Hub, deployAccounts(p)))
+	secret := newApprovalSecret(scope, hub)
+
+	url, err := newApproval(scope, hub, secret)
+	if err != nil {
+		return err
+	}
+	request, err := hub.Function(scope, FunctionApprovalRequest, FunctionProps{
+		Description: "Highway: sends the approvers of a promotion their signed approval links.",
+	})
+	if err != nil {
+		return err
+	}
+	hub.grantDecisions(request)
+	grantApprovalKey(request, secret)
+	request.AddEnvironment(jsii.String(EnvApprovalURL), url.Url(), nil)
+
+	// promote also runs the state machine's steps (it tells a step from an event
+	// by its payload); it reaches the state machine by its ARN, derived from the
+	// name, which keeps the function and the machine free of a reference cycle.
+	promote, err := hub.Function(scope, route.FunctionPromote, FunctionProps{
+		Description: "Highway: promotes passed artifacts through their environments, records finished deployments, and runs the approval workflow's steps.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(promotionStepTimeoutSecs)),
+	})
+	if err != nil {
+		return err
+	}
+	hub.grantDecisions(promote)
+	allow(promote, promote.Role(), deployment)
+	newPromotionMachine(scope, hub, promote, request)
+	machineArn := awscdk.Arn_Format(&awscdk.ArnComponents{
+		Service:      jsii.String("states"),
+		Resource:     jsii.String("stateMachine"),
+		ResourceName: jsii.String(PromotionStateMachineName(p.Hub)),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	}, hub.Stack)
+	promote.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("StartApprovalWorkflow"),
+		Actions:   jsii.Strings("states:StartExecution"),
+		Resources: &[]*string{machineArn},
+	}))
+	promote.AddEnvironment(jsii.String(EnvApprovalStateMachine), machineArn, nil)
+	if err := hub.Route(scope, route.FunctionPromote, promote); err != nil {
+		return err
+	}
+	hub.Schedule(scope, "Tick",
+		"Highway: every minute, promote starts the promotions whose soak has ended and whose environment is free.",
+		awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(promotionTickMinutes))), promote)
+	return nil
+}
+
+// newApprovalSecret creates the secret whose key signs approval links: 64
+// random letters and digits (about 380 bits) as {"current": key}, encrypted with
+// Secrets Manager's AWS-managed key.
+func newApprovalSecret(scope constructs.Construct, hub *Hub) awssecretsmanager.Secret {
+	secret := awssecretsmanager.NewSecret(scope, jsii.String("ApprovalKey"), &awssecretsmanager.SecretProps{
+		SecretName:  jsii.String(ApprovalSecretName(hub.Policy.Hub)),
+		Description: jsii.String("Highway " + hub.Policy.Hub.Name + ": the HMAC key that signs approval links, as {\"current\": key, \"previous\": key}."),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"),
+			GenerateStringKey:    jsii.String("current"),
+			PasswordLength:       jsii.Number(64),
+			ExcludePunctuation:   jsii.Bool(true),
+			IncludeSpace:         jsii.Bool(false),
+		},
+	})
+	suppress(secret, false, rule("AwsSolutions-SMG4", whyApprovalKey))
+	return secret
+}
+
+// grantApprovalKey lets fn read the key that signs approval links, and tells it
+// where the key is.
+func grantApprovalKey(fn awslambda.Function, secret awssecretsmanager.Secret) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadApprovalKey"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: jsii.Strings(*secret.SecretArn()),
+	}))
+	fn.AddEnvironment(jsii.String(EnvApprovalSecret), secret.SecretArn(), nil)
+}
+
+// newApproval creates the function people's browsers reach through its URL,
+// without AWS credentials, when they open an approval link. It checks the link,
+// records the vote, and answers the waiting task once the quorum approves or
+// anyone rejects. Its URL is an output.
+func newApproval(scope constructs.Construct, hub *Hub, secret awssecretsmanager.Secret) (awslambda.FunctionUrl, error) {
+	fn, err := hub.Function(scope, FunctionApproval, FunctionProps{
+		Description: "Highway: serves signed approval links and answers the promotion waiting for them.",
+	})
+	if err != nil {
+		return nil, err
+	}
+	hub.grantDecisions(fn)
+	grantApprovalKey(fn, secret)
+	allow(fn, fn.Role(), []permission{taskAnswers()})
+	// No IAM auth: approvers open their links in a browser, without AWS
+	// credentials. Every link is HMAC-signed (approval, approver, action,
+	// expiry), single-use, and checked in constant time by the function. (No
+	// rule of the cdk-nag packs Highway applies asks for IAM auth on a URL.)
+	url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+	awscdk.NewCfnOutput(scope, jsii.String("ApprovalUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Where approval links point: the approval function's URL."),
+		Value:       url.Url(),
+	})
+	return url, nil
+}
+
+// taskAnswers lets the approval function answer the approval task it finds in
+// the ledger.
+func taskAnswers() permission {
+	return permission{
+		sid:       "AnswerApprovalTasks",
+		actions:   []string{"states:SendTaskSuccess", "states:SendTaskFailure"},
+		resources: []resourceArn{anyResource},
+		why:       whyTaskTokens,
+	}
+}
+
+// newPromotionMachine creates the standard state machine that promotes an
+// artifact into an environment with approval. Its execution is named by the
+// promotion id, and its input is
+//
+//	{"promotionId", "app", "env", "digest", "commit", "timeoutSeconds", "heartbeatSeconds"}
+//
+// with both durations positive integers (Step Functions requires them; without a
+// heartbeat, the caller passes the timeout). It checks the preconditions, asks
+// for approval and waits for the answer at most timeoutSeconds (and
+// heartbeatSeconds between heartbeats), deploys, looks at the deployment every
+// 30 seconds until it ends, and records the outcome: succeeded, failed,
+// expired, rejected or refused. A failure of any step is recorded as failed and
+// fails the execution; the other outcomes end it successfully.
+//
+// promotionstep receives {"step", "promotionId", "app", "env"} (and "outcome"
+// for the record step) and answers {"summary"} to preconditions and {"status":
+// deploying, succeeded or failed} to status; a refused precondition is a
+// Lambda error of type PreconditionFailed. approvalrequest receives {"taskToken",
+// "promotionId", "app", "env", "digest", "commit", "summary"}; the approval
+// function answers with SendTaskSuccess, or SendTaskFailure with the error
+// Rejected.
+//
+// The machine logs every event, without execution data (the approval task's
+// input holds its task token), and is traced.
+func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request awslambda.Function) awsstepfunctions.StateMachine {
+	c := constructs.NewConstruct(scope, jsii.String("Flow"))
+	promotionID := awsstepfunctions.JsonPath_StringAt(jsii.String("$.promotionId"))
+	app := awsstepfunctions.JsonPath_StringAt(jsii.String("$.app"))
+	env := awsstepfunctions.JsonPath_StringAt(jsii.String("$.env"))
+	stepOf := func(name string, extra map[string]any) map[string]any {
+		payload := map[string]any{"step": name, "promotionId": promotionID, "app": app, "env": env}
+		for k, v := range extra {
+			payload[k] = v
+		}
+		return payload
+	}
+	record := func(id, outcome string) awsstepfunctionstasks.LambdaInvoke {
+		return lambdaTask(c, id, step, stepOf("record", map[string]any{"outcome": outcome}), "", nil)
+	}
+	recordSucceeded := record("RecordSucceeded", "succeeded")
+	recordFailed := record("RecordFailed", "failed")
+	recordExpired := record("RecordExpired", "expired")
+	recordRejected := record("RecordRejected", "rejected")
+	recordRefused := record("RecordRefused", "refused")
+	recordFailed.Next(awsstepfunctions.NewFail(c, jsii.String("Failed"), &awsstepfunctions.FailProps{
+		Error: jsii.String("PromotionFailed"),
+		Cause: jsii.String("A step of the promotion or its deployment failed; the ledger records which."),
+	}))
+
+	preconditions := lambdaTask(c, "Preconditions", step, stepOf("preconditions", nil), "$.preconditions", nil)
+	catch(preconditions, recordRefused, ErrPreconditionFailed)
+	catch(preconditions, recordFailed, *awsstepfunctions.Errors_ALL())
+
+	approval := lambdaTask(c, "RequestApproval", request, map[string]any{
+		"taskToken":   awsstepfunctions.JsonPath_TaskToken(),
+		"promotionId": promotionID,
+		"app":         app,
+		"env":         env,
+		"digest":      awsstepfunctions.JsonPath_StringAt(jsii.String("$.digest")),
+		"commit":      awsstepfunctions.JsonPath_StringAt(jsii.String("$.commit")),
+		"summary":     awsstepfunctions.JsonPath_ObjectAt(jsii.String("$.preconditions.Payload.summary")),
+	}, "$.approval", &awsstepfunctionstasks.LambdaInvokeProps{
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_WAIT_FOR_TASK_TOKEN,
+		TaskTimeout:        awsstepfunctions.Timeout_At(jsii.String("$.timeoutSeconds")),
+		HeartbeatTimeout:   awsstepfunctions.Timeout_At(jsii.String("$.heartbeatSeconds")),
+	})
+	catch(approval, recordExpired, *awsstepfunctions.Errors_TIMEOUT(), *awsstepfunctions.Errors_HEARTBEAT_TIMEOUT())
+	catch(approval, recordRejected, ErrRejected)
+	catch(approval, recordFailed, *awsstepfunctions.Errors_ALL())
+
+	deploy := lambdaTask(c, "Deploy", step, stepOf("deploy", nil), "", nil)
+	catch(deploy, recordFailed, *awsstepfunctions.Errors_ALL())
+	wait := awsstepfunctions.NewWait(c, jsii.String("WaitForDeployment"), &awsstepfunctions.WaitProps{
+		Time: awsstepfunctions.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(deploymentPollSeconds))),
+	})
+	status := lambdaTask(c, "Status", step, stepOf("status", nil), "$.status", nil)
+	catch(status, recordFailed, *awsstepfunctions.Errors_ALL())
+	const statusPath = "$.status.Payload.status"
+	deployed := awsstepfunctions.NewChoice(c, jsii.String("DeploymentStatus"), nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("deploying")), wait, nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("succeeded")), recordSucceeded, nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("failed")), recordFailed, nil).
+		Otherwise(recordFailed)
+
+	definition := awsstepfunctions.Chain_Start(preconditions).Next(approval).Next(deploy).Next(wait).Next(status).Next(deployed)
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: hub.retention})
+	machine := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: jsii.String(PromotionStateMachineName(hub.Policy.Hub)),
+		Comment:          jsii.String("Highway: promotes one artifact into an environment with approval."),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(definition),
+		TracingEnabled:   jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	suppress(machine.Role(), true,
+		rule("AwsSolutions-IAM5", whyMachineServices, "Resource::*"),
+		rule("AwsSolutions-IAM5", whyMachineVersions,
+			"Resource::<"+logicalID(step)+".Arn>:*", "Resource::<"+logicalID(request)+".Arn>:*"))
+	return machine
+}
+
+// lambdaTask invokes fn with payload, keeping its payload at resultPath ("": the
+// state's input passes on unchanged), and retries what the Lambda service
+// failed. props, when set, carries the integration pattern and timeouts.
+func lambdaTask(scope constructs.Construct, id string, fn awslambda.IFunction, payload map[string]any, resultPath string, props *awsstepfunctionstasks.LambdaInvokeProps) awsstepfunctionstasks.LambdaInvoke {
+	if props == nil {
+		props = &awsstepfunctionstasks.LambdaInvokeProps{}
+	}
+	props.LambdaFunction = fn
+	props.Payload = awsstepfunctions.TaskInput_FromObject(&payload)
+	props.RetryOnServiceExceptions = jsii.Bool(false)
+	switch {
+	case resultPath == "":
+		props.ResultPath = awsstepfunctions.JsonPath_DISCARD()
+	case props.IntegrationPattern == awsstepfunctions.IntegrationPattern_WAIT_FOR_TASK_TOKEN:
+		props.ResultPath = jsii.String(resultPath) // the output SendTaskSuccess sent
+	default:
+		props.ResultPath = jsii.String(resultPath)
+		props.ResultSelector = &map[string]any{"Payload.$": "$.Payload"}
+	}
+	task := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(id), props)
+	task.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:      jsii.Strings(lambdaTransientErrors...),
+		MaxAttempts: jsii.Number(lambdaRetryAttempts),
+		BackoffRate: jsii.Number(lambdaRetryBackoff),
+		Interval:    awscdk.Duration_Seconds(jsii.Number(lambdaRetryInterval)),
+	})
+	return task
+}
+
+// catch sends the errors of task to handler, with the error at $.error beside
+// the task's input.
+func catch(task awsstepfunctionstasks.LambdaInvoke, handler awsstepfunctions.IChainable, errors ...string) {
+	task.AddCatch(handler, &awsstepfunctions.CatchProps{
+		Errors:     jsii.Strings(errors...),
+		ResultPath: jsii.String("$.error"),
+	})
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/approval"
+	"github.com/highwayhq/highway/shared/promotion"
+)
+
+// workflow runs the production approval workflow in the demo's process, state
+// by state as the CDK app's state machine does: Preconditions, RequestApproval
+// (waiting on a task token), Deploy, the status loop, Record. It stands in for
+// Step Functions' StartExecution and for the SendTask calls the approval links
+// make.
+type workflow struct {
+	out        io.Writer
+	promoter   *promotion.Promoter
+	requests   *approval.Requester
+	executions map[string]execution // by task token
+}
+
+// execution is one waiting workflow: the state machine's input.
+type execution struct {
+	PromotionID string `json:"promotionId"`
+	App         string `json:"app"`
+	Env         string `json:"env"`
+	Digest      string `json:"digest"`
+	Commit      string `json:"commit"`
+}
+
+// StartExecution runs the workflow up to the approval it waits for.
+func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	var ex execution
+	if err := json.Unmarshal([]byte(aws.ToString(in.Input)), &ex); err != nil {
+		return nil, fmt.Errorf("workflow input: %w", err)
+	}
+	fmt.Fprintf(w.out, "  workflow %s: Preconditions\n", ex.PromotionID)
+	out, err := w.step(ctx, ex, promotion.StepPreconditions, "")
+	var pf *promotion.PreconditionFailed
+	if errors.As(err, &pf) {
+		fmt.Fprintf(w.out, "  workflow %s: %v, Record refused\n", ex.PromotionID, pf)
+		_, err = w.step(ctx, ex, promotion.StepRecord, "refused")
+		return &sfn.StartExecutionOutput{}, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	token := "local-task-" + ex.PromotionID
+	w.executions[token] = ex
+	fmt.Fprintf(w.out, "  workflow %s: RequestApproval (waiting for the task token)\n", ex.PromotionID)
+	_, err = w.requests.Handle(ctx, approval.Request{TaskToken: token, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env,
+		Digest: ex.Digest, Commit: ex.Commit, Summary: *out.Summary})
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String("local:" + ex.PromotionID)}, err
+}
+
+// Succeed resumes an approved workflow: Deploy, the status loop, Record.
+func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
+	ex, ok := w.executions[token]
+	if !ok {
+		return approval.ErrTaskGone
+	}
+	delete(w.executions, token)
+	fmt.Fprintf(w.out, "  workflow %s: approved; Deploy\n", ex.PromotionID)
+	out, err := w.step(ctx, ex, promotion.StepDeploy, "")
+	for err == nil && out.Status == "deploying" {
+		out, err = w.step(ctx, ex, promotion.StepStatus, "")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w.out, "  workflow %s: Record %s\n", ex.PromotionID, out.Status)
+	_, err = w.step(ctx, ex, promotion.StepRecord, out.Status)
+	return err
+}
+
+// Fail ends a rejected workflow: Record rejected.
+func (w *workflow) Fail(ctx context.Context, token, errorName, cause string) error {
+	ex, ok := w.executions[token]
+	if !ok {
+		return approval.ErrTaskGone
+	}
+	delete(w.executions, token)
+	fmt.Fprintf(w.out, "  workflow %s: %s (%s); Record rejected\n", ex.PromotionID, errorName, cause)
+	_, err := w.step(ctx, ex, promotion.StepRecord, "rejected")
+	return err
+}
+
+func (w *workflow) step(ctx context.Context, ex execution, step, outcome string) (promotion.StepOutput, error) {
+	return w.promoter.Step(ctx, promotion.StepInput{Step: step, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env, Outcome: outcome})
+}
+
+// mailbox is the demo's notification topic: it prints each message and keeps
+// the last, whose signed links the demo's approvers then open.
+type mailbox struct {
+	out  io.Writer
+	last string
+}
+
+func (m *mailbox) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	m.last = aws.ToString(in.Message)
+	fmt.Fprintf(m.out, "  dry-run: would notify %q:\n", aws.ToString(in.Subject))
+	for _, line := range strings.Split(strings.TrimRight(m.last, "\n"), "\n") {
+		fmt.Fprintf(m.out, "    | %s\n", line)
+	}
+	return &sns.PublishOutput{MessageId: aws.String("dry-run")}, nil
+}
+
+// linkPattern finds the signed links in a notification.
+var linkPattern = regexp.MustCompile(`https?://\S+\?\S*sig=\S+`)
+
+// link returns approver's link for action from the last notification.
+func (m *mailbox) link(approver string, action approval.Action) (*url.URL, error) {
+	for _, raw := range linkPattern.FindAllString(m.last, -1) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		q := u.Query()
+		if q.Get("approver") == approver && q.Get("action") == string(action) {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("the last notification has no %s link for %s", action, approver)
+}
+
+// click opens a signed link as a person does: the link shows a confirmation
+// page (GET), and confirming posts the same signed query.
+func click(ctx context.Context, links *approval.Links, u *url.URL, at time.Time) (int, error) {
+	for _, method := range []string{"GET", "POST"} {
+		var ev events.LambdaFunctionURLRequest
+		ev.RawPath, ev.RawQueryString = u.Path, u.RawQuery
+		ev.RequestContext.HTTP.Method = method
+		ev.RequestContext.HTTP.SourceIP = "127.0.0.1"
+		ev.RequestContext.TimeEpoch = at.UnixMilli()
+		if method == "POST" {
+			ev.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded"}
+		}
+		resp, err := links.Handle(ctx, ev)
+		if err != nil || resp.StatusCode != 200 {
+			return resp.StatusCode, err
+		}
+	}
+	return 200, nil
+}
