@@ -158,7 +158,6 @@ func registration(td *ecstypes.TaskDefinition, containers []ecstypes.ContainerDe
 		EphemeralStorage:              td.EphemeralStorage,
 		ExecutionRoleArn:              td.ExecutionRoleArn,
 		TaskRoleArn:                   td.TaskRoleArn,
-		InferenceAccelerators:         td.InferenceAccelerators,
 		IpcMode:                       td.IpcMode,
 		PidMode:                       td.PidMode,
 		NetworkMode:                   td.NetworkMode,
