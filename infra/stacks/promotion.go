@@ -276,7 +276,17 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 		TaskTimeout:        awsstepfunctions.Timeout_At(jsii.String("$.timeoutSeconds")),
 		HeartbeatTimeout:   awsstepfunctions.Timeout_At(jsii.String("$.heartbeatSeconds")),
 	})
-	catch(approval, recordExpired, *awsstepfunctions.Errors_TIMEOUT(), *awsstepfunctions.Errors_HEARTBEAT_TIMEOUT())
+	// A request nobody answered in time is marked expired and people told, by
+	// approvalrequest, before the promotion is recorded expired.
+	expire := lambdaTask(c, "ExpireApproval", request, map[string]any{
+		"promotionId": promotionID,
+		"digest":      awsstepfunctions.JsonPath_StringAt(jsii.String("$.digest")),
+		"error":       awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Error")),
+		"cause":       awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Cause")),
+	}, "$.expired", nil)
+	catch(expire, recordExpired, *awsstepfunctions.Errors_ALL())
+	expire.Next(recordExpired)
+	catch(approval, expire, *awsstepfunctions.Errors_TIMEOUT(), *awsstepfunctions.Errors_HEARTBEAT_TIMEOUT())
 	catch(approval, recordRejected, ErrRejected)
 	catch(approval, recordFailed, *awsstepfunctions.Errors_ALL())
 

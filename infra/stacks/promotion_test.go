@@ -263,7 +263,7 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("states from StartAt = %v, want %v", order, wantOrder)
 	}
-	wantStates := append(slices.Clone(wantOrder), "RecordSucceeded", "RecordFailed", "RecordExpired", "RecordRejected", "RecordRefused", "Failed")
+	wantStates := append(slices.Clone(wantOrder), "ExpireApproval", "RecordSucceeded", "RecordFailed", "RecordExpired", "RecordRejected", "RecordRefused", "Failed")
 	if got := slices.Sorted(maps.Keys(def.States)); !slices.Equal(got, slices.Sorted(slices.Values(wantStates))) {
 		t.Errorf("states = %v, want %v", got, slices.Sorted(slices.Values(wantStates)))
 	}
@@ -306,7 +306,13 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 				"taskToken.$": "$$.Task.Token", "promotionId.$": "$.promotionId", "app.$": "$.app", "env.$": "$.env",
 				"digest.$": "$.digest", "commit.$": "$.commit", "summary.$": "$.preconditions.Payload.summary",
 			},
-			catches: []stateCatch{catch("RecordExpired", "States.Timeout", "States.HeartbeatTimeout"), catch("RecordRejected", "Rejected"), catch("RecordFailed", all...)},
+			catches: []stateCatch{catch("ExpireApproval", "States.Timeout", "States.HeartbeatTimeout"), catch("RecordRejected", "Rejected"), catch("RecordFailed", all...)},
+		},
+		{
+			// An expired request is marked so, and people told, by approvalrequest.
+			name: "ExpireApproval", resource: invoke, function: request, resultPath: "$.expired", next: "RecordExpired",
+			payload: map[string]any{"promotionId.$": "$.promotionId", "digest.$": "$.digest", "error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+			catches: []stateCatch{catch("RecordExpired", all...)},
 		},
 		{name: "Deploy", resource: invoke, function: step, payload: payload("deploy"), next: "WaitForDeployment", catches: []stateCatch{catch("RecordFailed", all...)}},
 		{name: "Status", resource: invoke, function: step, payload: payload("status"), resultPath: "$.status", next: "DeploymentStatus", catches: []stateCatch{catch("RecordFailed", all...)}},

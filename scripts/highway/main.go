@@ -32,6 +32,8 @@ commands:
   reject  APPROVAL-ID --as EMAIL --reason TEXT
           decide a production approval as the signed links do, against the hub
           ($HIGHWAY_TABLE, $HIGHWAY_TOPIC, your AWS credentials)
+  quarantine sha256:DIGEST --reason TEXT
+          never promote an artifact again ($HIGHWAY_TABLE, $HIGHWAY_BUS)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
@@ -86,6 +88,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return decideCmd(ctx, out, approval.Action(args[0]), args[1:], decide)
+	case "quarantine":
+		q, err := awsQuarantine(ctx)
+		if err != nil {
+			return err
+		}
+		return quarantineCmd(ctx, out, args[1:], q)
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {
