@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,8 +177,19 @@ func (f *fixture) register(t testing.TB, commit, digest string) *ledger.Artifact
 	return a
 }
 
-func TestRebuiltDigestIsRefused(t *testing.T) {
-	f := newFixture(t, ledger.NewMemory())
+// ledgers runs a test against the in-memory ledger and DynamoDB Local.
+func ledgers(t *testing.T, test func(t *testing.T, l ledger.Ledger)) {
+	t.Run("memory", func(t *testing.T) { test(t, ledger.NewMemory()) })
+	t.Run("dynamodb", func(t *testing.T) {
+		db := localaws.DynamoDB(t)
+		test(t, ledger.NewDynamo(db, localaws.LedgerTable(t, db)))
+	})
+}
+
+func TestRebuiltDigestIsRefused(t *testing.T) { ledgers(t, testRebuiltDigestIsRefused) }
+
+func testRebuiltDigestIsRefused(t *testing.T, l ledger.Ledger) {
+	f := newFixture(t, l)
 	first := f.register(t, commit, digest)
 	if again := f.register(t, commit, digest); again.Digest != first.Digest {
 		t.Fatalf("re-registering the same digest = %s, want the first", again.Digest)
@@ -202,22 +214,17 @@ func TestRebuiltDigestIsRefused(t *testing.T) {
 	if got := f.dep.deployed("dev"); len(got) != 0 {
 		t.Errorf("deployed %v to dev, want nothing: the rebuild is quarantined", got)
 	}
-	if f.bus.sent[len(f.bus.sent)-1] != DetailTypeRebuildRefused && !containsType(f.bus.sent, DetailTypeRebuildRefused) {
+	if !slices.Contains(f.bus.sent, DetailTypeRebuildRefused) {
 		t.Errorf("events = %v, want a Rebuild Refused", f.bus.sent)
 	}
 }
 
-func containsType(types []string, t string) bool {
-	for _, x := range types {
-		if x == t {
-			return true
-		}
-	}
-	return false
+func TestQuarantinedArtifactIsNeverPromoted(t *testing.T) {
+	ledgers(t, testQuarantinedArtifactIsNeverPromoted)
 }
 
-func TestQuarantinedArtifactIsNeverPromoted(t *testing.T) {
-	f := newFixture(t, ledger.NewMemory())
+func testQuarantinedArtifactIsNeverPromoted(t *testing.T, l ledger.Ledger) {
+	f := newFixture(t, l)
 	a := f.register(t, commit, digest)
 	if err := f.p.Quarantine(context.Background(), digest, "alarm rollback"); err != nil {
 		t.Fatal(err)
