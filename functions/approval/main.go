@@ -23,9 +23,6 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
-// EnvSecret names the link secret in Secrets Manager.
-const EnvSecret = "HIGHWAY_APPROVAL_SECRET"
-
 func main() {
 	ctx := context.Background()
 	rt, err := function.Load(ctx)
@@ -39,11 +36,7 @@ func main() {
 }
 
 func run(ctx context.Context, rt *function.Runtime) error {
-	secrets, err := linksecret.Load(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(EnvSecret))
-	if err != nil {
-		return err
-	}
-	signer, err := approval.NewSigner(secrets[0], secrets[1:]...)
+	signer, err := linksecret.LoadSigner(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalSecret))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 )
@@ -58,7 +59,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	ev.RawQueryString = link.RawQuery
 	payload, _ := json.Marshal(ev)
 
-	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env, EnvSecret+"=highway-approval-links"))
+	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env, function.EnvApprovalSecret+"=highway-approval-links"))
 	for i, want := range []int{200, 409} {
 		body, err := emu.Invoke(ctx, payload)
 		if err != nil {

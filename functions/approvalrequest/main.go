@@ -21,12 +21,6 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
-// Environment the CDK app sets on the approval functions.
-const (
-	EnvSecret = "HIGHWAY_APPROVAL_SECRET"
-	EnvURL    = "HIGHWAY_APPROVAL_URL"
-)
-
 func main() {
 	ctx := context.Background()
 	rt, err := function.Load(ctx)
@@ -40,18 +34,14 @@ func main() {
 }
 
 func run(ctx context.Context, rt *function.Runtime) error {
-	secrets, err := linksecret.Load(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(EnvSecret))
-	if err != nil {
-		return err
-	}
-	signer, err := approval.NewSigner(secrets[0], secrets[1:]...)
+	signer, err := linksecret.LoadSigner(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalSecret))
 	if err != nil {
 		return err
 	}
 	l := ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table)
 	events := approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus))
 	notify := sns.NewFromConfig(rt.AWS)
-	requests, err := approval.NewRequester(rt.Policy, l, notify, rt.Topic, signer, os.Getenv(EnvURL), events)
+	requests, err := approval.NewRequester(rt.Policy, l, notify, rt.Topic, signer, os.Getenv(function.EnvApprovalURL), events)
 	if err != nil {
 		return err
 	}

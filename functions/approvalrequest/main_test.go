@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 )
@@ -26,8 +27,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env,
-		EnvSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
-		EnvURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/"))
+		function.EnvApprovalSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
+		function.EnvApprovalURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/"))
 	payload, err := os.ReadFile("../../events/approval-request.json")
 	if err != nil {
 		t.Fatal(err)

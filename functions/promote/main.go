@@ -25,9 +25,6 @@ import (
 	"github.com/highwayhq/highway/shared/promotion"
 )
 
-// EnvStateMachine names the approval workflow's state machine ARN.
-const EnvStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
-
 func main() {
 	rt, err := function.Load(context.Background())
 	if err != nil {
@@ -46,6 +43,6 @@ func main() {
 	p := promotion.New(rt.Policy,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
-		deployers, sfn.NewFromConfig(rt.AWS), os.Getenv(EnvStateMachine))
+		deployers, sfn.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalStateMachine))
 	function.Start(rt, p.Invoke)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/route"
 )
 
@@ -32,14 +33,11 @@ var promotionFunctions = []string{route.FunctionPromote, FunctionApprovalRequest
 
 // Environment variables of the promotion functions, beyond those every function
 // gets.
+// The approval functions' environment, named where the functions read it.
 const (
-	// EnvApprovalSecret is the ARN of the secret whose key signs approval links.
-	EnvApprovalSecret = "HIGHWAY_APPROVAL_SECRET"
-	// EnvApprovalURL is the approval function's URL, where approval links point.
-	EnvApprovalURL = "HIGHWAY_APPROVAL_URL"
-	// EnvApprovalStateMachine is the ARN of the promotion state machine, which
-	// the promote function starts for environments that need approval.
-	EnvApprovalStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
+	EnvApprovalSecret       = function.EnvApprovalSecret
+	EnvApprovalURL          = function.EnvApprovalURL
+	EnvApprovalStateMachine = function.EnvApprovalStateMachine
 )
 
 // Promotion's timing: the promote function's tick, which starts promotions whose

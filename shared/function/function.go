@@ -26,6 +26,14 @@ const (
 	EnvBus     = "HIGHWAY_BUS"
 	EnvTracing = "HIGHWAY_TRACING"
 	EnvTopic   = "HIGHWAY_TOPIC"
+
+	// EnvApprovalSecret is the ARN of the secret whose key signs approval links.
+	EnvApprovalSecret = "HIGHWAY_APPROVAL_SECRET"
+	// EnvApprovalURL is the approval function's URL, where approval links point.
+	EnvApprovalURL = "HIGHWAY_APPROVAL_URL"
+	// EnvApprovalStateMachine is the ARN of the approval state machine promote
+	// starts for environments that need approval.
+	EnvApprovalStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
 )
 
 // Runtime is what a function's main builds its clients and handler from.

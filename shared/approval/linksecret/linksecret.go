@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/highwayhq/highway/shared/approval"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,4 +65,14 @@ func Load(ctx context.Context, api API, secretID string) ([][]byte, error) {
 		secrets = append(secrets, []byte(keys.Previous))
 	}
 	return secrets, nil
+}
+
+// LoadSigner loads the link secret and returns the signer of approval links:
+// the current key signs, and the previous one, while set, still verifies.
+func LoadSigner(ctx context.Context, api API, secretID string) (approval.Signer, error) {
+	keys, err := Load(ctx, api, secretID)
+	if err != nil {
+		return approval.Signer{}, err
+	}
+	return approval.NewSigner(keys[0], keys[1:]...)
 }
