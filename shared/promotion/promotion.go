@@ -203,6 +203,14 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 	}
 	var next *ledger.Promotion
 	for _, pr := range promos {
+		if stalled(pr, now) {
+			// Claimed, but no deployment was ever confirmed or even started (the
+			// function stopped between the two): free the environment.
+			if err := p.end(ctx, pr, ledger.PromotionFailed, "no deployment was started or confirmed within "+lockTTL.String()); err != nil {
+				return err
+			}
+			continue
+		}
 		if pr.Status != ledger.PromotionRequested {
 			continue
 		}
@@ -231,6 +239,12 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 	}
 	_, err = p.Deploy(ctx, app, env, next)
 	return err
+}
+
+// stalled reports a promotion claimed for deployment whose deployment never got
+// a handle, for longer than the lock lasts.
+func stalled(pr *ledger.Promotion, now time.Time) bool {
+	return pr.Status == ledger.PromotionDeploying && pr.Handle == "" && now.Sub(pr.StartedAt) > lockTTL
 }
 
 // requestApproval starts the approval workflow of a promotion; its execution

@@ -472,3 +472,46 @@ func TestConcurrentArtifactsTakeTurns(t *testing.T) {
 		t.Errorf("two artifacts deployed %v to staging at once, want exactly one", got)
 	}
 }
+
+// A promotion claimed for deployment whose function stopped before the
+// deployment started is ended by the tick once the lock's time is up, and the
+// environment is free again.
+func TestStalledDeploymentFreesTheEnvironment(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, ledger.NewMemory())
+	app, staging := f.env(t, "staging")
+	a := f.register(t, commit, digest)
+	pr, err := f.p.Request(ctx, a, staging, "dev", f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The claim, as Deploy makes it, and nothing after.
+	if held, err := f.p.lock(ctx, "checkout", "staging", pr.ID); err != nil || !held {
+		t.Fatal(held, err)
+	}
+	pr.Status, pr.StartedAt = ledger.PromotionDeploying, f.now
+	if err := f.l.Update(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Hour)
+	if err := f.p.Advance(ctx, app, staging); err != nil {
+		t.Fatal(err)
+	}
+	if ps := f.promotions(t, "staging"); ps[0].Status != ledger.PromotionDeploying {
+		t.Fatalf("after an hour the promotion is %s, want still deploying", ps[0].Status)
+	}
+	f.now = f.now.Add(lockTTL)
+	if err := f.p.Advance(ctx, app, staging); err != nil {
+		t.Fatal(err)
+	}
+	ps := f.promotions(t, "staging")
+	if ps[0].Status != ledger.PromotionFailed || !strings.Contains(ps[0].Reason, "no deployment was started") {
+		t.Errorf("stalled promotion = %+v, want failed with the reason", ps[0])
+	}
+	if held, err := f.p.lock(ctx, "checkout", "staging", "prm-next"); err != nil || !held {
+		t.Errorf("the environment is still held after the stalled promotion ended: %v, %v", held, err)
+	}
+	if got, _ := f.p.artifact(ctx, digest); got.Quarantined {
+		t.Error("a stalled promotion quarantined the artifact: nothing says the artifact was at fault")
+	}
+}
