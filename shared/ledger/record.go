@@ -411,6 +411,29 @@ type DriftReport struct {
 	// ExpectedDigest is the digest promoted to the env; Header.Digest is the one
 	// found running.
 	ExpectedDigest string `json:"expectedDigest,omitempty"`
+	// Account and Region locate the stack or the environment checked.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// DetectionID is CloudFormation's stack drift detection id.
+	DetectionID string `json:"detectionId,omitempty"`
+	// Target says what a runtime check read: a Lambda alias, an ECS service or
+	// an SSM parameter.
+	Target string `json:"target,omitempty"`
+	// Changed says the report differs from the previous one of the same stack
+	// or environment (and so was alerted on).
+	Changed bool `json:"changed,omitempty"`
+}
+
+// PropertyDifference is one property of a drifted resource, as CloudFormation
+// reports it.
+type PropertyDifference struct {
+	// Path is the property's JSON path, for example /SecurityGroupIngress/2.
+	Path string `json:"path"`
+	// Expected and Actual are the template's value and the live one.
+	Expected string `json:"expected,omitempty"`
+	Actual   string `json:"actual,omitempty"`
+	// Type is ADD, REMOVE or NOT_EQUAL.
+	Type string `json:"type"`
 }
 
 // DriftedResource is one resource whose live state differs from its template.
@@ -419,8 +442,19 @@ type DriftedResource struct {
 	LogicalID string `json:"logicalId"`
 	// Type is the CloudFormation resource type.
 	Type string `json:"type"`
-	// Status is MODIFIED or DELETED.
+	// Status is MODIFIED, DELETED, IN_SYNC or NOT_CHECKED.
 	Status string `json:"status"`
+	// PhysicalID is the resource's physical id.
+	PhysicalID string `json:"physicalId,omitempty"`
+	// Differences are the properties changed by hand.
+	Differences []PropertyDifference `json:"differences,omitempty"`
+	// Severity is the policy's severity for this change: critical, high,
+	// medium or low.
+	Severity string `json:"severity,omitempty"`
+	// Suppressed says the policy marks this change a known false positive; it
+	// stays visible but raises no alert. SuppressedBecause is the reason.
+	Suppressed        bool   `json:"suppressed,omitempty"`
+	SuppressedBecause string `json:"suppressedBecause,omitempty"`
 }
 
 // Baseline is the test timing window of one app's branch: the durations of its

@@ -22,6 +22,8 @@ type Policy struct {
 	Hub Hub `yaml:"hub" json:"hub" policy:"required"`
 	// Apps are the delivery units Highway watches, each with its environments.
 	Apps []App `yaml:"apps" json:"apps" policy:"required"`
+	// Drift configures drift detection; nil turns it off.
+	Drift *Drift `yaml:"drift,omitempty" json:"drift,omitempty"`
 }
 
 // Hub describes where Highway itself is deployed and how its resources are named.

@@ -40,6 +40,9 @@ const (
 	// FunctionPromote is the function that moves passed artifacts through their
 	// environments and records deployments.
 	FunctionPromote = "promote"
+	// FunctionDrift is the function that detects drift: it sweeps on schedule,
+	// detects stack by stack from its queue, and reports on completion events.
+	FunctionDrift = "drift"
 )
 
 // DetailTypeGateDecided is the domain event the gate publishes for every build.
@@ -91,7 +94,18 @@ func Routes(p *policy.Policy) []Route {
 			},
 		})
 	}
-	return append(routes, promoteRoutes(p)...)
+	routes = append(routes, promoteRoutes(p)...)
+	if p.Drift != nil {
+		routes = append(routes, Route{
+			Function:    FunctionDrift,
+			Description: "finished CloudFormation drift detections, in every account Highway reaches",
+			Pattern: Pattern{
+				"source":      []string{"aws.cloudformation"},
+				"detail-type": []string{"CloudFormation Drift Detection Status Change"},
+			},
+		})
+	}
+	return routes
 }
 
 // promoteRoutes are the events that start promotions (a passed gate) and finish
