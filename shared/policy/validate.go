@@ -34,6 +34,7 @@ var checks = []func(*checker, *Policy){
 	checkApps,
 	checkGates,
 	checkPromotion,
+	checkDrift,
 }
 
 var (
