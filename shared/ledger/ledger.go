@@ -73,6 +73,10 @@ type Ledger interface {
 	// OpenIncidents returns every unresolved incident, oldest first.
 	OpenIncidents(ctx context.Context) ([]*Incident, error)
 
+	// CurrentDriftReports returns the latest drift report of every stack and
+	// environment (those marked Current), oldest first.
+	CurrentDriftReports(ctx context.Context) ([]*DriftReport, error)
+
 	// Latest returns the newest record of kind k with id, among records filed
 	// without a commit (baselines, for example); ErrNotFound when there is none.
 	Latest(ctx context.Context, k Kind, id string) (Record, error)
@@ -344,6 +348,14 @@ func (b *book) Latest(ctx context.Context, k Kind, id string) (Record, error) {
 		}
 	}
 	return nil, fmt.Errorf("latest %s %s: %w", k, id, ErrNotFound)
+}
+
+func (b *book) CurrentDriftReports(ctx context.Context) ([]*DriftReport, error) {
+	recs, err := b.readIndex(ctx, indexOpen, openPartition(KindDriftReport), "", "")
+	if err != nil {
+		return nil, fmt.Errorf("current drift reports: %w", err)
+	}
+	return only[*DriftReport](recs)
 }
 
 // inEnv reads an app+env's records of kind k in [from, to).

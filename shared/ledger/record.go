@@ -422,7 +422,12 @@ type DriftReport struct {
 	// Changed says the report differs from the previous one of the same stack
 	// or environment (and so was alerted on).
 	Changed bool `json:"changed,omitempty"`
+	// Current marks the latest report of its stack or environment: it is in
+	// the ledger's open index (CurrentDriftReports) until a newer one replaces it.
+	Current bool `json:"current,omitempty"`
 }
+
+func (r *DriftReport) open() bool { return r.Current }
 
 // PropertyDifference is one property of a drifted resource, as CloudFormation
 // reports it.

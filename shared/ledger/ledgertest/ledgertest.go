@@ -46,6 +46,7 @@ func Run(t *testing.T, newLedger NewLedger) {
 		{"RecordOnceSeesUpdates", testRecordOnceSeesUpdates},
 		{"Promotions", testPromotions},
 		{"ApprovalRequestAndLock", testApprovalRequestAndLock},
+		{"CurrentDriftReports", testCurrentDriftReports},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -728,5 +729,30 @@ func testApprovalRequestAndLock(t *testing.T, l ledger.Ledger, _ *clock) {
 	byDigest, err := l.ByDigest(ctx, digest)
 	if err != nil || find(byDigest, ledger.KindApprovalRequest, "apr-7f3c") == nil {
 		t.Errorf("ByDigest(%s) lacks the approval request: %v", digest, err)
+	}
+}
+
+// testCurrentDriftReports: only reports marked Current are listed, and
+// replacing one (Current false) takes it off the list.
+func testCurrentDriftReports(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	old := &ledger.DriftReport{Header: ledger.Header{ID: "444444444444/eu-west-1/shop-network", At: at(0)}, Stack: "shop-network", Status: "DRIFTED", Current: true}
+	other := &ledger.DriftReport{Header: ledger.Header{ID: "shop/prod", App: "shop", Env: "prod", At: at(time.Minute)}, Status: "IN_SYNC", Current: true}
+	put(t, l, old, other)
+	old.Current = false
+	if err := l.Update(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	newer := &ledger.DriftReport{Header: ledger.Header{ID: "444444444444/eu-west-1/shop-network", At: at(time.Hour)}, Stack: "shop-network", Status: "IN_SYNC", Current: true}
+	put(t, l, newer)
+	got, err := l.CurrentDriftReports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := describe(got); !reflect.DeepEqual(ids, []string{"driftReport/shop/prod", "driftReport/444444444444/eu-west-1/shop-network"}) {
+		t.Errorf("CurrentDriftReports() = %v, want the environment's and the stack's newest", ids)
+	}
+	if len(got) == 2 && got[1].Status != "IN_SYNC" {
+		t.Errorf("the stack's current report = %s, want the newer IN_SYNC", got[1].Status)
 	}
 }
