@@ -34,6 +34,8 @@ commands:
           ($HIGHWAY_TABLE, $HIGHWAY_TOPIC, your AWS credentials)
   quarantine sha256:DIGEST --reason TEXT
           never promote an artifact again ($HIGHWAY_TABLE, $HIGHWAY_BUS)
+  drift report [--json]
+          the latest drift report of every stack and environment ($HIGHWAY_TABLE)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return quarantineCmd(ctx, out, args[1:], q)
+	case "drift":
+		return driftCmd(ctx, out, args[1:])
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {
