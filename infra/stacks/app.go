@@ -32,6 +32,7 @@ func Capabilities() []Capability {
 		newPushRecording,
 		newGating,
 		newPromotion,
+		newDrift,
 	}
 }
 

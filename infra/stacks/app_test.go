@@ -25,6 +25,8 @@ func TestWholeAppHasNoUnsuppressedNagErrors(t *testing.T) {
 		{name: "example policy", give: examplePolicy},
 		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
 		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
+		{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
+		{name: "drift without prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, anyStackDriftPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +100,8 @@ func TestOnlyForcedWildcards(t *testing.T) {
 		{name: "example policy", give: examplePolicy},
 		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }},
 		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
+		{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
+		{name: "drift without prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, anyStackDriftPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +115,8 @@ func TestOnlyForcedWildcards(t *testing.T) {
 				// THEN no IAM statement grants a wildcard action; the only grants
 				// on every resource are those AWS forces (X-Ray's, log delivery,
 				// the answers to pipeline jobs and approval tasks, ECS task
-				// definitions), each in a policy whose one suppression of "*"
+				// definitions, listing stacks and reading drift detections),
+				// each in a policy whose one suppression of "*"
 				// gives its reason; and every other wildcard resource is
 				// suppressed by name
 				for id, pol := range tpl.ofType("AWS::IAM::Policy") {
@@ -156,23 +161,26 @@ func TestOnlyForcedWildcards(t *testing.T) {
 // (the two answers to a pipeline job share one entry), with what the reason of
 // their suppression must name.
 var forcedWildcards = map[string]string{
-	"xray:PutTraceSegments":         "X-Ray",
-	"xray:PutTelemetryRecords":      "X-Ray",
-	"xray:GetSamplingRules":         "X-Ray",
-	"xray:GetSamplingTargets":       "X-Ray",
-	"codepipeline:PutJob":           "PutJobSuccessResult and PutJobFailureResult",
-	"states:SendTaskSuccess":        "task token has no ARN",
-	"states:SendTaskFailure":        "task token has no ARN",
-	"ecs:DescribeTaskDefinition":    "DescribeTaskDefinition and RegisterTaskDefinition",
-	"ecs:RegisterTaskDefinition":    "DescribeTaskDefinition and RegisterTaskDefinition",
-	"logs:CreateLogDelivery":        "log delivery",
-	"logs:GetLogDelivery":           "log delivery",
-	"logs:UpdateLogDelivery":        "log delivery",
-	"logs:DeleteLogDelivery":        "log delivery",
-	"logs:ListLogDeliveries":        "log delivery",
-	"logs:PutResourcePolicy":        "log delivery",
-	"logs:DescribeResourcePolicies": "log delivery",
-	"logs:DescribeLogGroups":        "log delivery",
+	"xray:PutTraceSegments":                            "X-Ray",
+	"xray:PutTelemetryRecords":                         "X-Ray",
+	"xray:GetSamplingRules":                            "X-Ray",
+	"xray:GetSamplingTargets":                          "X-Ray",
+	"codepipeline:PutJob":                              "PutJobSuccessResult and PutJobFailureResult",
+	"states:SendTaskSuccess":                           "task token has no ARN",
+	"states:SendTaskFailure":                           "task token has no ARN",
+	"ecs:DescribeTaskDefinition":                       "DescribeTaskDefinition",
+	"ecs:RegisterTaskDefinition":                       "DescribeTaskDefinition and RegisterTaskDefinition",
+	"cloudformation:DescribeStacks":                    "DescribeStacks without a stack name",
+	"cloudformation:ListStacks":                        "ListStacks",
+	"cloudformation:DescribeStackDriftDetectionStatus": "drift detection id has no ARN",
+	"logs:CreateLogDelivery":                           "log delivery",
+	"logs:GetLogDelivery":                              "log delivery",
+	"logs:UpdateLogDelivery":                           "log delivery",
+	"logs:DeleteLogDelivery":                           "log delivery",
+	"logs:ListLogDeliveries":                           "log delivery",
+	"logs:PutResourcePolicy":                           "log delivery",
+	"logs:DescribeResourcePolicies":                    "log delivery",
+	"logs:DescribeLogGroups":                           "log delivery",
 }
 
 // suppressionReasons returns the reasons of the cdk-nag AwsSolutions-IAM5

@@ -55,6 +55,10 @@ const (
 	whyTaskDefs     = "ECS DescribeTaskDefinition and RegisterTaskDefinition accept no resource narrower than \"*\": a task definition revision has no ARN before it is registered."
 	whyTaskTags     = "A new task definition revision keeps the tags of the service's current one, and ECS authorizes tags on RegisterTaskDefinition as ecs:TagResource on the new revision, whose family the policy does not name; tagging is allowed only while registering."
 	whyTaskRoles    = "A deployment registers a revision of the service's task definition with the task and execution roles of its current one, which the policy does not name; the roles may be passed to ECS tasks only, and only roles of the environment's own account."
+	whyStackListing = "CloudFormation DescribeStacks without a stack name, ListStacks and DescribeStackDriftDetectionStatus accept no resource narrower than \"*\": the drift function lists the stacks of an account and region to select them by name prefix and tags, and a drift detection id has no ARN."
+	whyStackNames   = "A stack's ARN ends in an id CloudFormation assigns when it creates the stack; stack/<prefix>*/* reaches only the stacks whose names start with one of the policy's drift prefixes, in the accounts and regions Highway reaches."
+	whyAnyStack     = "The policy's drift section names no stack prefix, so any stack of the accounts and regions Highway reaches may be checked (the drift function selects them by tags at run time); a stack's ARN ends in an id CloudFormation assigns when it creates the stack."
+	whyTaskDefReads = "ECS DescribeTaskDefinition accepts no resource narrower than \"*\"; the drift function reads only the task definitions that the services the policy deploys to run."
 )
 
 // deliveredFrom returns the apps whose delivery account is account.
@@ -260,6 +264,94 @@ func deploys(envs []policy.Environment) []permission {
 				"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
 			},
 		},
+	)
+}
+
+// reached returns every account and region pair Highway reaches: the hub's
+// own, then the spokes'. Drift detection checks the stacks of each.
+func reached(p *policy.Policy) []policy.Spoke {
+	return append([]policy.Spoke{{Account: p.Hub.Account, Region: p.Hub.Region}}, p.Spokes()...)
+}
+
+// driftAccounts returns the accounts other than the hub's that Highway reaches,
+// sorted: the drift function checks their stacks and environments through
+// their spoke roles.
+func driftAccounts(p *policy.Policy) []string {
+	var out []string
+	for _, a := range spokeAccounts(p) {
+		if a != p.Hub.Account {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// driftChecks lets a role check account for drift, in every region of it
+// Highway reaches: list its stacks, detect and read the drift of those the
+// policy selects, and read what runs in the account's environments Highway
+// deploys to. The drift function holds them for the hub account, and each
+// spoke role for its own account; without a drift section, nothing.
+// DetectStackDrift also reads each resource of the stack with the caller's
+// credentials: allowResourceReads grants that.
+func driftChecks(p *policy.Policy, account string) []permission {
+	if p.Drift == nil {
+		return nil
+	}
+	prefixes, why := p.Drift.Stacks.Prefixes, whyStackNames
+	if len(prefixes) == 0 {
+		prefixes, why = []string{""}, whyAnyStack
+	}
+	var stacks []resourceArn
+	for _, s := range reached(p) {
+		if s.Account != account {
+			continue
+		}
+		for _, prefix := range prefixes {
+			stacks = appendArn(stacks, arnOf("cloudformation", s.Region, s.Account, "stack/"+prefix+"*/*"))
+		}
+	}
+	if len(stacks) == 0 {
+		return nil
+	}
+	return append([]permission{
+		{
+			sid:       "FindStacks",
+			actions:   []string{"cloudformation:DescribeStacks", "cloudformation:ListStacks", "cloudformation:DescribeStackDriftDetectionStatus"},
+			resources: []resourceArn{anyResource},
+			why:       whyStackListing,
+		},
+		{
+			sid:       "DetectStackDrift",
+			actions:   []string{"cloudformation:DetectStackDrift", "cloudformation:DetectStackResourceDrift", "cloudformation:DescribeStackResourceDrifts"},
+			resources: stacks,
+			why:       why,
+		},
+	}, runtimeReads(deployedTo(p.Apps, account))...)
+}
+
+// runtimeReads lets a role read what runs in the environments envs, to compare
+// it with the artifact promoted there: the SSM parameter, the Lambda alias and
+// the version it points to, or the ECS service and the task definition it
+// runs. An environment deployed by its own pipeline has nothing to read.
+func runtimeReads(envs []policy.Environment) []permission {
+	var parameters, functions, services, taskDefs []resourceArn
+	for _, e := range envs {
+		switch d := e.Deploy; {
+		case d.SSM != nil:
+			parameters = appendArn(parameters, arnOf("ssm", e.Region, e.Account, "parameter/"+strings.TrimPrefix(d.SSM.Parameter, "/")))
+		case d.Lambda != nil:
+			fn := "function:" + d.Lambda.Function
+			functions = appendArn(appendArn(functions, arnOf("lambda", e.Region, e.Account, fn)), arnOf("lambda", e.Region, e.Account, fn+":*"))
+		case d.ECS != nil:
+			services = appendArn(services, arnOf("ecs", e.Region, e.Account, "service/"+d.ECS.Cluster+"/"+d.ECS.Service))
+			taskDefs = appendArn(taskDefs, anyResource)
+		}
+	}
+	return nonEmpty(
+		permission{sid: "ReadDeployedParameters", actions: []string{"ssm:GetParameter"}, resources: parameters},
+		permission{sid: "ReadDeployedFunctions", actions: []string{"lambda:GetAlias", "lambda:GetFunction"}, resources: functions, why: whyAliases},
+		permission{sid: "ReadDeployedServices", actions: []string{"ecs:DescribeServices"}, resources: services},
+		permission{sid: "ReadDeployedTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition"}, resources: taskDefs, why: whyTaskDefReads},
 	)
 }
 

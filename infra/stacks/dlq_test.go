@@ -21,9 +21,10 @@ func TestEveryAsyncTargetHasItsOwnDeadLetterQueue(t *testing.T) {
 			tpl := templateOf(t, stack)
 
 			// THEN every asynchronous target (rule target, function async
-			// invocation, topic subscription) names a dead-letter queue, rule
-			// targets and functions also bound retries and event age, and no two
-			// targets share a queue, nor is any queue left without a target
+			// invocation, topic subscription, queue a function consumes) names
+			// a dead-letter queue, rule targets and functions also bound
+			// retries and event age, and no two targets share a queue, nor is
+			// any queue left without a target but the queues functions consume
 			users := map[string][]string{} // queue -> targets
 			for id, r := range tpl.ofType("AWS::Events::Rule") {
 				for i, target := range list(r.Properties["Targets"]) {
@@ -58,8 +59,16 @@ func TestEveryAsyncTargetHasItsOwnDeadLetterQueue(t *testing.T) {
 				q := refTo(path(s.Properties, "RedrivePolicy", "deadLetterTargetArn"))
 				users[q] = append(users[q], id)
 			}
-
 			queues := tpl.ofType("AWS::SQS::Queue")
+			consumed := consumedQueues(tpl)
+			for q := range consumed {
+				dlq := refTo(path(queues[q].Properties, "RedrivePolicy", "deadLetterTargetArn"))
+				users[dlq] = append(users[dlq], q)
+				if path(queues[q].Properties, "RedrivePolicy", "maxReceiveCount") == nil {
+					t.Errorf("consumed queue %s redrive policy = %v, want a maximum receive count", q, path(queues[q].Properties, "RedrivePolicy"))
+				}
+			}
+
 			for q, targets := range users {
 				_, isQueue := queues[q]
 				switch {
@@ -70,12 +79,24 @@ func TestEveryAsyncTargetHasItsOwnDeadLetterQueue(t *testing.T) {
 				}
 			}
 			for q := range queues {
-				if len(users[q]) == 0 {
+				if len(users[q]) == 0 && !consumed[q] {
 					t.Errorf("queue %s is the dead-letter queue of no target", q)
 				}
 			}
 		})
 	}
+}
+
+// consumedQueues returns the queues of tpl that an event source mapping
+// consumes: work queues, not dead-letter queues.
+func consumedQueues(tpl cfnTemplate) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range tpl.ofType("AWS::Lambda::EventSourceMapping") {
+		if q := refTo(m.Properties["EventSourceArn"]); tpl.Resources[q].Type == "AWS::SQS::Queue" {
+			out[q] = true
+		}
+	}
+	return out
 }
 
 // allOfType reports whether every resource in ids has type typ.
@@ -102,8 +123,10 @@ func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
 			// WHEN the stack is synthesized
 			tpl := templateOf(t, stack)
 
-			// THEN each queue has one alarm that fires on its first visible
-			// message, and in the hub it notifies the topic
+			// THEN each dead-letter queue has one alarm that fires on its
+			// first visible message, and in the hub it notifies the topic; a
+			// queue a function consumes fills and drains by design, and its
+			// own dead-letter queue alarms instead
 			alarms := map[string]int{}
 			for id, a := range tpl.ofType("AWS::CloudWatch::Alarm") {
 				p := a.Properties
@@ -130,7 +153,14 @@ func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
 			if len(queues) == 0 {
 				t.Fatal("no queues; every stack has at least one asynchronous target")
 			}
+			consumed := consumedQueues(tpl)
 			for q := range queues {
+				if consumed[q] {
+					if alarms[q] != 0 {
+						t.Errorf("consumed queue %s has %d alarms, want none: it holds messages by design", q, alarms[q])
+					}
+					continue
+				}
 				if alarms[q] != 1 {
 					t.Errorf("queue %s has %d alarms, want 1", q, alarms[q])
 				}

@@ -66,7 +66,7 @@ apps:
 // deliveryServices are the services whose grants the policy or a capability
 // decides; every other statement of a function role is one of Highway's
 // defaults (logs, tracing, dead-letter queue, ledger, bus).
-var deliveryServices = []string{"codecommit", "codebuild", "codepipeline", "ecr", "ecs", "iam", "kms", "lambda", "s3", "secretsmanager", "sns", "ssm", "states", "sts"}
+var deliveryServices = []string{"cloudformation", "codecommit", "codebuild", "codepipeline", "ecr", "ecs", "iam", "kms", "lambda", "s3", "secretsmanager", "sns", "ssm", "states", "sts"}
 
 // grants maps a statement's sorted actions, joined by spaces, to its sorted
 // resources.
@@ -404,12 +404,14 @@ func TestSpokeRoleActsOnTheAppsDeliveredFromItsAccount(t *testing.T) {
 	}{
 		{name: "hub and spoke deliveries", give: gatingPolicyYAML},
 		{name: "promotion to hub and spoke accounts", give: promotionPolicyYAML},
+		{name: "drift with prefixes", give: driftPolicyYAML},
+		{name: "drift without prefixes", give: anyStackDriftPolicyYAML},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// GIVEN apps delivered from, or deployed to, the hub account and
-			// other accounts, and environments in another region of the hub
-			// account
+			// other accounts, environments in another region of the hub
+			// account and, for some, drift detection
 			p := parsePolicy(t, tt.give)
 			if fromHub, _ := split(p); len(fromHub) == len(p.Apps) {
 				t.Fatal("the policy delivers no app from another account")
@@ -430,11 +432,16 @@ func TestSpokeRoleActsOnTheAppsDeliveredFromItsAccount(t *testing.T) {
 
 			// THEN the spoke role of another account may read the commits of
 			// the apps delivered from it, read, stop and answer for their
-			// gated builds and pipelines, and deploy to its environments; the
-			// hub account's own spoke role may do nothing
+			// gated builds and pipelines, deploy to its environments and,
+			// when the policy detects drift, detect the drift of its stacks
+			// and read what runs in its environments; the hub account's own
+			// spoke role may do nothing
 			want := map[string]grants{}
 			for _, s := range p.Spokes() {
 				want[s.Account] = grants{}
+				if s.Account != p.Hub.Account {
+					wantDriftChecks(want[s.Account], p, s.Account)
+				}
 			}
 			for _, a := range p.Apps {
 				for _, e := range a.Environments {

@@ -21,8 +21,9 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 
 		// THEN its spoke role may be assumed by the hub account alone, only by
 		// roles under the hub functions' path, and holds no permissions unless
-		// an app is delivered from its account or Highway deploys to one of
-		// its environments
+		// an app is delivered from its account, Highway deploys to one of its
+		// environments or detects drift; only drift detection attaches a
+		// managed policy, the one that reads the stacks' resources
 		var role cfnResource
 		for _, r := range tpl.ofType("AWS::IAM::Role") {
 			if r.Properties["RoleName"] == hub.SpokeRoleName() {
@@ -49,10 +50,15 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 		if len(arns) != 1 || !strings.HasSuffix(arns[0], wantArn) {
 			t.Errorf("aws:PrincipalArn = %v, want ...%s", arns, wantArn)
 		}
-		if role.Properties["ManagedPolicyArns"] != nil || role.Properties["Policies"] != nil {
-			t.Errorf("spoke role policies = %v %v, want none", role.Properties["ManagedPolicyArns"], role.Properties["Policies"])
+		detects := h.Hub.Policy.Drift != nil && *stack.Account() != hub.Account
+		var wantManaged []string
+		if detects {
+			wantManaged = []string{securityAuditArn}
 		}
-		delivers := false
+		if got := strs(role.Properties["ManagedPolicyArns"]); !slices.Equal(got, wantManaged) || role.Properties["Policies"] != nil {
+			t.Errorf("spoke role policies = %v %v, want managed %v and no inline", got, role.Properties["Policies"], wantManaged)
+		}
+		delivers := detects
 		for _, a := range h.Hub.Policy.Apps {
 			delivers = delivers || (a.Account == *stack.Account() && a.Account != hub.Account)
 			for _, e := range a.Environments {
@@ -62,7 +68,7 @@ func TestSpokeRoleTrustsOnlyHubFunctions(t *testing.T) {
 		for id, pol := range tpl.ofType("AWS::IAM::Policy") {
 			for _, r := range list(pol.Properties["Roles"]) {
 				if tpl.Resources[refTo(r)].Properties["RoleName"] == hub.SpokeRoleName() && !delivers {
-					t.Errorf("policy %s is attached to the spoke role of %s, which delivers no app and is deployed to by none", id, *stack.Account())
+					t.Errorf("policy %s is attached to the spoke role of %s, which delivers no app, is deployed to by none and detects no drift", id, *stack.Account())
 				}
 			}
 		}

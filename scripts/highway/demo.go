@@ -21,6 +21,7 @@ type step struct {
 	file    string
 	wait    time.Duration
 	approve string
+	act     func(*local, context.Context) error // a scene of its own
 }
 
 // scenario is the story the demo tells, in order. Each capability adds its steps.
@@ -33,6 +34,21 @@ var scenario = []step{
 	{says: "ana.silva@example.com approves through her signed link; prod deploys", approve: "ana.silva@example.com"},
 	{says: "a developer pushes a commit adding a Python report script", file: "codecommit-push-2.json"},
 	{says: "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs", file: "codebuild-build-vulnerable.json"},
+	{says: "someone runs the refused c3a97e0 image in dev by hand: aws ssm put-parameter --name /checkout/dev/image", act: handDeploy},
+	{says: "the drift schedule fires: stacks are queued, detections start, environments are compared with what was promoted", act: (*local).driftRound},
+	{says: "CloudFormation finishes the network stack's detection: a security group rule was added by hand", file: "cloudformation-drift-detection.json"},
+}
+
+// refusedImage is the image of the build the gate refused (c3a97e0).
+const refusedImage = "checkout-service@sha256:1d9a4f7c2e5b8a0d3f6c9e2b5a8d1f4c7e0b3a6d9c2f5e8b1a4d7c0f3e6b9a2d"
+
+// handDeploy is someone deploying around Highway: dev's parameter now names
+// an image that never passed the gate.
+func handDeploy(rt *local, _ context.Context) error {
+	rt.clock = rt.clock.Add(10 * time.Minute)
+	rt.environments.set("checkout", "dev", refusedImage)
+	fmt.Fprintf(rt.out, "  /checkout/dev/image = %s (not through Highway)\n", refusedImage)
+	return nil
 }
 
 func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) error {
@@ -49,6 +65,7 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err != nil {
 		return err
 	}
+	defer rt.Close()
 	envs := 0
 	for _, a := range p.Apps {
 		envs += len(a.Environments)
@@ -64,6 +81,9 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 		case st.approve != "":
 			fmt.Fprintf(out, "\n▶ %s\n", st.says)
 			err = rt.approve(ctx, st.approve)
+		case st.act != nil:
+			fmt.Fprintf(out, "\n▶ %s\n", st.says)
+			err = st.act(rt, ctx)
 		default:
 			path := filepath.Join(eventsDir, st.file)
 			var event []byte
@@ -79,6 +99,14 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	}
 
 	if err := digestTimeline(ctx, out, l, promoted); err != nil {
+		return err
+	}
+	reports, err := l.CurrentDriftReports(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nDrift (highway drift report):\n")
+	if err := writeDrift(out, reports, false); err != nil {
 		return err
 	}
 	for _, sha := range rt.commits {

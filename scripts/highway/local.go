@@ -64,6 +64,10 @@ type local struct {
 	links     *approval.Links // the approval function URL's handler
 	commits   []string        // commits announced, in order, for the timeline
 	seq       int
+
+	environments   *environments   // what each environment runs
+	cloudFormation *cloudFormation // the local CloudFormation endpoint
+	driftQueue     *driftQueue     // the drift function's queue
 }
 
 // samples are the demo's stand-ins for what AWS would answer, read from events/.
@@ -71,6 +75,7 @@ type samples struct {
 	repository repository
 	artifacts  artifacts
 	scans      imageScans
+	stacks     stackSamples
 }
 
 // loadSamples reads the stand-ins from the events folder.
@@ -83,7 +88,11 @@ func loadSamples(dir string) (samples, error) {
 	if err != nil {
 		return samples{}, err
 	}
-	return samples{repository: repo, artifacts: artifacts{dir: filepath.Join(dir, "artifacts")}, scans: scans}, nil
+	stacks, err := loadStackSamples(dir)
+	if err != nil {
+		return samples{}, err
+	}
+	return samples{repository: repo, artifacts: artifacts{dir: filepath.Join(dir, "artifacts")}, scans: scans, stacks: stacks}, nil
 }
 
 // newLocal wires every function's handler to the in-memory ledger l and the
@@ -95,7 +104,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 		return nil, err
 	}
 	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace),
-		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l}
+		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p)}
 	builds := func(string, string) gating.BuildClients {
 		return gating.BuildClients{
 			Reports:   reportgroups.Reader{API: noReportGroups{}},
@@ -113,12 +122,28 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, localTopic).Handle),
 		route.FunctionPromote: lambdaHandler(promote.Invoke),
 	}
+	if p.Drift != nil {
+		d, err := rt.newDriftHandler(p, s.stacks)
+		if err != nil {
+			rt.Close()
+			return nil, err
+		}
+		rt.handlers[route.FunctionDrift] = lambdaHandler(d.Invoke)
+	}
 	for _, r := range route.Routes(p) {
 		if rt.handlers[r.Function] == nil {
+			rt.Close()
 			return nil, fmt.Errorf("route %q has no local handler", r.Function)
 		}
 	}
 	return rt, nil
+}
+
+// Close stops the local endpoints.
+func (rt *local) Close() {
+	if rt.cloudFormation != nil {
+		rt.cloudFormation.srv.Close()
+	}
 }
 
 // localTopic is the notification topic's name in the demo.
@@ -134,7 +159,11 @@ var demoSecret = []byte("highway-demo-approval-link-secret-0001")
 func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promoter, error) {
 	now := func() time.Time { return rt.clock }
 	deployers := func(_ *policy.App, env *policy.Environment) (deploy.Deployer, error) {
-		return deploy.DryRun(env.Deploy, indent{rt.out})
+		d, err := deploy.DryRun(env.Deploy, indent{rt.out})
+		if err != nil {
+			return nil, err
+		}
+		return rt.environments.recorded(d), nil
 	}
 	w := &workflow{out: rt.out, executions: map[string]execution{}}
 	promoter := promotion.New(p, l, rt, deployers, w, "local:approval", promotion.WithClock(now))

@@ -55,6 +55,26 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 			t.Errorf("the demo does not show %q: the artifact must reach prod through its approval", want)
 		}
 	}
+	// Drift: the hand-added security group rule, and dev running the image
+	// the gate refused; prod runs what was promoted.
+	drift := out.String()[strings.Index(out.String(), "Drift (highway drift report):"):]
+	for _, want := range []string{
+		"checkout-prod-network                    DRIFTED",
+		"CRITICAL MODIFIED  AWS::EC2::SecurityGroup WebSecurityGroup",
+		"ADD /SecurityGroupIngress/2",
+		"checkout/dev                             DIGEST_MISMATCH",
+		"runs sha256:1d9a4f7c2e5b",
+		"checkout/prod                            IN_SYNC",
+	} {
+		if !strings.Contains(drift, want) {
+			t.Errorf("the drift report does not show %q", want)
+		}
+	}
+	for _, want := range []string{`would publish "Drift Detected"`, `would publish "Artifact Drift"`} {
+		if n := strings.Count(out.String(), want); n != 1 {
+			t.Errorf("the demo shows %q %d times, want once", want, n)
+		}
+	}
 	if n := strings.Count(out.String(), "  commit  "); n != 3 {
 		t.Errorf("timelines show %d commit lines, want 3: two pushes brought three commits", n)
 	}

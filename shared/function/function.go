@@ -34,6 +34,9 @@ const (
 	// EnvApprovalStateMachine is the ARN of the approval state machine promote
 	// starts for environments that need approval.
 	EnvApprovalStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
+	// EnvDriftQueue is the URL of the queue the drift function fans stacks
+	// out through.
+	EnvDriftQueue = "HIGHWAY_DRIFT_QUEUE"
 )
 
 // Runtime is what a function's main builds its clients and handler from.

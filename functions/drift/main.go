@@ -1,0 +1,72 @@
+// Command drift is the Lambda function that detects drift. On the policy's
+// schedule it queues one detection per selected stack in every account
+// Highway reaches, reports detections whose completion event never came, and
+// compares what each environment runs with the digest promoted there; from
+// its queue it starts each stack's drift detection; on CloudFormation's
+// completion event it reads the drifted resources, files the report and
+// announces what changed.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/runtimecheck"
+)
+
+// processes is how many execution environments may run at once: the drift
+// queue's event source mapping's maximum concurrency, plus the scheduled
+// round. Each takes its share of the policy's per-account call rate.
+const processes = 2
+
+func main() {
+	rt, err := function.Load(context.Background())
+	if err == nil {
+		err = run(rt)
+	}
+	if err != nil {
+		slog.Error("drift: start", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(rt *function.Runtime) error {
+	h, err := drift.New(drift.Config{
+		Policy: rt.Policy,
+		Clients: func(account, region string) drift.Clients {
+			c := cloudformation.NewFromConfig(rt.Accounts.Config(account, region))
+			return drift.Clients{Stacks: c, Detections: c, Drifts: c}
+		},
+		Runtime: func(account, region string) runtimecheck.Clients {
+			cfg := rt.Accounts.Config(account, region)
+			return runtimecheck.Clients{Lambda: lambda.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
+		},
+		Ledger:   ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
+		Queue:    sqs.NewFromConfig(rt.AWS),
+		QueueURL: os.Getenv(function.EnvDriftQueue),
+		Bus:      bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
+		Notify:   sns.NewFromConfig(rt.AWS),
+		Topic:    rt.Topic,
+		Metrics:  rt.Metrics,
+		Limits:   drift.LimitsFor(rt.Policy.Drift, processes),
+	})
+	if err != nil {
+		return err
+	}
+	function.Start(rt, h.Invoke)
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
+)
+
+const queueURL = "https://sqs.eu-west-1.amazonaws.com/111111111111/highway-DriftQueue"
+
+// TestBootstrapUnderEmulator runs drift as built, under the Lambda Runtime
+// Interface Emulator, through its three triggers with their events/ files:
+// the schedule queues the selected stack, the queue's batch starts its
+// detection, and CloudFormation's completion event files the report of the
+// security group rule added by hand, in DynamoDB Local, and announces it;
+// the same event again is a duplicate.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := localaws.Deploy(t, "drift")
+	d.Env = append(d.Env, function.EnvDriftQueue+"="+queueURL)
+	d.AWS.On("DescribeStacks", awsfake.XML(200, read(t, "cloudformation-describestacks.xml")))
+	var (
+		mu     sync.Mutex
+		queued []string
+	)
+	d.AWS.OnFunc("SendMessageBatch", func(r awsfake.Request) awsfake.Response {
+		var in struct {
+			Entries []struct{ Id, MessageBody string }
+		}
+		if err := r.DecodeJSON(&in); err != nil {
+			return awsfake.APIError(400, "InvalidParameterValue", err.Error())
+		}
+		type sent struct{ Id, MessageId, MD5OfMessageBody string }
+		var out struct{ Successful []sent }
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range in.Entries {
+			sum := md5.Sum([]byte(e.MessageBody))
+			queued = append(queued, e.MessageBody)
+			out.Successful = append(out.Successful, sent{e.Id, "m-" + e.Id, hex.EncodeToString(sum[:])})
+		}
+		b, _ := json.Marshal(out)
+		return awsfake.JSON(200, string(b))
+	})
+	d.AWS.On("DetectStackDrift", awsfake.XML(200, `<DetectStackDriftResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DetectStackDriftResult>`+
+		`<StackDriftDetectionId>b78ac9b0-c44f-11f0-94c2-0a3f1e2b8c41</StackDriftDetectionId></DetectStackDriftResult>`+
+		`<ResponseMetadata><RequestId>5ccc7dcd-744c-11e5-be70-example</RequestId></ResponseMetadata></DetectStackDriftResponse>`))
+	d.AWS.On("DescribeStackResourceDrifts", awsfake.XML(200, read(t, "cloudformation-describestackresourcedrifts.xml")))
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	invoke := func(event string, out any) {
+		t.Helper()
+		body, err := emu.Invoke(ctx, []byte(read(t, event)))
+		if err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", event, err, emu.Log())
+		}
+		if strings.Contains(string(body), `"errorMessage"`) {
+			t.Fatalf("%s: function error %s", event, body)
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("%s: response %s: %v", event, body, err)
+		}
+	}
+
+	var round drift.Round
+	invoke("drift-scheduled.json", &round)
+	mu.Lock()
+	defer mu.Unlock()
+	// The one fake answers for every account: each lists the same checkout- stack.
+	if round.Sweep.Accounts != 4 || round.Sweep.Stacks != 4 || len(queued) != 4 || !strings.Contains(queued[0], `"stackName":"checkout-prod-network"`) {
+		t.Errorf("scheduled round sweep = %+v, want 4 accounts with one stack each", round.Sweep)
+	}
+	if round.Runtime.Checked != 0 || len(round.Runtime.Skipped) != 2 {
+		t.Errorf("scheduled round runtime = %+v, want dev and prod skipped (nothing promoted)", round.Runtime)
+	}
+
+	var batch struct {
+		BatchItemFailures []any `json:"batchItemFailures"`
+	}
+	invoke("sqs-drift-detections.json", &batch)
+	if len(batch.BatchItemFailures) != 0 || len(d.AWS.Calls("DetectStackDrift")) != 1 {
+		t.Errorf("queue batch: failures %v, %d detections started; want none and 1", batch.BatchItemFailures, len(d.AWS.Calls("DetectStackDrift")))
+	}
+
+	for _, want := range []drift.Outcome{drift.OutcomeReported, drift.OutcomeDuplicate} {
+		var res drift.Result
+		invoke("cloudformation-drift-detection.json", &res)
+		if res.Outcome != want || res.Status != "DRIFTED" {
+			t.Errorf("completion event → %+v, want %s DRIFTED", res, want)
+		}
+	}
+	if n := len(d.AWS.Calls("PutEvents")); n != 1 {
+		t.Errorf("PutEvents calls = %d, want 1 (Drift Detected, once)", n)
+	}
+	alerts := d.AWS.Calls("Publish")
+	if len(alerts) != 1 || !strings.Contains(alerts[0].Form.Get("Message"), "/SecurityGroupIngress/2") {
+		t.Errorf("alerts = %d, want one naming the added ingress rule", len(alerts))
+	}
+
+	current, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).CurrentDriftReports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(current) != 1 || current[0].Stack != "checkout-prod-network" || len(current[0].Drifted) != 1 ||
+		current[0].Drifted[0].Severity != "critical" {
+		t.Errorf("current reports in DynamoDB Local = %+v, want the network stack's critical security group drift", current)
+	}
+}
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../events/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/deploy"
+	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/runtimecheck"
+)
+
+// The demo's stand-ins for what drift detection reads: CloudFormation, the
+// drift queue, and what the environments run.
+
+// stackSamples are CloudFormation's answers in the demo, read from events/:
+// the stacks of the account that has them, and the drifted resources of a
+// detection.
+type stackSamples struct {
+	account        string // the account whose stacks DescribeStacks lists
+	stacks, drifts string // query-protocol XML answers
+}
+
+// loadStackSamples reads the CloudFormation answers; the account with stacks
+// is the one of the sample completion event.
+func loadStackSamples(dir string) (stackSamples, error) {
+	var s stackSamples
+	for _, f := range []struct {
+		name string
+		to   *string
+	}{
+		{"cloudformation-describestacks.xml", &s.stacks},
+		{"cloudformation-describestackresourcedrifts.xml", &s.drifts},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, f.name))
+		if err != nil {
+			return s, err
+		}
+		*f.to = string(b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cloudformation-drift-detection.json"))
+	if err != nil {
+		return s, err
+	}
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return s, fmt.Errorf("cloudformation-drift-detection.json: %w", err)
+	}
+	s.account = ev.AccountID
+	return s, nil
+}
+
+// cloudFormation is a local CloudFormation endpoint, on loopback, answering
+// with the samples: the real SDK client reads real-shaped XML. Clients of
+// each account sign with the account id as access key, which is how the
+// endpoint tells accounts apart. A detection started is printed.
+type cloudFormation struct {
+	srv *awsfake.Server
+}
+
+// detectionID is the id of every detection the local CloudFormation starts:
+// the sample completion event's, so that the event completes it.
+const detectionID = "b78ac9b0-c44f-11f0-94c2-0a3f1e2b8c41"
+
+const emptyStacks = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks/></DescribeStacksResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DescribeStacksResponse>`
+
+func newCloudFormation(out io.Writer, s stackSamples) *cloudFormation {
+	srv := awsfake.Start()
+	srv.OnFunc("DescribeStacks", func(r awsfake.Request) awsfake.Response {
+		if strings.Contains(r.Header.Get("Authorization"), "Credential="+s.account+"/") {
+			return awsfake.XML(200, s.stacks)
+		}
+		return awsfake.XML(200, emptyStacks)
+	})
+	srv.OnFunc("DetectStackDrift", func(r awsfake.Request) awsfake.Response {
+		fmt.Fprintf(out, "  cloudformation:DetectStackDrift StackName=%s → detection %s\n", r.Form.Get("StackName"), detectionID)
+		return awsfake.XML(200, `<DetectStackDriftResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DetectStackDriftResult><StackDriftDetectionId>`+
+			detectionID+`</StackDriftDetectionId></DetectStackDriftResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DetectStackDriftResponse>`)
+	})
+	srv.On("DescribeStackResourceDrifts", awsfake.XML(200, s.drifts))
+	return &cloudFormation{srv: srv}
+}
+
+// clients returns the CloudFormation clients of account.
+func (c *cloudFormation) clients(account, region string) drift.Clients {
+	cfg := c.srv.Config()
+	cfg.Region = region
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(account, "local", "")
+	cl := cloudformation.NewFromConfig(cfg)
+	return drift.Clients{Stacks: cl, Detections: cl, Drifts: cl}
+}
+
+// driftQueue stands in for the drift queue: what the sweep sends waits here
+// until the scene hands it to the drift function as one batch.
+type driftQueue struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+// SendMessageBatch keeps the messages.
+func (q *driftQueue) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		q.bodies = append(q.bodies, aws.ToString(e.MessageBody))
+		out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id, MessageId: e.Id})
+	}
+	return out, nil
+}
+
+// batch takes the waiting messages as the SQS event Lambda would deliver.
+func (q *driftQueue) batch() events.SQSEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ev events.SQSEvent
+	for i, b := range q.bodies {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("local-drift-%d", i+1), Body: b, EventSource: "aws:sqs"})
+	}
+	q.bodies = nil
+	return ev
+}
+
+// environments stands in for what the environments run. The demo's
+// deployers print their calls instead of making them, so each deployment
+// they report done is recorded here as if it had been made; a scene may then
+// change an environment by hand. It answers the runtime check's SSM and ECS
+// reads.
+type environments struct {
+	mu      sync.Mutex
+	images  map[string]string // app/env → image reference running there
+	targets map[string]string // SSM parameter or ECS cluster/service → app/env
+	// containers names the app's container of each ECS cluster/service.
+	containers map[string]string
+}
+
+// newEnvironments knows the SSM parameters and ECS services of p's
+// environments; none runs anything yet.
+func newEnvironments(p *policy.Policy) *environments {
+	e := &environments{images: map[string]string{}, targets: map[string]string{}, containers: map[string]string{}}
+	for _, a := range p.Apps {
+		for _, env := range a.Environments {
+			switch d := env.Deploy; {
+			case d == nil:
+			case d.SSM != nil:
+				e.targets["ssm:"+d.SSM.Parameter] = a.Name + "/" + env.Name
+			case d.ECS != nil:
+				e.targets["ecs:"+d.ECS.Cluster+"/"+d.ECS.Service] = a.Name + "/" + env.Name
+				e.containers[d.ECS.Cluster+"/"+d.ECS.Service] = d.ECS.Container
+			}
+		}
+	}
+	return e
+}
+
+// set makes app/env run image.
+func (e *environments) set(app, env, image string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.images[app+"/"+env] = image
+}
+
+func (e *environments) running(target string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	img, ok := e.images[e.targets[target]]
+	return img, ok
+}
+
+// recorded wraps a deployer so that what it deploys is what runs.
+func (e *environments) recorded(d deploy.Deployer) deploy.Deployer {
+	return deployerFunc(func(ctx context.Context, t deploy.Target) (deploy.Result, error) {
+		res, err := d.Deploy(ctx, t)
+		if err == nil && t.Artifact != nil {
+			e.set(t.App, t.Env, t.Artifact.Repository+"@"+t.Artifact.Digest)
+		}
+		return res, err
+	})
+}
+
+type deployerFunc func(context.Context, deploy.Target) (deploy.Result, error)
+
+func (f deployerFunc) Deploy(ctx context.Context, t deploy.Target) (deploy.Result, error) {
+	return f(ctx, t)
+}
+
+// clients returns the runtime check's clients; every account reads the same
+// stand-in.
+func (e *environments) clients(string, string) runtimecheck.Clients {
+	return runtimecheck.Clients{SSM: environmentsSSM{e}, ECS: environmentsECS{e}}
+}
+
+type environmentsSSM struct{ e *environments }
+
+func (s environmentsSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	name := aws.ToString(in.Name)
+	img, ok := s.e.running("ssm:" + name)
+	if !ok {
+		return nil, &ssmtypes.ParameterNotFound{Message: aws.String(name)}
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(img), Type: ssmtypes.ParameterTypeString}}, nil
+}
+
+type environmentsECS struct{ e *environments }
+
+func (s environmentsECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	target := aws.ToString(in.Cluster) + "/" + strings.Join(in.Services, ",")
+	if _, ok := s.e.running("ecs:" + target); !ok {
+		return &ecs.DescribeServicesOutput{Failures: []ecstypes.Failure{{Reason: aws.String("MISSING")}}}, nil
+	}
+	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{
+		ServiceName: aws.String(in.Services[0]), Status: aws.String("ACTIVE"),
+		Deployments: []ecstypes.Deployment{{Status: aws.String("PRIMARY"), TaskDefinition: aws.String(target)}},
+	}}}, nil
+}
+
+func (s environmentsECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	target := aws.ToString(in.TaskDefinition)
+	img, _ := s.e.running("ecs:" + target)
+	s.e.mu.Lock()
+	container := s.e.containers[target]
+	s.e.mu.Unlock()
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &ecstypes.TaskDefinition{
+		TaskDefinitionArn:    aws.String("arn:aws:ecs:local:000000000000:task-definition/" + strings.ReplaceAll(target, "/", "-") + ":1"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String(container), Image: aws.String(img)}},
+	}}, nil
+}
+
+// newDriftHandler wires the drift function to the stand-ins.
+func (rt *local) newDriftHandler(p *policy.Policy, s stackSamples) (*drift.Handler, error) {
+	rt.cloudFormation = newCloudFormation(rt.out, s)
+	rt.driftQueue = &driftQueue{}
+	return drift.New(drift.Config{
+		Policy: p, Clients: rt.cloudFormation.clients, Runtime: rt.environments.clients,
+		Ledger: rt.ledger, Queue: rt.driftQueue, QueueURL: "local:drift-queue",
+		Bus: rt, Notify: topic{rt.out}, Topic: localTopic, Metrics: rt.metrics,
+		Limits: drift.NewLimits(100, 0, drift.Backoff{}),
+		Now:    func() time.Time { return rt.clock },
+	})
+}
+
+// driftRound runs the drift schedule's round at the scenario's time, then
+// hands the drift queue's batch to the function, as Lambda's event source
+// would.
+func (rt *local) driftRound(ctx context.Context) error {
+	ev, err := json.Marshal(events.CloudWatchEvent{Version: "0", ID: fmt.Sprintf("drift-%d", rt.clock.Unix()), Source: "aws.events",
+		DetailType: "Scheduled Event", AccountID: "000000000000", Region: "local", Time: rt.clock, Detail: json.RawMessage(`{}`)})
+	if err != nil {
+		return err
+	}
+	if err := rt.call(ctx, route.FunctionDrift, ev); err != nil {
+		return err
+	}
+	batch, err := json.Marshal(rt.driftQueue.batch())
+	if err != nil {
+		return err
+	}
+	if err := rt.call(ctx, route.FunctionDrift, batch); err != nil {
+		return err
+	}
+	return rt.drain(ctx)
+}

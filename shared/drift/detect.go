@@ -1,0 +1,132 @@
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+// detectParallel bounds the messages of one batch handled at once; the
+// CloudFormation calls among them keep to Limits.
+const detectParallel = 32
+
+// Detect starts the drift detection of every stack in a batch of queue
+// messages and files each as a pending detection. It answers with the
+// messages to deliver again (SQS partial batch failure): those whose start was
+// still throttled after every retry, or failed in a way a retry can fix.
+// Malformed messages, stacks of accounts the policy does not name, and stacks
+// CloudFormation refuses (deleted since the sweep, say) are logged and
+// acknowledged, never retried. A stack whose detection started within Rerun
+// is not started again, so a redelivered message starts nothing.
+func (h *Handler) Detect(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu       sync.Mutex
+		failures []events.SQSBatchItemFailure
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, detectParallel)
+	)
+	for _, m := range ev.Records {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := h.detectMessage(ctx, m); err != nil {
+				slog.WarnContext(ctx, "drift detection not started; the message returns to the queue",
+					"message", m.MessageId, "error", err)
+				mu.Lock()
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// detectMessage starts one stack's detection; an error means a retry may work.
+func (h *Handler) detectMessage(ctx context.Context, m events.SQSMessage) error {
+	var s Stack
+	if err := json.Unmarshal([]byte(m.Body), &s); err != nil || s.Account == "" || s.Region == "" || s.Name == "" {
+		slog.ErrorContext(ctx, "drift message dropped: not a stack", "message", m.MessageId, "body", m.Body, "error", err)
+		return nil
+	}
+	if !h.allowed[s.Account+"/"+s.Region] {
+		slog.ErrorContext(ctx, "drift message dropped: account and region not in the policy", "message", m.MessageId,
+			"account", s.Account, "region", s.Region)
+		return nil
+	}
+	started, err := h.Start(ctx, s)
+	if err != nil {
+		if permanent(err) {
+			slog.ErrorContext(ctx, "drift detection refused", "stack", s.Name, "account", s.Account, "region", s.Region, "error", err)
+			return nil
+		}
+		return err
+	}
+	if started == nil {
+		slog.InfoContext(ctx, "drift detection already started", "stack", s.Name, "account", s.Account, "region", s.Region)
+		return nil
+	}
+	slog.InfoContext(ctx, "drift detection started", "stack", s.Name, "account", s.Account, "region", s.Region,
+		"detection", started.DetectionID)
+	return nil
+}
+
+// errLedger marks ledger failures, which a retry may fix.
+var errLedger = errors.New("ledger")
+
+// permanent reports errors no retry fixes: CloudFormation refusing the call
+// (a stack deleted since the sweep, missing permissions), as opposed to
+// throttling, 5xx, time running out and ledger failures.
+func permanent(err error) bool {
+	return !retryable(err) && !errors.Is(err, errLedger) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}
+
+// Start starts one stack's drift detection within the limits and files it as
+// pending (Status DETECTING, id PendingID). It returns the pending record, or
+// nil when a detection of the stack started within Rerun.
+func (h *Handler) Start(ctx context.Context, s Stack) (*ledger.DriftReport, error) {
+	pid := PendingID(s.Account, s.Region, s.Name)
+	last, err := latestReport(ctx, h.ledger, pid)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errLedger, err)
+	}
+	if last != nil && h.now().Sub(last.At) < h.rerun {
+		return nil, nil
+	}
+	name := s.ID
+	if name == "" {
+		name = s.Name
+	}
+	api := h.clients(s.Account, s.Region).Detections
+	var out *cloudformation.DetectStackDriftOutput
+	err = h.limits.Do(ctx, s.Account, func(ctx context.Context, opt func(*cloudformation.Options)) error {
+		var err error
+		out, err = api.DetectStackDrift(ctx, &cloudformation.DetectStackDriftInput{StackName: aws.String(name)}, opt)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("detect drift of %s: %w", s.Name, err)
+	}
+	pending := &ledger.DriftReport{
+		Header:      ledger.Header{ID: pid, At: h.now()},
+		Stack:       s.Name,
+		Status:      StatusDetecting,
+		Account:     s.Account,
+		Region:      s.Region,
+		DetectionID: aws.ToString(out.StackDriftDetectionId),
+	}
+	if err := h.ledger.Put(ctx, pending); err != nil {
+		return nil, fmt.Errorf("%w: record detection of %s: %w", errLedger, s.Name, err)
+	}
+	return pending, nil
+}

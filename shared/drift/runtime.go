@@ -1,0 +1,126 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/report"
+	"github.com/highwayhq/highway/shared/runtimecheck"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// DetailTypeArtifactDrift announces an environment that runs a digest other
+// than the one promoted there, when that becomes so or the digest changes.
+const DetailTypeArtifactDrift = "Artifact Drift"
+
+// MetricArtifactDrift is 1 for an environment running a digest other than
+// the one promoted there, else 0, with App and Env dimensions.
+const MetricArtifactDrift = "ArtifactDrift"
+
+// ArtifactNotice is the detail of an "Artifact Drift" event.
+type ArtifactNotice struct {
+	App    string `json:"app"`
+	Env    string `json:"env"`
+	Report string `json:"report"`
+	// Expected is the digest promoted to the environment; Running the one
+	// found there; Target what was read (function, service or parameter).
+	Expected string `json:"expected"`
+	Running  string `json:"running"`
+	Target   string `json:"target"`
+}
+
+// RuntimeResult counts one round of runtime checks.
+type RuntimeResult struct {
+	// Checked is how many environments were compared; Drifted how many of
+	// them run a digest other than the promoted one.
+	Checked int `json:"checked"`
+	Drifted int `json:"drifted"`
+	// Skipped names the app/env pairs with nothing promoted yet.
+	Skipped []string `json:"skipped,omitempty"`
+	// Failed names the app/env pairs that could not be read.
+	Failed []string `json:"failed,omitempty"`
+}
+
+// CheckRuntime compares what every environment Highway deploys to (a Lambda
+// function, an ECS service or an SSM parameter; not a pipeline) runs with the
+// digest promoted there, files the outcome with runtimecheck.Check at time
+// at, and announces a changed mismatch as "Artifact Drift" with an alert. An
+// environment that cannot be read is logged and named in Failed; the others
+// are still checked. Without Config.Runtime it checks nothing.
+func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult, error) {
+	var res RuntimeResult
+	if h.runtime == nil {
+		return res, nil
+	}
+	var errs []error
+	for i := range h.policy.Apps {
+		app := &h.policy.Apps[i]
+		for j := range app.Environments {
+			env := &app.Environments[j]
+			if env.Deploy == nil || env.Deploy.Pipeline != nil {
+				continue
+			}
+			id := runtimecheck.ReportID(app.Name, env.Name)
+			rep, err := runtimecheck.Check(ctx, app.Name, env, h.ledger, h.runtime(env.Account, env.Region), at)
+			switch {
+			case errors.Is(err, runtimecheck.ErrNotPromoted):
+				res.Skipped = append(res.Skipped, id)
+				continue
+			case err != nil:
+				slog.ErrorContext(ctx, "runtime check failed", "environment", id, "error", err)
+				res.Failed = append(res.Failed, id)
+				continue
+			}
+			res.Checked++
+			if err := h.announceRuntime(ctx, rep); err != nil {
+				errs = append(errs, err)
+			}
+			if rep.Status == runtimecheck.StatusMismatch {
+				res.Drifted++
+			}
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// announceRuntime measures a runtime report and, when it is a changed
+// mismatch, publishes "Artifact Drift" and alerts.
+func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) error {
+	mismatch := rep.Status == runtimecheck.StatusMismatch
+	drifted := 0.0
+	if mismatch {
+		drifted = 1
+	}
+	if err := h.metrics.Put(MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{"App": rep.App, "Env": rep.Env}); err != nil {
+		slog.WarnContext(ctx, "drift metric not written", "metric", MetricArtifactDrift, "error", err)
+	}
+	if !mismatch || !rep.Changed {
+		return nil
+	}
+	notice := ArtifactNotice{App: rep.App, Env: rep.Env, Report: rep.ID, Expected: rep.ExpectedDigest, Running: rep.Digest, Target: rep.Target}
+	if err := h.bus.Publish(ctx, bus.Event{DetailType: DetailTypeArtifactDrift, Detail: notice, Time: rep.At}); err != nil {
+		return fmt.Errorf("announce artifact drift of %s: %w", rep.ID, err)
+	}
+	slog.WarnContext(ctx, "artifact drift", "environment", rep.ID, "expected", rep.ExpectedDigest, "running", rep.Digest, "target", rep.Target)
+	if h.topic == "" {
+		return nil
+	}
+	_, err := h.notify.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(h.topic),
+		Subject:  aws.String(report.Shorten(fmt.Sprintf("Highway ARTIFACT DRIFT: %s %s runs what was not promoted", rep.App, rep.Env), 100)),
+		Message: aws.String(fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",
+			rep.App, rep.Env, orNone(rep.Digest), rep.Target, rep.ExpectedDigest)),
+	})
+	if err != nil {
+		return fmt.Errorf("alert artifact drift of %s: %w", rep.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/runtimecheck"
+)
+
+// runtimePolicy deploys dev and prod through SSM parameters and staging
+// through a pipeline, which has no runtime target.
+const runtimePolicy = `
+version: 1
+hub: {account: "111111111111", region: eu-west-1}
+apps:
+  - name: checkout
+    repository: checkout-service
+    environments:
+      - {name: dev, account: "444444444444", region: eu-west-1, deploy: {ssm: {parameter: /checkout/dev/image}}}
+      - {name: staging, account: "444444444444", region: eu-west-1, deploy: {pipeline: {name: checkout-deploy-staging}}}
+      - {name: prod, account: "444444444444", region: eu-west-1, deploy: {ssm: {parameter: /checkout/prod/image}}}
+drift:
+  schedule: rate(6 hours)
+  stacks: {prefixes: [checkout-]}
+`
+
+const (
+	promotedDigest = "sha256:dce6076a9db1931ce247727b49c0c6aaa57dbd673cf1101e2cb2275bc1bd8337"
+	strangerDigest = "sha256:9d8d105ac90cc56852c704633b4c2e233802a97757660935930d86e746d515ea"
+)
+
+// runtimeFixture is a fixture whose runtime checks read SSM from its fake,
+// where the prod parameter holds *running, and which has prod's promotion
+// on its ledger.
+func runtimeFixture(t *testing.T, running *string) *fixture {
+	t.Helper()
+	f := newFixture(t, runtimePolicy)
+	client := ssm.NewFromConfig(f.aws.Config())
+	f.h.runtime = func(string, string) runtimecheck.Clients { return runtimecheck.Clients{SSM: client} }
+	f.aws.OnFunc("GetParameter", func(r awsfake.Request) awsfake.Response {
+		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, *running))
+	})
+	err := f.ledger.Put(context.Background(), &ledger.Deployment{
+		Header: ledger.Header{ID: "dep-prod-1", App: "checkout", Env: "prod", Digest: promotedDigest, At: f.clock.now().Add(-time.Hour)},
+		Status: ledger.DeploymentSuccess,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestCheckRuntimeAnnouncesArtifactDriftOnChange(t *testing.T) {
+	running := promotedDigest
+	f := runtimeFixture(t, &running)
+	ctx := context.Background()
+	round := func() RuntimeResult {
+		t.Helper()
+		f.clock.set(f.clock.now().Add(6 * time.Hour))
+		res, err := f.h.CheckRuntime(ctx, f.clock.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	res := round()
+	if res.Checked != 1 || res.Drifted != 0 || !slices.Equal(res.Skipped, []string{"checkout/dev"}) {
+		t.Errorf("in sync: %+v, want prod checked in sync and dev skipped (nothing promoted)", res)
+	}
+	running = strangerDigest // someone points prod at an image that never passed the gate
+	if res := round(); res.Drifted != 1 {
+		t.Errorf("after the hand edit: %+v, want prod drifted", res)
+	}
+	round() // still drifted: no second announcement
+	if got := f.bus.types(); !slices.Equal(got, []string{DetailTypeArtifactDrift}) {
+		t.Fatalf("published %v, want one Artifact Drift", got)
+	}
+	var notice ArtifactNotice
+	b, _ := json.Marshal(f.bus.events[0].Detail)
+	if err := json.Unmarshal(b, &notice); err != nil {
+		t.Fatal(err)
+	}
+	if notice.App != "checkout" || notice.Env != "prod" || notice.Expected != promotedDigest || notice.Running != strangerDigest {
+		t.Errorf("notice = %+v", notice)
+	}
+	alerts := f.alerts()
+	if len(alerts) != 1 || !strings.Contains(alerts[0], "ARTIFACT DRIFT: checkout prod") || !strings.Contains(alerts[0], strangerDigest) {
+		t.Errorf("alerts = %q, want one naming prod and the running digest", alerts)
+	}
+	if got := f.metricLines()[MetricArtifactDrift]; !slices.Equal(got, []float64{0, 1, 1}) {
+		t.Errorf("%s = %v, want [0 1 1]", MetricArtifactDrift, got)
+	}
+	current, err := f.ledger.CurrentDriftReports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(current) != 1 || current[0].ID != "checkout/prod" || current[0].Status != runtimecheck.StatusMismatch {
+		t.Errorf("current reports = %+v, want prod's DIGEST_MISMATCH", current)
+	}
+}
+
+func TestCheckRuntimeGoesOnPastAnUnreadableEnvironment(t *testing.T) {
+	running := promotedDigest
+	f := runtimeFixture(t, &running)
+	f.aws.On("GetParameter", awsfake.APIError(400, "AccessDeniedException", "not authorized to perform: ssm:GetParameter"))
+	err := f.ledger.Put(context.Background(), &ledger.Deployment{
+		Header: ledger.Header{ID: "dep-dev-1", App: "checkout", Env: "dev", Digest: promotedDigest, At: f.clock.now().Add(-2 * time.Hour)},
+		Status: ledger.DeploymentSuccess,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.h.CheckRuntime(context.Background(), f.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 2 || res.Checked != 0 {
+		t.Errorf("CheckRuntime() = %+v, want dev and prod failed", res)
+	}
+}
+
+func TestInvokeDispatchesOnThePayload(t *testing.T) {
+	running := strangerDigest
+	f := runtimeFixture(t, &running)
+	var d fakeDetections
+	d.serve(f.aws)
+	onDescribeStacks(f.aws, []fakeStack{managed(prodAccount, networkStack)}, 10)
+	onResourceDrifts(t, f.aws)
+	q := &fakeQueue{}
+	q.serve(f.aws)
+	f.h.queue, f.h.queueURL = sqs.NewFromConfig(f.aws.Config()), queueURL
+	ctx := context.Background()
+
+	scheduled := fmt.Sprintf(`{"version":"0","id":"s-1","detail-type":"Scheduled Event","source":"aws.events","account":"111111111111","time":%q,"region":"eu-west-1","resources":[],"detail":{}}`,
+		f.clock.now().Format(time.RFC3339))
+	out, err := f.h.Invoke(ctx, json.RawMessage(scheduled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := out.(Round); !ok || r.Runtime.Drifted != 1 || r.Sweep.Stacks != 1 || len(q.bodies) != 1 {
+		t.Errorf("scheduled event → %#v, want a round queueing the network stack and finding prod drifted", out)
+	}
+
+	sample, err := os.ReadFile(sampleEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = f.h.Invoke(ctx, sample)
+	if r, ok := out.(Result); err != nil || !ok || r.Status != "DRIFTED" {
+		t.Errorf("status change → %#v, %v; want the DRIFTED report", out, err)
+	}
+
+	batch, _ := json.Marshal(stackMessages(t, prodStacks(2)))
+	out, err = f.h.Invoke(ctx, batch)
+	if n := len(f.aws.Calls("DetectStackDrift")); err != nil || n != 2 {
+		t.Errorf("queue batch → %#v, %v; started %d detections, want 2", out, err, n)
+	}
+
+	for _, bad := range []string{`[1,2]`, `{"source":"aws.s3","detail-type":"Object Created"}`} {
+		if _, err := f.h.Invoke(ctx, json.RawMessage(bad)); err == nil || !strings.Contains(err.Error(), "drift:") {
+			t.Errorf("Invoke(%s) error = %v, want a drift error", bad, err)
+		}
+	}
+}
