@@ -24,6 +24,8 @@ type Policy struct {
 	Apps []App `yaml:"apps" json:"apps" policy:"required"`
 	// Drift configures drift detection; nil turns it off.
 	Drift *Drift `yaml:"drift,omitempty" json:"drift,omitempty"`
+	// Alarms configures alarm response; nil turns it off.
+	Alarms *Alarms `yaml:"alarms,omitempty" json:"alarms,omitempty"`
 }
 
 // Hub describes where Highway itself is deployed and how its resources are named.

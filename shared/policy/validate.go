@@ -35,6 +35,7 @@ var checks = []func(*checker, *Policy){
 	checkGates,
 	checkPromotion,
 	checkDrift,
+	checkAlarms,
 }
 
 var (
