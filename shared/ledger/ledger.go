@@ -73,6 +73,10 @@ type Ledger interface {
 	// OpenIncidents returns every unresolved incident, oldest first.
 	OpenIncidents(ctx context.Context) ([]*Incident, error)
 
+	// Remediations returns an app+env's remediations that ran in [from, to),
+	// oldest first.
+	Remediations(ctx context.Context, app, env string, from, to time.Time) ([]*Remediation, error)
+
 	// CurrentDriftReports returns the latest drift report of every stack and
 	// environment (those marked Current), oldest first.
 	CurrentDriftReports(ctx context.Context) ([]*DriftReport, error)
@@ -322,6 +326,14 @@ func (b *book) Incidents(ctx context.Context, app, env string, from, to time.Tim
 		return nil, fmt.Errorf("incidents %s/%s: %w", app, env, err)
 	}
 	return only[*Incident](recs)
+}
+
+func (b *book) Remediations(ctx context.Context, app, env string, from, to time.Time) ([]*Remediation, error) {
+	recs, err := b.inEnv(ctx, app, env, KindRemediation, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("remediations %s/%s: %w", app, env, err)
+	}
+	return only[*Remediation](recs)
 }
 
 func (b *book) OpenIncidents(ctx context.Context) ([]*Incident, error) {

@@ -391,6 +391,9 @@ type Remediation struct {
 	Action string `json:"action"`
 	// DryRun says the action was only planned, not executed.
 	DryRun bool `json:"dryRun,omitempty"`
+	// Failed says the action was tried and failed; the circuit breaker counts
+	// failures.
+	Failed bool `json:"failed,omitempty"`
 	// Result says what happened, in one line.
 	Result string `json:"result,omitempty"`
 }

@@ -36,6 +36,7 @@ func Run(t *testing.T, newLedger NewLedger) {
 		{"Deployments", testDeployments},
 		{"Incidents", testIncidents},
 		{"OpenIncidents", testOpenIncidents},
+		{"Remediations", testRemediations},
 		{"RecordOnce", testRecordOnce},
 		{"RecordOnceOtherKind", testRecordOnceOtherKind},
 		{"RecordOnceConcurrent", testRecordOnceConcurrent},
@@ -754,5 +755,27 @@ func testCurrentDriftReports(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 	if len(got) == 2 && got[1].Status != "IN_SYNC" {
 		t.Errorf("the stack's current report = %s, want the newer IN_SYNC", got[1].Status)
+	}
+}
+
+func testRemediations(t *testing.T, l ledger.Ledger, _ *clock) {
+	ctx := context.Background()
+	for _, r := range []*ledger.Remediation{
+		{Header: ledger.Header{ID: "r-early", App: "shop", Env: "prod", At: at(-time.Hour)}, IncidentID: "i-1", Action: "rollback"},
+		{Header: ledger.Header{ID: "r-1", App: "shop", Env: "prod", At: at(0)}, IncidentID: "i-1", Action: "rollback", Failed: true, Result: "no previous artifact"},
+		{Header: ledger.Header{ID: "r-2", App: "shop", Env: "prod", At: at(time.Minute)}, IncidentID: "i-1", Action: "notify"},
+		{Header: ledger.Header{ID: "r-dev", App: "shop", Env: "dev", At: at(time.Minute)}, IncidentID: "i-2", Action: "notify"},
+		{Header: ledger.Header{ID: "r-late", App: "shop", Env: "prod", At: at(time.Hour)}, IncidentID: "i-1", Action: "notify"},
+	} {
+		if err := l.Put(ctx, r); err != nil {
+			t.Fatalf("Put(%s) = %v", r.ID, err)
+		}
+	}
+	got, err := l.Remediations(ctx, "shop", "prod", t0, t0.Add(time.Hour))
+	if err != nil || !reflect.DeepEqual(describe(got), []string{"remediation/r-1", "remediation/r-2"}) {
+		t.Fatalf("Remediations(shop, prod, [0, 1h)) = %v, %v, want r-1 and r-2", describe(got), err)
+	}
+	if !got[0].Failed || got[0].Result != "no previous artifact" || got[1].Failed {
+		t.Errorf("Remediations read back %+v, %+v", got[0], got[1])
 	}
 }
