@@ -262,13 +262,27 @@ var refusedCodes = map[string]bool{
 	"UnsupportedParameterType":                       true,
 	"InvalidAllowedPatternException":                 true,
 	"InvalidKeyId":                                   true,
+	// SSM Automation, which alarm response starts.
+	"AutomationDefinitionNotFoundException":         true,
+	"AutomationDefinitionVersionNotFoundException":  true,
+	"AutomationDefinitionNotApprovedException":      true,
+	"InvalidAutomationExecutionParametersException": true,
+	"IdempotentParameterMismatch":                   true,
+	"InvalidTarget":                                 true,
+}
+
+// Refused reports whether AWS answered err with a code that a retry cannot
+// fix (refusedCodes). Alarm response's actions classify their errors with it
+// too.
+func Refused(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && refusedCodes[ae.ErrorCode()]
 }
 
 // classify marks err with ErrRefused when AWS answered with a code that a
 // retry cannot fix; other errors pass unchanged.
 func classify(err error) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) && refusedCodes[ae.ErrorCode()] {
+	if Refused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err
