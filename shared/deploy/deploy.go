@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
 
+	"github.com/highwayhq/highway/shared/awserr"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -235,54 +235,10 @@ func imageURI(t Target) (string, error) {
 	return a.Repository + "@" + digest, nil
 }
 
-// refusedCodes are the AWS error codes that mean the request cannot succeed
-// as made: the resource does not exist, the input is invalid, or the caller
-// lacks permission. Retrying them would only delay the failure. ECS's
-// ClientException is left out: ECS also uses it for concurrent revisions of
-// one family, which a retry fixes.
-var refusedCodes = map[string]bool{
-	"AccessDenied":                                   true,
-	"AccessDeniedException":                          true,
-	"ValidationException":                            true,
-	"ResourceNotFoundException":                      true,
-	"InvalidParameterValueException":                 true,
-	"InvalidParameterException":                      true,
-	"PipelineNotFoundException":                      true,
-	"ClusterNotFoundException":                       true,
-	"ServiceNotFoundException":                       true,
-	"ServiceNotActiveException":                      true,
-	"PlatformUnknownException":                       true,
-	"PlatformTaskDefinitionIncompatibilityException": true,
-	"UnsupportedFeatureException":                    true,
-	"ParameterPatternMismatchException":              true,
-	"ParameterLimitExceeded":                         true,
-	"ParameterMaxVersionLimitExceeded":               true,
-	"HierarchyLevelLimitExceededException":           true,
-	"HierarchyTypeMismatchException":                 true,
-	"UnsupportedParameterType":                       true,
-	"InvalidAllowedPatternException":                 true,
-	"InvalidKeyId":                                   true,
-	// SSM Automation, which alarm response starts.
-	"AutomationDefinitionNotFoundException":         true,
-	"AutomationDefinitionVersionNotFoundException":  true,
-	"AutomationDefinitionNotApprovedException":      true,
-	"InvalidAutomationExecutionParametersException": true,
-	"IdempotentParameterMismatch":                   true,
-	"InvalidTarget":                                 true,
-}
-
-// Refused reports whether AWS answered err with a code that a retry cannot
-// fix (refusedCodes). Alarm response's actions classify their errors with it
-// too.
-func Refused(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && refusedCodes[ae.ErrorCode()]
-}
-
 // classify marks err with ErrRefused when AWS answered with a code that a
 // retry cannot fix; other errors pass unchanged.
 func classify(err error) error {
-	if Refused(err) {
+	if awserr.Refused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err

@@ -59,7 +59,7 @@ func (d ecsDeployer) Deploy(ctx context.Context, t Target) (Result, error) {
 	}
 
 	if aws.ToString(containers[i].Image) == image {
-		dep := Primary(svc.Deployments)
+		dep := primary(svc.Deployments)
 		if dep == nil {
 			return Result{}, fmt.Errorf("service %s in cluster %s runs %s but has no PRIMARY deployment", service, cluster, image)
 		}
@@ -91,7 +91,7 @@ func (d ecsDeployer) Deploy(ctx context.Context, t Target) (Result, error) {
 	}
 	var dep *ecstypes.Deployment
 	if up.Service != nil {
-		dep = Primary(up.Service.Deployments)
+		dep = primary(up.Service.Deployments)
 	}
 	if dep == nil || aws.ToString(dep.Id) == "" {
 		// The update took; a retry finds the image running and reads the
@@ -171,9 +171,9 @@ func registration(td *ecstypes.TaskDefinition, containers []ecstypes.ContainerDe
 	}
 }
 
-// Primary returns the PRIMARY deployment, the one rolling out the service's
+// primary returns the PRIMARY deployment, the one rolling out the service's
 // current task definition, or nil.
-func Primary(deps []ecstypes.Deployment) *ecstypes.Deployment {
+func primary(deps []ecstypes.Deployment) *ecstypes.Deployment {
 	for i := range deps {
 		if aws.ToString(deps[i].Status) == "PRIMARY" {
 			return &deps[i]

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -30,8 +29,10 @@ func ECSRedeploy(ctx context.Context, c ECSClient, a policy.ECSService, env *pol
 	}
 	var id string
 	if out.Service != nil {
-		if d := deploy.Primary(out.Service.Deployments); d != nil {
-			id = aws.ToString(d.Id)
+		for _, d := range out.Service.Deployments {
+			if aws.ToString(d.Status) == "PRIMARY" {
+				id = aws.ToString(d.Id)
+			}
 		}
 	}
 	if id == "" {

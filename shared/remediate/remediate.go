@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/highwayhq/highway/shared/deploy"
+	"github.com/highwayhq/highway/shared/awserr"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -127,7 +127,7 @@ func unresolved(action, what, deployedTo string, env *policy.Environment) error 
 // classify marks err with ErrRefused when AWS answered with a code that a
 // retry cannot fix; other errors pass unchanged.
 func classify(err error) error {
-	if deploy.Refused(err) {
+	if awserr.Refused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err

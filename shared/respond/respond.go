@@ -38,10 +38,42 @@ const (
 	ActionSkipped     = "skipped" // an earlier action failed or was stopped
 )
 
-// Rollbacker puts an environment back on the artifact it ran before, through
-// promotion (promotion.Promoter).
+// Rollbacker asks promotion to put an environment back on the artifact it
+// ran before; the answer says what was asked, in one line.
 type Rollbacker interface {
-	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (*ledger.Promotion, error)
+	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error)
+}
+
+// DetailTypeRollbackRequested asks the promote function to roll an
+// environment back (RollbackRequest).
+const DetailTypeRollbackRequested = "Rollback Requested"
+
+// RollbackRequest is the detail of a Rollback Requested event.
+type RollbackRequest struct {
+	App    string `json:"app"`
+	Env    string `json:"env"`
+	Reason string `json:"reason"`
+}
+
+// RollbackByEvent asks for rollbacks on the bus: the promote function, which
+// alone deploys, performs them, so the respond function needs no deploy
+// permissions and the ledger stays the one truth.
+type RollbackByEvent struct {
+	Bus bus.Publisher
+	Now func() time.Time
+}
+
+// Rollback publishes Rollback Requested.
+func (r RollbackByEvent) Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error) {
+	at := time.Now()
+	if r.Now != nil {
+		at = r.Now()
+	}
+	req := RollbackRequest{App: app.Name, Env: env.Name, Reason: reason}
+	if err := r.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeRollbackRequested, Detail: req, Time: at}); err != nil {
+		return "", fmt.Errorf("request rollback of %s/%s: %w", app.Name, env.Name, err)
+	}
+	return fmt.Sprintf("rollback of %s/%s requested from promotion", app.Name, env.Name), nil
 }
 
 // Notifier publishes notifications (SNS).
@@ -299,11 +331,7 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 	)
 	switch {
 	case act.Rollback != nil:
-		pr, rerr := h.c.Rollback.Rollback(ctx, app, env, fmt.Sprintf("alarm %s (incident %s, runbook %s)", s.Name, inc.ID, rb.Name))
-		if rerr != nil {
-			return "", rerr
-		}
-		return fmt.Sprintf("rollback to %s (promotion %s)", pr.Digest, pr.ID), nil
+		return h.c.Rollback.Rollback(ctx, app, env, fmt.Sprintf("alarm %s (incident %s, runbook %s)", s.Name, inc.ID, rb.Name))
 	case act.ECSRedeploy != nil:
 		out, err = remediate.ECSRedeploy(ctx, clients().ECS, *act.ECSRedeploy, env)
 	case act.ECSScale != nil:

@@ -52,22 +52,23 @@ const (
 	digestB = "sha256:bbbb"
 )
 
-// rollbacks stands in for the promotion capability (not an AWS adapter):
-// it records the rollbacks asked for, and fails while fail is set.
+// rollbacks stands in for the promotion capability (not an AWS adapter;
+// RollbackByEvent is tested on its own): it records the rollbacks asked for,
+// and fails while fail is set.
 type rollbacks struct {
 	mu    sync.Mutex
 	asked []string
 	fail  error
 }
 
-func (r *rollbacks) Rollback(_ context.Context, app *policy.App, env *policy.Environment, reason string) (*ledger.Promotion, error) {
+func (r *rollbacks) Rollback(_ context.Context, app *policy.App, env *policy.Environment, reason string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.asked = append(r.asked, app.Name+"/"+env.Name+": "+reason)
 	if r.fail != nil {
-		return nil, r.fail
+		return "", r.fail
 	}
-	return &ledger.Promotion{Header: ledger.Header{ID: fmt.Sprintf("prm-rollback-%d", len(r.asked)), Digest: digestA}}, nil
+	return "rollback to " + digestA, nil
 }
 
 type recordingBus struct {
@@ -354,5 +355,24 @@ func TestAlarmStormLosesNothing(t *testing.T) {
 	}
 	if len(f.rollbacks.asked)+len(f.aws.Calls("UpdateService")) != 10 {
 		t.Errorf("rollbacks %d + redeploys %d, want the hour's 10 slots", len(f.rollbacks.asked), len(f.aws.Calls("UpdateService")))
+	}
+}
+
+func TestRollbackByEventAsksPromotion(t *testing.T) {
+	p, err := policy.Parse([]byte(respondPolicy), "highway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := p.App("checkout")
+	env, _ := app.Environment("prod")
+	b := &recordingBus{}
+	at := time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)
+	detail, err := RollbackByEvent{Bus: b, Now: func() time.Time { return at }}.Rollback(context.Background(), app, env, "alarm checkout-prod-5xx")
+	if err != nil || !strings.Contains(detail, "checkout/prod") {
+		t.Fatalf("Rollback() = %q, %v", detail, err)
+	}
+	if len(b.events) != 1 || b.events[0].DetailType != DetailTypeRollbackRequested || !b.events[0].Time.Equal(at) ||
+		b.events[0].Detail != (RollbackRequest{App: "checkout", Env: "prod", Reason: "alarm checkout-prod-5xx"}) {
+		t.Errorf("published %+v", b.events)
 	}
 }

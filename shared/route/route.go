@@ -43,6 +43,9 @@ const (
 	// FunctionDrift is the function that detects drift: it sweeps on schedule,
 	// detects stack by stack from its queue, and reports on completion events.
 	FunctionDrift = "drift"
+	// FunctionRespond is the function that answers CloudWatch alarms with the
+	// policy's runbooks.
+	FunctionRespond = "respond"
 )
 
 // DetailTypeGateDecided is the domain event the gate publishes for every build.
@@ -102,6 +105,16 @@ func Routes(p *policy.Policy) []Route {
 			Pattern: Pattern{
 				"source":      []string{"aws.cloudformation"},
 				"detail-type": []string{"CloudFormation Drift Detection Status Change"},
+			},
+		})
+	}
+	if p.Alarms != nil {
+		routes = append(routes, Route{
+			Function:    FunctionRespond,
+			Description: "CloudWatch alarm state changes, in every account Highway reaches",
+			Pattern: Pattern{
+				"source":      []string{"aws.cloudwatch"},
+				"detail-type": []string{"CloudWatch Alarm State Change"},
 			},
 		})
 	}

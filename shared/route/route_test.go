@@ -267,3 +267,37 @@ func TestNoGateRouteWithoutGatedProjects(t *testing.T) {
 		t.Errorf("Lookup(gate) on a policy without gates = %+v, want none: a rule needs at least one project", r)
 	}
 }
+
+func TestRespondRoute(t *testing.T) {
+	const text = `version: 1
+hub: {account: "111111111111", region: eu-west-1}
+apps: [{name: checkout, repository: checkout-service, environments: [{name: prod, account: "444444444444", region: eu-west-1}]}]
+alarms:
+  runbooks: [{name: prod-errors, app: checkout, env: prod, match: {names: [checkout-*]}, actions: [notify: {}]}]
+`
+	p, err := policy.Parse([]byte(text), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRouter(Routes(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile("../../events/cloudwatch-alarm-state-change.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fns, err := r.Functions(sample); err != nil || !reflect.DeepEqual(fns, []string{FunctionRespond}) {
+		t.Errorf("Functions(alarm state change) = %v, %v; want [respond]", fns, err)
+	}
+	other := strings.Replace(string(sample), `"CloudWatch Alarm State Change"`, `"CloudWatch Alarm Configuration Change"`, 1)
+	if fns, _ := r.Functions([]byte(other)); len(fns) != 0 {
+		t.Errorf("Functions(configuration change) = %v, want none", fns)
+	}
+	p.Alarms = nil
+	for _, rt := range Routes(p) {
+		if rt.Function == FunctionRespond {
+			t.Error("a policy without alarms has a respond route")
+		}
+	}
+}
