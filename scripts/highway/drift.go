@@ -6,13 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/highwayhq/highway/shared/awsconfig"
-	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
@@ -28,15 +23,11 @@ func driftCmd(ctx context.Context, out io.Writer, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %v", errBadInput, err)
 	}
-	table := os.Getenv(function.EnvTable)
-	if table == "" {
-		return fmt.Errorf("%w: set %s to the hub's ledger table", errBadInput, function.EnvTable)
-	}
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{})
+	l, err := hubLedger(ctx)
 	if err != nil {
 		return err
 	}
-	reports, err := ledger.NewDynamo(dynamodb.NewFromConfig(cfg), table).CurrentDriftReports(ctx)
+	reports, err := l.CurrentDriftReports(ctx)
 	if err != nil {
 		return err
 	}

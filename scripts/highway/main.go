@@ -36,6 +36,8 @@ commands:
           never promote an artifact again ($HIGHWAY_TABLE, $HIGHWAY_BUS)
   drift report [--json]
           the latest drift report of every stack and environment ($HIGHWAY_TABLE)
+  incidents [--open] [--since 168h] [--policy FILE] [--json]
+          the incidents of the policy's environments, with time to restore ($HIGHWAY_TABLE)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return quarantineCmd(ctx, out, args[1:], q)
 	case "drift":
 		return driftCmd(ctx, out, args[1:])
+	case "incidents":
+		return incidentsCmd(ctx, out, args[1:], time.Now())
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {

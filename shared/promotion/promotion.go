@@ -9,7 +9,9 @@
 // one still waiting. An environment that requires approval hands the promotion
 // to the approval workflow. A finished deployment is recorded; a success
 // requests the next environment, a failure quarantines the artifact, which is
-// then never promoted again.
+// then never promoted again. An alarm's runbook may roll an environment back:
+// its current artifact is quarantined and the one it ran before is promoted
+// into it again, at once.
 package promotion
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,6 +49,8 @@ var (
 	ErrRebuild = errors.New("rebuild refused")
 	// ErrQuarantined: the artifact may not be promoted.
 	ErrQuarantined = errors.New("artifact quarantined")
+	// ErrNothingToRollBack: the environment has no earlier verified artifact.
+	ErrNothingToRollBack = errors.New("nothing to roll back to")
 )
 
 // lockTTL is how long a deployment may hold its environment before another
@@ -171,37 +176,44 @@ func (p *Promoter) Quarantine(ctx context.Context, digest, reason string) error 
 // Request asks for a to be promoted into env, not before notBefore. Asking
 // again for the same artifact and environment changes nothing.
 func (p *Promoter) Request(ctx context.Context, a *ledger.Artifact, env *policy.Environment, from string, notBefore time.Time) (*ledger.Promotion, error) {
-	pr := &ledger.Promotion{
+	return p.request(ctx, &ledger.Promotion{
 		Header:    ledger.Header{ID: promotionID(a.App, env.Name, a.Digest), App: a.App, Env: env.Name, Commit: a.Commit, Digest: a.Digest, At: p.now()},
 		From:      from,
 		Status:    ledger.PromotionRequested,
 		NotBefore: notBefore,
-	}
+	})
+}
+
+// request records pr once per id; a second request of the same id returns the
+// promotion recorded first.
+func (p *Promoter) request(ctx context.Context, pr *ledger.Promotion) (*ledger.Promotion, error) {
 	stored, _, err := ledger.RecordOnce(ctx, p.ledger, "promotion:"+pr.ID, 0, pr)
 	if err != nil {
-		return nil, fmt.Errorf("request promotion of %s to %s: %w", a.Digest, env.Name, err)
+		return nil, fmt.Errorf("request promotion of %s to %s: %w", pr.Digest, pr.Env, err)
 	}
 	return stored, nil
 }
 
-// promotionID names the promotion of a digest into an app's environment; the
-// same inputs give the same id, which makes requests idempotent.
-func promotionID(app, env, digest string) string {
-	sum := sha256.Sum256([]byte(app + "\x00" + env + "\x00" + digest))
+// promotionID names the promotion of a digest into an app's environment (and,
+// for a rollback, what it rolls back from); the same inputs give the same id,
+// which makes requests idempotent.
+func promotionID(app, env, digest string, more ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{app, env, digest}, more...), "\x00")))
 	return "prm-" + hex.EncodeToString(sum[:8])
 }
 
 // Advance moves an environment's queue: the newest waiting request whose time
 // has come supersedes older ones and, when the environment is free, is
-// deployed, or handed to the approval workflow. It does nothing while a
-// deployment holds the environment; the next tick tries again.
+// deployed, or handed to the approval workflow. A waiting rollback goes first,
+// without approval, and neither supersedes nor is superseded. It does nothing
+// while a deployment holds the environment; the next tick tries again.
 func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Environment) error {
 	now := p.now()
 	promos, err := p.ledger.Promotions(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
 	if err != nil {
 		return err
 	}
-	var next *ledger.Promotion
+	var next, rollback *ledger.Promotion
 	for _, pr := range promos {
 		if stalled(pr, now) {
 			// Claimed, but no deployment was ever confirmed or even started (the
@@ -214,12 +226,19 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 		if pr.Status != ledger.PromotionRequested {
 			continue
 		}
+		if rollingBack(pr) {
+			rollback = pr
+			continue
+		}
 		if next != nil && next.Digest != pr.Digest {
 			if err := p.end(ctx, next, ledger.PromotionSuperseded, "superseded by "+pr.Digest); err != nil {
 				return err
 			}
 		}
 		next = pr
+	}
+	if rollback != nil {
+		next = rollback
 	}
 	if next == nil || now.Before(next.NotBefore) {
 		return nil
@@ -234,7 +253,7 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 	if env.Deploy == nil {
 		return p.end(ctx, next, ledger.PromotionRefused, "Highway does not deploy to "+env.Name+": the policy gives it no deploy")
 	}
-	if env.Approval != nil {
+	if env.Approval != nil && !rollingBack(next) {
 		return p.requestApproval(ctx, next, env)
 	}
 	_, err = p.Deploy(ctx, app, env, next)
@@ -345,8 +364,8 @@ func (p *Promoter) Finished(ctx context.Context, app *policy.App, env *policy.En
 
 // Finish records a deployment's outcome, once: the deployment record, the
 // promotion's end and the lock's release. A success requests the next
-// environment after its soak time and advances it; a failure quarantines the
-// artifact.
+// environment after its soak time and advances it (a rollback stays where it
+// is); a failure quarantines the artifact.
 func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion, success bool, detail string) error {
 	if pr.Status.Final() {
 		return nil // a redelivered completion
@@ -378,7 +397,7 @@ func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Envi
 		return p.Quarantine(ctx, pr.Digest, fmt.Sprintf("deployment to %s failed: %s", env.Name, detail))
 	}
 	next, ok := app.Next(env.Name)
-	if !ok {
+	if !ok || rollingBack(pr) {
 		return nil
 	}
 	a, err := p.artifact(ctx, pr.Digest)
