@@ -18,8 +18,8 @@ import (
 
 // Result is the promote function's answer for one event.
 type Result struct {
-	// Outcome says what the event did: registered, rebuild, finished, tick, or
-	// ignored.
+	// Outcome says what the event did: registered, rebuild, finished, tick,
+	// rollback, nothing-to-roll-back, or ignored.
 	Outcome string `json:"outcome"`
 	// Reason explains an ignored event or a refusal.
 	Reason string `json:"reason,omitempty"`
@@ -28,6 +28,8 @@ type Result struct {
 	Env string `json:"env,omitempty"`
 	// Digest is the artifact concerned.
 	Digest string `json:"digest,omitempty"`
+	// Promotion is the promotion a rollback started.
+	Promotion string `json:"promotion,omitempty"`
 }
 
 // Invoke is the promote function's handler: it takes either an EventBridge
@@ -69,6 +71,8 @@ func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	switch {
 	case ev.Source == route.SourceHighway && ev.DetailType == route.DetailTypeGateDecided:
 		return p.gatePassed(ctx, ev)
+	case ev.Source == route.SourceHighway && ev.DetailType == route.DetailTypeRollbackRequested:
+		return p.rollbackRequested(ctx, ev)
 	case ev.Source == "aws.codepipeline":
 		return p.pipelineFinished(ctx, ev)
 	case ev.Source == "aws.ecs":
@@ -77,6 +81,40 @@ func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 		return Result{Outcome: "tick"}, p.Tick(ctx)
 	}
 	return ignore(ctx, fmt.Sprintf("%q from %q is not for promotion", ev.DetailType, ev.Source))
+}
+
+// rollbackRequested is what promotion reads of a "Rollback Requested" event
+// (published by package respond).
+type rollbackRequested struct {
+	App    string `json:"app"`
+	Env    string `json:"env"`
+	Reason string `json:"reason"`
+}
+
+// rollbackRequested rolls an environment back as an alarm's runbook asked.
+// Nothing to roll back to is an answer, not a failure to retry.
+func (p *Promoter) rollbackRequested(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	var r rollbackRequested
+	if err := json.Unmarshal(ev.Detail, &r); err != nil {
+		return ignore(ctx, "undecodable Rollback Requested detail: "+err.Error())
+	}
+	app, ok := p.policy.App(r.App)
+	if !ok {
+		return ignore(ctx, fmt.Sprintf("app %q is not in the policy", r.App))
+	}
+	env, ok := app.Environment(r.Env)
+	if !ok || env.Deploy == nil {
+		return ignore(ctx, fmt.Sprintf("app %q has no environment %q that Highway deploys", r.App, r.Env))
+	}
+	pr, err := p.Rollback(ctx, app, env, r.Reason)
+	if errors.Is(err, ErrNothingToRollBack) {
+		slog.WarnContext(ctx, "rollback asked, nothing to roll back to", "app", r.App, "env", r.Env, "error", err)
+		return Result{Outcome: "nothing-to-roll-back", Reason: err.Error(), App: r.App, Env: r.Env}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: "rollback", App: r.App, Env: r.Env, Digest: pr.Digest, Promotion: pr.ID}, nil
 }
 
 // gateDecided is what promotion reads of a "Gate Decided" event (published by

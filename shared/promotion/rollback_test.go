@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/route"
 )
 
 const third = "sha256:7c3e9a1f5b2d8c4e0a6f3b9d1c7e5a2f8b4d0c6e3a9f1b5d7c2e8a4f0b6d3c9e"
@@ -290,5 +294,29 @@ func TestRollbackKeepsForwardPromotions(t *testing.T) {
 	}
 	if got := f.dep.deployed("staging"); !slices.Equal(got, []string{digest, other, digest, third}) {
 		t.Errorf("staging deployed %v, want A, B, A (rollback), then the waiting artifact", got)
+	}
+}
+
+// The respond function asks for rollbacks on the bus.
+func TestRollbackRequestedEvent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, ledger.NewMemory())
+	event := func(detail string) events.CloudWatchEvent {
+		return events.CloudWatchEvent{ID: "e-1", Source: route.SourceHighway, DetailType: route.DetailTypeRollbackRequested, Detail: json.RawMessage(detail)}
+	}
+	res, err := f.p.Handle(ctx, event(`{"app":"checkout","env":"prod","reason":"alarm checkout-prod-5xx"}`))
+	if err != nil || res.Outcome != "nothing-to-roll-back" {
+		t.Errorf("rollback of a prod that ran nothing = %+v, %v; want nothing-to-roll-back, no error to retry", res, err)
+	}
+	f.ship(t, "prod", digest)
+	f.ship(t, "prod", other)
+	res, err = f.p.Handle(ctx, event(`{"app":"checkout","env":"prod","reason":"alarm checkout-prod-5xx"}`))
+	if err != nil || res.Outcome != "rollback" || res.Digest != digest || res.Promotion == "" || !f.quarantined(t, other) {
+		t.Errorf("Handle(Rollback Requested) = %+v, %v; want prod rolled back to %s and %s quarantined", res, err, digest, other)
+	}
+	for _, bad := range []string{`{"app":"cart","env":"prod"}`, `{"app":"checkout","env":"qa"}`, `not json`} {
+		if res, err := f.p.Handle(ctx, event(bad)); err != nil || res.Outcome != "ignored" {
+			t.Errorf("Handle(%s) = %+v, %v; want ignored", bad, res, err)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/remediate"
 	"github.com/highwayhq/highway/shared/report"
+	"github.com/highwayhq/highway/shared/route"
 )
 
 // Domain events published on Highway's bus.
@@ -44,11 +45,8 @@ type Rollbacker interface {
 	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error)
 }
 
-// DetailTypeRollbackRequested asks the promote function to roll an
-// environment back (RollbackRequest).
-const DetailTypeRollbackRequested = "Rollback Requested"
-
-// RollbackRequest is the detail of a Rollback Requested event.
+// RollbackRequest is the detail of a Rollback Requested event
+// (route.DetailTypeRollbackRequested).
 type RollbackRequest struct {
 	App    string `json:"app"`
 	Env    string `json:"env"`
@@ -70,7 +68,7 @@ func (r RollbackByEvent) Rollback(ctx context.Context, app *policy.App, env *pol
 		at = r.Now()
 	}
 	req := RollbackRequest{App: app.Name, Env: env.Name, Reason: reason}
-	if err := r.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeRollbackRequested, Detail: req, Time: at}); err != nil {
+	if err := r.Bus.Publish(ctx, bus.Event{DetailType: route.DetailTypeRollbackRequested, Detail: req, Time: at}); err != nil {
 		return "", fmt.Errorf("request rollback of %s/%s: %w", app.Name, env.Name, err)
 	}
 	return fmt.Sprintf("rollback of %s/%s requested from promotion", app.Name, env.Name), nil

@@ -22,6 +22,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/remediate"
+	"github.com/highwayhq/highway/shared/route"
 )
 
 const respondPolicy = `version: 1
@@ -371,7 +372,7 @@ func TestRollbackByEventAsksPromotion(t *testing.T) {
 	if err != nil || !strings.Contains(detail, "checkout/prod") {
 		t.Fatalf("Rollback() = %q, %v", detail, err)
 	}
-	if len(b.events) != 1 || b.events[0].DetailType != DetailTypeRollbackRequested || !b.events[0].Time.Equal(at) ||
+	if len(b.events) != 1 || b.events[0].DetailType != route.DetailTypeRollbackRequested || !b.events[0].Time.Equal(at) ||
 		b.events[0].Detail != (RollbackRequest{App: "checkout", Env: "prod", Reason: "alarm checkout-prod-5xx"}) {
 		t.Errorf("published %+v", b.events)
 	}

@@ -51,6 +51,10 @@ const (
 // DetailTypeGateDecided is the domain event the gate publishes for every build.
 const DetailTypeGateDecided = "Gate Decided"
 
+// DetailTypeRollbackRequested is the domain event alarm response publishes
+// to ask promotion for a rollback; its detail is {app, env, reason}.
+const DetailTypeRollbackRequested = "Rollback Requested"
+
 // SourceHighway is the source of Highway's own domain events.
 const SourceHighway = bus.Source
 
@@ -169,6 +173,17 @@ func promoteRoutes(p *policy.Policy) []Route {
 			},
 		})
 	}
+	if rollsBack(p) {
+		routes = append(routes, Route{
+			Function:    FunctionPromote,
+			Name:        "rollback-requested",
+			Description: "rollbacks the alarm runbooks ask for",
+			Pattern: Pattern{
+				"source":      []string{SourceHighway},
+				"detail-type": []string{DetailTypeRollbackRequested},
+			},
+		})
+	}
 	if len(services) > 0 {
 		routes = append(routes, Route{
 			Function:    FunctionPromote,
@@ -183,6 +198,21 @@ func promoteRoutes(p *policy.Policy) []Route {
 		})
 	}
 	return routes
+}
+
+// rollsBack says some runbook of the policy rolls back.
+func rollsBack(p *policy.Policy) bool {
+	if p.Alarms == nil {
+		return false
+	}
+	for _, rb := range p.Alarms.Runbooks {
+		for _, a := range rb.Actions {
+			if a.Rollback != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Lookup returns the route of the named function from Routes(p).
