@@ -17,7 +17,8 @@ import (
 // TestBootstrapUnderEmulator runs promote as built, under the Lambda Runtime
 // Interface Emulator: a passed gate's event registers the artifact and deploys
 // it to dev (an SSM parameter in the dev account, through the spoke role); a
-// pipeline event of an execution Highway did not start is acknowledged.
+// pipeline event of an execution Highway did not start is acknowledged, and
+// so is a rollback of an environment with nothing to roll back to.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	d := localaws.Deploy(t, "promote")
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
@@ -29,6 +30,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	for _, tt := range []struct{ event, want string }{
 		{"gate-decided.json", "registered"},
 		{"codepipeline-execution-succeeded.json", "ignored"},
+		// An alarm's runbook asks for prod's rollback; prod ran nothing before.
+		{"highway-rollback-requested.json", "nothing-to-roll-back"},
 	} {
 		raw, err := os.ReadFile("../../events/" + tt.event)
 		if err != nil {

@@ -33,6 +33,7 @@ func Capabilities() []Capability {
 		newGating,
 		newPromotion,
 		newDrift,
+		newRespond,
 	}
 }
 

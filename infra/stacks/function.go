@@ -40,8 +40,9 @@ type FunctionProps struct {
 // Function builds the Lambda function of functions/<name>: the bootstrap from the
 // build directory with the policy beside it, on arm64 and provided.al2023, traced,
 // logging JSON to its own log group, its async failures kept in a dead-letter
-// queue. Its environment names the ledger, the bus and the notification topic. Its role starts empty apart from logs, tracing and that queue: the
-// capability grants the rest.
+// queue, its errors and throttles alarming. Its environment names the ledger,
+// the bus and the notification topic. Its role starts empty apart from logs,
+// tracing and that queue: the capability grants the rest.
 func (h *Hub) Function(scope constructs.Construct, name string, props FunctionProps) (awslambda.Function, error) {
 	code, err := stageCode(h.buildDir, name, h.policyJSON)
 	if err != nil {
@@ -84,6 +85,7 @@ func (h *Hub) Function(scope constructs.Construct, name string, props FunctionPr
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(asyncMaxEventAgeHours)),
 		OnFailure:     awslambdadestinations.NewSqsDestination(failures),
 	})
+	h.watchFunction(c, name, fn)
 	suppress(role, true, rule("AwsSolutions-IAM5",
 		"X-Ray PutTraceSegments and PutTelemetryRecords accept no resource narrower than \"*\".",
 		"Resource::*"))

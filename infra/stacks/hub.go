@@ -28,7 +28,8 @@ type Hub struct {
 	Table awsdynamodb.Table
 	// Bus is the custom event bus spokes forward to and functions publish on.
 	Bus awsevents.EventBus
-	// Topic notifies people; every dead-letter alarm of the hub publishes to it.
+	// Topic notifies people; every alarm of the hub (dead-letter queues, function
+	// errors and throttles, failed workflows) publishes to it.
 	Topic awssns.Topic
 
 	buildDir    string

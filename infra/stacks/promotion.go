@@ -231,7 +231,8 @@ func taskAnswers() permission {
 // Rejected.
 //
 // The machine logs every event, without execution data (the approval task's
-// input holds its task token), and is traced.
+// input holds its task token), is traced, and alarms on failed and timed-out
+// executions.
 func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request awslambda.Function) awsstepfunctions.StateMachine {
 	c := constructs.NewConstruct(scope, jsii.String("Flow"))
 	promotionID := awsstepfunctions.JsonPath_StringAt(jsii.String("$.promotionId"))
@@ -316,6 +317,7 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
+	hub.watchStateMachine(c, machine)
 	suppress(machine.Role(), true,
 		rule("AwsSolutions-IAM5", whyMachineServices, "Resource::*"),
 		rule("AwsSolutions-IAM5", whyMachineVersions,

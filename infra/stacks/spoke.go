@@ -72,10 +72,11 @@ func newForwarding(stack awscdk.Stack, hub policy.Hub) {
 // newSpokeRole creates the role hub functions assume in a spoke account. Only the
 // hub account may assume it, and only with a role under the hub functions' IAM
 // path. It may do to the apps delivered from the account, to the environments
-// of the account Highway deploys to and, when the policy detects drift, to the
-// account's stacks, what the hub functions do to those of the hub account, and
-// nothing else: nothing at all when no app is delivered from it, Highway
-// deploys to none of its environments and detects no drift. IAM roles are
+// of the account Highway deploys to, to the account's stacks when the policy
+// detects drift, and to the alarms and targets of its environments' runbooks,
+// what the hub functions do to those of the hub account, and nothing else:
+// nothing at all when no app is delivered from it, Highway deploys to none of
+// its environments, detects no drift and runs no runbook there. IAM roles are
 // global, so its statements name each app's, environment's and stack's own
 // region.
 func newSpokeRole(stack awscdk.Stack, p *policy.Policy, account string) awsiam.Role {
@@ -101,15 +102,16 @@ func newSpokeRole(stack awscdk.Stack, p *policy.Policy, account string) awsiam.R
 
 // spokePermissions are the statements of an account's spoke role: what hub
 // functions do to the apps delivered from that account, to the environments of
-// that account Highway deploys to, and to its stacks when the policy detects
-// drift, in any region. The hub account's own apps, environments and stacks are
+// that account Highway deploys to, to its stacks when the policy detects
+// drift, and to its alarms and runbook targets when the policy responds to
+// alarms, in any region. The hub account's own apps, environments and stacks are
 // reached with the functions' roles, so its spoke role, if any, gets nothing.
 func spokePermissions(p *policy.Policy, account string) []permission {
 	if account == p.Hub.Account {
 		return nil
 	}
 	apps := deliveredFrom(p.Apps, account)
-	return slices.Concat(commitReads(apps), gateReads(apps), deploys(deployedTo(p.Apps, account)), driftChecks(p, account))
+	return slices.Concat(commitReads(apps), gateReads(apps), deploys(deployedTo(p.Apps, account)), driftChecks(p, account), remediations(p, account))
 }
 
 // answersJobs reports whether pipelines of account call the gatejob function,

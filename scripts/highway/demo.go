@@ -26,17 +26,56 @@ type step struct {
 
 // scenario is the story the demo tells, in order. Each capability adds its steps.
 var scenario = []step{
+	{says: "the ledger holds last week's release: checkout 4b7e1a9 runs in dev, staging and prod", act: lastRelease},
 	{says: "a developer pushes two commits to checkout-service main", file: "codecommit-push.json"},
 	{says: "EventBridge delivers the same event again (delivery is at least once)", file: "codecommit-push.json"},
 	{says: "checkout-pipeline builds 9f4e2c1: tests pass, no findings; the artifact goes to dev", file: "codebuild-build-succeeded.json"},
 	{says: "35 minutes later: the artifact has soaked in dev, staging's pipeline deploys it", wait: 35 * time.Minute},
 	{says: "an hour later: it has soaked in staging; prod needs an approval", wait: 65 * time.Minute},
 	{says: "ana.silva@example.com approves through her signed link; prod deploys", approve: "ana.silva@example.com"},
+	{says: "20 minutes later checkout-prod-5xx fires: the load balancer counts target 5XX answers", file: "cloudwatch-alarm-state-change.json"},
+	{says: "with last week's version back in prod, the alarm returns to OK", file: "cloudwatch-alarm-state-change-ok.json"},
 	{says: "a developer pushes a commit adding a Python report script", file: "codecommit-push-2.json"},
 	{says: "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs", file: "codebuild-build-vulnerable.json"},
 	{says: "someone runs the refused c3a97e0 image in dev by hand: aws ssm put-parameter --name /checkout/dev/image", act: handDeploy},
 	{says: "the drift schedule fires: stacks are queued, detections start, environments are compared with what was promoted", act: (*local).driftRound},
 	{says: "CloudFormation finishes the network stack's detection: a security group rule was added by hand", file: "cloudformation-drift-detection.json"},
+}
+
+// The release that ran everywhere before the scenario.
+const (
+	lastCommit = "4b7e1a9c3d5f7b2e4a6c8d0f1b3e5a7c9d2f4b6e"
+	lastDigest = "sha256:5d2c8e1f4a7b0c3e6d9f2a5b8c1e4d7a0b3f6c9e2d5a8b1c4f7e0a3d6b9c2f5e"
+)
+
+// lastRelease puts on the ledger what promotion left there a week before the
+// scenario: checkout's previous artifact, deployed to each environment, which
+// the environments run.
+func lastRelease(rt *local, ctx context.Context) error {
+	at := time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+	rt.clock = at
+	a, err := rt.promoter.Register(ctx, "checkout", lastCommit, lastDigest, ledger.ArtifactRef{Type: ledger.ArtifactImage, Repository: "checkout-service"})
+	if err != nil {
+		return err
+	}
+	app, ok := rt.policy.App("checkout")
+	if !ok {
+		return fmt.Errorf("the demo's policy has no app checkout")
+	}
+	for i, env := range app.Environments {
+		if env.Deploy == nil {
+			continue
+		}
+		done := at.Add(time.Duration(i+1) * time.Hour)
+		d := &ledger.Deployment{Header: ledger.Header{ID: "dep-last-week-" + env.Name, App: app.Name, Env: env.Name, Commit: lastCommit, Digest: lastDigest, At: done.Add(-5 * time.Minute)},
+			Commits: []string{lastCommit}, Status: ledger.DeploymentSuccess, FinishedAt: done, Duration: 5 * time.Minute}
+		if err := rt.ledger.Put(ctx, d); err != nil {
+			return err
+		}
+		rt.environments.set(app.Name, env.Name, a.Repository+"@"+lastDigest)
+		fmt.Fprintf(rt.out, "  %s: %s@%s since %s\n", env.Name, a.Repository, lastDigest, done.Format("2006-01-02 15:04Z"))
+	}
+	return nil
 }
 
 // refusedImage is the image of the build the gate refused (c3a97e0).
@@ -103,6 +142,14 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	}
 	reports, err := l.CurrentDriftReports(ctx)
 	if err != nil {
+		return err
+	}
+	incs, err := listIncidents(ctx, l, p, false, rt.clock.Add(-7*24*time.Hour), rt.clock)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nIncidents (highway incidents):\n")
+	if err := writeIncidents(out, incs, false, rt.clock); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nDrift (highway drift report):\n")

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
+	"github.com/highwayhq/highway/shared/alarm"
 	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/deploy"
@@ -28,6 +29,8 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/promotion"
 	"github.com/highwayhq/highway/shared/push"
+	"github.com/highwayhq/highway/shared/remediate"
+	"github.com/highwayhq/highway/shared/respond"
 	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
@@ -65,6 +68,8 @@ type local struct {
 	commits   []string        // commits announced, in order, for the timeline
 	seq       int
 
+	policy         *policy.Policy
+	promoter       *promotion.Promoter
 	environments   *environments   // what each environment runs
 	cloudFormation *cloudFormation // the local CloudFormation endpoint
 	driftQueue     *driftQueue     // the drift function's queue
@@ -104,7 +109,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 		return nil, err
 	}
 	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace),
-		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p)}
+		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p), policy: p}
 	builds := func(string, string) gating.BuildClients {
 		return gating.BuildClients{
 			Reports:   reportgroups.Reader{API: noReportGroups{}},
@@ -117,10 +122,27 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 	if err != nil {
 		return nil, err
 	}
+	rt.promoter = promote
 	rt.handlers = map[string]handler{
 		route.FunctionPush:    lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
 		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, localTopic).Handle),
 		route.FunctionPromote: lambdaHandler(promote.Invoke),
+	}
+	if p.Alarms != nil {
+		now := func() time.Time { return rt.clock }
+		r, err := respond.New(respond.Config{
+			Policy: p, Ledger: l,
+			Tags: func(alarm.StateChange) func(context.Context) (map[string]string, error) {
+				return func(context.Context) (map[string]string, error) { return nil, nil } // the demo's alarms carry no tags
+			},
+			Clients:  func(string, string) remediate.Clients { return remediate.Clients{} },
+			Rollback: respond.RollbackByEvent{Bus: rt, Now: now},
+			Bus:      rt, Notify: topic{out}, Topic: localTopic, Now: now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rt.handlers[route.FunctionRespond] = lambdaHandler(r.Handle)
 	}
 	if p.Drift != nil {
 		d, err := rt.newDriftHandler(p, s.stacks)

@@ -55,6 +55,18 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 			t.Errorf("the demo does not show %q: the artifact must reach prod through its approval", want)
 		}
 	}
+	// The alarm after the prod deployment: an incident blamed on it, a
+	// rollback to last week's artifact, resolved 14 minutes later.
+	for _, want := range []string{
+		`promote → {"outcome":"rollback","app":"checkout","env":"prod","digest":"` + lastDigest + `"`,
+		`would publish "Artifact Quarantined" {"kind":"artifact","id":"sha256:e648cabf48d6`,
+		"Image=checkout-service@" + lastDigest,
+		"checkout/prod  checkout-prod-5xx  opened 2026-11-17 11:52:27Z  resolved, time to restore 14m0s  blamed on dep-prm-",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo does not show %q", want)
+		}
+	}
 	// Drift: the hand-added security group rule, and dev running the image
 	// the gate refused; prod runs what was promoted.
 	drift := out.String()[strings.Index(out.String(), "Drift (highway drift report):"):]

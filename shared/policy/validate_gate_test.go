@@ -407,7 +407,15 @@ func TestExampleWaiverParses(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("infra/highway.yaml has no %q", commented)
 	}
-	src = src[:i] + strings.ReplaceAll(src[i:], "      # ", "      ")
+	// Uncomment the waiver's block: the commented lines from "# waivers:" on.
+	end := i
+	for _, line := range strings.SplitAfter(src[i:], "\n") {
+		if !strings.HasPrefix(line, "      # ") {
+			break
+		}
+		end += len(line)
+	}
+	src = src[:i] + strings.ReplaceAll(src[i:end], "      # ", "      ") + src[end:]
 	p, err := policy.Parse([]byte(src), "highway.yaml")
 	if err != nil {
 		t.Fatalf("Parse(example with its waiver) error: %v", err)

@@ -134,10 +134,13 @@ type Result struct {
 
 // RunbookResult is what one matched runbook did.
 type RunbookResult struct {
-	Runbook  string         `json:"runbook"`
-	Incident string         `json:"incident,omitempty"`
-	Restored time.Duration  `json:"timeToRestore,omitempty"`
-	Actions  []ActionResult `json:"actions,omitempty"`
+	Runbook  string `json:"runbook"`
+	Incident string `json:"incident,omitempty"`
+	// Restored is the resolved incident's time to restore; TimeToRestore
+	// says it for people.
+	Restored      time.Duration  `json:"-"`
+	TimeToRestore string         `json:"timeToRestore,omitempty"`
+	Actions       []ActionResult `json:"actions,omitempty"`
 }
 
 // ActionResult is what one action did.
@@ -202,14 +205,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 
 // IncidentNotice is the detail of Incident Opened and Incident Resolved.
 type IncidentNotice struct {
-	Incident      string        `json:"incident"`
-	App           string        `json:"app"`
-	Env           string        `json:"env"`
-	Alarm         string        `json:"alarm"`
-	Runbook       string        `json:"runbook"`
-	Deployment    string        `json:"deployment,omitempty"`
-	Digest        string        `json:"digest,omitempty"`
-	TimeToRestore time.Duration `json:"timeToRestore,omitempty"`
+	Incident   string `json:"incident"`
+	App        string `json:"app"`
+	Env        string `json:"env"`
+	Alarm      string `json:"alarm"`
+	Runbook    string `json:"runbook"`
+	Deployment string `json:"deployment,omitempty"`
+	Digest     string `json:"digest,omitempty"`
+	// TimeToRestoreSeconds is how long the incident was open, once resolved.
+	TimeToRestoreSeconds float64 `json:"timeToRestoreSeconds,omitempty"`
 }
 
 func (h *Handler) resolve(ctx context.Context, s alarm.StateChange, rb *policy.Runbook) (RunbookResult, error) {
@@ -220,8 +224,9 @@ func (h *Handler) resolve(ctx context.Context, s alarm.StateChange, rb *policy.R
 	}
 	for _, inc := range resolved {
 		rr.Incident, rr.Restored = inc.ID, inc.ResolvedAt.Sub(inc.At)
+		rr.TimeToRestore = rr.Restored.Round(time.Second).String()
 		n := IncidentNotice{Incident: inc.ID, App: inc.App, Env: inc.Env, Alarm: s.Name, Runbook: rb.Name,
-			Deployment: inc.DeploymentID, Digest: inc.Digest, TimeToRestore: rr.Restored}
+			Deployment: inc.DeploymentID, Digest: inc.Digest, TimeToRestoreSeconds: rr.Restored.Seconds()}
 		if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeIncidentResolved, Detail: n, Time: s.StateTime}); err != nil {
 			return rr, err
 		}
@@ -327,17 +332,24 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 		out remediate.Outcome
 		err error
 	)
+	c := clients()
+	switch {
+	case (act.ECSRedeploy != nil || act.ECSScale != nil) && c.ECS == nil,
+		act.LambdaAliasRollback != nil && c.Lambda == nil,
+		act.SSMAutomation != nil && c.SSM == nil:
+		return "", fmt.Errorf("%w: no client for %s in %s/%s", remediate.ErrRefused, actionName(act), env.Account, env.Region)
+	}
 	switch {
 	case act.Rollback != nil:
 		return h.c.Rollback.Rollback(ctx, app, env, fmt.Sprintf("alarm %s (incident %s, runbook %s)", s.Name, inc.ID, rb.Name))
 	case act.ECSRedeploy != nil:
-		out, err = remediate.ECSRedeploy(ctx, clients().ECS, *act.ECSRedeploy, env)
+		out, err = remediate.ECSRedeploy(ctx, c.ECS, *act.ECSRedeploy, env)
 	case act.ECSScale != nil:
-		out, err = remediate.ECSScale(ctx, clients().ECS, *act.ECSScale, env)
+		out, err = remediate.ECSScale(ctx, c.ECS, *act.ECSScale, env)
 	case act.LambdaAliasRollback != nil:
-		out, err = remediate.LambdaAliasRollback(ctx, clients().Lambda, *act.LambdaAliasRollback, env)
+		out, err = remediate.LambdaAliasRollback(ctx, c.Lambda, *act.LambdaAliasRollback, env)
 	case act.SSMAutomation != nil:
-		out, err = remediate.SSMAutomation(ctx, clients().SSM, *act.SSMAutomation, remediateAlarm(s))
+		out, err = remediate.SSMAutomation(ctx, c.SSM, *act.SSMAutomation, remediateAlarm(s))
 	case act.Notify != nil:
 		return h.notify(ctx, s, rb, inc, done)
 	}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
+	"github.com/highwayhq/highway/shared/respond"
+)
+
+// TestBootstrapUnderEmulator runs respond as built, under the Lambda Runtime
+// Interface Emulator, with the example policy's runbook for checkout in prod
+// (rollback, notify): the alarm's event opens an incident in DynamoDB Local,
+// asks promotion for the rollback on the bus and notifies; the same event
+// again does nothing; the alarm's OK resolves the incident.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := localaws.Deploy(t, "respond")
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	invoke := func(event string) respond.Result {
+		t.Helper()
+		raw, err := os.ReadFile("../../events/" + event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := emu.Invoke(ctx, raw)
+		if err != nil || strings.Contains(string(body), `"errorMessage"`) {
+			t.Fatalf("%s: %s, %v\nlog:\n%s", event, body, err, emu.Log())
+		}
+		var res respond.Result
+		if err := json.Unmarshal(body, &res); err != nil {
+			t.Fatalf("%s: response %s: %v", event, body, err)
+		}
+		return res
+	}
+
+	res := invoke("cloudwatch-alarm-state-change.json")
+	if res.Outcome != "opened" || len(res.Runbooks) != 1 || len(res.Runbooks[0].Actions) != 2 ||
+		res.Runbooks[0].Actions[0].Outcome != respond.ActionDone || res.Runbooks[0].Actions[1].Outcome != respond.ActionDone {
+		t.Fatalf("ALARM → %+v, want the runbook's rollback and notify done", res)
+	}
+	var rollbackAsked bool
+	for _, c := range d.AWS.Calls("PutEvents") {
+		var in struct {
+			Entries []struct{ DetailType, Detail string }
+		}
+		if err := c.DecodeJSON(&in); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range in.Entries {
+			if e.DetailType == "Rollback Requested" && strings.Contains(e.Detail, `"env":"prod"`) {
+				rollbackAsked = true
+			}
+		}
+	}
+	if !rollbackAsked {
+		t.Error("no Rollback Requested event for prod on the bus")
+	}
+	if alerts := d.AWS.Calls("Publish"); len(alerts) != 1 || !strings.Contains(alerts[0].Form.Get("Subject"), "checkout-prod-5xx") {
+		t.Errorf("notifications = %d, want one about checkout-prod-5xx", len(alerts))
+	}
+
+	if again := invoke("cloudwatch-alarm-state-change.json"); again.Outcome != "duplicate" {
+		t.Errorf("the same event again → %+v, want duplicate", again)
+	}
+	ok := invoke("cloudwatch-alarm-state-change-ok.json")
+	if ok.Outcome != "resolved" || ok.Runbooks[0].TimeToRestore != "14m0s" {
+		t.Errorf("OK → %+v, want resolved in 14m0s", ok)
+	}
+	l := ledger.NewDynamo(localaws.DynamoDB(t), d.Table)
+	incs, err := l.Incidents(ctx, "checkout", "prod", time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(incs) != 1 || incs[0].ResolvedAt.IsZero() {
+		t.Errorf("incidents in DynamoDB Local = %+v, %v; want one, resolved", incs, err)
+	}
+}

@@ -1,0 +1,347 @@
+package stacks
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
+)
+
+// alarmPolicyYAML answers alarms in the hub account and in two spoke
+// accounts: an ECS service named by the environment's deploy, Lambda aliases
+// by default and by name, an AWS-owned and an own automation document, alarms
+// matched by name patterns and by tags alone.
+const alarmPolicyYAML = promotionPolicyYAML + `alarms:
+  cooldown: 20m
+  runbooks:
+    - name: checkout-prod-errors
+      app: checkout
+      env: prod
+      match:
+        names: [checkout-prod-*]
+        tags: {team: payments}
+      actions:
+        - rollback: {}
+        - ecs-scale: {step: 2, min: 2, max: 10}
+        - ssm-automation: {document: AWS-RestartEC2Instance, parameters: {InstanceId: ["{{.Dimensions.InstanceId}}"]}}
+        - notify: {}
+    - name: billing-dev-latency
+      app: billing
+      env: dev
+      match: {names: [billing-dev-latency]}
+      actions:
+        - lambda-alias-rollback: {}
+        - ssm-automation: {document: billing-restart}
+    - name: billing-prod-errors
+      app: billing
+      env: prod
+      match: {tags: {team: billing}}
+      actions:
+        - lambda-alias-rollback: {function: billing-worker, alias: live}
+        - ecs-redeploy: {cluster: billing, service: api}
+    - name: checkout-staging-errors
+      app: checkout
+      env: staging
+      match: {names: [checkout-staging-*]}
+      actions:
+        - notify: {}
+`
+
+// notifyingPolicyYAML only tells people about alarms.
+const notifyingPolicyYAML = promotionPolicyYAML + `alarms:
+  runbooks:
+    - name: checkout-prod-errors
+      app: checkout
+      env: prod
+      match: {names: [checkout-prod-*]}
+      actions:
+        - notify: {}
+        - rollback: {}
+`
+
+// respondSids are the statements alarm response adds to a role.
+var respondSids = []string{"ReadAlarmTags", "RemediateServices", "RemediateFunctionAliases", "StartAutomations"}
+
+// sidStatement is one statement of a role's policies, by its actions and
+// resources.
+type sidStatement struct {
+	actions, resources []string
+}
+
+// statementsBySid returns the statements of role's policies with one of sids.
+func statementsBySid(tpl cfnTemplate, role string, sids []string) map[string]sidStatement {
+	out := map[string]sidStatement{}
+	for _, pol := range tpl.ofType("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(list(pol.Properties["Roles"]), func(r any) bool { return refTo(r) == role }) {
+			continue
+		}
+		for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
+			sid, _ := path(st, "Sid").(string)
+			if slices.Contains(sids, sid) {
+				out[sid] = sidStatement{
+					actions:   slices.Sorted(slices.Values(strs(path(st, "Action")))),
+					resources: slices.Sorted(slices.Values(strs(path(st, "Resource")))),
+				}
+			}
+		}
+	}
+	return out
+}
+
+// spokeRoleID returns the logical id of the spoke role of a spoke stack, or "".
+func spokeRoleID(tpl cfnTemplate, hub policy.Hub) string {
+	for id, r := range tpl.ofType("AWS::IAM::Role") {
+		if r.Properties["RoleName"] == hub.SpokeRoleName() {
+			return id
+		}
+	}
+	return ""
+}
+
+func TestRespondGrantsNameTheRunbooksTargets(t *testing.T) {
+	// GIVEN a policy whose runbooks act in the hub account and in spoke accounts
+	p := parsePolicy(t, alarmPolicyYAML)
+
+	// WHEN the app is synthesized
+	h := synth(t, p)
+	tpl := templateOf(t, h.Hub.Stack)
+	role := functionRole(t, tpl, p.Hub, route.FunctionRespond)
+	ref := func(typ string) string { return "${" + only(t, tpl.ofType(typ)) + "}" }
+
+	// THEN respond may move the hub account's Lambda alias its runbook rolls
+	// back, start the hub account's own automation document, assume the spoke
+	// roles of the accounts where runbooks act, and notify people; nothing
+	// for rollback (promote performs it) nor for the environments whose
+	// runbooks only notify
+	want := grants{}
+	billingAPI := "arn:aws:lambda:us-east-1:111111111111:function:billing-api"
+	want.add(billingAPI, "lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias")
+	want.add(billingAPI+":*", "lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias")
+	want.add("arn:aws:ssm:us-east-1:111111111111:automation-definition/billing-restart:*", "ssm:StartAutomationExecution")
+	for _, a := range []string{"444444444444", "555555555555"} {
+		want.add("arn:aws:iam::"+a+":role/"+p.Hub.SpokeRoleName(), "sts:AssumeRole")
+	}
+	want.add(ref("AWS::SNS::Topic"), "sns:Publish")
+	want.add(ref("AWS::KMS::Key"), "kms:Decrypt", "kms:GenerateDataKey")
+	if got := respondGrants(t, tpl, role); !reflect.DeepEqual(got, want) {
+		t.Errorf("respond grants %v, want %v", got, want)
+	}
+
+	// AND it writes the ledger and publishes on the bus
+	table, bus := ref("AWS::DynamoDB::Table"), ref("AWS::Events::EventBus")
+	for action, resource := range map[string]string{"dynamodb:PutItem": table, "dynamodb:Query": table, "events:PutEvents": bus} {
+		if !slices.ContainsFunc(statementsOf(tpl, role), func(st iamStatement) bool {
+			return slices.Contains(st.actions, action) && slices.Contains(st.resources, resource)
+		}) {
+			t.Errorf("respond cannot %s on %s", action, resource)
+		}
+	}
+
+	// AND each spoke role may do exactly what the runbooks of its account's
+	// environments need: read the tags of the alarms they match by tags,
+	// describe and update the ECS services, move the Lambda aliases and start
+	// the automation documents they name, an AWS-owned document under no
+	// account
+	lambdaActions := []string{"lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias"}
+	ecsActions := []string{"ecs:DescribeServices", "ecs:UpdateService"}
+	worker := "arn:aws:lambda:eu-central-1:555555555555:function:billing-worker"
+	wantSpoke := map[string]map[string]sidStatement{
+		"444444444444": {
+			"ReadAlarmTags":     {[]string{"cloudwatch:ListTagsForResource"}, []string{"arn:aws:cloudwatch:eu-west-1:444444444444:alarm:checkout-prod-*"}},
+			"RemediateServices": {ecsActions, []string{"arn:aws:ecs:eu-west-1:444444444444:service/shop/checkout"}},
+			"StartAutomations":  {[]string{"ssm:StartAutomationExecution"}, []string{"arn:aws:ssm:eu-west-1::automation-definition/AWS-RestartEC2Instance:*"}},
+		},
+		"555555555555": {
+			"ReadAlarmTags":            {[]string{"cloudwatch:ListTagsForResource"}, []string{"arn:aws:cloudwatch:eu-central-1:555555555555:alarm:*"}},
+			"RemediateServices":        {ecsActions, []string{"arn:aws:ecs:eu-central-1:555555555555:service/billing/api"}},
+			"RemediateFunctionAliases": {lambdaActions, []string{worker, worker + ":*"}},
+		},
+	}
+	spokes := 0
+	for _, stack := range h.Spokes {
+		stpl := templateOf(t, stack)
+		id := spokeRoleID(stpl, p.Hub)
+		if id == "" {
+			continue
+		}
+		spokes++
+		got := statementsBySid(stpl, id, respondSids)
+		want := wantSpoke[*stack.Account()]
+		if want == nil {
+			want = map[string]sidStatement{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("spoke role of %s: alarm response statements %v, want %v", *stack.Account(), got, want)
+		}
+	}
+	if spokes != len(spokeAccounts(p)) {
+		t.Errorf("spoke roles = %d, want %d", spokes, len(spokeAccounts(p)))
+	}
+}
+
+// respondGrants returns the statements of role on the delivery services and
+// CloudWatch, as deliveryGrants does.
+func respondGrants(t *testing.T, tpl cfnTemplate, role string) grants {
+	t.Helper()
+	got := grants{}
+	for _, st := range statementsOf(tpl, role) {
+		service, _, _ := strings.Cut(st.actions[0], ":")
+		if !slices.Contains(deliveryServices, service) && service != "cloudwatch" {
+			continue
+		}
+		key := strings.Join(st.actions, " ")
+		if _, dup := got[key]; dup {
+			t.Errorf("role %s: two statements grant %s", role, key)
+		}
+		got[key] = st.resources
+	}
+	return got
+}
+
+func TestRespondWithoutRemediationsActsNowhere(t *testing.T) {
+	// GIVEN a policy whose runbooks only notify and roll back
+	p := parsePolicy(t, notifyingPolicyYAML)
+
+	// WHEN the app is synthesized
+	h := synth(t, p)
+	tpl := templateOf(t, h.Hub.Stack)
+	role := functionRole(t, tpl, p.Hub, route.FunctionRespond)
+
+	// THEN respond may notify people and nothing else in any account: no
+	// spoke role to assume, no remediation statement in any spoke role
+	want := grants{}
+	want.add("${"+only(t, tpl.ofType("AWS::SNS::Topic"))+"}", "sns:Publish")
+	want.add("${"+only(t, tpl.ofType("AWS::KMS::Key"))+"}", "kms:Decrypt", "kms:GenerateDataKey")
+	if got := respondGrants(t, tpl, role); !reflect.DeepEqual(got, want) {
+		t.Errorf("respond grants %v, want %v", got, want)
+	}
+	for _, stack := range h.Spokes {
+		stpl := templateOf(t, stack)
+		if id := spokeRoleID(stpl, p.Hub); id != "" {
+			if got := statementsBySid(stpl, id, respondSids); len(got) != 0 {
+				t.Errorf("spoke role of %s: alarm response statements %v, want none", *stack.Account(), got)
+			}
+		}
+	}
+}
+
+func TestRespondRouteReceivesAlarmStateChanges(t *testing.T) {
+	tests := []struct {
+		name string
+		give string
+	}{
+		{name: "runbooks that act", give: alarmPolicyYAML},
+		{name: "runbooks that notify", give: notifyingPolicyYAML},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy with an alarms section
+			p := parsePolicy(t, tt.give)
+
+			// WHEN the hub is synthesized
+			tpl := templateOf(t, synth(t, p).Hub.Stack)
+			respond := functionID(t, tpl, p.Hub, route.FunctionRespond)
+
+			// THEN respond receives CloudWatch's alarm state changes from the
+			// hub bus, where spokes forward theirs, and from the default bus,
+			// where the hub account's own arrive; each rule has a dead-letter
+			// queue
+			buses := map[bool]int{} // on the hub bus -> rules
+			for id, r := range tpl.ofType("AWS::Events::Rule") {
+				pattern := r.Properties["EventPattern"]
+				if !slices.Contains(strs(path(pattern, "detail-type")), "CloudWatch Alarm State Change") {
+					continue
+				}
+				buses[r.Properties["EventBusName"] != nil]++
+				targets := list(r.Properties["Targets"])
+				if len(targets) != 1 || refTo(path(targets[0], "Arn")) != respond {
+					t.Errorf("rule %s targets %v, want respond alone", id, targets)
+					continue
+				}
+				if got := strs(path(pattern, "source")); !slices.Equal(got, []string{"aws.cloudwatch"}) {
+					t.Errorf("rule %s source = %v, want aws.cloudwatch", id, got)
+				}
+				if dlq := refTo(path(targets[0], "DeadLetterConfig", "Arn")); tpl.Resources[dlq].Type != "AWS::SQS::Queue" {
+					t.Errorf("rule %s dead-letter queue = %v, want a queue", id, dlq)
+				}
+			}
+			if buses[true] != 1 || buses[false] != 1 {
+				t.Errorf("alarm state change rules on the hub bus, default bus = %d, %d; want 1, 1", buses[true], buses[false])
+			}
+
+			// AND its function answers within a minute
+			if got := tpl.Resources[respond].Properties["Timeout"]; got != float64(respondTimeoutSeconds) {
+				t.Errorf("respond timeout = %v, want %v", got, respondTimeoutSeconds)
+			}
+			checkRouteRules(t, p, tpl)
+		})
+	}
+}
+
+func TestPolicyWithoutAlarmsHasNoRespond(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(t *testing.T) *policy.Policy
+	}{
+		{name: "promotion to hub and spoke accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, promotionPolicyYAML) }},
+		{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a policy without an alarms section
+			p := tt.give(t)
+			if p.Alarms != nil {
+				t.Fatal("the policy responds to alarms")
+			}
+
+			// WHEN the app is synthesized
+			h := synth(t, p)
+
+			for _, stack := range stacksOf(h) {
+				tpl := templateOf(t, stack)
+
+				// THEN no stack has a respond function, a rule for alarm
+				// state changes, nor a remediation statement in any role
+				for id, fn := range tpl.ofType("AWS::Lambda::Function") {
+					if fn.Properties["FunctionName"] == FunctionName(p.Hub, route.FunctionRespond) {
+						t.Errorf("%s: function %s is respond", *stack.StackName(), id)
+					}
+				}
+				for id, r := range tpl.ofType("AWS::Events::Rule") {
+					if slices.Contains(strs(path(r.Properties, "EventPattern", "detail-type")), "CloudWatch Alarm State Change") {
+						t.Errorf("%s: rule %s routes alarm state changes", *stack.StackName(), id)
+					}
+				}
+				for id := range tpl.ofType("AWS::IAM::Role") {
+					if got := statementsBySid(tpl, id, respondSids); len(got) != 0 {
+						t.Errorf("%s: role %s alarm response statements %v, want none", *stack.StackName(), id, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAutomationArnNamesTheDocumentsOwner(t *testing.T) {
+	env := &policy.Environment{Account: "444444444444", Region: "eu-west-1"}
+	tests := []struct {
+		name string
+		give string
+		want string
+	}{
+		{name: "own document", give: "restart-checkout", want: "arn:<AWS::Partition>:ssm:eu-west-1:444444444444:automation-definition/restart-checkout:*"},
+		{name: "AWS document", give: "AWS-RestartEC2Instance", want: "arn:<AWS::Partition>:ssm:eu-west-1::automation-definition/AWS-RestartEC2Instance:*"},
+		{name: "AWS support document", give: "AWSSupport-TroubleshootSSH", want: "arn:<AWS::Partition>:ssm:eu-west-1::automation-definition/AWSSupport-TroubleshootSSH:*"},
+		{name: "shared document", give: "arn:aws:ssm:eu-west-1:777777777777:document/restart", want: "arn:<AWS::Partition>:ssm:eu-west-1:777777777777:automation-definition/restart:*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := automationArn(env, tt.give).nag; got != tt.want {
+				t.Errorf("automationArn(%q) = %s, want %s", tt.give, got, tt.want)
+			}
+		})
+	}
+}
