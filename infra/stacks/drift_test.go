@@ -322,24 +322,7 @@ func TestDriftRouteReceivesDetectionResults(t *testing.T) {
 			// THEN drift receives CloudFormation's drift detection results
 			// from the hub bus, where spokes forward theirs, and from the
 			// default bus, where the hub account's own arrive
-			buses := map[bool]int{} // on the hub bus -> rules
-			for id, r := range tpl.ofType("AWS::Events::Rule") {
-				pattern := r.Properties["EventPattern"]
-				if !slices.Contains(strs(path(pattern, "detail-type")), "CloudFormation Drift Detection Status Change") {
-					continue
-				}
-				buses[r.Properties["EventBusName"] != nil]++
-				targets := list(r.Properties["Targets"])
-				if len(targets) != 1 || refTo(path(targets[0], "Arn")) != drift {
-					t.Errorf("rule %s targets %v, want drift alone", id, targets)
-				}
-				if got := strs(path(pattern, "source")); !slices.Equal(got, []string{"aws.cloudformation"}) {
-					t.Errorf("rule %s source = %v, want aws.cloudformation", id, got)
-				}
-			}
-			if buses[true] != 1 || buses[false] != 1 {
-				t.Errorf("drift result rules on the hub bus, default bus = %d, %d; want 1, 1", buses[true], buses[false])
-			}
+			checkAWSRouteRules(t, tpl, drift, "aws.cloudformation", "CloudFormation Drift Detection Status Change")
 			checkRouteRules(t, p, tpl)
 		})
 	}
@@ -397,5 +380,34 @@ func TestPolicyWithoutDriftHasNoDrift(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkAWSRouteRules checks that fn alone receives source's detailType
+// events, from the hub bus, where spokes forward theirs, and from the default
+// bus, where the hub account's own arrive, each rule with a dead-letter queue.
+func checkAWSRouteRules(t *testing.T, tpl cfnTemplate, fn, source, detailType string) {
+	t.Helper()
+	buses := map[bool]int{} // on the hub bus -> rules
+	for id, r := range tpl.ofType("AWS::Events::Rule") {
+		pattern := r.Properties["EventPattern"]
+		if !slices.Contains(strs(path(pattern, "detail-type")), detailType) {
+			continue
+		}
+		buses[r.Properties["EventBusName"] != nil]++
+		targets := list(r.Properties["Targets"])
+		if len(targets) != 1 || refTo(path(targets[0], "Arn")) != fn {
+			t.Errorf("rule %s targets %v, want %s alone", id, targets, fn)
+			continue
+		}
+		if got := strs(path(pattern, "source")); !slices.Equal(got, []string{source}) {
+			t.Errorf("rule %s source = %v, want %s", id, got, source)
+		}
+		if dlq := refTo(path(targets[0], "DeadLetterConfig", "Arn")); tpl.Resources[dlq].Type != "AWS::SQS::Queue" {
+			t.Errorf("rule %s dead-letter queue = %v, want a queue", id, dlq)
+		}
+	}
+	if buses[true] != 1 || buses[false] != 1 {
+		t.Errorf("%q rules on the hub bus, default bus = %d, %d; want 1, 1", detailType, buses[true], buses[false])
 	}
 }

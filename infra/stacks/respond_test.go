@@ -249,28 +249,7 @@ func TestRespondRouteReceivesAlarmStateChanges(t *testing.T) {
 			// hub bus, where spokes forward theirs, and from the default bus,
 			// where the hub account's own arrive; each rule has a dead-letter
 			// queue
-			buses := map[bool]int{} // on the hub bus -> rules
-			for id, r := range tpl.ofType("AWS::Events::Rule") {
-				pattern := r.Properties["EventPattern"]
-				if !slices.Contains(strs(path(pattern, "detail-type")), "CloudWatch Alarm State Change") {
-					continue
-				}
-				buses[r.Properties["EventBusName"] != nil]++
-				targets := list(r.Properties["Targets"])
-				if len(targets) != 1 || refTo(path(targets[0], "Arn")) != respond {
-					t.Errorf("rule %s targets %v, want respond alone", id, targets)
-					continue
-				}
-				if got := strs(path(pattern, "source")); !slices.Equal(got, []string{"aws.cloudwatch"}) {
-					t.Errorf("rule %s source = %v, want aws.cloudwatch", id, got)
-				}
-				if dlq := refTo(path(targets[0], "DeadLetterConfig", "Arn")); tpl.Resources[dlq].Type != "AWS::SQS::Queue" {
-					t.Errorf("rule %s dead-letter queue = %v, want a queue", id, dlq)
-				}
-			}
-			if buses[true] != 1 || buses[false] != 1 {
-				t.Errorf("alarm state change rules on the hub bus, default bus = %d, %d; want 1, 1", buses[true], buses[false])
-			}
+			checkAWSRouteRules(t, tpl, respond, "aws.cloudwatch", "CloudWatch Alarm State Change")
 
 			// AND its function answers within a minute
 			if got := tpl.Resources[respond].Properties["Timeout"]; got != float64(respondTimeoutSeconds) {
