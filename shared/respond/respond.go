@@ -327,12 +327,11 @@ func (h *Handler) record(ctx context.Context, rb *policy.Runbook, inc *ledger.In
 func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident, act policy.Action, done []ActionResult) (string, error) {
 	app, _ := h.c.Policy.App(rb.App)
 	env, _ := app.Environment(rb.Env)
-	clients := func() remediate.Clients { return h.c.Clients(env.Account, env.Region) }
 	var (
 		out remediate.Outcome
 		err error
 	)
-	c := clients()
+	c := h.c.Clients(env.Account, env.Region)
 	switch {
 	case (act.ECSRedeploy != nil || act.ECSScale != nil) && c.ECS == nil,
 		act.LambdaAliasRollback != nil && c.Lambda == nil,
