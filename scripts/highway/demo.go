@@ -152,6 +152,14 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err := writeIncidents(out, incs, false, rt.clock); err != nil {
 		return err
 	}
+	rows, err := doraTable(ctx, l, p, "", "", rt.clock)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nDORA metrics (highway dora):\n")
+	if err := writeDORA(out, rows); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nDrift (highway drift report):\n")
 	if err := writeDrift(out, reports, false); err != nil {
 		return err

@@ -38,6 +38,9 @@ commands:
           the latest drift report of every stack and environment ($HIGHWAY_TABLE)
   incidents [--open] [--since 168h] [--policy FILE] [--json]
           the incidents of the policy's environments, with time to restore ($HIGHWAY_TABLE)
+  dora [--app A] [--env E] [--policy FILE]
+          the DORA metrics of the policy's environments over 1, 7 and 30 days,
+          each with its performance band ($HIGHWAY_TABLE)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
 `
 
@@ -102,6 +105,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return driftCmd(ctx, out, args[1:])
 	case "incidents":
 		return incidentsCmd(ctx, out, args[1:], time.Now())
+	case "dora":
+		return doraCmd(ctx, out, args[1:], time.Now())
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {

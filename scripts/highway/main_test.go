@@ -67,6 +67,11 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 			t.Errorf("the demo does not show %q", want)
 		}
 	}
+	// DORA: prod's week has one deployment, failed (blamed and rolled back),
+	// 2h0m47s from commit 9f4e2c1 (09:31:40) to its end, restored in 14m.
+	if want := "checkout/prod      7d     1, 0.14/day [high]       2h0m47s / 2h0m47s [elite]      100% (1/1) [low]         14m0s (1) [elite]"; !strings.Contains(out.String(), want) {
+		t.Errorf("the DORA table does not show %q", want)
+	}
 	// Drift: the hand-added security group rule, and dev running the image
 	// the gate refused; prod runs what was promoted.
 	drift := out.String()[strings.Index(out.String(), "Drift (highway drift report):"):]

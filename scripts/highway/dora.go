@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/highwayhq/highway/shared/dora"
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// doraWindows are the windows the DORA table shows, each ending now.
+var doraWindows = []struct {
+	name string
+	span time.Duration
+}{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
+
+// doraRow is one line of the DORA table.
+type doraRow struct {
+	app, env, window string
+	m                dora.Metrics
+	b                dora.Bands
+}
+
+// doraCmd is `highway dora [--app A] [--env E] [--policy FILE]`: the DORA
+// metrics of the policy's environments over 1, 7 and 30 days, from the hub's
+// ledger.
+func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) error {
+	fs := flag.NewFlagSet("dora", flag.ContinueOnError)
+	fs.SetOutput(out)
+	policyFile := fs.String("policy", "infra/highway.yaml", "policy file")
+	app := fs.String("app", "", "only this app")
+	env := fs.String("env", "", "only this environment")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errBadInput, err)
+	}
+	p, err := policy.Load(*policyFile)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadInput, err)
+	}
+	l, err := hubLedger(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := doraTable(ctx, l, p, *app, *env, now)
+	if err != nil {
+		return err
+	}
+	return writeDORA(out, rows)
+}
+
+// doraTable computes the metrics of every environment of the policy (or of
+// app and env, when set) over each window ending at now.
+func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time) ([]doraRow, error) {
+	var rows []doraRow
+	for _, a := range p.Apps {
+		if app != "" && a.Name != app {
+			continue
+		}
+		for _, e := range a.Environments {
+			if env != "" && e.Name != env {
+				continue
+			}
+			for _, w := range doraWindows {
+				from := now.Add(-w.span)
+				h, err := dora.Read(ctx, l, a.Name, e.Name, from, now)
+				if err != nil {
+					return nil, err
+				}
+				m := dora.Compute(h, from, now)
+				rows = append(rows, doraRow{app: a.Name, env: e.Name, window: w.name, m: m, b: dora.BandsOf(m)})
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: the policy has no environment %q of app %q", errBadInput, env, app)
+	}
+	return rows, nil
+}
+
+// writeDORA prints the DORA table: each metric with its band.
+func writeDORA(out io.Writer, rows []doraRow) error {
+	fmt.Fprintf(out, "%-18s %-6s %-24s %-30s %-24s %s\n", "app/env", "window", "deployments", "lead time p50 / p90", "change failure rate", "time to restore p50")
+	for _, r := range rows {
+		m := r.m
+		deploys := fmt.Sprintf("%d, %.2f/day %s", m.Deployments, m.PerDay, band(r.b.DeploymentFrequency))
+		lead := "-"
+		if m.Commits > 0 {
+			lead = fmt.Sprintf("%s / %s %s", m.LeadTimeMedian.Round(time.Second), m.LeadTimeP90.Round(time.Second), band(r.b.LeadTime))
+		}
+		cfr := "-"
+		if m.Deployments > 0 {
+			cfr = fmt.Sprintf("%.0f%% (%d/%d) %s", 100*m.ChangeFailureRate, m.Failed, m.Deployments, band(r.b.ChangeFailureRate))
+		}
+		ttr := "-"
+		if m.Restored > 0 {
+			ttr = fmt.Sprintf("%s (%d) %s", m.TimeToRestoreMedian.Round(time.Second), m.Restored, band(r.b.TimeToRestore))
+		}
+		if _, err := fmt.Fprintf(out, "%-18s %-6s %-24s %-30s %-24s %s\n", r.app+"/"+r.env, r.window, deploys, lead, cfr, ttr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func band(b dora.Band) string {
+	if b == "" {
+		return ""
+	}
+	return "[" + string(b) + "]"
+}

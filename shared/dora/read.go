@@ -1,0 +1,73 @@
+package dora
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+// Margins of Read: a deployment's failure may show after the window ends (an
+// incident or a rollback the next morning), and an incident resolved in the
+// window may have opened well before it.
+const (
+	failureMargin = 24 * time.Hour
+	restoreMargin = 30 * 24 * time.Hour
+)
+
+// Read gathers from the ledger, by queries only, what Compute needs for one
+// app and environment over [from, to): the deployments started from a day
+// before the window to a day after it, the promotions that rolled the
+// environment back, the incidents opened from a month before, and the commit
+// time of every commit deployed.
+func Read(ctx context.Context, l ledger.Ledger, app, env string, from, to time.Time) (History, error) {
+	h := History{Rollbacks: map[string]bool{}, CommittedAt: map[string]time.Time{}}
+	var err error
+	if h.Deployments, err = l.Deployments(ctx, app, env, from.Add(-failureMargin), to.Add(failureMargin)); err != nil {
+		return History{}, err
+	}
+	promos, err := l.Promotions(ctx, app, env, from.Add(-failureMargin), to.Add(failureMargin))
+	if err != nil {
+		return History{}, err
+	}
+	for _, p := range promos {
+		if p.From == p.Env {
+			h.Rollbacks[p.ID] = true
+		}
+	}
+	if h.Incidents, err = l.Incidents(ctx, app, env, from.Add(-restoreMargin), to.Add(failureMargin)); err != nil {
+		return History{}, err
+	}
+	for _, d := range h.Deployments {
+		for _, c := range d.Commits {
+			if _, ok := h.CommittedAt[c]; ok {
+				continue
+			}
+			at, err := committedAt(ctx, l, c)
+			if err != nil {
+				return History{}, err
+			}
+			if !at.IsZero() {
+				h.CommittedAt[c] = at
+			}
+		}
+	}
+	return h, nil
+}
+
+// committedAt is the author time of commit sha, zero when the ledger has no
+// commit record of it.
+func committedAt(ctx context.Context, l ledger.Ledger, sha string) (time.Time, error) {
+	recs, err := l.ByCommit(ctx, sha)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return time.Time{}, fmt.Errorf("commit %s: %w", sha, err)
+	}
+	for _, r := range recs {
+		if c, ok := r.(*ledger.Commit); ok && !c.CommittedAt.IsZero() {
+			return c.CommittedAt, nil
+		}
+	}
+	return time.Time{}, nil
+}
