@@ -95,14 +95,24 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err != nil {
 		return err
 	}
-	s, err := loadSamples(eventsDir)
-	if err != nil {
-		return fmt.Errorf("scenario: %w", err)
-	}
 	l := ledger.NewMemory()
-	rt, err := newLocal(out, p, l, s)
+	rt, err := play(ctx, out, p, policyFile, eventsDir, l)
 	if err != nil {
 		return err
+	}
+	return summarize(ctx, out, p, l, rt)
+}
+
+// play runs the scenario against the ledger l, printing what happens, and
+// returns the local runtime as the scenario left it.
+func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, eventsDir string, l ledger.Ledger) (*local, error) {
+	s, err := loadSamples(eventsDir)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	rt, err := newLocal(out, p, l, s)
+	if err != nil {
+		return nil, err
 	}
 	defer rt.Close()
 	envs := 0
@@ -127,15 +137,21 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 			path := filepath.Join(eventsDir, st.file)
 			var event []byte
 			if event, err = os.ReadFile(path); err != nil {
-				return fmt.Errorf("scenario: %w", err)
+				return nil, fmt.Errorf("scenario: %w", err)
 			}
 			fmt.Fprintf(out, "\n▶ %s (%s)\n", st.says, path)
 			err = rt.deliver(ctx, event)
 		}
 		if err != nil {
-			return fmt.Errorf("scenario step %q: %w", st.says, err)
+			return nil, fmt.Errorf("scenario step %q: %w", st.says, err)
 		}
 	}
+	return rt, nil
+}
+
+// summarize prints what the scenario left: the promoted artifact's timeline,
+// incidents, DORA metrics, drift, and each commit's timeline.
+func summarize(ctx context.Context, out io.Writer, p *policy.Policy, l ledger.Ledger, rt *local) error {
 
 	if err := digestTimeline(ctx, out, l, promoted); err != nil {
 		return err

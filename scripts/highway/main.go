@@ -38,6 +38,10 @@ commands:
           the latest drift report of every stack and environment ($HIGHWAY_TABLE)
   incidents [--open] [--since 168h] [--policy FILE] [--json]
           the incidents of the policy's environments, with time to restore ($HIGHWAY_TABLE)
+  timeline <commit SHA|sha256:DIGEST>
+          the causal chain of a commit or an artifact: build, gate decision,
+          artifact, promotions, approvals, deployments, incidents, remediations
+          ($HIGHWAY_TABLE)
   dora [--app A] [--env E] [--policy FILE]
           the DORA metrics of the policy's environments over 1, 7 and 30 days,
           each with its performance band ($HIGHWAY_TABLE)
@@ -107,6 +111,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return incidentsCmd(ctx, out, args[1:], time.Now())
 	case "dora":
 		return doraCmd(ctx, out, args[1:], time.Now())
+	case "timeline":
+		return timelineCmd(ctx, out, args[1:])
 	case "nag":
 		dir := "cdk.out"
 		if len(args) > 1 {
