@@ -1,11 +1,13 @@
 package dora
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/localaws"
 )
 
 // BenchmarkCompute computes the metrics over a million records in memory:
@@ -39,6 +41,53 @@ func BenchmarkCompute(b *testing.B) {
 	}
 	b.StopTimer()
 	if m.Deployments == 0 || m.Restored == 0 {
+		b.Fatalf("Compute() = %+v", m)
+	}
+}
+
+// BenchmarkReadDynamoDB reads a 30-day window of prod from DynamoDB Local and
+// computes its metrics: 300 deployments (ten a day, two commits each), their
+// promotions, 600 commits and 30 incidents. Run it under
+// scripts/services.sh run -- go test -run '^$' -bench ReadDynamoDB ./shared/dora
+func BenchmarkReadDynamoDB(b *testing.B) {
+	db := localaws.DynamoDB(b)
+	l := ledger.NewDynamo(db, localaws.LedgerTable(b, db))
+	ctx := context.Background()
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	const days, perDay = 30, 10
+	put := func(r ledger.Record) {
+		if err := l.Put(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range days * perDay {
+		done := from.Add(time.Duration(i) * 24 * time.Hour / perDay).Add(time.Hour)
+		c1, c2 := fmt.Sprintf("%040d", 2*i), fmt.Sprintf("%040d", 2*i+1)
+		for _, c := range []string{c1, c2} {
+			put(&ledger.Commit{Header: ledger.Header{ID: c, App: "checkout", Commit: c, At: done.Add(-2 * time.Hour)}, Repo: "checkout-service", CommittedAt: done.Add(-3 * time.Hour)})
+		}
+		p := fmt.Sprintf("prm-%d", i)
+		put(&ledger.Promotion{Header: ledger.Header{ID: p, App: "checkout", Env: "prod", Commit: c2, At: done.Add(-10 * time.Minute)}, From: "staging", Status: ledger.PromotionSucceeded})
+		d := dep("dep-"+p, p, ledger.DeploymentSuccess, done, c2, c1)
+		d.Commit = c2
+		put(d)
+		if i%perDay == 0 {
+			put(&ledger.Incident{Header: ledger.Header{ID: "inc-" + p, App: "checkout", Env: "prod", At: done.Add(20 * time.Minute)},
+				DeploymentID: d.ID, ResolvedAt: done.Add(50 * time.Minute)})
+		}
+	}
+	to := from.Add(days * 24 * time.Hour)
+	b.ResetTimer()
+	var m Metrics
+	for b.Loop() {
+		h, err := Read(ctx, l, "checkout", "prod", from, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m = Compute(h, from, to)
+	}
+	b.StopTimer()
+	if m.Deployments != days*perDay || m.Commits != 2*days*perDay || m.Restored != days {
 		b.Fatalf("Compute() = %+v", m)
 	}
 }
