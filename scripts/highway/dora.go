@@ -12,19 +12,6 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// doraWindows are the windows the DORA table shows, each ending now.
-var doraWindows = []struct {
-	name string
-	span time.Duration
-}{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
-
-// doraRow is one line of the DORA table.
-type doraRow struct {
-	app, env, window string
-	m                dora.Metrics
-	b                dora.Bands
-}
-
 // doraCmd is `highway dora [--app A] [--env E] [--policy FILE]`: the DORA
 // metrics of the policy's environments over 1, 7 and 30 days, from the hub's
 // ledger.
@@ -54,26 +41,10 @@ func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) e
 
 // doraTable computes the metrics of every environment of the policy (or of
 // app and env, when set) over each window ending at now.
-func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time) ([]doraRow, error) {
-	var rows []doraRow
-	for _, a := range p.Apps {
-		if app != "" && a.Name != app {
-			continue
-		}
-		for _, e := range a.Environments {
-			if env != "" && e.Name != env {
-				continue
-			}
-			for _, w := range doraWindows {
-				from := now.Add(-w.span)
-				h, err := dora.Read(ctx, l, a.Name, e.Name, from, now)
-				if err != nil {
-					return nil, err
-				}
-				m := dora.Compute(h, from, now)
-				rows = append(rows, doraRow{app: a.Name, env: e.Name, window: w.name, m: m, b: dora.BandsOf(m)})
-			}
-		}
+func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time) ([]dora.Row, error) {
+	rows, err := dora.All(ctx, l, p, now, func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) })
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: the policy has no environment %q of app %q", errBadInput, env, app)
@@ -82,24 +53,24 @@ func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env 
 }
 
 // writeDORA prints the DORA table: each metric with its band.
-func writeDORA(out io.Writer, rows []doraRow) error {
+func writeDORA(out io.Writer, rows []dora.Row) error {
 	fmt.Fprintf(out, "%-18s %-6s %-24s %-30s %-24s %s\n", "app/env", "window", "deployments", "lead time p50 / p90", "change failure rate", "time to restore p50")
 	for _, r := range rows {
-		m := r.m
-		deploys := fmt.Sprintf("%d, %.2f/day %s", m.Deployments, m.PerDay, band(r.b.DeploymentFrequency))
+		m := r.Metrics
+		deploys := fmt.Sprintf("%d, %.2f/day %s", m.Deployments, m.PerDay, band(r.Bands.DeploymentFrequency))
 		lead := "-"
 		if m.Commits > 0 {
-			lead = fmt.Sprintf("%s / %s %s", m.LeadTimeMedian.Round(time.Second), m.LeadTimeP90.Round(time.Second), band(r.b.LeadTime))
+			lead = fmt.Sprintf("%s / %s %s", m.LeadTimeMedian.Round(time.Second), m.LeadTimeP90.Round(time.Second), band(r.Bands.LeadTime))
 		}
 		cfr := "-"
 		if m.Deployments > 0 {
-			cfr = fmt.Sprintf("%.0f%% (%d/%d) %s", 100*m.ChangeFailureRate, m.Failed, m.Deployments, band(r.b.ChangeFailureRate))
+			cfr = fmt.Sprintf("%.0f%% (%d/%d) %s", 100*m.ChangeFailureRate, m.Failed, m.Deployments, band(r.Bands.ChangeFailureRate))
 		}
 		ttr := "-"
 		if m.Restored > 0 {
-			ttr = fmt.Sprintf("%s (%d) %s", m.TimeToRestoreMedian.Round(time.Second), m.Restored, band(r.b.TimeToRestore))
+			ttr = fmt.Sprintf("%s (%d) %s", m.TimeToRestoreMedian.Round(time.Second), m.Restored, band(r.Bands.TimeToRestore))
 		}
-		if _, err := fmt.Fprintf(out, "%-18s %-6s %-24s %-30s %-24s %s\n", r.app+"/"+r.env, r.window, deploys, lead, cfr, ttr); err != nil {
+		if _, err := fmt.Fprintf(out, "%-18s %-6s %-24s %-30s %-24s %s\n", r.App+"/"+r.Env, r.Window, deploys, lead, cfr, ttr); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,90 @@
+package dora
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
+)
+
+// CloudWatch metrics, in the function's namespace, with App, Env and Window
+// dimensions.
+const (
+	MetricDeploymentsPerDay     = "DeploymentsPerDay"
+	MetricLeadTimeP50           = "LeadTimeP50"
+	MetricLeadTimeP90           = "LeadTimeP90"
+	MetricChangeFailureRate     = "ChangeFailureRate"
+	MetricTimeToRestoreP50      = "TimeToRestoreP50"
+	MetricDeploymentsInWindow   = "Deployments"
+	MetricFailedChangesInWindow = "FailedChanges"
+)
+
+// Windows are the windows the metrics are computed over, each ending now.
+var Windows = []struct {
+	Name string
+	Span time.Duration
+}{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
+
+// Putter records CloudWatch metrics (telemetry.Metrics).
+type Putter interface {
+	Put(name string, value float64, unit telemetry.Unit, dims telemetry.Dimensions) error
+}
+
+// Row is the metrics of one app, environment and window.
+type Row struct {
+	App     string  `json:"app"`
+	Env     string  `json:"env"`
+	Window  string  `json:"window"`
+	Metrics Metrics `json:"metrics"`
+	Bands   Bands   `json:"bands"`
+}
+
+// All computes the metrics of every environment of p (those keep accepts,
+// when keep is not nil) over every window ending at now, from the ledger.
+func All(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, keep func(app, env string) bool) ([]Row, error) {
+	var rows []Row
+	for _, a := range p.Apps {
+		for _, e := range a.Environments {
+			if keep != nil && !keep(a.Name, e.Name) {
+				continue
+			}
+			for _, w := range Windows {
+				from := now.Add(-w.Span)
+				h, err := Read(ctx, l, a.Name, e.Name, from, now)
+				if err != nil {
+					return nil, fmt.Errorf("dora %s/%s %s: %w", a.Name, e.Name, w.Name, err)
+				}
+				m := Compute(h, from, now)
+				rows = append(rows, Row{App: a.Name, Env: e.Name, Window: w.Name, Metrics: m, Bands: BandsOf(m)})
+			}
+		}
+	}
+	return rows, nil
+}
+
+// Publish writes a row's metrics; a metric without data (no commit, no
+// incident restored) is not written, so CloudWatch shows a gap, not a zero.
+func Publish(put Putter, r Row) error {
+	dims := telemetry.Dimensions{"App": r.App, "Env": r.Env, "Window": r.Window}
+	m := r.Metrics
+	var errs []error
+	add := func(name string, v float64, u telemetry.Unit) { errs = append(errs, put.Put(name, v, u, dims)) }
+	add(MetricDeploymentsInWindow, float64(m.Deployments), telemetry.Count)
+	add(MetricDeploymentsPerDay, m.PerDay, telemetry.Count)
+	if m.Commits > 0 {
+		add(MetricLeadTimeP50, m.LeadTimeMedian.Seconds(), telemetry.Seconds)
+		add(MetricLeadTimeP90, m.LeadTimeP90.Seconds(), telemetry.Seconds)
+	}
+	if m.Deployments > 0 {
+		add(MetricFailedChangesInWindow, float64(m.Failed), telemetry.Count)
+		add(MetricChangeFailureRate, 100*m.ChangeFailureRate, telemetry.Percent)
+	}
+	if m.Restored > 0 {
+		add(MetricTimeToRestoreP50, m.TimeToRestoreMedian.Seconds(), telemetry.Seconds)
+	}
+	return errors.Join(errs...)
+}
