@@ -34,6 +34,7 @@ func Capabilities() []Capability {
 		newPromotion,
 		newDrift,
 		newRespond,
+		newDORA,
 	}
 }
 

@@ -60,6 +60,12 @@ func (h *Hub) GrantLedgerReadWrite(fn awslambda.IFunction) {
 	h.allowIndexQueries(fn)
 }
 
+// GrantLedgerRead lets fn read the ledger (queries and gets), not write it.
+func (h *Hub) GrantLedgerRead(fn awslambda.IFunction) {
+	h.Table.GrantReadData(fn)
+	h.allowIndexQueries(fn)
+}
+
 // allowIndexQueries accepts the one wildcard a table grant makes: the ARN of the
 // ledger's own indexes, <table ARN>/index/*.
 func (h *Hub) allowIndexQueries(fn awslambda.IFunction) {

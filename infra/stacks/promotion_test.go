@@ -571,11 +571,11 @@ func TestPromoteTicksEveryMinute(t *testing.T) {
 	// bounded retries and a dead-letter queue
 	var ticks []string
 	for id, r := range tpl.ofType("AWS::Events::Rule") {
-		if r.Properties["ScheduleExpression"] == nil {
-			continue
+		targets := list(r.Properties["Targets"])
+		if r.Properties["ScheduleExpression"] == nil || len(targets) == 0 || refTo(path(targets[0], "Arn")) != promote {
+			continue // another capability's schedule
 		}
 		ticks = append(ticks, id)
-		targets := list(r.Properties["Targets"])
 		checks := []check{
 			{"schedule", r.Properties["ScheduleExpression"], "rate(1 minute)"},
 			{"bus", r.Properties["EventBusName"], nil},
@@ -625,8 +625,16 @@ func TestPolicyWithoutDeploysHasNoPromotion(t *testing.T) {
 			}
 		}
 		for id, r := range tpl.ofType("AWS::Events::Rule") {
-			if r.Properties["ScheduleExpression"] != nil {
-				t.Errorf("%s: rule %s is a schedule", *stack.StackName(), id)
+			if r.Properties["ScheduleExpression"] == nil {
+				continue
+			}
+			for _, target := range list(r.Properties["Targets"]) {
+				fn := tpl.Resources[refTo(path(target, "Arn"))].Properties["FunctionName"]
+				for _, name := range promotionFunctions {
+					if fn == FunctionName(p.Hub, name) {
+						t.Errorf("%s: schedule %s invokes %s", *stack.StackName(), id, name)
+					}
+				}
 			}
 		}
 		for id := range tpl.ofType("AWS::IAM::Role") {

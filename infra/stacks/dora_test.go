@@ -1,0 +1,51 @@
+package stacks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestDORAReadsTheLedgerHourly(t *testing.T) {
+	// GIVEN the example policy
+	p := examplePolicy(t)
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+	fn := functionID(t, tpl, p.Hub, FunctionDORA)
+
+	// THEN one schedule of the default bus invokes dora every hour
+	schedules := 0
+	for _, r := range tpl.ofType("AWS::Events::Rule") {
+		targets := list(r.Properties["Targets"])
+		if len(targets) == 1 && refTo(path(targets[0], "Arn")) == fn {
+			schedules++
+			if r.Properties["ScheduleExpression"] != doraSchedule {
+				t.Errorf("dora's rule schedule = %v, want %s", r.Properties["ScheduleExpression"], doraSchedule)
+			}
+		}
+	}
+	if schedules != 1 {
+		t.Errorf("%d rules invoke dora, want its schedule alone", schedules)
+	}
+
+	// AND its role reads the ledger and writes nothing anywhere
+	role := refTo(path(tpl.Resources[fn].Properties, "Role"))
+	read := false
+	for _, st := range statementsOf(tpl, role) {
+		for _, a := range st.actions {
+			service, op, _ := strings.Cut(a, ":")
+			switch {
+			case service == "dynamodb" && (op == "Query" || op == "GetItem"):
+				read = true
+			case service == "dynamodb" && slices.Contains([]string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}, op):
+				t.Errorf("dora may %s: it only reads the ledger", a)
+			case service == "events" || service == "sns" || service == "sts":
+				t.Errorf("dora may %s: it only reads the ledger", a)
+			}
+		}
+	}
+	if !read {
+		t.Error("dora cannot query the ledger")
+	}
+}
