@@ -32,7 +32,8 @@ highway:
 
 ## demo: replay the sample scenario in-process and print the ledger's timeline
 demo:
-	go run ./scripts/highway demo
+	@mkdir -p build
+	go run ./scripts/highway demo -html build/dora.html
 
 ## test: start DynamoDB Local and the RIE, run every test, stop them; nothing skips
 test:

@@ -90,7 +90,7 @@ func handDeploy(rt *local, _ context.Context) error {
 	return nil
 }
 
-func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) error {
+func demo(ctx context.Context, out io.Writer, policyFile, eventsDir, htmlFile string) error {
 	p, err := policy.Load(policyFile)
 	if err != nil {
 		return err
@@ -100,7 +100,13 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir string) erro
 	if err != nil {
 		return err
 	}
-	return summarize(ctx, out, p, l, rt)
+	if err := summarize(ctx, out, p, l, rt); err != nil {
+		return err
+	}
+	if htmlFile == "" {
+		return nil
+	}
+	return writeDORAPage(ctx, out, l, p, "", "", rt.clock, htmlFile)
 }
 
 // play runs the scenario against the ledger l, printing what happens, and

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/highwayhq/highway/shared/dora"
@@ -21,6 +23,7 @@ func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) e
 	policyFile := fs.String("policy", "infra/highway.yaml", "policy file")
 	app := fs.String("app", "", "only this app")
 	env := fs.String("env", "", "only this environment")
+	htmlFile := fs.String("html", "", "also write a standalone page with the metrics and the deployment heatmaps to this file")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errBadInput, err)
 	}
@@ -36,7 +39,36 @@ func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) e
 	if err != nil {
 		return err
 	}
-	return writeDORA(out, rows)
+	if err := writeDORA(out, rows); err != nil {
+		return err
+	}
+	if *htmlFile == "" {
+		return nil
+	}
+	return writeDORAPage(ctx, out, l, p, *app, *env, now, *htmlFile)
+}
+
+// writeDORAPage writes the metrics and the deployment heatmaps of the
+// environments (app and env, when set) as a standalone page to file.
+func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time, file string) error {
+	keep := func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) }
+	rows, err := dora.All(ctx, l, p, now, keep)
+	if err != nil {
+		return err
+	}
+	h, err := dora.HeatmapOf(ctx, l, p, now, keep)
+	if err != nil {
+		return err
+	}
+	var page bytes.Buffer
+	if err := dora.WritePage(&page, rows, h); err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "wrote %s\n", file)
+	return err
 }
 
 // doraTable computes the metrics of every environment of the policy (or of

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,5 +27,30 @@ func TestDORATableFilters(t *testing.T) {
 	}
 	if _, err := doraTable(context.Background(), ledger.NewMemory(), p, "cart", "", now); !errors.Is(err, errBadInput) {
 		t.Errorf("doraTable(cart) error = %v, want bad input", err)
+	}
+}
+
+// The demo ends by writing the DORA page of its scenario: a cell per day
+// of the last twelve weeks, the scenario's deployments on their day.
+func TestDemoWritesTheDORAPage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "dora.html")
+	var out bytes.Buffer
+	if err := demo(context.Background(), &out, "../../infra/highway.yaml", "../../events", file); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	if n := strings.Count(html, `<rect class="day"`); n != 7*dora.HeatmapWeeks {
+		t.Errorf("day cells = %d, want %d", n, 7*dora.HeatmapWeeks)
+	}
+	// Nov 17: dev, staging, prod, and prod's rollback; Nov 10: last week's release in three environments.
+	for _, want := range []string{`data-date="2026-11-17" data-count="4"`, `data-date="2026-11-10" data-count="3"`,
+		`<tr data-app="checkout" data-env="prod" data-window="7d">`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %s", want)
+		}
 	}
 }

@@ -25,7 +25,8 @@ import (
 const usage = `usage: highway <command> [flags]
 
 commands:
-  demo    replay the sample scenario from events/ in-process and print the timeline
+  demo [-html FILE]
+          replay the sample scenario from events/ in-process and print the timeline
   gate eval --app NAME [--policy FILE] [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
           judge report files with an app's gate; exit 0 pass, 1 fail, 2 bad input or policy
   approve APPROVAL-ID --as EMAIL
@@ -42,7 +43,7 @@ commands:
           the causal chain of a commit or an artifact: build, gate decision,
           artifact, promotions, approvals, deployments, incidents, remediations
           ($HIGHWAY_TABLE)
-  dora [--app A] [--env E] [--policy FILE]
+  dora [--app A] [--env E] [--policy FILE] [--html FILE]
           the DORA metrics of the policy's environments over 1, 7 and 30 days,
           each with its performance band ($HIGHWAY_TABLE)
   nag     summarize the cdk-nag reports of a synth (default folder cdk.out); fail on errors
@@ -84,10 +85,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 		events := fs.String("events", "events", "folder of the scenario's sample events")
 		policyFile := fs.String("policy", "infra/highway.yaml", "policy file")
+		htmlFile := fs.String("html", "", "also write the DORA page of the scenario to this file")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return demo(ctx, out, *policyFile, *events)
+		return demo(ctx, out, *policyFile, *events, *htmlFile)
 	case "gate":
 		if len(args) < 2 || args[1] != "eval" {
 			return fmt.Errorf("%w: usage: highway gate eval --app NAME [flags]", errBadInput)
