@@ -49,3 +49,38 @@ func TestDORAReadsTheLedgerHourly(t *testing.T) {
 		t.Error("dora cannot query the ledger")
 	}
 }
+
+func TestDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
+	// GIVEN the example policy
+	p := examplePolicy(t)
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+	heatmap := functionID(t, tpl, p.Hub, FunctionHeatmap)
+
+	// THEN one dashboard graphs checkout's DORA metrics in prod over 7 days
+	// and embeds the heatmap function as a custom widget
+	dashboards := tpl.ofType("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("dashboards = %d, want 1", len(dashboards))
+	}
+	for _, d := range dashboards {
+		body := flat(d.Properties["DashboardBody"])
+		for _, want := range []string{`"type":"custom"`, "${" + heatmap + "}", `"params":{"app":"checkout"}`,
+			`"DeploymentsPerDay","App","checkout","Env","prod","Window","7d"`, `"LeadTimeP50"`, `"ChangeFailureRate"`, `"TimeToRestoreP50"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("dashboard body lacks %s:\n%s", want, body)
+			}
+		}
+	}
+
+	// AND the heatmap function only reads the ledger
+	role := refTo(path(tpl.Resources[heatmap].Properties, "Role"))
+	for _, st := range statementsOf(tpl, role) {
+		for _, a := range st.actions {
+			if strings.HasPrefix(a, "dynamodb:") && slices.Contains([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, a) {
+				t.Errorf("heatmap may %s", a)
+			}
+		}
+	}
+}

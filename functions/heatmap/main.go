@@ -1,0 +1,73 @@
+// Command heatmap is the CloudWatch dashboard's custom widget: it returns
+// the DORA metrics and the deployment heatmaps (by day over twelve weeks, by
+// weekday and hour) of the policy's environments as HTML with inline SVG,
+// read from the ledger, as of the end of the dashboard's time range.
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/highwayhq/highway/shared/dora"
+	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/ledger"
+)
+
+// widgetEvent is what CloudWatch sends a custom widget.
+type widgetEvent struct {
+	// Describe asks for the widget's documentation.
+	Describe      bool `json:"describe"`
+	WidgetContext struct {
+		TimeRange struct {
+			End int64 `json:"end"` // epoch milliseconds
+		} `json:"timeRange"`
+		Params struct {
+			App string `json:"app"`
+			Env string `json:"env"`
+		} `json:"params"`
+	} `json:"widgetContext"`
+}
+
+// documentation is what the widget says of itself in the console.
+const documentation = "## Highway deployments\n" +
+	"DORA metrics over 1, 7 and 30 days, and successful deployments by day (12 weeks) and by weekday × hour (UTC), " +
+	"from Highway's ledger, as of the end of the dashboard's time range.\n\n" +
+	"Parameters (optional): `app`, `env` — only that app or environment.\n"
+
+func main() {
+	rt, err := function.Load(context.Background())
+	if err != nil {
+		slog.Error("heatmap: start", "error", err)
+		os.Exit(1)
+	}
+	l := ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table)
+	function.Start(rt, func(ctx context.Context, ev widgetEvent) (string, error) {
+		if ev.Describe {
+			return documentation, nil
+		}
+		now := time.Now()
+		if end := ev.WidgetContext.TimeRange.End; end > 0 {
+			now = time.UnixMilli(end)
+		}
+		app, env := ev.WidgetContext.Params.App, ev.WidgetContext.Params.Env
+		keep := func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) }
+		rows, err := dora.All(ctx, l, rt.Policy, now, keep)
+		if err != nil {
+			return "", err
+		}
+		h, err := dora.HeatmapOf(ctx, l, rt.Policy, now, keep)
+		if err != nil {
+			return "", err
+		}
+		var page bytes.Buffer
+		if err := dora.WritePage(&page, rows, h); err != nil {
+			return "", err
+		}
+		return page.String(), nil
+	})
+}
