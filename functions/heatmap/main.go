@@ -55,7 +55,7 @@ func main() {
 			now = time.UnixMilli(end)
 		}
 		app, env := ev.WidgetContext.Params.App, ev.WidgetContext.Params.Env
-		keep := func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) }
+		keep := dora.Only(app, env)
 		rows, err := dora.All(ctx, l, rt.Policy, now, keep)
 		if err != nil {
 			return "", err

@@ -51,7 +51,7 @@ func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) e
 // writeDORAPage writes the metrics and the deployment heatmaps of the
 // environments (app and env, when set) as a standalone page to file.
 func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time, file string) error {
-	keep := func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) }
+	keep := dora.Only(app, env)
 	rows, err := dora.All(ctx, l, p, now, keep)
 	if err != nil {
 		return err
@@ -74,7 +74,7 @@ func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *polic
 // doraTable computes the metrics of every environment of the policy (or of
 // app and env, when set) over each window ending at now.
 func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time) ([]dora.Row, error) {
-	rows, err := dora.All(ctx, l, p, now, func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) })
+	rows, err := dora.All(ctx, l, p, now, dora.Only(app, env))
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,11 @@ type Row struct {
 	Bands   Bands   `json:"bands"`
 }
 
+// Only accepts app and env, each when set: a filter for All and HeatmapOf.
+func Only(app, env string) func(a, e string) bool {
+	return func(a, e string) bool { return (app == "" || a == app) && (env == "" || e == env) }
+}
+
 // All computes the metrics of every environment of p (those keep accepts,
 // when keep is not nil) over every window ending at now, from the ledger.
 func All(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, keep func(app, env string) bool) ([]Row, error) {

@@ -26,7 +26,7 @@ apps: [{name: checkout, repository: checkout-service, environments: [{name: dev,
 	if err := l.Put(ctx, dep("dep-1", "p1", ledger.DeploymentSuccess, at(16, 12, 0), "c1")); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := All(ctx, l, p, now, func(app, env string) bool { return env == "prod" })
+	rows, err := All(ctx, l, p, now, Only("", "prod"))
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("All(prod) = %d rows, %v; want prod's 3 windows", len(rows), err)
 	}
