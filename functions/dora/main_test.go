@@ -58,7 +58,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if len(res.Rows) != 9 || !prod1d {
 		t.Errorf("rows = %+v, want 3 environments × 3 windows, prod's day with its deployment", res.Rows)
 	}
-	log := emu.Log()
+	log := emu.WaitLog(`"LeadTimeP50":7200`, 5*time.Second)
 	if !strings.Contains(log, `"LeadTimeP50":7200`) || !strings.Contains(log, `"CloudWatchMetrics"`) {
 		t.Errorf("no EMF lead time of 2h in the log:\n%s", log)
 	}

@@ -73,7 +73,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Errorf("stored record = %+v", recs[0])
 	}
 	// The metrics buffer is flushed after each invocation, as EMF on stdout.
-	if n := strings.Count(emu.Log(), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
+	if n := strings.Count(emu.WaitLog(`"`+push.MetricCommitsRecorded+`":1`, 5*time.Second), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
 		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, push.MetricCommitsRecorded, emu.Log())
 	}
 	// GetCommit ran in the delivery account with the spoke role's credentials.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -91,6 +92,20 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // Log returns what the emulator and the function printed so far.
 func (e *Emulator) Log() string { return e.log.String() }
+
+// WaitLog returns the log once it contains want, or after wait: what the
+// function prints reaches the log through a pipe, and may arrive after the
+// response it printed before.
+func (e *Emulator) WaitLog(want string, wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for {
+		log := e.Log()
+		if strings.Contains(log, want) || time.Now().After(deadline) {
+			return log
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // Stop ends the emulator and the function process, by process group.
 func (e *Emulator) Stop() {
