@@ -1,6 +1,8 @@
 // Command dora is the Lambda function that, on a schedule, computes the DORA
 // metrics of every app and environment of the policy over 1, 7 and 30 days
-// from the ledger, and publishes them as CloudWatch metrics (EMF).
+// from the ledger, incrementally (each run reads what changed since the
+// last, from the checkpoint it keeps on the ledger), and publishes them as
+// CloudWatch metrics (EMF).
 package main
 
 import (
@@ -33,7 +35,7 @@ func main() {
 		if ev.Source != "aws.events" || ev.DetailType != "Scheduled Event" {
 			return Result{}, errors.New("dora: want the schedule's event, got " + ev.DetailType)
 		}
-		rows, err := dora.All(ctx, l, rt.Policy, ev.Time, nil)
+		rows, err := dora.Tally(ctx, l, rt.Policy, ev.Time, nil)
 		if err != nil {
 			return Result{}, err
 		}

@@ -14,7 +14,8 @@ import (
 
 // TestBootstrapUnderEmulator runs dora as built, under the Lambda Runtime
 // Interface Emulator, with its scheduled event: it reads prod's deployment
-// and commit from DynamoDB Local and writes the metrics as EMF to its log.
+// and commit from DynamoDB Local, writes the metrics as EMF to its log, and
+// leaves each environment's checkpoint on the ledger for the next run.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	d := localaws.Deploy(t, "dora")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -61,5 +62,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	log := emu.WaitLog(`"LeadTimeP50":7200`, 5*time.Second)
 	if !strings.Contains(log, `"LeadTimeP50":7200`) || !strings.Contains(log, `"CloudWatchMetrics"`) {
 		t.Errorf("no EMF lead time of 2h in the log:\n%s", log)
+	}
+	rec, err := l.Latest(ctx, ledger.KindDORACheckpoint, "checkout/prod")
+	if err != nil {
+		t.Fatalf("prod's checkpoint: %v", err)
+	}
+	if cp := rec.(*ledger.DORACheckpoint); len(cp.Deployments) != 1 || !cp.CommittedAt[sha].Equal(at.Add(-2*time.Hour)) || cp.Through.IsZero() {
+		t.Errorf("prod's checkpoint = %+v, want its deployment and commit time", cp)
 	}
 }

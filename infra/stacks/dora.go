@@ -23,8 +23,8 @@ const (
 const doraSchedule = "rate(1 hour)"
 
 // newDORA computes the DORA metrics of every app and environment on a
-// schedule, reading the ledger (it writes nothing) and publishing the
-// metrics through EMF in its logs.
+// schedule, reading the ledger (and writing there only its checkpoints) and
+// publishing the metrics through EMF in its logs.
 func newDORA(hub *Hub) error {
 	scope := constructs.NewConstruct(hub.Stack, jsii.String("DORA"))
 	fn, err := hub.Function(scope, FunctionDORA, FunctionProps{
@@ -34,7 +34,7 @@ func newDORA(hub *Hub) error {
 	if err != nil {
 		return err
 	}
-	hub.GrantLedgerRead(fn)
+	hub.GrantLedgerReadWrite(fn) // its checkpoints
 	hub.Schedule(scope, "Schedule", "Highway: hourly, dora computes and publishes the DORA metrics.",
 		awsevents.Schedule_Expression(jsii.String(doraSchedule)), fn)
 	heatmap, err := hub.Function(scope, FunctionHeatmap, FunctionProps{

@@ -45,16 +45,14 @@ func BenchmarkCompute(b *testing.B) {
 	}
 }
 
-// BenchmarkReadDynamoDB reads a 30-day window of prod from DynamoDB Local and
-// computes its metrics: 300 deployments (ten a day, two commits each), their
-// promotions, 600 commits and 30 incidents. Run it under
-// scripts/services.sh run -- go test -run '^$' -bench ReadDynamoDB ./shared/dora
-func BenchmarkReadDynamoDB(b *testing.B) {
+// thirtyDays fills DynamoDB Local with 30 days of prod from Oct 1, 2026: 300
+// deployments (ten a day, two commits each), their promotions, 600 commits
+// and 30 incidents; it returns the ledger and the days' end.
+func thirtyDays(b *testing.B) (ledger.Ledger, time.Time) {
 	db := localaws.DynamoDB(b)
 	l := ledger.NewDynamo(db, localaws.LedgerTable(b, db))
 	ctx := context.Background()
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	const days, perDay = 30, 10
 	put := func(r ledger.Record) {
 		if err := l.Put(ctx, r); err != nil {
 			b.Fatal(err)
@@ -76,7 +74,19 @@ func BenchmarkReadDynamoDB(b *testing.B) {
 				DeploymentID: d.ID, ResolvedAt: done.Add(50 * time.Minute)})
 		}
 	}
-	to := from.Add(days * 24 * time.Hour)
+	return l, from.Add(days * 24 * time.Hour)
+}
+
+// The shape of thirtyDays.
+const days, perDay = 30, 10
+
+// BenchmarkReadDynamoDB reads a 30-day window of prod from DynamoDB Local
+// (thirtyDays) and computes its metrics. Run it under
+// scripts/services.sh run -- go test -run '^$' -bench DynamoDB ./shared/dora
+func BenchmarkReadDynamoDB(b *testing.B) {
+	l, to := thirtyDays(b)
+	from := to.Add(-days * 24 * time.Hour)
+	ctx := context.Background()
 	b.ResetTimer()
 	var m Metrics
 	for b.Loop() {
@@ -89,5 +99,31 @@ func BenchmarkReadDynamoDB(b *testing.B) {
 	b.StopTimer()
 	if m.Deployments != days*perDay || m.Commits != 2*days*perDay || m.Restored != days {
 		b.Fatalf("Compute() = %+v", m)
+	}
+}
+
+// BenchmarkRefreshDynamoDB is the scheduled run an hour after the last, over
+// the same 30 days in DynamoDB Local: it refreshes the last run's checkpoint
+// (reading what changed since) and computes the three windows from it.
+func BenchmarkRefreshDynamoDB(b *testing.B) {
+	l, last := thirtyDays(b)
+	ctx := context.Background()
+	cp, err := Refresh(ctx, l, "checkout", "prod", nil, last)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := last.Add(time.Hour)
+	b.ResetTimer()
+	var rows []Row
+	for b.Loop() {
+		next, err := Refresh(ctx, l, "checkout", "prod", cp, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = rowsOf("checkout", "prod", HistoryOf(next), now)
+	}
+	b.StopTimer()
+	if m := rows[2].Metrics; m.Deployments != days*perDay || m.Commits != 2*days*perDay {
+		b.Fatalf("30d = %+v", m)
 	}
 }

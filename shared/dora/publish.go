@@ -3,7 +3,6 @@ package dora
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/highwayhq/highway/shared/ledger"
@@ -49,26 +48,19 @@ func Only(app, env string) func(a, e string) bool {
 }
 
 // All computes the metrics of every environment of p (those keep accepts,
-// when keep is not nil) over every window ending at now, from the ledger.
+// when keep is not nil) over every window ending at now, reading each
+// environment's longest window from the ledger once.
 func All(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, keep func(app, env string) bool) ([]Row, error) {
 	var rows []Row
-	for _, a := range p.Apps {
-		for _, e := range a.Environments {
-			if keep != nil && !keep(a.Name, e.Name) {
-				continue
-			}
-			for _, w := range Windows {
-				from := now.Add(-w.Span)
-				h, err := Read(ctx, l, a.Name, e.Name, from, now)
-				if err != nil {
-					return nil, fmt.Errorf("dora %s/%s %s: %w", a.Name, e.Name, w.Name, err)
-				}
-				m := Compute(h, from, now)
-				rows = append(rows, Row{App: a.Name, Env: e.Name, Window: w.Name, Metrics: m, Bands: BandsOf(m)})
-			}
+	err := environments(p, keep, func(app, env string) error {
+		cp, err := Refresh(ctx, l, app, env, nil, now)
+		if err != nil {
+			return err
 		}
-	}
-	return rows, nil
+		rows = append(rows, rowsOf(app, env, HistoryOf(cp), now)...)
+		return nil
+	})
+	return rows, err
 }
 
 // Publish writes a row's metrics; a metric without data (no commit, no

@@ -23,38 +23,11 @@ const (
 // environment back, the incidents opened from a month before, and the commit
 // time of every commit deployed.
 func Read(ctx context.Context, l ledger.Ledger, app, env string, from, to time.Time) (History, error) {
-	h := History{Rollbacks: map[string]bool{}, CommittedAt: map[string]time.Time{}}
-	var err error
-	if h.Deployments, err = l.Deployments(ctx, app, env, from.Add(-failureMargin), to.Add(failureMargin)); err != nil {
+	cp := newCheckpoint(app, env, to)
+	if err := gather(ctx, l, cp, from.Add(-failureMargin), to.Add(failureMargin), from.Add(-restoreMargin), to.Add(failureMargin), nil); err != nil {
 		return History{}, err
 	}
-	promos, err := l.Promotions(ctx, app, env, from.Add(-failureMargin), to.Add(failureMargin))
-	if err != nil {
-		return History{}, err
-	}
-	for _, p := range promos {
-		if p.From == p.Env {
-			h.Rollbacks[p.ID] = true
-		}
-	}
-	if h.Incidents, err = l.Incidents(ctx, app, env, from.Add(-restoreMargin), to.Add(failureMargin)); err != nil {
-		return History{}, err
-	}
-	for _, d := range h.Deployments {
-		for _, c := range d.Commits {
-			if _, ok := h.CommittedAt[c]; ok {
-				continue
-			}
-			at, err := committedAt(ctx, l, c)
-			if err != nil {
-				return History{}, err
-			}
-			if !at.IsZero() {
-				h.CommittedAt[c] = at
-			}
-		}
-	}
-	return h, nil
+	return HistoryOf(cp), nil
 }
 
 // committedAt is the author time of commit sha, zero when the ledger has no

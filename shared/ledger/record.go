@@ -21,6 +21,7 @@ const (
 	KindBaseline        Kind = "baseline"
 	KindApprovalRequest Kind = "approvalRequest"
 	KindLock            Kind = "lock"
+	KindDORACheckpoint  Kind = "doraCheckpoint"
 )
 
 // Header is the part every record shares. Kind, ID, Commit and At are the record's
@@ -477,6 +478,44 @@ type Baseline struct {
 	Tests map[string][]time.Duration `json:"tests,omitempty"`
 }
 
+// DORACheckpoint is what the scheduled DORA run has read of one app+env's
+// records, so the next run reads only what may have changed since. ID is
+// "<app>/<env>"; it has no commit, and At is when it was first written (it is
+// kept through updates). Only what the metrics need is kept, over the longest
+// window and its margins.
+type DORACheckpoint struct {
+	Header
+	// Through is the time the last run read the ledger up to.
+	Through time.Time `json:"through"`
+	// Deployments are the environment's deployments.
+	Deployments []DeploymentFact `json:"deployments,omitempty"`
+	// Rollbacks are the promotions that rolled the environment back, each
+	// with the time it was requested, by id.
+	Rollbacks map[string]time.Time `json:"rollbacks,omitempty"`
+	// Incidents are the environment's incidents.
+	Incidents []IncidentFact `json:"incidents,omitempty"`
+	// CommittedAt is the author time of each deployed commit, by SHA.
+	CommittedAt map[string]time.Time `json:"committedAt,omitempty"`
+}
+
+// DeploymentFact is what the DORA metrics use of a Deployment.
+type DeploymentFact struct {
+	ID          string           `json:"id"`
+	PromotionID string           `json:"promotionId,omitempty"`
+	Status      DeploymentStatus `json:"status"`
+	At          time.Time        `json:"at"`
+	FinishedAt  time.Time        `json:"finishedAt,omitzero,omitempty"`
+	Commits     []string         `json:"commits,omitempty"`
+}
+
+// IncidentFact is what the DORA metrics use of an Incident.
+type IncidentFact struct {
+	ID           string    `json:"id"`
+	DeploymentID string    `json:"deploymentId,omitempty"`
+	At           time.Time `json:"at"`
+	ResolvedAt   time.Time `json:"resolvedAt,omitzero,omitempty"`
+}
+
 func (*Commit) kind() Kind          { return KindCommit }
 func (*Build) kind() Kind           { return KindBuild }
 func (*GateDecision) kind() Kind    { return KindGateDecision }
@@ -490,6 +529,7 @@ func (*DriftReport) kind() Kind     { return KindDriftReport }
 func (*Baseline) kind() Kind        { return KindBaseline }
 func (*ApprovalRequest) kind() Kind { return KindApprovalRequest }
 func (*Lock) kind() Kind            { return KindLock }
+func (*DORACheckpoint) kind() Kind  { return KindDORACheckpoint }
 
 // newRecord returns an empty record of kind k, for decoding into.
 func newRecord(k Kind) (Record, bool) {
@@ -520,6 +560,8 @@ func newRecord(k Kind) (Record, bool) {
 		return new(ApprovalRequest), true
 	case KindLock:
 		return new(Lock), true
+	case KindDORACheckpoint:
+		return new(DORACheckpoint), true
 	}
 	return nil, false
 }

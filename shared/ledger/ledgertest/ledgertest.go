@@ -665,6 +665,27 @@ func testLatest(t *testing.T, l ledger.Ledger, _ *clock) {
 	if _, err := l.Latest(ctx, ledger.KindBaseline, ""); !errors.Is(err, ledger.ErrInvalid) {
 		t.Errorf("Latest(empty id) error = %v, want ErrInvalid", err)
 	}
+
+	// A DORA checkpoint's nested times and maps round-trip, in UTC, and an
+	// unfinished deployment or open incident keeps its zero end.
+	cet := time.FixedZone("CET", 3600)
+	cp := &ledger.DORACheckpoint{
+		Header:  ledger.Header{ID: "shop/prod", App: "shop", Env: "prod", At: at(0)},
+		Through: at(time.Hour),
+		Deployments: []ledger.DeploymentFact{
+			{ID: "dep-1", PromotionID: "p-1", Status: ledger.DeploymentSuccess, At: at(time.Minute), FinishedAt: at(2 * time.Minute), Commits: []string{sha1, sha2}},
+			{ID: "dep-2", Status: ledger.DeploymentFailure, At: at(3 * time.Minute)},
+		},
+		Rollbacks:   map[string]time.Time{"p-2": at(4 * time.Minute)},
+		Incidents:   []ledger.IncidentFact{{ID: "i-1", DeploymentID: "dep-1", At: at(5 * time.Minute)}, {ID: "i-2", At: at(6 * time.Minute), ResolvedAt: at(7 * time.Minute)}},
+		CommittedAt: map[string]time.Time{sha1: at(-time.Hour).In(cet), sha2: at(-2 * time.Hour)},
+	}
+	put(t, l, cp)
+	cp.CommittedAt[sha1] = cp.CommittedAt[sha1].UTC()
+	got, err = l.Latest(ctx, ledger.KindDORACheckpoint, "shop/prod")
+	if err != nil || !reflect.DeepEqual(got, cp) {
+		t.Errorf("Latest(doraCheckpoint) = %+v, %v; want %+v", got, err, cp)
+	}
 }
 
 // testRecordOnceSeesUpdates: a redelivery gets the record as it stands now, so a
