@@ -42,6 +42,6 @@ func main() {
 	h := gating.NewBuilds(rt.Policy, clients,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
-		sns.NewFromConfig(rt.AWS), rt.Topic)
+		sns.NewFromConfig(rt.AWS), rt.Topic, gating.WithMetrics(rt.Metrics))
 	function.Start(rt, h.Handle)
 }

@@ -43,6 +43,7 @@ func main() {
 	p := promotion.New(rt.Policy,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
-		deployers, sfn.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalStateMachine))
+		deployers, sfn.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalStateMachine),
+		promotion.WithMetrics(rt.Metrics))
 	function.Start(rt, p.Invoke)
 }

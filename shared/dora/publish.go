@@ -28,11 +28,6 @@ var Windows = []struct {
 	Span time.Duration
 }{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
 
-// Putter records CloudWatch metrics (telemetry.Metrics).
-type Putter interface {
-	Put(name string, value float64, unit telemetry.Unit, dims telemetry.Dimensions) error
-}
-
 // Row is the metrics of one app, environment and window.
 type Row struct {
 	App     string  `json:"app"`
@@ -65,7 +60,7 @@ func All(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, 
 
 // Publish writes a row's metrics; a metric without data (no commit, no
 // incident restored) is not written, so CloudWatch shows a gap, not a zero.
-func Publish(put Putter, r Row) error {
+func Publish(put telemetry.Putter, r Row) error {
 	dims := telemetry.Dimensions{"App": r.App, "Env": r.Env, "Window": r.Window}
 	m := r.Metrics
 	var errs []error

@@ -143,13 +143,6 @@ type Notifier interface {
 
 var _ Notifier = (*sns.Client)(nil)
 
-// Metrics records CloudWatch metrics (telemetry.Metrics).
-type Metrics interface {
-	Put(name string, value float64, unit telemetry.Unit, dims telemetry.Dimensions) error
-}
-
-var _ Metrics = (*telemetry.Metrics)(nil)
-
 // Config is what a Handler is built from; main fills it once per process.
 type Config struct {
 	// Policy names the hub and spokes (the accounts checked) and holds the
@@ -169,7 +162,7 @@ type Config struct {
 	Notify Notifier
 	Topic  string
 	// Metrics receives the EMF metrics of every report.
-	Metrics Metrics
+	Metrics telemetry.Putter
 	// Limits paces CloudFormation calls; default LimitsFor(Policy.Drift, 1).
 	// Share one across everything a process runs.
 	Limits *Limits
@@ -201,7 +194,7 @@ type Handler struct {
 	bus      bus.Publisher
 	notify   Notifier
 	topic    string
-	metrics  Metrics
+	metrics  telemetry.Putter
 	limits   *Limits
 	rerun    time.Duration
 	now      func() time.Time

@@ -62,8 +62,8 @@ type Builds struct {
 // NewBuilds returns the build handler: it reads evidence with the clients of
 // each delivery account, records decisions in l, announces them on b, and tells
 // people of failures on topic (none when empty) through n.
-func NewBuilds(p *policy.Policy, clients func(account, region string) BuildClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string) *Builds {
-	return &Builds{core: core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now}, clients: clients}
+func NewBuilds(p *policy.Policy, clients func(account, region string) BuildClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts ...Option) *Builds {
+	return &Builds{core: newCore(p, l, b, n, topic, opts), clients: clients}
 }
 
 // Handle judges one "CodeBuild Build State Change" event. Builds still running,

@@ -26,6 +26,7 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/report"
 	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // DetailTypeGateDecided is the domain event of every gate decision.
@@ -76,14 +77,37 @@ type Decided struct {
 	Artifact *ledger.ArtifactRef `json:"artifact,omitempty"`
 }
 
+// MetricGatePassed is 1 for each build the gate passed and 0 for each it
+// failed, with an App dimension: its average is the gate's pass rate and its
+// sample count the number of decisions. It is written once per decision, when
+// the decision is recorded.
+const MetricGatePassed = "GatePassed"
+
 // core is what both triggers share: where decisions go and who hears of them.
 type core struct {
-	policy *policy.Policy
-	ledger ledger.Ledger
-	bus    bus.Publisher
-	notify notifier
-	topic  string
-	now    func() time.Time
+	policy  *policy.Policy
+	ledger  ledger.Ledger
+	bus     bus.Publisher
+	notify  notifier
+	topic   string
+	now     func() time.Time
+	metrics telemetry.Putter
+}
+
+// Option configures a gate handler.
+type Option func(*core)
+
+// WithMetrics counts the decisions in m (MetricGatePassed); without it they
+// are not counted.
+func WithMetrics(m telemetry.Putter) Option { return func(c *core) { c.metrics = m } }
+
+// newCore returns the core of a handler.
+func newCore(p *policy.Policy, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts []Option) core {
+	c := core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
 }
 
 // record stores d once under key and returns the decision that stands (the first
@@ -92,6 +116,15 @@ func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (
 	stored, created, err := ledger.RecordOnce(ctx, c.ledger, key, 0, d)
 	if err != nil {
 		return nil, false, fmt.Errorf("record decision %s: %w", d.ID, err)
+	}
+	if created && c.metrics != nil {
+		passed := 0.0
+		if stored.Verdict == ledger.VerdictPass {
+			passed = 1
+		}
+		if err := c.metrics.Put(MetricGatePassed, passed, telemetry.None, telemetry.Dimensions{"App": stored.App}); err != nil {
+			slog.WarnContext(ctx, "gate metric not written", "error", err)
+		}
 	}
 	return stored, created, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
 
 // testPolicy gates checkout, delivered from the dev account 222222222222 as the
@@ -89,12 +90,13 @@ func (p *publisher) Publish(_ context.Context, evs ...bus.Event) error {
 }
 
 type fixture struct {
-	aws    *awsfake.Server
-	s3     *s3.Client
-	s3opts func(*s3.Options)
-	ledger ledger.Ledger
-	pub    *publisher
-	policy *policy.Policy
+	aws     *awsfake.Server
+	s3      *s3.Client
+	s3opts  func(*s3.Options)
+	ledger  ledger.Ledger
+	pub     *publisher
+	policy  *policy.Policy
+	metrics telemetrytest.Recorder
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -148,7 +150,7 @@ func (f *fixture) builds() *Builds {
 			Artifacts: s3.NewFromConfig(localaws.Config(), f.s3opts),
 			Pipelines: codepipeline.NewFromConfig(cfg),
 		}
-	}, f.ledger, f.pub, sns.NewFromConfig(cfg), topic)
+	}, f.ledger, f.pub, sns.NewFromConfig(cfg), topic, WithMetrics(&f.metrics))
 }
 
 func (f *fixture) jobs() *Jobs {
@@ -160,7 +162,7 @@ func (f *fixture) jobs() *Jobs {
 				return s3.NewFromConfig(localaws.Config(), f.s3opts), nil
 			},
 		}
-	}, f.ledger, f.pub, sns.NewFromConfig(cfg), topic)
+	}, f.ledger, f.pub, sns.NewFromConfig(cfg), topic, WithMetrics(&f.metrics))
 }
 
 func readEvent[T any](t *testing.T, name string) T {
@@ -235,6 +237,9 @@ func TestFailedBuildStopsItsPipelineOnce(t *testing.T) {
 	}
 	if n := len(f.aws.Calls("Publish")); n != 1 {
 		t.Errorf("SNS Publish calls = %d, want 1", n)
+	}
+	if got := f.metrics.Values(MetricGatePassed); len(got) != 1 || got[0].Value != 0 || got[0].Dims["App"] != "checkout" {
+		t.Errorf("%s = %+v, want one 0 for checkout: the decision, counted once", MetricGatePassed, got)
 	}
 }
 
@@ -389,6 +394,9 @@ func TestJobPassIsAnsweredWithSuccess(t *testing.T) {
 	}
 	if err := calls[0].DecodeJSON(&in); err != nil || !strings.Contains(in.ExecutionDetails.Summary, "Gate PASS") {
 		t.Errorf("PutJobSuccessResult(%+v), %v; want the decision as summary", in, err)
+	}
+	if got := f.metrics.Values(MetricGatePassed); len(got) != 1 || got[0].Value != 1 || got[0].Dims["App"] != "checkout" {
+		t.Errorf("%s = %+v, want one 1 for checkout", MetricGatePassed, got)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/highwayhq/highway/shared/report"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,8 +51,8 @@ type Jobs struct {
 }
 
 // NewJobs returns the job handler; see NewBuilds for the other arguments.
-func NewJobs(p *policy.Policy, clients func(account string) JobClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string) *Jobs {
-	return &Jobs{core: core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now}, clients: clients}
+func NewJobs(p *policy.Policy, clients func(account string) JobClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts ...Option) *Jobs {
+	return &Jobs{core: newCore(p, l, b, n, topic, opts), clients: clients}
 }
 
 // Handle judges a job and always answers it, success or failure, on internal

@@ -32,6 +32,7 @@ import (
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // Domain events promotion publishes.
@@ -80,7 +81,16 @@ type Promoter struct {
 	workflow     workflowStarter
 	stateMachine string
 	now          func() time.Time
+	metrics      telemetry.Putter
 }
+
+// MetricApprovalsWaiting is the number of promotions of an environment
+// waiting for their approval, with App and Env dimensions; each tick writes
+// it for every environment that requires approval.
+const MetricApprovalsWaiting = "ApprovalsWaiting"
+
+// WithMetrics makes Tick write MetricApprovalsWaiting to m.
+func WithMetrics(m telemetry.Putter) Option { return func(p *Promoter) { p.metrics = m } }
 
 // Option configures a Promoter.
 type Option func(*Promoter)
@@ -421,10 +431,30 @@ func (p *Promoter) Tick(ctx context.Context) error {
 				if err := p.Advance(ctx, app, env); err != nil {
 					errs = append(errs, fmt.Errorf("%s/%s: %w", app.Name, env.Name, err))
 				}
+				if env.Approval != nil && p.metrics != nil {
+					errs = append(errs, p.measureWaiting(ctx, app.Name, env.Name))
+				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// measureWaiting writes how many of an environment's promotions wait for
+// their approval.
+func (p *Promoter) measureWaiting(ctx context.Context, app, env string) error {
+	now := p.now()
+	promos, err := p.ledger.Promotions(ctx, app, env, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return fmt.Errorf("%s/%s: approvals waiting: %w", app, env, err)
+	}
+	waiting := 0
+	for _, pr := range promos {
+		if pr.Status == ledger.PromotionWaiting {
+			waiting++
+		}
+	}
+	return p.metrics.Put(MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env})
 }
 
 // end records a promotion's final status and frees its environment.

@@ -20,6 +20,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
 
 const testPolicy = `
@@ -126,13 +127,14 @@ func (e *published) Publish(_ context.Context, evs ...bus.Event) error {
 }
 
 type fixture struct {
-	p      *Promoter
-	l      ledger.Ledger
-	dep    *deployer
-	wf     *workflows
-	bus    *published
-	now    time.Time
-	policy *policy.Policy
+	p       *Promoter
+	l       ledger.Ledger
+	dep     *deployer
+	wf      *workflows
+	bus     *published
+	now     time.Time
+	policy  *policy.Policy
+	metrics telemetrytest.Recorder
 }
 
 func newFixture(t testing.TB, l ledger.Ledger) *fixture {
@@ -143,7 +145,7 @@ func newFixture(t testing.TB, l ledger.Ledger) *fixture {
 	}
 	f := &fixture{l: l, dep: &deployer{}, wf: &workflows{}, bus: &published{}, now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), policy: pol}
 	f.p = New(pol, l, f.bus, f.dep.For, f.wf, "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-approval",
-		WithClock(func() time.Time { return f.now }))
+		WithClock(func() time.Time { return f.now }), WithMetrics(&f.metrics))
 	return f
 }
 
@@ -286,6 +288,10 @@ func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 	ps := f.promotions(t, "prod")
 	if len(ps) != 1 || ps[0].Status != ledger.PromotionWaiting || len(f.wf.started) != 1 || f.wf.started[0] != ps[0].ID {
 		t.Fatalf("prod promotions %+v, workflows %v; want one waiting for approval in its own workflow", ps, f.wf.started)
+	}
+	// Each tick measured prod's approvals waiting: none, then this one.
+	if got := f.metrics.Values(MetricApprovalsWaiting); len(got) != 2 || got[0].Value != 0 || got[1].Value != 1 || got[1].Dims["Env"] != "prod" {
+		t.Errorf("%s = %+v, want prod's 0 then 1", MetricApprovalsWaiting, got)
 	}
 	in := StepInput{PromotionID: ps[0].ID, App: "checkout", Env: "prod"}
 	in.Step = StepPreconditions

@@ -92,25 +92,18 @@ type Result struct {
 // MetricCommitsRecorded counts new commits per app.
 const MetricCommitsRecorded = "CommitsRecorded"
 
-// metrics is where the handler counts what it records.
-type metrics interface {
-	Put(name string, value float64, unit telemetry.Unit, dims telemetry.Dimensions) error
-}
-
-var _ metrics = (*telemetry.Metrics)(nil)
-
 // Handler records pushes to the branches of the repositories the policy names.
 type Handler struct {
 	ledger  ledger.Ledger
 	bus     bus.Publisher
-	metrics metrics
+	metrics telemetry.Putter
 	commits Commits
 	apps    map[string]*policy.App // by repository name
 }
 
 // NewHandler returns a handler that reads pushed commits through cc, records
 // the pushes of p's apps in l, announces them on b and counts them in m.
-func NewHandler(p *policy.Policy, cc Commits, l ledger.Ledger, b bus.Publisher, m metrics) *Handler {
+func NewHandler(p *policy.Policy, cc Commits, l ledger.Ledger, b bus.Publisher, m telemetry.Putter) *Handler {
 	apps := make(map[string]*policy.App, len(p.Apps))
 	for i := range p.Apps {
 		apps[p.Apps[i].Repository] = &p.Apps[i]

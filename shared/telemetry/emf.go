@@ -55,6 +55,14 @@ type metricSet struct {
 	values map[string][]float64
 }
 
+// Putter records CloudWatch metrics: Metrics does, and a handler takes a
+// Putter so its tests can read what it measured.
+type Putter interface {
+	Put(name string, value float64, unit Unit, dims Dimensions) error
+}
+
+var _ Putter = (*Metrics)(nil)
+
 // NewMetrics returns a buffer that writes documents in namespace to w on Flush.
 func NewMetrics(w io.Writer, namespace string) *Metrics {
 	return &Metrics{w: w, namespace: namespace, now: time.Now, sets: map[string]*metricSet{}}
