@@ -13,6 +13,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/push"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 const sampleCommit = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
@@ -73,8 +74,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Errorf("stored record = %+v", recs[0])
 	}
 	// The metrics buffer is flushed after each invocation, as EMF on stdout.
-	if n := strings.Count(emu.WaitLog(`"`+push.MetricCommitsRecorded+`":1`, 5*time.Second), `"`+push.MetricCommitsRecorded+`":1`); n != 1 {
-		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, push.MetricCommitsRecorded, emu.Log())
+	if n := strings.Count(emu.WaitLog(`"`+telemetry.MetricCommitsRecorded+`":1`, 5*time.Second), `"`+telemetry.MetricCommitsRecorded+`":1`); n != 1 {
+		t.Errorf("log holds %d EMF documents counting %s, want 1 (the duplicate is not counted):\n%s", n, telemetry.MetricCommitsRecorded, emu.Log())
 	}
 	// GetCommit ran in the delivery account with the spoke role's credentials.
 	if gets := d.AWS.Calls("GetCommit"); len(gets) == 0 || !strings.Contains(gets[0].Header.Get("Authorization"), "Credential="+localaws.SpokeAccessKey+"/") {

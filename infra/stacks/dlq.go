@@ -45,3 +45,17 @@ func newDeadLetterQueue(scope constructs.Construct, id, purpose string, action a
 	}
 	return q
 }
+
+// deadLetter is a dead-letter queue of the hub and what it holds.
+type deadLetter struct {
+	purpose string
+	queue   awssqs.Queue
+}
+
+// deadLetterQueue is newDeadLetterQueue in the hub: its alarm notifies
+// people, and the dashboard shows its depth.
+func (h *Hub) deadLetterQueue(scope constructs.Construct, id, purpose string) awssqs.Queue {
+	q := newDeadLetterQueue(scope, id, purpose, h.alarmAction)
+	h.deadLetters = append(h.deadLetters, deadLetter{purpose, q})
+	return q
+}

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // The functions of the DORA capability.
@@ -45,51 +47,33 @@ func newDORA(hub *Hub) error {
 		return err
 	}
 	hub.GrantLedgerRead(heatmap)
-	newDashboard(scope, hub, heatmap)
+	addDORAWidgets(hub, heatmap)
 	return nil
 }
 
-// newDashboard is the Highway dashboard: per app, its DORA metrics over 7
-// days in its last environment, and the deployment heatmaps.
-func newDashboard(scope constructs.Construct, hub *Hub, heatmap awslambda.IFunction) awscloudwatch.Dashboard {
-	var rows []*[]awscloudwatch.IWidget
+// addDORAWidgets adds to the Highway dashboard, per app, its DORA metrics
+// over 7 days in its last environment, and the deployment heatmaps.
+func addDORAWidgets(hub *Hub, heatmap awslambda.IFunction) {
 	for _, a := range hub.Policy.Apps {
 		if len(a.Environments) == 0 {
 			continue
 		}
 		env := a.Environments[len(a.Environments)-1].Name
 		metric := func(name, label string) awscloudwatch.IMetric {
-			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace:     jsii.String("Highway"),
-				MetricName:    jsii.String(name),
-				DimensionsMap: &map[string]*string{"App": jsii.String(a.Name), "Env": jsii.String(env), "Window": jsii.String("7d")},
-				Statistic:     jsii.String("Maximum"),
-				Period:        awscdk.Duration_Hours(jsii.Number(1)),
-				Label:         jsii.String(label),
-			})
+			return highwayMetric(name, label, "Maximum", awscdk.Duration_Hours(jsii.Number(1)),
+				map[string]string{"App": a.Name, "Env": env, "Window": "7d"})
 		}
-		graph := func(title string, m awscloudwatch.IMetric) awscloudwatch.IWidget {
-			return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-				Title: jsii.String(a.Name + "/" + env + ": " + title), Width: jsii.Number(6), Height: jsii.Number(6),
-				Left: &[]awscloudwatch.IMetric{m},
-			})
-		}
-		rows = append(rows,
-			&[]awscloudwatch.IWidget{
-				graph("deployments a day (7 days)", metric("DeploymentsPerDay", "per day")),
-				graph("lead time p50, seconds (7 days)", metric("LeadTimeP50", "p50")),
-				graph("change failure rate, % (7 days)", metric("ChangeFailureRate", "%")),
-				graph("time to restore p50, seconds (7 days)", metric("TimeToRestoreP50", "p50")),
-			},
-			&[]awscloudwatch.IWidget{awscloudwatch.NewCustomWidget(&awscloudwatch.CustomWidgetProps{
-				FunctionArn: heatmap.FunctionArn(), Title: jsii.String(a.Name + ": deployments and DORA metrics"),
-				Width: jsii.Number(24), Height: jsii.Number(12), Params: map[string]string{"app": a.Name},
-				UpdateOnRefresh: jsii.Bool(true), UpdateOnTimeRangeChange: jsii.Bool(true),
-			})},
+		title := func(what string) string { return a.Name + "/" + env + ": " + what }
+		hub.Dashboard.AddWidgets(
+			graph(title("deployments a day (7 days)"), metric(telemetry.MetricDeploymentsPerDay, "per day")),
+			graph(title("lead time p50, seconds (7 days)"), metric(telemetry.MetricLeadTimeP50, "p50")),
+			graph(title("change failure rate, % (7 days)"), metric(telemetry.MetricChangeFailureRate, "%")),
+			graph(title("time to restore p50, seconds (7 days)"), metric(telemetry.MetricTimeToRestoreP50, "p50")),
 		)
+		hub.Dashboard.AddWidgets(awscloudwatch.NewCustomWidget(&awscloudwatch.CustomWidgetProps{
+			FunctionArn: heatmap.FunctionArn(), Title: jsii.String(a.Name + ": deployments and DORA metrics"),
+			Width: jsii.Number(24), Height: jsii.Number(12), Params: map[string]string{"app": a.Name},
+			UpdateOnRefresh: jsii.Bool(true), UpdateOnTimeRangeChange: jsii.Bool(true),
+		}))
 	}
-	return awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName: jsii.String(hub.Policy.Hub.Name),
-		Widgets:       &rows,
-	})
 }

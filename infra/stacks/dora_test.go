@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 func TestDORAReadsTheLedgerHourly(t *testing.T) {
@@ -54,7 +56,7 @@ func TestDORAReadsTheLedgerHourly(t *testing.T) {
 	}
 }
 
-func TestDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
+func TestDashboardShowsDORAAndHighwaysHealth(t *testing.T) {
 	// GIVEN the example policy
 	p := examplePolicy(t)
 
@@ -74,6 +76,42 @@ func TestDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 			`"DeploymentsPerDay","App","checkout","Env","prod","Window","7d"`, `"LeadTimeP50"`, `"ChangeFailureRate"`, `"TimeToRestoreP50"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("dashboard body lacks %s:\n%s", want, body)
+			}
+		}
+	}
+
+	// AND it ends with Highway's own health: every function's invocations,
+	// errors, p99 duration and throttles, every dead-letter queue's depth,
+	// prod's approvals waiting, checkout's gate pass rate, and drift
+	var health []string
+	for _, name := range []string{"push", "gate", "gatejob", "approval", "approvalrequest", "promote", "drift", "respond", FunctionDORA, FunctionHeatmap} {
+		id := functionID(t, tpl, p.Hub, name)
+		for _, m := range []string{"Invocations", "Errors", "Duration", "Throttles"} {
+			health = append(health, `["AWS/Lambda","`+m+`","FunctionName","${`+id+`}",{"label":"`+name+`"`)
+		}
+	}
+	health = append(health, `"Duration","FunctionName","${`+heatmap+`}",{"label":"heatmap","stat":"p99"}`)
+	queues := 0
+	for id, q := range tpl.ofType("AWS::SQS::Queue") {
+		if q.Properties["MessageRetentionPeriod"] == float64(deadLetterRetentionDays*24*3600) {
+			queues++
+			health = append(health, `["AWS/SQS","ApproximateNumberOfMessagesVisible","QueueName","${`+id+`}"`)
+		}
+	}
+	if queues < 20 {
+		t.Errorf("%d dead-letter queues found in the hub, want one per function, rule and queue", queues)
+	}
+	health = append(health,
+		`["Highway","`+telemetry.MetricApprovalsWaiting+`","App","checkout","Env","prod"`,
+		`"expression":"100 * passed0"`, `["Highway","`+telemetry.MetricGatePassed+`","App","checkout",{"id":"passed0"`,
+		`["Highway","`+telemetry.MetricDriftedStacks+`",`,
+		`["Highway","`+telemetry.MetricDriftedResources+`","Severity","critical"`,
+		`["Highway","`+telemetry.MetricArtifactDrift+`","App","checkout","Env","dev"`)
+	for _, d := range dashboards {
+		body := flat(d.Properties["DashboardBody"])
+		for _, want := range health {
+			if !strings.Contains(body, want) {
+				t.Errorf("dashboard body lacks %s", want)
 			}
 		}
 	}

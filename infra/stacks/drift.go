@@ -93,7 +93,7 @@ func newDrift(hub *Hub) error {
 // SQS-managed key, TLS-only, hiding a message for six function timeouts, and
 // moving one that failed five receives to a dead-letter queue that alarms.
 func newDriftQueue(scope constructs.Construct, hub *Hub) awssqs.Queue {
-	failures := newDeadLetterQueue(scope, "QueueFailures", "the drift function from the drift queue", hub.alarmAction)
+	failures := hub.deadLetterQueue(scope, "QueueFailures", "the drift function from the drift queue")
 	return awssqs.NewQueue(scope, jsii.String("Queue"), &awssqs.QueueProps{
 		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:        jsii.Bool(true),

@@ -58,7 +58,7 @@ func (h *Hub) Function(scope constructs.Construct, name string, props FunctionPr
 		Retention: h.retention,
 	})
 	logs.GrantWrite(role)
-	failures := newDeadLetterQueue(c, "AsyncFailures", "function "+name, h.alarmAction)
+	failures := h.deadLetterQueue(c, "AsyncFailures", "function "+name)
 
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		FunctionName:          jsii.String(FunctionName(h.Policy.Hub, name)),

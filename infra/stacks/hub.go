@@ -31,12 +31,17 @@ type Hub struct {
 	// Topic notifies people; every alarm of the hub (dead-letter queues, function
 	// errors and throttles, failed workflows) publishes to it.
 	Topic awssns.Topic
+	// Dashboard is the Highway dashboard: capabilities add their rows, and the
+	// hub ends it with Highway's own health.
+	Dashboard awscloudwatch.Dashboard
 
 	buildDir    string
 	policyJSON  []byte
 	retention   awslogs.RetentionDays
 	alarmAction awscloudwatch.IAlarmAction
 	routed      map[string]bool
+	functions   []namedFunction
+	deadLetters []deadLetter
 }
 
 // Capability adds one of Highway's capabilities to the hub, as one construct.
@@ -74,18 +79,25 @@ func NewHub(scope constructs.Construct, props HubProps) (*Hub, error) {
 			Region:  jsii.String(p.Hub.Region),
 		},
 	})
+	topic, emails := newNotifications(stack, p.Hub)
 	hub := &Hub{
 		Stack:      stack,
 		Policy:     p,
 		Table:      newLedger(stack, p.Hub),
 		Bus:        newEventBus(stack, p),
-		Topic:      newNotifications(stack, p.Hub),
+		Topic:      topic,
 		buildDir:   props.BuildDir,
 		policyJSON: policyJSON,
 		retention:  retention,
 		routed:     map[string]bool{},
 	}
 	hub.alarmAction = awscloudwatchactions.NewSnsAction(hub.Topic)
+	if emails != nil {
+		hub.deadLetters = append(hub.deadLetters, deadLetter{"notification e-mails", emails})
+	}
+	hub.Dashboard = awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(p.Hub.Name),
+	})
 	for _, add := range props.Capabilities {
 		if err := add(hub); err != nil {
 			return nil, err
@@ -96,6 +108,7 @@ func NewHub(scope constructs.Construct, props HubProps) (*Hub, error) {
 			return nil, fmt.Errorf("route of function %s: no capability creates its rules", r.Function)
 		}
 	}
+	hub.addHealth()
 	return hub, nil
 }
 

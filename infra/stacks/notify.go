@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,7 +18,9 @@ import (
 // newNotifications creates the topic that tells people when Highway needs them:
 // encrypted with a rotating customer-managed key (CloudWatch alarms cannot publish
 // under the AWS-managed SNS key), TLS-only, with the policy's e-mails subscribed.
-func newNotifications(scope constructs.Construct, hub policy.Hub) awssns.Topic {
+// It returns the topic and the dead-letter queue of the e-mails (nil without
+// e-mails).
+func newNotifications(scope constructs.Construct, hub policy.Hub) (awssns.Topic, awssqs.Queue) {
 	c := constructs.NewConstruct(scope, jsii.String("Notifications"))
 	cloudwatch := awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)
 
@@ -50,15 +53,16 @@ func newNotifications(scope constructs.Construct, hub policy.Hub) awssns.Topic {
 		},
 	}))
 
-	if len(hub.NotifyEmails) > 0 {
-		dlq := newDeadLetterQueue(c, "EmailDeliveryFailures", "the notification e-mails",
-			awscloudwatchactions.NewSnsAction(topic))
-		for _, email := range hub.NotifyEmails {
-			topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email),
-				&awssnssubscriptions.EmailSubscriptionProps{DeadLetterQueue: dlq}))
-		}
+	if len(hub.NotifyEmails) == 0 {
+		return topic, nil
 	}
-	return topic
+	dlq := newDeadLetterQueue(c, "EmailDeliveryFailures", "the notification e-mails",
+		awscloudwatchactions.NewSnsAction(topic))
+	for _, email := range hub.NotifyEmails {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email),
+			&awssnssubscriptions.EmailSubscriptionProps{DeadLetterQueue: dlq}))
+	}
+	return topic, dlq
 }
 
 // hubAlarmArns matches every CloudWatch alarm of the stack's account and region.

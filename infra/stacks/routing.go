@@ -74,7 +74,11 @@ func (h *Hub) rule(scope constructs.Construct, id string, r route.Route, bus aws
 		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(sources...)},
 	})
 	rule.Node().DefaultChild().(awsevents.CfnRule).SetEventPattern(pattern)
-	h.deliver(scope, id, rule, fmt.Sprintf("the %s rule on %s", r.Function, where), fn)
+	name := r.Function
+	if r.Name != "" {
+		name += " " + r.Name
+	}
+	h.deliver(scope, id, rule, fmt.Sprintf("the %s rule on %s", name, where), fn)
 }
 
 // Schedule creates a rule on the hub account's default bus that invokes fn on
@@ -92,7 +96,7 @@ func (h *Hub) Schedule(scope constructs.Construct, id, description string, sched
 // deliver makes fn the target of rule, with a retry policy and its own
 // dead-letter queue, id+"Failures".
 func (h *Hub) deliver(scope constructs.Construct, id string, rule awsevents.Rule, purpose string, fn awslambda.IFunction) {
-	dlq := newDeadLetterQueue(scope, id+"Failures", purpose, h.alarmAction)
+	dlq := h.deadLetterQueue(scope, id+"Failures", purpose)
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: dlq,
 		RetryAttempts:   jsii.Number(ruleRetryAttempts),

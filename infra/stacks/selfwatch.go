@@ -20,6 +20,7 @@ const selfWatchPeriodMinutes = 5
 // watchFunction creates the alarms on fn's errors and throttles under scope,
 // the construct of function name.
 func (h *Hub) watchFunction(scope constructs.Construct, name string, fn awslambda.Function) {
+	h.functions = append(h.functions, namedFunction{name, fn})
 	opts := selfWatchMetric()
 	h.alarm(scope, "ErrorsAlarm", "Highway function "+name+" failed an invocation: see its logs.", fn.MetricErrors(opts))
 	h.alarm(scope, "ThrottlesAlarm", "Highway function "+name+" was throttled: the account's Lambda concurrency is exhausted.", fn.MetricThrottles(opts))

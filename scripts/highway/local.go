@@ -23,7 +23,6 @@ import (
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/evidence"
-	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/gating"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
@@ -108,7 +107,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 	if err != nil {
 		return nil, err
 	}
-	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, function.Namespace),
+	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, telemetry.Namespace),
 		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p), policy: p}
 	builds := func(string, string) gating.BuildClients {
 		return gating.BuildClients{

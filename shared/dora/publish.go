@@ -10,18 +10,6 @@ import (
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
-// CloudWatch metrics, in the function's namespace, with App, Env and Window
-// dimensions.
-const (
-	MetricDeploymentsPerDay     = "DeploymentsPerDay"
-	MetricLeadTimeP50           = "LeadTimeP50"
-	MetricLeadTimeP90           = "LeadTimeP90"
-	MetricChangeFailureRate     = "ChangeFailureRate"
-	MetricTimeToRestoreP50      = "TimeToRestoreP50"
-	MetricDeploymentsInWindow   = "Deployments"
-	MetricFailedChangesInWindow = "FailedChanges"
-)
-
 // Windows are the windows the metrics are computed over, each ending now.
 var Windows = []struct {
 	Name string
@@ -65,18 +53,18 @@ func Publish(put telemetry.Putter, r Row) error {
 	m := r.Metrics
 	var errs []error
 	add := func(name string, v float64, u telemetry.Unit) { errs = append(errs, put.Put(name, v, u, dims)) }
-	add(MetricDeploymentsInWindow, float64(m.Deployments), telemetry.Count)
-	add(MetricDeploymentsPerDay, m.PerDay, telemetry.Count)
+	add(telemetry.MetricDeploymentsInWindow, float64(m.Deployments), telemetry.Count)
+	add(telemetry.MetricDeploymentsPerDay, m.PerDay, telemetry.Count)
 	if m.Commits > 0 {
-		add(MetricLeadTimeP50, m.LeadTimeMedian.Seconds(), telemetry.Seconds)
-		add(MetricLeadTimeP90, m.LeadTimeP90.Seconds(), telemetry.Seconds)
+		add(telemetry.MetricLeadTimeP50, m.LeadTimeMedian.Seconds(), telemetry.Seconds)
+		add(telemetry.MetricLeadTimeP90, m.LeadTimeP90.Seconds(), telemetry.Seconds)
 	}
 	if m.Deployments > 0 {
-		add(MetricFailedChangesInWindow, float64(m.Failed), telemetry.Count)
-		add(MetricChangeFailureRate, 100*m.ChangeFailureRate, telemetry.Percent)
+		add(telemetry.MetricFailedChangesInWindow, float64(m.Failed), telemetry.Count)
+		add(telemetry.MetricChangeFailureRate, 100*m.ChangeFailureRate, telemetry.Percent)
 	}
 	if m.Restored > 0 {
-		add(MetricTimeToRestoreP50, m.TimeToRestoreMedian.Seconds(), telemetry.Seconds)
+		add(telemetry.MetricTimeToRestoreP50, m.TimeToRestoreMedian.Seconds(), telemetry.Seconds)
 	}
 	return errors.Join(errs...)
 }

@@ -46,12 +46,12 @@ apps: [{name: checkout, repository: checkout-service, environments: [{name: dev,
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &doc); err != nil {
 		t.Fatalf("EMF %q: %v", out.String(), err)
 	}
-	if doc["App"] != "checkout" || doc["Env"] != "prod" || doc["Window"] != "1d" || doc[MetricDeploymentsInWindow] != 1.0 ||
-		doc[MetricChangeFailureRate] != 0.0 {
+	if doc["App"] != "checkout" || doc["Env"] != "prod" || doc["Window"] != "1d" || doc[telemetry.MetricDeploymentsInWindow] != 1.0 ||
+		doc[telemetry.MetricChangeFailureRate] != 0.0 {
 		t.Errorf("EMF document = %v", doc)
 	}
 	// No commit time on the ledger, no restore: no lead time or restore metric, rather than a zero.
-	for _, absent := range []string{MetricLeadTimeP50, MetricTimeToRestoreP50} {
+	for _, absent := range []string{telemetry.MetricLeadTimeP50, telemetry.MetricTimeToRestoreP50} {
 		if _, ok := doc[absent]; ok {
 			t.Errorf("EMF document has %s without data", absent)
 		}

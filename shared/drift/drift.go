@@ -59,17 +59,6 @@ const (
 	StatusDetectionFailed = "DETECTION_FAILED"
 )
 
-// Metric names, in the namespace the function's telemetry.Metrics writes.
-const (
-	// MetricDriftedStacks is 1 for a report with unsuppressed drift, else 0.
-	MetricDriftedStacks = "DriftedStacks"
-	// MetricDriftedResources counts a report's unsuppressed drifted resources,
-	// with a Severity dimension.
-	MetricDriftedResources = "DriftedResources"
-	// MetricDetectionsFailed is 1 for every failed detection.
-	MetricDetectionsFailed = "DriftDetectionsFailed"
-)
-
 // Stack is a stack selected for drift detection. It is also the body of a
 // queue message, as JSON {account, region, stackName, stackId}.
 type Stack struct {

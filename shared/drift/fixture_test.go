@@ -323,7 +323,7 @@ func (f *fixture) metricLines() map[string][]float64 {
 		if s, ok := doc["Severity"].(string); ok {
 			suffix = "/" + s
 		}
-		for _, name := range []string{MetricDriftedStacks, MetricDriftedResources, MetricDetectionsFailed, MetricArtifactDrift} {
+		for _, name := range []string{telemetry.MetricDriftedStacks, telemetry.MetricDriftedResources, telemetry.MetricDetectionsFailed, telemetry.MetricArtifactDrift} {
 			switch v := doc[name].(type) {
 			case float64:
 				out[name+suffix] = append(out[name+suffix], v)

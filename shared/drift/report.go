@@ -424,7 +424,7 @@ func (h *Handler) measure(ctx context.Context, rep *ledger.DriftReport) {
 		}
 	}
 	if rep.Status == StatusDetectionFailed {
-		put(MetricDetectionsFailed, 1, nil)
+		put(telemetry.MetricDetectionsFailed, 1, nil)
 		return
 	}
 	bySeverity := map[string]int{}
@@ -435,9 +435,9 @@ func (h *Handler) measure(ctx context.Context, rep *ledger.DriftReport) {
 			drifted++
 		}
 	}
-	put(MetricDriftedStacks, float64(min(drifted, 1)), nil)
+	put(telemetry.MetricDriftedStacks, float64(min(drifted, 1)), nil)
 	for _, s := range slices.Sorted(maps.Keys(withSeverities(bySeverity))) {
-		put(MetricDriftedResources, float64(bySeverity[s]), telemetry.Dimensions{"Severity": s})
+		put(telemetry.MetricDriftedResources, float64(bySeverity[s]), telemetry.Dimensions{"Severity": s})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // sampleDetection is the detection id of the sample event.
@@ -203,7 +204,7 @@ func TestFailedDetectionIsRecorded(t *testing.T) {
 		t.Errorf("DescribeStackResourceDrifts called %d times, want 2: a failed detection is not read", n)
 	}
 	got := f.metricLines()
-	if !slices.Equal(got[MetricDetectionsFailed], []float64{1}) || !slices.Equal(got[MetricDriftedStacks], []float64{1}) {
+	if !slices.Equal(got[telemetry.MetricDetectionsFailed], []float64{1}) || !slices.Equal(got[telemetry.MetricDriftedStacks], []float64{1}) {
 		t.Errorf("metrics = %v, want one DriftedStacks (the drifted report) and one DriftDetectionsFailed", got)
 	}
 }
@@ -273,7 +274,7 @@ func TestSuppressions(t *testing.T) {
 			if got := len(f.alerts()); got != tt.wantAlerts {
 				t.Errorf("sent %d alerts, want %d", got, tt.wantAlerts)
 			}
-			if got := f.metricLines()[MetricDriftedStacks]; !slices.Equal(got, []float64{tt.wantDrifted}) {
+			if got := f.metricLines()[telemetry.MetricDriftedStacks]; !slices.Equal(got, []float64{tt.wantDrifted}) {
 				t.Errorf("DriftedStacks = %v, want [%v]", got, tt.wantDrifted)
 			}
 		})
@@ -334,7 +335,7 @@ func TestRedeliveredCompletionIsReportedOnce(t *testing.T) {
 			if n := len(f.alerts()); n != 1 {
 				t.Errorf("sent %d alerts, want 1", n)
 			}
-			if got := f.metricLines()[MetricDriftedStacks]; !slices.Equal(got, []float64{1}) {
+			if got := f.metricLines()[telemetry.MetricDriftedStacks]; !slices.Equal(got, []float64{1}) {
 				t.Errorf("DriftedStacks = %v, want one value", got)
 			}
 			if rep := f.report(); rep.DetectionID != sampleDetection || rep.Version != 1 {

@@ -21,10 +21,6 @@ import (
 // than the one promoted there, when that becomes so or the digest changes.
 const DetailTypeArtifactDrift = "Artifact Drift"
 
-// MetricArtifactDrift is 1 for an environment running a digest other than
-// the one promoted there, else 0, with App and Env dimensions.
-const MetricArtifactDrift = "ArtifactDrift"
-
 // ArtifactNotice is the detail of an "Artifact Drift" event.
 type ArtifactNotice struct {
 	App    string `json:"app"`
@@ -99,8 +95,8 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 	if mismatch {
 		drifted = 1
 	}
-	if err := h.metrics.Put(MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{"App": rep.App, "Env": rep.Env}); err != nil {
-		slog.WarnContext(ctx, "drift metric not written", "metric", MetricArtifactDrift, "error", err)
+	if err := h.metrics.Put(telemetry.MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{"App": rep.App, "Env": rep.Env}); err != nil {
+		slog.WarnContext(ctx, "drift metric not written", "metric", telemetry.MetricArtifactDrift, "error", err)
 	}
 	if !mismatch || !rep.Changed {
 		return nil

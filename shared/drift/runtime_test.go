@@ -16,6 +16,7 @@ import (
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/runtimecheck"
+	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // runtimePolicy deploys dev and prod through SSM parameters and staging
@@ -99,8 +100,8 @@ func TestCheckRuntimeAnnouncesArtifactDriftOnChange(t *testing.T) {
 	if len(alerts) != 1 || !strings.Contains(alerts[0], "ARTIFACT DRIFT: checkout prod") || !strings.Contains(alerts[0], strangerDigest) {
 		t.Errorf("alerts = %q, want one naming prod and the running digest", alerts)
 	}
-	if got := f.metricLines()[MetricArtifactDrift]; !slices.Equal(got, []float64{0, 1, 1}) {
-		t.Errorf("%s = %v, want [0 1 1]", MetricArtifactDrift, got)
+	if got := f.metricLines()[telemetry.MetricArtifactDrift]; !slices.Equal(got, []float64{0, 1, 1}) {
+		t.Errorf("%s = %v, want [0 1 1]", telemetry.MetricArtifactDrift, got)
 	}
 	current, err := f.ledger.CurrentDriftReports(ctx)
 	if err != nil {

@@ -17,9 +17,6 @@ import (
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
-// Namespace is the CloudWatch namespace of every Highway metric.
-const Namespace = "Highway"
-
 // Environment variables the CDK app sets on every function.
 const (
 	EnvTable   = "HIGHWAY_TABLE"
@@ -85,7 +82,7 @@ func Load(ctx context.Context) (*Runtime, error) {
 		Table:    table,
 		Bus:      bus,
 		Topic:    os.Getenv(EnvTopic),
-		Metrics:  telemetry.NewMetrics(os.Stdout, Namespace),
+		Metrics:  telemetry.NewMetrics(os.Stdout, telemetry.Namespace),
 	}, nil
 }
 

@@ -21,7 +21,7 @@ func TestFlushingFlushesAfterEveryInvocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			m := telemetry.NewMetrics(&out, Namespace)
+			m := telemetry.NewMetrics(&out, telemetry.Namespace)
 			h := Flushing(m, func(_ context.Context, n int) (int, error) {
 				if err := m.Put("Handled", float64(n), telemetry.Count, nil); err != nil {
 					t.Fatal(err)

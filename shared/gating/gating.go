@@ -77,12 +77,6 @@ type Decided struct {
 	Artifact *ledger.ArtifactRef `json:"artifact,omitempty"`
 }
 
-// MetricGatePassed is 1 for each build the gate passed and 0 for each it
-// failed, with an App dimension: its average is the gate's pass rate and its
-// sample count the number of decisions. It is written once per decision, when
-// the decision is recorded.
-const MetricGatePassed = "GatePassed"
-
 // core is what both triggers share: where decisions go and who hears of them.
 type core struct {
 	policy  *policy.Policy
@@ -97,7 +91,7 @@ type core struct {
 // Option configures a gate handler.
 type Option func(*core)
 
-// WithMetrics counts the decisions in m (MetricGatePassed); without it they
+// WithMetrics counts the decisions in m (telemetry.MetricGatePassed); without it they
 // are not counted.
 func WithMetrics(m telemetry.Putter) Option { return func(c *core) { c.metrics = m } }
 
@@ -122,7 +116,7 @@ func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (
 		if stored.Verdict == ledger.VerdictPass {
 			passed = 1
 		}
-		if err := c.metrics.Put(MetricGatePassed, passed, telemetry.None, telemetry.Dimensions{"App": stored.App}); err != nil {
+		if err := c.metrics.Put(telemetry.MetricGatePassed, passed, telemetry.None, telemetry.Dimensions{"App": stored.App}); err != nil {
 			slog.WarnContext(ctx, "gate metric not written", "error", err)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
 	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
 
@@ -238,8 +239,8 @@ func TestFailedBuildStopsItsPipelineOnce(t *testing.T) {
 	if n := len(f.aws.Calls("Publish")); n != 1 {
 		t.Errorf("SNS Publish calls = %d, want 1", n)
 	}
-	if got := f.metrics.Values(MetricGatePassed); len(got) != 1 || got[0].Value != 0 || got[0].Dims["App"] != "checkout" {
-		t.Errorf("%s = %+v, want one 0 for checkout: the decision, counted once", MetricGatePassed, got)
+	if got := f.metrics.Values(telemetry.MetricGatePassed); len(got) != 1 || got[0].Value != 0 || got[0].Dims["App"] != "checkout" {
+		t.Errorf("%s = %+v, want one 0 for checkout: the decision, counted once", telemetry.MetricGatePassed, got)
 	}
 }
 
@@ -395,8 +396,8 @@ func TestJobPassIsAnsweredWithSuccess(t *testing.T) {
 	if err := calls[0].DecodeJSON(&in); err != nil || !strings.Contains(in.ExecutionDetails.Summary, "Gate PASS") {
 		t.Errorf("PutJobSuccessResult(%+v), %v; want the decision as summary", in, err)
 	}
-	if got := f.metrics.Values(MetricGatePassed); len(got) != 1 || got[0].Value != 1 || got[0].Dims["App"] != "checkout" {
-		t.Errorf("%s = %+v, want one 1 for checkout", MetricGatePassed, got)
+	if got := f.metrics.Values(telemetry.MetricGatePassed); len(got) != 1 || got[0].Value != 1 || got[0].Dims["App"] != "checkout" {
+		t.Errorf("%s = %+v, want one 1 for checkout", telemetry.MetricGatePassed, got)
 	}
 }
 

@@ -84,12 +84,7 @@ type Promoter struct {
 	metrics      telemetry.Putter
 }
 
-// MetricApprovalsWaiting is the number of promotions of an environment
-// waiting for their approval, with App and Env dimensions; each tick writes
-// it for every environment that requires approval.
-const MetricApprovalsWaiting = "ApprovalsWaiting"
-
-// WithMetrics makes Tick write MetricApprovalsWaiting to m.
+// WithMetrics makes Tick write telemetry.MetricApprovalsWaiting to m.
 func WithMetrics(m telemetry.Putter) Option { return func(p *Promoter) { p.metrics = m } }
 
 // Option configures a Promoter.
@@ -454,7 +449,7 @@ func (p *Promoter) measureWaiting(ctx context.Context, app, env string) error {
 			waiting++
 		}
 	}
-	return p.metrics.Put(MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env})
+	return p.metrics.Put(telemetry.MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env})
 }
 
 // end records a promotion's final status and frees its environment.

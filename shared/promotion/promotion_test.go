@@ -20,6 +20,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/telemetry"
 	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
 
@@ -290,8 +291,8 @@ func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 		t.Fatalf("prod promotions %+v, workflows %v; want one waiting for approval in its own workflow", ps, f.wf.started)
 	}
 	// Each tick measured prod's approvals waiting: none, then this one.
-	if got := f.metrics.Values(MetricApprovalsWaiting); len(got) != 2 || got[0].Value != 0 || got[1].Value != 1 || got[1].Dims["Env"] != "prod" {
-		t.Errorf("%s = %+v, want prod's 0 then 1", MetricApprovalsWaiting, got)
+	if got := f.metrics.Values(telemetry.MetricApprovalsWaiting); len(got) != 2 || got[0].Value != 0 || got[1].Value != 1 || got[1].Dims["Env"] != "prod" {
+		t.Errorf("%s = %+v, want prod's 0 then 1", telemetry.MetricApprovalsWaiting, got)
 	}
 	in := StepInput{PromotionID: ps[0].ID, App: "checkout", Env: "prod"}
 	in.Step = StepPreconditions

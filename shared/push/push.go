@@ -89,9 +89,6 @@ type Result struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-// MetricCommitsRecorded counts new commits per app.
-const MetricCommitsRecorded = "CommitsRecorded"
-
 // Handler records pushes to the branches of the repositories the policy names.
 type Handler struct {
 	ledger  ledger.Ledger
@@ -173,7 +170,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 			return Result{}, fmt.Errorf("record commit %s: %w", c.sha, err)
 		default:
 			res.Outcome = OutcomeRecorded
-			if err := h.metrics.Put(MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app.Name}); err != nil {
+			if err := h.metrics.Put(telemetry.MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app.Name}); err != nil {
 				slog.WarnContext(ctx, "metric not recorded", "error", err)
 			}
 		}

@@ -203,8 +203,8 @@ func TestPushRecordsEachNewCommitWithItsMetadata(t *testing.T) {
 	if want := time.Unix(1763371180, 0); !c.CommittedAt.Equal(want) {
 		t.Errorf("head CommittedAt = %v, want the committer date %v", c.CommittedAt, want)
 	}
-	if n := f.count[MetricCommitsRecorded+"/checkout"]; n != 2 {
-		t.Errorf("%s = %v, want 2", MetricCommitsRecorded, n)
+	if n := f.count[telemetry.MetricCommitsRecorded+"/checkout"]; n != 2 {
+		t.Errorf("%s = %v, want 2", telemetry.MetricCommitsRecorded, n)
 	}
 	if len(f.pub.events) != 2 || f.pub.events[1].Detail.(Recorded).Commit != head {
 		t.Errorf("published %+v, want one Commit Recorded per commit, oldest first", f.pub.events)
@@ -223,8 +223,8 @@ func TestRedeliveryRecordsNothingTwice(t *testing.T) {
 	if n := len(f.commits(t)); n != 2 {
 		t.Errorf("after three deliveries the ledger holds %d commits, want 2", n)
 	}
-	if n := f.count[MetricCommitsRecorded+"/checkout"]; n != 2 {
-		t.Errorf("%s = %v after redeliveries, want 2", MetricCommitsRecorded, n)
+	if n := f.count[telemetry.MetricCommitsRecorded+"/checkout"]; n != 2 {
+		t.Errorf("%s = %v after redeliveries, want 2", telemetry.MetricCommitsRecorded, n)
 	}
 }
 
