@@ -23,8 +23,10 @@ import (
 const Settle = 3 * time.Hour
 
 // MaxCheckpoint bounds a checkpoint's encoded size, well under DynamoDB's
-// 400 KB item limit. A checkpoint that outgrows it is not saved: the next
-// run reads the longest window in full, as the first run does.
+// 400 KB item limit. A deployment of one commit takes about 280 bytes, so it
+// holds about 1,000 deployments over the 31 days kept (some 35 a day). A
+// checkpoint that outgrows it is not saved: the next run reads the longest
+// window in full, as the first run does, and figures stay right.
 const MaxCheckpoint = 300 << 10
 
 // longest is the span of the longest window.
