@@ -6,6 +6,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 STATICCHECK_VERSION := v0.8.2
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 TOOLS := $(CURDIR)/build/tools
 CDK := $(CURDIR)/scripts/node/node_modules/.bin/cdk
 
@@ -18,7 +19,7 @@ export JSII_DEPRECATED := quiet
 # the ledger contract ran against both implementations.
 SUITES := TestContract/[^/]+$$
 
-.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke fuzz highway
+.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke fuzz highway bench bench-compare
 
 all: build
 
@@ -50,6 +51,26 @@ fuzz:
 			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./$$dir || exit 1; \
 		done; \
 	done
+
+## bench: every function as it ships, in one run: sizes, cold start and warm
+## invokes under the RIE, peak RSS, handler benchmarks, the largest binary by
+## module; one table with the budgets, build/bench/bench.json and bench.txt
+## (BUDGET=strict: exit non-zero on a missed budget)
+bench: setup
+	go run ./scripts/bench -out build/bench
+
+## bench-compare: make bench at BASE (a git ref) and here, then benchstat them
+bench-compare: setup
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<git ref>"; exit 2; }
+	@[ -x $(TOOLS)/benchstat ] || GOBIN=$(TOOLS) go install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+	rm -rf build/bench-base; git worktree prune
+	git worktree add --detach build/bench-base $(BASE)
+	@[ -f build/bench-base/scripts/bench/main.go ] || { echo "$(BASE) has no scripts/bench: make bench came later"; git worktree remove --force build/bench-base; exit 2; }
+	cp -r scripts/node/node_modules build/bench-base/scripts/node/ 2>/dev/null || true
+	(cd build/bench-base && go run ./scripts/bench -out $(CURDIR)/build/bench-base-out) || { git worktree remove --force build/bench-base; exit 1; }
+	git worktree remove --force build/bench-base
+	go run ./scripts/bench -out build/bench
+	$(TOOLS)/benchstat build/bench-base-out/bench.txt build/bench/bench.txt
 
 ## synth: build, then synthesize the hub and spoke stacks to cdk.out (cdk-nag on)
 synth: build setup

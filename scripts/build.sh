@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # Builds Lambda functions exactly as they ship: a static linux binary named
 # bootstrap for the provided.al2023 runtime, without the RPC shim
-# (lambda.norpc), trimmed paths and no symbol tables.
+# (lambda.norpc) nor gRPC's golang.org/x/net/trace debug pages (grpcnotrace;
+# gRPC comes with the X-Ray SDK), trimmed paths and no symbol tables.
 #
 #   scripts/build.sh [FUNCTION...]   build/FUNCTION/bootstrap for each (default: all)
 #   scripts/build.sh scripts/hello   any main package by path: build/hello/bootstrap
 #
 # GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
 # under the local Runtime Interface Emulator set it to the host's architecture.
-# OUT overrides the output folder (default build/).
+# OUT overrides the output folder (default build/). For measuring (make bench):
+# TAGS overrides the build tags, KEEP_SYMBOLS=1 keeps the symbol table, and
+# OVERLAY passes a go build -overlay file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-$root/build}
+tags=${TAGS-lambda.norpc,grpcnotrace}
+ldflags="-s -w"
+[ -z "${KEEP_SYMBOLS:-}" ] || ldflags=""
+extra=()
+[ -z "${OVERLAY:-}" ] || extra=(-overlay "$OVERLAY")
 if [ $# -eq 0 ]; then
 	for dir in functions/*/; do
 		set -- "$@" "$(basename "$dir")"
@@ -25,6 +33,6 @@ for arg in "$@"; do
 	esac
 	[ -f "$src/main.go" ] || { echo "build: no main package in $src" >&2; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=${GOARCH:-arm64} \
-		go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o "$out/$fn/bootstrap" "./$src"
+		go build -tags "$tags" -trimpath -ldflags "$ldflags" "${extra[@]}" -o "$out/$fn/bootstrap" "./$src"
 	echo "build: $out/$fn/bootstrap ($(stat -c %s "$out/$fn/bootstrap") bytes, ${GOARCH:-arm64})"
 done

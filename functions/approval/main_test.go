@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -18,48 +19,75 @@ import (
 	"github.com/highwayhq/highway/shared/localaws"
 )
 
-const secret = "q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w"
+const (
+	secret = "q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w"
+	// approvalID is the waiting request deploy files, which sampleEvent's link
+	// approves.
+	approvalID = "apr-canary"
+)
+
+// deploy prepares approval with the link secret in Secrets Manager (named in
+// its environment) and a waiting request, approvalID, in the ledger: one
+// approver, ana.silva@example.com, decides it alone within the hour. Step
+// Functions and EventBridge accept every call.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "approval")
+	d.AWS.On("GetSecretValue", awsfake.JSON(200, `{"Name":"highway-approval-links","SecretString":"{\"current\":\"`+secret+`\"}"}`))
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("SendTaskSuccess", awsfake.JSON(200, `{}`))
+	now := time.Now().UTC()
+	err := ledger.NewDynamo(localaws.DynamoDB(tb), d.Table).Put(context.Background(), &ledger.ApprovalRequest{
+		Header:      ledger.Header{ID: approvalID, App: "checkout", Env: "prod", Digest: "sha256:e648", At: now},
+		PromotionID: "prm-1", TaskToken: "task-token-1", Approvers: []string{"ana.silva@example.com"}, Quorum: 1,
+		Expires: now.Add(time.Hour), Status: ledger.ApprovalWaiting,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.Env = append(d.Env, function.EnvApprovalSecret+"=highway-approval-links")
+	return d
+}
+
+// sampleEvent is the sample function URL request, posting a freshly signed
+// link by which ana.silva@example.com approves approvalID.
+func sampleEvent(tb testing.TB) []byte {
+	tb.Helper()
+	signer, err := approval.NewSigner([]byte(secret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	link, err := url.Parse(signer.Link("https://example.lambda-url.eu-west-1.on.aws/", approvalID, "ana.silva@example.com", approval.ActionApprove, time.Now().Add(time.Hour)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := os.ReadFile("../../events/approval-link-post.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ev events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		tb.Fatal(err)
+	}
+	ev.RawQueryString = link.RawQuery
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return payload
+}
 
 // TestBootstrapUnderEmulator runs approval as built, under the Lambda Runtime
 // Interface Emulator, with the sample function URL request carrying a freshly
 // signed approve link: the workflow's task succeeds once; the same link again
 // is refused.
 func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "approval")
-	d.AWS.On("GetSecretValue", awsfake.JSON(200, `{"Name":"highway-approval-links","SecretString":"{\"current\":\"`+secret+`\"}"}`))
-	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
-	d.AWS.On("SendTaskSuccess", awsfake.JSON(200, `{}`))
+	d := deploy(t)
+	payload := sampleEvent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	now := time.Now().UTC()
-	err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).Put(ctx, &ledger.ApprovalRequest{
-		Header:      ledger.Header{ID: "apr-canary", App: "checkout", Env: "prod", Digest: "sha256:e648", At: now},
-		PromotionID: "prm-1", TaskToken: "task-token-1", Approvers: []string{"ana.silva@example.com"}, Quorum: 1,
-		Expires: now.Add(time.Hour), Status: ledger.ApprovalWaiting,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := approval.NewSigner([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	link, err := url.Parse(signer.Link("https://example.lambda-url.eu-west-1.on.aws/", "apr-canary", "ana.silva@example.com", approval.ActionApprove, now.Add(time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("../../events/approval-link-post.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.LambdaFunctionURLRequest
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev.RawQueryString = link.RawQuery
-	payload, _ := json.Marshal(ev)
 
-	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env, function.EnvApprovalSecret+"=highway-approval-links"))
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	for i, want := range []int{200, 409} {
 		body, err := emu.Invoke(ctx, payload)
 		if err != nil {
@@ -81,4 +109,27 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err := calls[0].DecodeJSON(&in); err != nil || in.TaskToken != "task-token-1" {
 		t.Errorf("SendTaskSuccess for %q (%v), want the stored token", in.TaskToken, err)
 	}
+}
+
+// BenchmarkInvoke measures approval as built, under the emulator, with the
+// sample function URL request posting a signed approve link (through
+// localaws.BenchInvoke); make bench runs it. A link decides once: the first
+// invoke approves (200) and completes the workflow's task; every redelivery
+// of the used link is refused with 409 Conflict, changing nothing, which the
+// check requires. The cold and warm figures after the first invoke are of
+// that refusal: verifying the link and reading the decided request.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	want := 200
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, sampleEvent(b), func(body []byte) error {
+		var resp events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != want {
+			return fmt.Errorf("status %d (%v), want %d\n%s", resp.StatusCode, err, want, body)
+		}
+		if strings.Contains(resp.Body, "task-token-1") {
+			return fmt.Errorf("the task token left the ledger in a page:\n%s", resp.Body)
+		}
+		want = 409
+		return nil
+	})
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
@@ -17,22 +20,39 @@ import (
 const secretValue = `{"ARN":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf","Name":"highway-approval-links",` +
 	`"SecretString":"{\"current\":\"q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w\"}","VersionId":"v-1"}`
 
+// deploy prepares approvalrequest with the link secret in Secrets Manager and
+// the decide function's URL in its environment; EventBridge and SNS accept
+// every call.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "approvalrequest")
+	d.AWS.On("GetSecretValue", awsfake.JSON(200, secretValue))
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	d.Env = append(d.Env,
+		function.EnvApprovalSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
+		function.EnvApprovalURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/")
+	return d
+}
+
+// sampleEvent is the workflow's sample task payload.
+func sampleEvent(tb testing.TB) []byte {
+	tb.Helper()
+	payload, err := os.ReadFile("../../events/approval-request.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return payload
+}
+
 // TestBootstrapUnderEmulator runs approvalrequest as built, under the Lambda
 // Runtime Interface Emulator, with the workflow's sample task payload: the
 // request is filed under an opaque id, and the approvers are told, with their
 // links and without the task token.
 func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "approvalrequest")
-	d.AWS.On("GetSecretValue", awsfake.JSON(200, secretValue))
-	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
-	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
-	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env,
-		function.EnvApprovalSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
-		function.EnvApprovalURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/"))
-	payload, err := os.ReadFile("../../events/approval-request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deploy(t)
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	payload := sampleEvent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range 2 { // the second invocation is a retry: one request, one message
@@ -66,4 +86,31 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if requests != 1 {
 		t.Errorf("waiting approval requests in DynamoDB Local = %d, want 1 with its summary", requests)
 	}
+}
+
+// BenchmarkInvoke measures approvalrequest as built, under the emulator, with
+// the workflow's sample task payload (through localaws.BenchInvoke); make
+// bench runs it. The first invoke files the request and notifies the
+// approvers; every redelivery finds the request filed and notified, sends
+// nothing, and answers the same approval id, which the check requires.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	var first approval.Requested
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, sampleEvent(b), func(body []byte) error {
+		var got approval.Requested
+		if err := json.Unmarshal(body, &got); err != nil || !strings.HasPrefix(got.ApprovalID, "apr-") {
+			return fmt.Errorf("response %s (%v), want an approval id", body, err)
+		}
+		if first.ApprovalID == "" {
+			if !got.Notified {
+				return fmt.Errorf("response %s: the first request notified nobody", body)
+			}
+			first = got
+			return nil
+		}
+		if got.ApprovalID != first.ApprovalID || got.Notified {
+			return fmt.Errorf("redelivery answered %s, want approval %s, not notified again", body, first.ApprovalID)
+		}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -12,35 +13,47 @@ import (
 	"github.com/highwayhq/highway/shared/localaws"
 )
 
-// TestBootstrapUnderEmulator runs dora as built, under the Lambda Runtime
-// Interface Emulator, with its scheduled event: it reads prod's deployment
-// and commit from DynamoDB Local, writes the metrics as EMF to its log, and
-// leaves each environment's checkpoint on the ledger for the next run.
-func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "dora")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+// sha is the commit of prod's deployment on the ledger.
+const sha = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
+
+// deployedAt is when prod's deployment finished: three hours before the
+// schedule's event.
+var deployedAt = time.Date(2026, 11, 18, 3, 0, 0, 0, time.UTC)
+
+// deploy prepares the dora function with prod's deployment of sha, which
+// took five minutes, and sha's commit, made two hours before it finished,
+// on the ledger in DynamoDB Local.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "dora")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l := ledger.NewDynamo(localaws.DynamoDB(t), d.Table)
-	at := time.Date(2026, 11, 18, 3, 0, 0, 0, time.UTC) // three hours before the event
-	const sha = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
+	l := ledger.NewDynamo(localaws.DynamoDB(tb), d.Table)
 	for _, r := range []ledger.Record{
-		&ledger.Commit{Header: ledger.Header{ID: sha, App: "checkout", Commit: sha, At: at.Add(-time.Hour)}, Repo: "checkout-service", CommittedAt: at.Add(-2 * time.Hour)},
-		&ledger.Deployment{Header: ledger.Header{ID: "dep-1", App: "checkout", Env: "prod", Commit: sha, Digest: "sha256:e648", At: at.Add(-5 * time.Minute)},
-			PromotionID: "prm-1", Commits: []string{sha}, Status: ledger.DeploymentSuccess, FinishedAt: at},
+		&ledger.Commit{Header: ledger.Header{ID: sha, App: "checkout", Commit: sha, At: deployedAt.Add(-time.Hour)}, Repo: "checkout-service", CommittedAt: deployedAt.Add(-2 * time.Hour)},
+		&ledger.Deployment{Header: ledger.Header{ID: "dep-1", App: "checkout", Env: "prod", Commit: sha, Digest: "sha256:e648", At: deployedAt.Add(-5 * time.Minute)},
+			PromotionID: "prm-1", Commits: []string{sha}, Status: ledger.DeploymentSuccess, FinishedAt: deployedAt},
 	} {
 		if err := l.Put(ctx, r); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	return d
+}
+
+// scheduledEvent is the schedule's event from events/.
+func scheduledEvent(tb testing.TB) []byte {
+	tb.Helper()
 	raw, err := os.ReadFile("../../events/dora-scheduled.json")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	body, err := emu.Invoke(ctx, raw)
-	if err != nil || strings.Contains(string(body), `"errorMessage"`) {
-		t.Fatalf("invoke: %s, %v\nlog:\n%s", body, err, emu.Log())
-	}
+	return raw
+}
+
+// checkRows refuses a response that is not 3 environments × 3 windows with
+// prod's deployment and commit in its day.
+func checkRows(body []byte) error {
 	var res struct {
 		Rows []struct {
 			Env, Window string
@@ -48,7 +61,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("response %s: %w", body, err)
 	}
 	prod1d := false
 	for _, r := range res.Rows {
@@ -57,7 +70,27 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 	}
 	if len(res.Rows) != 9 || !prod1d {
-		t.Errorf("rows = %+v, want 3 environments × 3 windows, prod's day with its deployment", res.Rows)
+		return fmt.Errorf("rows = %+v, want 3 environments × 3 windows, prod's day with its deployment", res.Rows)
+	}
+	return nil
+}
+
+// TestBootstrapUnderEmulator runs dora as built, under the Lambda Runtime
+// Interface Emulator, with its scheduled event: it reads prod's deployment
+// and commit from DynamoDB Local, writes the metrics as EMF to its log, and
+// leaves each environment's checkpoint on the ledger for the next run.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := deploy(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := ledger.NewDynamo(localaws.DynamoDB(t), d.Table)
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	body, err := emu.Invoke(ctx, scheduledEvent(t))
+	if err != nil || strings.Contains(string(body), `"errorMessage"`) {
+		t.Fatalf("invoke: %s, %v\nlog:\n%s", body, err, emu.Log())
+	}
+	if err := checkRows(body); err != nil {
+		t.Error(err)
 	}
 	log := emu.WaitLog(`"LeadTimeP50":7200`, 5*time.Second)
 	if !strings.Contains(log, `"LeadTimeP50":7200`) || !strings.Contains(log, `"CloudWatchMetrics"`) {
@@ -67,7 +100,19 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prod's checkpoint: %v", err)
 	}
-	if cp := rec.(*ledger.DORACheckpoint); len(cp.Deployments) != 1 || !cp.CommittedAt[sha].Equal(at.Add(-2*time.Hour)) || cp.Through.IsZero() {
+	if cp := rec.(*ledger.DORACheckpoint); len(cp.Deployments) != 1 || !cp.CommittedAt[sha].Equal(deployedAt.Add(-2*time.Hour)) || cp.Through.IsZero() {
 		t.Errorf("prod's checkpoint = %+v, want its deployment and commit time", cp)
 	}
+}
+
+// BenchmarkInvoke measures dora as built, under the emulator, with the
+// schedule's event (localaws.BenchInvoke); make bench runs it. The first
+// run finds no checkpoint and reads the longest window in full; it leaves
+// each environment's checkpoint on the ledger, so every redelivery, the
+// warm invokes included, measures the incremental run: from the checkpoint,
+// reading only the Settle before it, and saving it back. Each run answers
+// the same rows, which the check requires.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, scheduledEvent(b), checkRows)
 }

@@ -5,9 +5,9 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,20 +20,16 @@ import (
 
 const queueURL = "https://sqs.eu-west-1.amazonaws.com/111111111111/highway-DriftQueue"
 
-// TestBootstrapUnderEmulator runs drift as built, under the Lambda Runtime
-// Interface Emulator, through its three triggers with their events/ files:
-// the schedule queues the selected stack, the queue's batch starts its
-// detection, and CloudFormation's completion event files the report of the
-// security group rule added by hand, in DynamoDB Local, and announces it;
-// the same event again is a duplicate.
-func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "drift")
+// deploy prepares the drift function with its queue and the fake's answers
+// for its three triggers: every account lists the checkout- stack of
+// events/, SQS takes every message, CloudFormation starts the detection and
+// reads the security group rule added by hand, and EventBridge and SNS
+// accept everything.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "drift")
 	d.Env = append(d.Env, function.EnvDriftQueue+"="+queueURL)
-	d.AWS.On("DescribeStacks", awsfake.XML(200, read(t, "cloudformation-describestacks.xml")))
-	var (
-		mu     sync.Mutex
-		queued []string
-	)
+	d.AWS.On("DescribeStacks", awsfake.XML(200, read(tb, "cloudformation-describestacks.xml")))
 	d.AWS.OnFunc("SendMessageBatch", func(r awsfake.Request) awsfake.Response {
 		var in struct {
 			Entries []struct{ Id, MessageBody string }
@@ -43,11 +39,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 		type sent struct{ Id, MessageId, MD5OfMessageBody string }
 		var out struct{ Successful []sent }
-		mu.Lock()
-		defer mu.Unlock()
 		for _, e := range in.Entries {
 			sum := md5.Sum([]byte(e.MessageBody))
-			queued = append(queued, e.MessageBody)
 			out.Successful = append(out.Successful, sent{e.Id, "m-" + e.Id, hex.EncodeToString(sum[:])})
 		}
 		b, _ := json.Marshal(out)
@@ -56,9 +49,39 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	d.AWS.On("DetectStackDrift", awsfake.XML(200, `<DetectStackDriftResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DetectStackDriftResult>`+
 		`<StackDriftDetectionId>b78ac9b0-c44f-11f0-94c2-0a3f1e2b8c41</StackDriftDetectionId></DetectStackDriftResult>`+
 		`<ResponseMetadata><RequestId>5ccc7dcd-744c-11e5-be70-example</RequestId></ResponseMetadata></DetectStackDriftResponse>`))
-	d.AWS.On("DescribeStackResourceDrifts", awsfake.XML(200, read(t, "cloudformation-describestackresourcedrifts.xml")))
+	d.AWS.On("DescribeStackResourceDrifts", awsfake.XML(200, read(tb, "cloudformation-describestackresourcedrifts.xml")))
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	return d
+}
+
+// queued is the body of every message the function sent to its queue, in
+// the order the fake received them.
+func queued(t *testing.T, d *localaws.Deployment) []string {
+	t.Helper()
+	var bodies []string
+	for _, c := range d.AWS.Calls("SendMessageBatch") {
+		var in struct {
+			Entries []struct{ MessageBody string }
+		}
+		if err := c.DecodeJSON(&in); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range in.Entries {
+			bodies = append(bodies, e.MessageBody)
+		}
+	}
+	return bodies
+}
+
+// TestBootstrapUnderEmulator runs drift as built, under the Lambda Runtime
+// Interface Emulator, through its three triggers with their events/ files:
+// the schedule queues the selected stack, the queue's batch starts its
+// detection, and CloudFormation's completion event files the report of the
+// security group rule added by hand, in DynamoDB Local, and announces it;
+// the same event again is a duplicate.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := deploy(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -78,10 +101,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 
 	var round drift.Round
 	invoke("drift-scheduled.json", &round)
-	mu.Lock()
-	defer mu.Unlock()
 	// The one fake answers for every account: each lists the same checkout- stack.
-	if round.Sweep.Accounts != 4 || round.Sweep.Stacks != 4 || len(queued) != 4 || !strings.Contains(queued[0], `"stackName":"checkout-prod-network"`) {
+	if q := queued(t, d); round.Sweep.Accounts != 4 || round.Sweep.Stacks != 4 || len(q) != 4 || !strings.Contains(q[0], `"stackName":"checkout-prod-network"`) {
 		t.Errorf("scheduled round sweep = %+v, want 4 accounts with one stack each", round.Sweep)
 	}
 	if round.Runtime.Checked != 0 || len(round.Runtime.Skipped) != 2 {
@@ -121,11 +142,33 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 }
 
-func read(t *testing.T, name string) string {
-	t.Helper()
+// BenchmarkInvoke measures drift as built, under the emulator, with
+// CloudFormation's drift-detection completion event (localaws.BenchInvoke);
+// make bench runs it. The completion is drift's hot path: one arrives per
+// selected stack each round, where the schedule's event comes once a round.
+// No detection is pending on the ledger, so the first delivery files the
+// report as that of a detection started outside Highway, of a stack the
+// policy selects, and announces it; every redelivery answers duplicate,
+// which the check accepts beside reported.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, []byte(read(b, "cloudformation-drift-detection.json")), func(body []byte) error {
+		var res drift.Result
+		if err := json.Unmarshal(body, &res); err != nil {
+			return fmt.Errorf("response %s: %w", body, err)
+		}
+		if (res.Outcome != drift.OutcomeReported && res.Outcome != drift.OutcomeDuplicate) || res.Status != "DRIFTED" {
+			return fmt.Errorf("completion event → %s, want reported or duplicate, DRIFTED", body)
+		}
+		return nil
+	})
+}
+
+func read(tb testing.TB, name string) string {
+	tb.Helper()
 	b, err := os.ReadFile("../../events/" + name)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return string(b)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,20 +23,20 @@ const (
 	failedBuild = "checkout-build:5490fd06-2bc7-5275-a2f3-37be43fae806"
 )
 
-// TestBootstrapUnderEmulator runs the gate as built, under the Lambda Runtime
-// Interface Emulator, on the sample CodeBuild events: the build that failed to
-// compile stops its pipeline execution in the delivery account (through the
-// spoke role), and the passing build stops nothing.
-func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "gate")
-	store := localaws.StartS3(t, bucket)
+// deploy prepares the gate with the sample builds' output artifacts in S3
+// (its endpoint added to the environment), a pipeline execution of the failed
+// build to stop, and every other service answering success.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "gate")
+	store := localaws.StartS3(tb, bucket)
 	for key, dir := range map[string]string{"checkout-pipeline/BuildArtif/m4Tz9Qe": "Xq7Rb2K", "checkout-pipeline/BuildArtif/Xq7Rb2K": "Xq7Rb2K"} {
 		zipped, err := localaws.ZipFolder(filepath.Join("../../events/artifacts", dir))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if _, err := store.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(string(zipped))}); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
@@ -45,7 +46,27 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		"actionStates":[{"actionName":"Build","latestExecution":{"externalExecutionId":"`+failedBuild+`","status":"InProgress"}}]}]}`))
 	d.AWS.On("StopPipelineExecution", awsfake.JSON(200, `{"pipelineExecutionId":"e-42"}`))
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
-	emu := localaws.Emulate(t, d.Bootstrap, append(d.Env, "AWS_ENDPOINT_URL_S3="+store.URL))
+	d.Env = append(d.Env, "AWS_ENDPOINT_URL_S3="+store.URL)
+	return d
+}
+
+// event is the sample CodeBuild event events/<name>, as EventBridge delivers it.
+func event(tb testing.TB, name string) []byte {
+	tb.Helper()
+	ev, err := json.Marshal(localaws.Event(tb, name, nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ev
+}
+
+// TestBootstrapUnderEmulator runs the gate as built, under the Lambda Runtime
+// Interface Emulator, on the sample CodeBuild events: the build that failed to
+// compile stops its pipeline execution in the delivery account (through the
+// spoke role), and the passing build stops nothing.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	d := deploy(t)
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -56,11 +77,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		{"codebuild-build-failed.json", ledger.VerdictFail},
 		{"codebuild-build-succeeded.json", ledger.VerdictPass},
 	} {
-		ev, err := json.Marshal(localaws.Event(t, tt.event, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := emu.Invoke(ctx, ev)
+		body, err := emu.Invoke(ctx, event(t, tt.event))
 		if err != nil {
 			t.Fatalf("%s: %v\nlog:\n%s", tt.event, err, emu.Log())
 		}
@@ -95,4 +112,22 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Errorf("decisions of %s in DynamoDB Local = %v, want one %s", commit, verdicts, want)
 		}
 	}
+}
+
+// BenchmarkInvoke measures gate as built, under the emulator, with the sample
+// passing build (codebuild-build-succeeded.json, the common case, through
+// localaws.BenchInvoke); make bench runs it. The first invoke decides; every
+// redelivery finds the decision settled and answers it as a duplicate pass,
+// which the check requires.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	want := gating.OutcomeDecided
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, event(b, "codebuild-build-succeeded.json"), func(body []byte) error {
+		var got gating.Result
+		if err := json.Unmarshal(body, &got); err != nil || got.Outcome != want || got.Verdict != ledger.VerdictPass {
+			return fmt.Errorf("response %s (%v), want %s pass", body, err, want)
+		}
+		want = gating.OutcomeDuplicate
+		return nil
+	})
 }

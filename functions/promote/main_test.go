@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,15 +15,34 @@ import (
 	"github.com/highwayhq/highway/shared/promotion"
 )
 
+// deployment prepares promote (a helper not named deploy, which is the
+// package of deployers here); EventBridge and SSM (dev's deploy) accept every
+// call.
+func deployment(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "promote")
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("PutParameter", awsfake.JSON(200, `{"Version":4,"Tier":"Standard"}`))
+	return d
+}
+
+// event is the sample event events/<name>.
+func event(tb testing.TB, name string) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile("../../events/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
 // TestBootstrapUnderEmulator runs promote as built, under the Lambda Runtime
 // Interface Emulator: a passed gate's event registers the artifact and deploys
 // it to dev (an SSM parameter in the dev account, through the spoke role); a
 // pipeline event of an execution Highway did not start is acknowledged, and
 // so is a rollback of an environment with nothing to roll back to.
 func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "promote")
-	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
-	d.AWS.On("PutParameter", awsfake.JSON(200, `{"Version":4,"Tier":"Standard"}`))
+	d := deployment(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -33,11 +53,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		// An alarm's runbook asks for prod's rollback; prod ran nothing before.
 		{"highway-rollback-requested.json", "nothing-to-roll-back"},
 	} {
-		raw, err := os.ReadFile("../../events/" + tt.event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := emu.Invoke(ctx, raw)
+		body, err := emu.Invoke(ctx, event(t, tt.event))
 		if err != nil {
 			t.Fatalf("%s: %v\nlog:\n%s", tt.event, err, emu.Log())
 		}
@@ -63,4 +79,21 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil || len(deps) != 1 || deps[0].Status != ledger.DeploymentSuccess {
 		t.Errorf("dev deployments in DynamoDB Local = %+v, %v; want one success", deps, err)
 	}
+}
+
+// BenchmarkInvoke measures promote as built, under the emulator, with the
+// sample passed gate (gate-decided.json, the event that starts every
+// promotion, through localaws.BenchInvoke); make bench runs it. The first
+// invoke registers the artifact and deploys it to dev; every redelivery finds
+// the artifact registered and dev's promotion ended, deploys nothing, and
+// answers registered for dev again, which the check requires.
+func BenchmarkInvoke(b *testing.B) {
+	d := deployment(b)
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, event(b, "gate-decided.json"), func(body []byte) error {
+		var got promotion.Result
+		if err := json.Unmarshal(body, &got); err != nil || got.Outcome != "registered" || got.Env != "dev" {
+			return fmt.Errorf("response %s (%v), want registered for dev", body, err)
+		}
+		return nil
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,36 +98,9 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 }
 
-// BenchmarkColdStart measures the cold-start proxy, emulator process start to the
-// first response, for this function and for the hello-world floor built the same
-// way. Each iteration is a new process; the median and p90 are reported.
-//
-//	scripts/services.sh run -- go test -run '^$' -bench ColdStart -benchtime 20x ./functions/push/
-func BenchmarkColdStart(b *testing.B) {
-	rie := localaws.Require(b, localaws.EnvRIE)
+// BenchmarkInvoke measures push as built, under the emulator, with the
+// sample push (localaws.BenchInvoke): make bench runs it.
+func BenchmarkInvoke(b *testing.B) {
 	d := deploy(b)
-	hello := localaws.Build(b, b.TempDir(), "scripts/hello")
-	for _, fn := range []struct {
-		name      string
-		bootstrap string
-		env       []string
-	}{{"hello", hello, nil}, {"push", d.Bootstrap, d.Env}} {
-		b.Run(fn.name, func(b *testing.B) {
-			var took []time.Duration
-			for b.Loop() {
-				e, err := localaws.StartEmulator(rie, fn.bootstrap, fn.env)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := e.Invoke(context.Background(), sampleEvent(b)); err != nil {
-					b.Fatalf("%v\n%s", err, e.Log())
-				}
-				took = append(took, time.Since(e.Started))
-				e.Stop()
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms-median")
-			b.ReportMetric(float64(took[len(took)*9/10].Microseconds())/1000, "ms-p90")
-		})
-	}
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, sampleEvent(b), nil)
 }

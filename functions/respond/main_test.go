@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,25 +15,40 @@ import (
 	"github.com/highwayhq/highway/shared/respond"
 )
 
+// deploy prepares the respond function with the example policy's runbook
+// for checkout in prod (rollback, notify); EventBridge and SNS accept
+// everything.
+func deploy(tb testing.TB) *localaws.Deployment {
+	tb.Helper()
+	d := localaws.Deploy(tb, "respond")
+	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	return d
+}
+
+// read is the event events/name.
+func read(tb testing.TB, name string) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile("../../events/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
 // TestBootstrapUnderEmulator runs respond as built, under the Lambda Runtime
 // Interface Emulator, with the example policy's runbook for checkout in prod
 // (rollback, notify): the alarm's event opens an incident in DynamoDB Local,
 // asks promotion for the rollback on the bus and notifies; the same event
 // again does nothing; the alarm's OK resolves the incident.
 func TestBootstrapUnderEmulator(t *testing.T) {
-	d := localaws.Deploy(t, "respond")
-	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
-	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
+	d := deploy(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	invoke := func(event string) respond.Result {
 		t.Helper()
-		raw, err := os.ReadFile("../../events/" + event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := emu.Invoke(ctx, raw)
+		body, err := emu.Invoke(ctx, read(t, event))
 		if err != nil || strings.Contains(string(body), `"errorMessage"`) {
 			t.Fatalf("%s: %s, %v\nlog:\n%s", event, body, err, emu.Log())
 		}
@@ -81,4 +97,24 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil || len(incs) != 1 || incs[0].ResolvedAt.IsZero() {
 		t.Errorf("incidents in DynamoDB Local = %+v, %v; want one, resolved", incs, err)
 	}
+}
+
+// BenchmarkInvoke measures respond as built, under the emulator, with
+// checkout-prod-5xx's change to ALARM from events/ (localaws.BenchInvoke);
+// make bench runs it. The first delivery opens the incident and runs the
+// runbook (rollback asked, notification sent); every redelivery of the same
+// transition answers duplicate and acts on nothing, which the check accepts
+// beside opened.
+func BenchmarkInvoke(b *testing.B) {
+	d := deploy(b)
+	localaws.BenchInvoke(b, d.Bootstrap, d.Env, read(b, "cloudwatch-alarm-state-change.json"), func(body []byte) error {
+		var res respond.Result
+		if err := json.Unmarshal(body, &res); err != nil {
+			return fmt.Errorf("response %s: %w", body, err)
+		}
+		if (res.Outcome != "opened" && res.Outcome != "duplicate") || res.Alarm != "checkout-prod-5xx" {
+			return fmt.Errorf("ALARM → %s, want checkout-prod-5xx opened or duplicate", body)
+		}
+		return nil
+	})
 }

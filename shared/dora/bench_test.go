@@ -45,12 +45,19 @@ func BenchmarkCompute(b *testing.B) {
 	}
 }
 
-// thirtyDays fills DynamoDB Local with 30 days of prod from Oct 1, 2026: 300
-// deployments (ten a day, two commits each), their promotions, 600 commits
-// and 30 incidents; it returns the ledger and the days' end.
+// thirtyDays fills DynamoDB Local with 30 days of prod (fill); it returns
+// the ledger and the days' end.
 func thirtyDays(b *testing.B) (ledger.Ledger, time.Time) {
 	db := localaws.DynamoDB(b)
 	l := ledger.NewDynamo(db, localaws.LedgerTable(b, db))
+	return l, fill(b, l, days)
+}
+
+// fill puts n days of prod from Oct 1, 2026 on l: ten deployments a day (two
+// commits each), their promotions and commits, and one incident a day; it
+// returns the days' end.
+func fill(b *testing.B, l ledger.Ledger, n int) time.Time {
+	b.Helper()
 	ctx := context.Background()
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	put := func(r ledger.Record) {
@@ -58,7 +65,7 @@ func thirtyDays(b *testing.B) (ledger.Ledger, time.Time) {
 			b.Fatal(err)
 		}
 	}
-	for i := range days * perDay {
+	for i := range n * perDay {
 		done := from.Add(time.Duration(i) * 24 * time.Hour / perDay).Add(time.Hour)
 		c1, c2 := fmt.Sprintf("%040d", 2*i), fmt.Sprintf("%040d", 2*i+1)
 		for _, c := range []string{c1, c2} {
@@ -74,7 +81,7 @@ func thirtyDays(b *testing.B) (ledger.Ledger, time.Time) {
 				DeploymentID: d.ID, ResolvedAt: done.Add(50 * time.Minute)})
 		}
 	}
-	return l, from.Add(days * 24 * time.Hour)
+	return from.Add(time.Duration(n) * 24 * time.Hour)
 }
 
 // The shape of thirtyDays.

@@ -129,7 +129,7 @@ func statusXML(stackID, detection, driftStatus, detectionStatus string, drifted 
 		cfnNamespace, stackID, detection, driftStatus, detectionStatus, drifted)
 }
 
-func readTestdata(t *testing.T, name string) string {
+func readTestdata(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
@@ -357,7 +357,7 @@ func statusEvent(t *testing.T, detection, driftStatus, detectionStatus string, a
 	return ev
 }
 
-func sampleStatusEvent(t *testing.T) events.CloudWatchEvent {
+func sampleStatusEvent(t testing.TB) events.CloudWatchEvent {
 	t.Helper()
 	b, err := os.ReadFile(sampleEvent)
 	if err != nil {

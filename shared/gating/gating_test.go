@@ -4,10 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"github.com/highwayhq/highway/shared/imagescan"
 	"github.com/highwayhq/highway/shared/reportgroups"
-	"os"
 	"strings"
 	"testing"
 
@@ -166,19 +164,6 @@ func (f *fixture) jobs() *Jobs {
 	}, f.ledger, f.pub, sns.NewFromConfig(cfg), topic, WithMetrics(&f.metrics))
 }
 
-func readEvent[T any](t *testing.T, name string) T {
-	t.Helper()
-	raw, err := os.ReadFile("../../events/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev T
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatalf("events/%s does not decode: %v", name, err)
-	}
-	return ev
-}
-
 func (f *fixture) decisions(t *testing.T, commit string) []*ledger.GateDecision {
 	t.Helper()
 	recs, err := f.ledger.ByCommit(context.Background(), commit)
@@ -202,7 +187,7 @@ func TestFailedBuildStopsItsPipelineOnce(t *testing.T) {
 	f.artifact(t, failedKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
 	f.aws.Inject(awsfake.Fault{Operation: "StopPipelineExecution", Kind: awsfake.Throttle, First: 1})
 	h := f.builds()
-	ev := readEvent[events.CloudWatchEvent](t, "codebuild-build-failed.json")
+	ev := localaws.Sample[events.CloudWatchEvent](t, "codebuild-build-failed.json")
 
 	for i, want := range []Outcome{OutcomeDecided, OutcomeDuplicate} {
 		res, err := h.Handle(context.Background(), ev)
@@ -251,7 +236,7 @@ func TestStopFailureIsFinishedByTheRedelivery(t *testing.T) {
 	f.artifact(t, failedKey, map[string]string{"reports/junit/unit.xml": junitFail})
 	f.aws.Inject(awsfake.Fault{Operation: "StopPipelineExecution", Kind: awsfake.ServiceUnavailable, First: 3})
 	h := f.builds()
-	ev := readEvent[events.CloudWatchEvent](t, "codebuild-build-failed.json")
+	ev := localaws.Sample[events.CloudWatchEvent](t, "codebuild-build-failed.json")
 
 	if _, err := h.Handle(context.Background(), ev); err == nil {
 		t.Fatal("Handle() with CodePipeline down = nil error, want one for a retry")
@@ -272,7 +257,7 @@ func TestStopFailureIsFinishedByTheRedelivery(t *testing.T) {
 func TestPassingBuildStopsNothingAndLearnsNothingWithoutRegression(t *testing.T) {
 	f := newFixture(t)
 	f.artifact(t, succeededKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
-	res, err := f.builds().Handle(context.Background(), readEvent[events.CloudWatchEvent](t, "codebuild-build-succeeded.json"))
+	res, err := f.builds().Handle(context.Background(), localaws.Sample[events.CloudWatchEvent](t, "codebuild-build-succeeded.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +285,7 @@ func TestPassingBuildStopsNothingAndLearnsNothingWithoutRegression(t *testing.T)
 func TestMissingReportsFailClosed(t *testing.T) {
 	f := newFixture(t)
 	f.artifact(t, succeededKey, map[string]string{"README.md": "no reports here"})
-	res, err := f.builds().Handle(context.Background(), readEvent[events.CloudWatchEvent](t, "codebuild-build-succeeded.json"))
+	res, err := f.builds().Handle(context.Background(), localaws.Sample[events.CloudWatchEvent](t, "codebuild-build-succeeded.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +317,7 @@ func TestBuildEventsNotForTheGateAreAcknowledged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			ev := readEvent[events.CloudWatchEvent](t, "codebuild-build-failed.json")
+			ev := localaws.Sample[events.CloudWatchEvent](t, "codebuild-build-failed.json")
 			tt.edit(&ev)
 			res, err := f.builds().Handle(context.Background(), ev)
 			if err != nil || res.Outcome != OutcomeIgnored || !strings.Contains(res.Reason, tt.want) {
@@ -353,7 +338,7 @@ func TestJobFailureIsAnsweredWithTheReasonOnce(t *testing.T) {
 	f.aws.On("PutJobFailureResult", awsfake.JSON(200, `{}`))
 	f.aws.Inject(awsfake.Fault{Operation: "PutJobFailureResult", Kind: awsfake.Throttle, First: 1})
 	h := f.jobs()
-	ev := readEvent[events.CodePipelineJobEvent](t, "codepipeline-job.json")
+	ev := localaws.Sample[events.CodePipelineJobEvent](t, "codepipeline-job.json")
 
 	for i, want := range []Outcome{OutcomeDecided, OutcomeDuplicate} {
 		res, err := h.Handle(context.Background(), ev)
@@ -381,7 +366,7 @@ func TestJobPassIsAnsweredWithSuccess(t *testing.T) {
 	f := newFixture(t)
 	f.artifact(t, succeededKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
 	f.aws.On("PutJobSuccessResult", awsfake.JSON(200, `{}`))
-	res, err := f.jobs().Handle(context.Background(), readEvent[events.CodePipelineJobEvent](t, "codepipeline-job.json"))
+	res, err := f.jobs().Handle(context.Background(), localaws.Sample[events.CodePipelineJobEvent](t, "codepipeline-job.json"))
 	if err != nil || res.Verdict != ledger.VerdictPass {
 		t.Fatalf("Handle() = %+v, %v; want a pass", res, err)
 	}
@@ -419,7 +404,7 @@ func TestJobIsAnsweredOnInternalErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.aws.On("PutJobFailureResult", awsfake.JSON(200, `{}`))
-			ev := readEvent[events.CodePipelineJobEvent](t, "codepipeline-job.json")
+			ev := localaws.Sample[events.CodePipelineJobEvent](t, "codepipeline-job.json")
 			tt.edit(&ev.CodePipelineJob)
 			if _, err := f.jobs().Handle(context.Background(), ev); err != nil {
 				t.Fatalf("Handle() error = %v, want the job answered instead", err)
@@ -440,7 +425,7 @@ func TestJobAnswerFailureIsRetried(t *testing.T) {
 	f := newFixture(t)
 	f.artifact(t, succeededKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
 	f.aws.On("PutJobSuccessResult", awsfake.APIError(500, "InternalFailure", "down"))
-	if _, err := f.jobs().Handle(context.Background(), readEvent[events.CodePipelineJobEvent](t, "codepipeline-job.json")); err == nil {
+	if _, err := f.jobs().Handle(context.Background(), localaws.Sample[events.CodePipelineJobEvent](t, "codepipeline-job.json")); err == nil {
 		t.Error("Handle() when the answer cannot be sent = nil error, want one for a retry")
 	}
 }

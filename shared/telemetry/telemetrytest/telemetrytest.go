@@ -3,7 +3,10 @@
 package telemetrytest
 
 import (
+	"io"
+	"log/slog"
 	"sync"
+	"testing"
 
 	"github.com/highwayhq/highway/shared/telemetry"
 )
@@ -44,4 +47,13 @@ func (r *Recorder) Values(name string) []Value {
 		}
 	}
 	return out
+}
+
+// DiscardLogs makes the default logger format every record as the
+// functions do (JSON, with the correlation fields) and drop it, until tb
+// ends: benchmarks measure the logging, and print none of it.
+func DiscardLogs(tb testing.TB) {
+	prev := slog.Default()
+	slog.SetDefault(slog.New(telemetry.WithCorrelation(slog.NewJSONHandler(io.Discard, nil))))
+	tb.Cleanup(func() { slog.SetDefault(prev) })
 }
