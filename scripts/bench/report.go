@@ -187,6 +187,14 @@ func (rep *Report) missed() []string {
 // mb is n bytes in MB (10^6), one decimal.
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
+// ratio is a over b, 0 when b is.
+func ratio[N int64 | float64](a, b N) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
 // mark is ✓ when ok, else ✗.
 func mark(ok bool) string {
 	if ok {
@@ -201,25 +209,22 @@ func (rep *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nmake bench: %s, %d cores, %s/%s, %s; took %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.Go, rep.Took)
 	fmt.Fprintf(w, "budgets: bootstrap ≤ %s; cold p50 ≤ %.1f× floor; warm p99 ≤ floor + %.0f ms; peak RSS ≤ %.0f MB\n\n",
 		mb(BudgetBootstrap), BudgetColdRatio, BudgetWarmOverMS, BudgetRSSMB)
-	fmt.Fprintf(w, "%-16s %-17s %-9s %-10s %-24s %-22s %-11s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
 	f := rep.Floor
-	fmt.Fprintf(w, "%-16s %-17s %-9s %-10s %-24s %-22s %-11s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
 		fmt.Sprintf("%.1f / %.1f", f.ColdP50, f.ColdP90), fmt.Sprintf("%.2f / %.2f", f.WarmP50, f.WarmP99), fmt.Sprintf("%.1f MB", f.PeakRSSMB))
 	for _, r := range rep.Rows {
-		ratio := 0.0
-		if f.ColdP50 > 0 {
-			ratio = r.ColdP50 / f.ColdP50
-		}
+		cold := ratio(r.ColdP50, f.ColdP50)
 		handler := "-"
 		if r.Handler != "" {
 			handler = fmt.Sprintf("%.0f, %.0f, %.0f (%s)", r.HandlerNs, r.HandlerB, r.HandlerAllocs, r.Handler)
 		}
-		fmt.Fprintf(w, "%-16s %-17s %-9s %-10s %-24s %-22s %-11s %s\n", r.Function,
-			fmt.Sprintf("%s %s", mb(r.Bootstrap), mark(r.Bootstrap > 0 && r.Bootstrap <= BudgetBootstrap)),
+		fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s %s\n", r.Function,
+			fmt.Sprintf("%s (%.1f×) %s", mb(r.Bootstrap), ratio(r.Bootstrap, f.Bootstrap), mark(r.Bootstrap > 0 && r.Bootstrap <= BudgetBootstrap)),
 			mb(r.Zipped), mb(r.NoXRay),
-			fmt.Sprintf("%.1f / %.1f (%.1f×) %s", r.ColdP50, r.ColdP90, ratio, mark(ratio > 0 && ratio <= BudgetColdRatio)),
+			fmt.Sprintf("%.1f / %.1f (%.1f×) %s", r.ColdP50, r.ColdP90, cold, mark(cold > 0 && cold <= BudgetColdRatio)),
 			fmt.Sprintf("%.2f / %.2f (%+.2f) %s", r.WarmP50, r.WarmP99, r.WarmP99-f.WarmP99, mark(r.WarmP99 > 0 && r.WarmP99 <= f.WarmP99+BudgetWarmOverMS)),
-			fmt.Sprintf("%.1f MB %s", r.PeakRSSMB, mark(r.PeakRSSMB > 0 && r.PeakRSSMB <= BudgetRSSMB)),
+			fmt.Sprintf("%.1f MB (%.1f×) %s", r.PeakRSSMB, ratio(r.PeakRSSMB, f.PeakRSSMB), mark(r.PeakRSSMB > 0 && r.PeakRSSMB <= BudgetRSSMB)),
 			handler)
 	}
 	if missed := rep.missed(); len(missed) > 0 {

@@ -105,7 +105,7 @@ func TestReportBudgets(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"hello (floor)", "promote          37.4 MB ✗", "push             14.0 MB ✓", "15.0 / 20.0 (1.5×) ✓", "1.50 (+1.00) ✓", "16.0 / 20.0 (1.6×) ✗", "6 budgets missed"} {
+	for _, want := range []string{"hello (floor)", "promote          37.4 MB (6.4×) ✗", "push             14.0 MB (2.4×) ✓", "30.0 MB (4.3×) ✓", "15.0 / 20.0 (1.5×) ✓", "1.50 (+1.00) ✓", "16.0 / 20.0 (1.6×) ✗", "6 budgets missed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
