@@ -89,21 +89,32 @@ func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result,
 	be.Build.App = app.Name
 	clients := h.clients(be.Account, be.Region)
 
-	if err := h.recordBuild(ctx, be); err != nil {
-		return Result{}, err
-	}
-	ev2, tests, err := h.collect(ctx, app, be, clients)
+	seen, err := h.recordBuild(ctx, be)
 	if err != nil {
 		return Result{}, err
 	}
-	decision := gate.Evaluate(app.Gate, ev2, h.now())
-	decision.Artifact, decision.Digest = artifactOf(be)
-	d, created, err := h.record(ctx, "gate:build:"+be.Build.ID, decision)
-	if err != nil {
-		return Result{}, err
+	// A redelivery finds the decision already made, and gathers no evidence
+	// again (no artifact download, no scan read).
+	var d *ledger.GateDecision
+	if seen {
+		if d, err = h.decided(ctx, be.Build.Commit, be.Build.ID); err != nil {
+			return Result{}, err
+		}
 	}
-	if created && d.Verdict == ledger.VerdictPass {
-		h.learnFrom(ctx, app, be.Build.Branch, tests)
+	created := false
+	if d == nil {
+		ev2, tests, err := h.collect(ctx, app, be, clients)
+		if err != nil {
+			return Result{}, err
+		}
+		decision := gate.Evaluate(app.Gate, ev2, h.now())
+		decision.Artifact, decision.Digest = artifactOf(be)
+		if d, created, err = h.record(ctx, "gate:build:"+be.Build.ID, decision); err != nil {
+			return Result{}, err
+		}
+		if created && d.Verdict == ledger.VerdictPass {
+			h.learnFrom(ctx, app, be.Build.Branch, tests)
+		}
 	}
 	err = h.settle(ctx, d, func(ctx context.Context) (string, error) {
 		return h.enforce(ctx, app, be, d, clients.Pipelines)
@@ -133,8 +144,9 @@ func artifactOf(be evidence.BuildEvent) (*ledger.ArtifactRef, string) {
 }
 
 // recordBuild files the build in its commit's timeline, once: it started when
-// its first phase did, and ended when the event was sent.
-func (h *Builds) recordBuild(ctx context.Context, be evidence.BuildEvent) error {
+// its first phase did, and ended when the event was sent. seen says it was
+// filed before: the event is a redelivery.
+func (h *Builds) recordBuild(ctx context.Context, be evidence.BuildEvent) (seen bool, err error) {
 	b := be.Build
 	took := time.Duration(0)
 	phases := make([]ledger.BuildPhase, 0, len(b.Phases))
@@ -146,10 +158,14 @@ func (h *Builds) recordBuild(ctx context.Context, be evidence.BuildEvent) error 
 		Header:  ledger.Header{ID: b.ID, App: b.App, Commit: b.Commit, Digest: b.Digest, At: b.At.Add(-took)},
 		Project: b.Project, Status: b.Status, Phases: phases, EndedAt: b.At,
 	}
-	if err := h.ledger.Put(ctx, rec); err != nil && !errors.Is(err, ledger.ErrExists) {
-		return fmt.Errorf("record build %s: %w", b.ID, err)
+	err = h.ledger.Put(ctx, rec)
+	if errors.Is(err, ledger.ErrExists) {
+		return true, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("record build %s: %w", b.ID, err)
+	}
+	return false, nil
 }
 
 // collect gathers the build's evidence: phases from the event, test and

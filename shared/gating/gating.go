@@ -123,6 +123,24 @@ func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (
 	return stored, created, nil
 }
 
+// decided returns the decision recorded for build (or job) id of commit, nil
+// when there is none yet.
+func (c *core) decided(ctx context.Context, commit, id string) (*ledger.GateDecision, error) {
+	if commit == "" {
+		return nil, nil
+	}
+	recs, err := c.ledger.ByCommit(ctx, commit)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("decision of %s: %w", id, err)
+	}
+	for _, r := range recs {
+		if d, ok := r.(*ledger.GateDecision); ok && d.ID == id {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
 // settle finishes the effects of a decision that are not done yet: the
 // announcement, then enforce, then records both on the decision. An error leaves
 // the rest for the redelivery.

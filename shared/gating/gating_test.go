@@ -92,6 +92,7 @@ type fixture struct {
 	aws     *awsfake.Server
 	s3      *s3.Client
 	s3opts  func(*s3.Options)
+	store   *localaws.S3
 	ledger  ledger.Ledger
 	pub     *publisher
 	policy  *policy.Policy
@@ -105,8 +106,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{aws: awsfake.New(t), ledger: ledger.NewMemory(), pub: &publisher{}, policy: p}
-	s3 := localaws.StartS3(t, bucket)
-	f.s3, f.s3opts = s3.Client, s3.Options
+	f.store = localaws.StartS3(t, bucket)
+	f.s3, f.s3opts = f.store.Client, f.store.Options
 	f.aws.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	f.aws.On("GetPipelineState", awsfake.JSON(200, `{"pipelineName":"checkout-pipeline","stageStates":[
 		{"stageName":"Source","latestExecution":{"pipelineExecutionId":"e-41","status":"Succeeded"},"actionStates":[{"actionName":"Source","latestExecution":{"externalExecutionId":"9f4e2c1","status":"Succeeded"}}]},
@@ -181,7 +182,7 @@ func (f *fixture) decisions(t *testing.T, commit string) []*ledger.GateDecision 
 
 // A build whose BUILD phase failed stops the pipeline execution that ran it,
 // with the reason; a throttled stop is retried; a redelivered event stops nothing
-// twice and writes no second decision.
+// twice, writes no second decision and reads no evidence again.
 func TestFailedBuildStopsItsPipelineOnce(t *testing.T) {
 	f := newFixture(t)
 	f.artifact(t, failedKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
@@ -223,6 +224,9 @@ func TestFailedBuildStopsItsPipelineOnce(t *testing.T) {
 	}
 	if n := len(f.aws.Calls("Publish")); n != 1 {
 		t.Errorf("SNS Publish calls = %d, want 1", n)
+	}
+	if n := f.store.Gets(); n != 1 {
+		t.Errorf("artifact reads = %d, want 1: the redelivery finds the decision and gathers no evidence again", n)
 	}
 	if got := f.metrics.Values(telemetry.MetricGatePassed); len(got) != 1 || got[0].Value != 0 || got[0].Dims["App"] != "checkout" {
 		t.Errorf("%s = %+v, want one 0 for checkout: the decision, counted once", telemetry.MetricGatePassed, got)

@@ -2,7 +2,10 @@ package localaws
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,17 +23,30 @@ type S3 struct {
 	Client *s3.Client
 	// Options point any other S3 client at it.
 	Options func(*s3.Options)
+
+	gets atomic.Int64
 }
+
+// Gets counts the object reads (GET of a key) it served.
+func (s *S3) Gets() int64 { return s.gets.Load() }
 
 // StartS3 starts S3 for the test, with buckets created.
 func StartS3(tb testing.TB, buckets ...string) *S3 {
 	tb.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	s := &S3{}
+	fake := gofakes3.New(s3mem.New()).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); r.Method == http.MethodGet && key != "" {
+			s.gets.Add(1)
+		}
+		fake.ServeHTTP(w, r)
+	}))
 	tb.Cleanup(srv.Close)
-	s := &S3{URL: srv.URL, Options: func(o *s3.Options) {
+	s.URL = srv.URL
+	s.Options = func(o *s3.Options) {
 		o.UsePathStyle = true
 		o.BaseEndpoint = aws.String(srv.URL)
-	}}
+	}
 	s.Client = s3.NewFromConfig(Config(), s.Options)
 	for _, b := range buckets {
 		if _, err := s.Client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
