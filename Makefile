@@ -60,6 +60,7 @@ bench: setup
 	go run ./scripts/bench -out build/bench
 
 ## bench-compare: make bench at BASE (a git ref) and here, then benchstat them
+## (six samples of each handler benchmark and size; one of each invoke run)
 bench-compare: setup
 	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<git ref>"; exit 2; }
 	@[ -x $(TOOLS)/benchstat ] || GOBIN=$(TOOLS) go install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
@@ -67,9 +68,9 @@ bench-compare: setup
 	git worktree add --detach build/bench-base $(BASE)
 	@[ -f build/bench-base/scripts/bench/main.go ] || { echo "$(BASE) has no scripts/bench: make bench came later"; git worktree remove --force build/bench-base; exit 2; }
 	cp -r scripts/node/node_modules build/bench-base/scripts/node/ 2>/dev/null || true
-	(cd build/bench-base && go run ./scripts/bench -out $(CURDIR)/build/bench-base-out) || { git worktree remove --force build/bench-base; exit 1; }
+	(cd build/bench-base && BENCH_COUNT=6 go run ./scripts/bench -out $(CURDIR)/build/bench-base-out) || { git worktree remove --force build/bench-base; exit 1; }
 	git worktree remove --force build/bench-base
-	go run ./scripts/bench -out build/bench
+	BENCH_COUNT=6 go run ./scripts/bench -out build/bench
 	$(TOOLS)/benchstat build/bench-base-out/bench.txt build/bench/bench.txt
 
 ## synth: build, then synthesize the hub and spoke stacks to cdk.out (cdk-nag on)

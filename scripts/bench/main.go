@@ -4,7 +4,8 @@
 //
 //   - bootstrap and zipped size (linux/arm64, as deployed);
 //   - cold-start proxy (median and p90 of 20 runs, emulator start to first
-//     response) and warm invoke (median and p99 of 1,000) under the Lambda
+//     response), of which package initialization (GODEBUG=inittrace), and
+//     warm invoke (median and p99 of 1,000) under the Lambda
 //     Runtime Interface Emulator with the function's events/ file, AWS
 //     answered by DynamoDB Local and the wire-level fake on loopback; peak
 //     RSS of the function process (localaws.BenchInvoke);
@@ -33,6 +34,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,8 +44,9 @@ func main() {
 	strict := flag.Bool("strict", os.Getenv("BUDGET") == "strict", "exit non-zero when a budget is missed (BUDGET=strict)")
 	benchtime := flag.String("warm", "1000x", "warm invokes per function, as go test -benchtime")
 	modules := flag.String("modules", "", "only print this function's size by module")
+	count := flag.Int("count", envInt("BENCH_COUNT", 1), "samples of each handler benchmark and size, for benchstat (BENCH_COUNT)")
 	flag.Parse()
-	run := func() error { return run(context.Background(), os.Stdout, *out, *benchtime, *strict) }
+	run := func() error { return run(context.Background(), os.Stdout, *out, *benchtime, *count, *strict) }
 	if *modules != "" {
 		run = func() error { return printModules(context.Background(), os.Stdout, *out, *modules) }
 	}
@@ -53,7 +56,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, w io.Writer, out, benchtime string, strict bool) error {
+func run(ctx context.Context, w io.Writer, out, benchtime string, count int, strict bool) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -71,8 +74,10 @@ func run(ctx context.Context, w io.Writer, out, benchtime string, strict bool) e
 		return err
 	}
 	var raw bytes.Buffer
-	for _, s := range sizes {
-		fmt.Fprintf(&raw, "BenchmarkSize/%s 1 %d bootstrap-B %d zip-B\n", s.Name, s.Bootstrap, s.Zipped)
+	for range count { // a size has no variance; benchstat wants as many samples as the rest
+		for _, s := range sizes {
+			fmt.Fprintf(&raw, "BenchmarkSize/%s 1 %d bootstrap-B %d zip-B\n", s.Name, s.Bootstrap, s.Zipped)
+		}
 	}
 	invoke, err := goBench(ctx, root, &raw, "scripts/services.sh", "run", "--",
 		"go", "test", "-run", "^$", "-bench", "^BenchmarkInvoke$", "-benchtime", benchtime, "-count", "1",
@@ -80,7 +85,7 @@ func run(ctx context.Context, w io.Writer, out, benchtime string, strict bool) e
 	if err != nil {
 		return fmt.Errorf("invoke benchmarks: %w", err)
 	}
-	handlers, err := goBench(ctx, root, &raw, "go", "test", "-run", "^$", "-bench", "^BenchmarkHandle", "-benchmem", "-count", "1", "./shared/...")
+	handlers, err := goBench(ctx, root, &raw, "go", "test", "-run", "^$", "-bench", "^BenchmarkHandle", "-benchmem", "-count", strconv.Itoa(count), "./shared/...")
 	if err != nil {
 		return fmt.Errorf("handler benchmarks: %w", err)
 	}
@@ -128,6 +133,14 @@ func printModules(ctx context.Context, w io.Writer, out, fn string) error {
 	}
 	(&Report{Largest: b}).printModules(w)
 	return nil
+}
+
+// envInt is the integer in environment variable name, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // functions are the directories under functions/ with a main package.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -91,6 +92,7 @@ type Row struct {
 	NoXRay        int64   `json:"noXRayBytes,omitempty"`
 	ColdP50       float64 `json:"coldP50Ms"`
 	ColdP90       float64 `json:"coldP90Ms"`
+	InitMs        float64 `json:"initMs"`
 	WarmP50       float64 `json:"warmP50Ms"`
 	WarmP99       float64 `json:"warmP99Ms"`
 	PeakRSSMB     float64 `json:"peakRssMB"`
@@ -133,16 +135,20 @@ func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 		}
 		for _, b := range invoke {
 			if b.Name == "BenchmarkInvoke" && path.Base(b.Pkg) == name {
-				r.ColdP50, r.ColdP90 = b.Values["cold-p50-ms"], b.Values["cold-p90-ms"]
+				r.ColdP50, r.ColdP90, r.InitMs = b.Values["cold-p50-ms"], b.Values["cold-p90-ms"], b.Values["init-ms"]
 				r.WarmP50, r.WarmP99 = b.Values["warm-p50-ms"], b.Values["warm-p99-ms"]
 				r.PeakRSSMB = b.Values["peak-rss-MB"]
 			}
 		}
+		var samples []Result
 		for _, b := range handlers {
 			if strings.EqualFold(strings.TrimPrefix(b.Name, "BenchmarkHandle"), name) {
 				r.Handler = path.Base(b.Pkg) + "." + b.Name
-				r.HandlerNs, r.HandlerB, r.HandlerAllocs = b.Values["ns/op"], b.Values["B/op"], b.Values["allocs/op"]
+				samples = append(samples, b)
 			}
+		}
+		if len(samples) > 0 {
+			r.HandlerNs, r.HandlerB, r.HandlerAllocs = median(samples, "ns/op"), median(samples, "B/op"), median(samples, "allocs/op")
 		}
 		return r
 	}
@@ -153,6 +159,17 @@ func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 		rep.Rows = append(rep.Rows, r)
 	}
 	return rep
+}
+
+// median is the median of unit over samples (the lower middle one of an
+// even count).
+func median(samples []Result, unit string) float64 {
+	vs := make([]float64, 0, len(samples))
+	for _, r := range samples {
+		vs = append(vs, r.Values[unit])
+	}
+	slices.Sort(vs)
+	return vs[(len(vs)-1)/2]
 }
 
 // check returns the budgets r misses; a figure not measured is missed.
@@ -209,20 +226,21 @@ func (rep *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nmake bench: %s, %d cores, %s/%s, %s; took %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.Go, rep.Took)
 	fmt.Fprintf(w, "budgets: bootstrap ≤ %s; cold p50 ≤ %.1f× floor; warm p99 ≤ floor + %.0f ms; peak RSS ≤ %.0f MB\n\n",
 		mb(BudgetBootstrap), BudgetColdRatio, BudgetWarmOverMS, BudgetRSSMB)
-	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "init ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
 	f := rep.Floor
-	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
-		fmt.Sprintf("%.1f / %.1f", f.ColdP50, f.ColdP90), fmt.Sprintf("%.2f / %.2f", f.WarmP50, f.WarmP99), fmt.Sprintf("%.1f MB", f.PeakRSSMB))
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
+		fmt.Sprintf("%.1f / %.1f", f.ColdP50, f.ColdP90), fmt.Sprintf("%.1f", f.InitMs), fmt.Sprintf("%.2f / %.2f", f.WarmP50, f.WarmP99), fmt.Sprintf("%.1f MB", f.PeakRSSMB))
 	for _, r := range rep.Rows {
 		cold := ratio(r.ColdP50, f.ColdP50)
 		handler := "-"
 		if r.Handler != "" {
 			handler = fmt.Sprintf("%.0f, %.0f, %.0f (%s)", r.HandlerNs, r.HandlerB, r.HandlerAllocs, r.Handler)
 		}
-		fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-24s %-18s %s\n", r.Function,
+		fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s %s\n", r.Function,
 			fmt.Sprintf("%s (%.1f×) %s", mb(r.Bootstrap), ratio(r.Bootstrap, f.Bootstrap), mark(r.Bootstrap > 0 && r.Bootstrap <= BudgetBootstrap)),
 			mb(r.Zipped), mb(r.NoXRay),
 			fmt.Sprintf("%.1f / %.1f (%.1f×) %s", r.ColdP50, r.ColdP90, cold, mark(cold > 0 && cold <= BudgetColdRatio)),
+			fmt.Sprintf("%.1f", r.InitMs),
 			fmt.Sprintf("%.2f / %.2f (%+.2f) %s", r.WarmP50, r.WarmP99, r.WarmP99-f.WarmP99, mark(r.WarmP99 > 0 && r.WarmP99 <= f.WarmP99+BudgetWarmOverMS)),
 			fmt.Sprintf("%.1f MB (%.1f×) %s", r.PeakRSSMB, ratio(r.PeakRSSMB, f.PeakRSSMB), mark(r.PeakRSSMB > 0 && r.PeakRSSMB <= BudgetRSSMB)),
 			handler)

@@ -88,10 +88,14 @@ func TestReportBudgets(t *testing.T) {
 		{Pkg: "github.com/highwayhq/highway/functions/push", Name: "BenchmarkInvoke", Values: map[string]float64{"cold-p50-ms": 15, "cold-p90-ms": 20, "warm-p50-ms": 0.6, "warm-p99-ms": 1.5, "peak-rss-MB": 30}},
 		{Pkg: "github.com/highwayhq/highway/functions/promote", Name: "BenchmarkInvoke", Values: map[string]float64{"cold-p50-ms": 16, "cold-p90-ms": 20, "warm-p50-ms": 1, "warm-p99-ms": 1.4, "peak-rss-MB": 39}},
 	}
-	handlers := []Result{{Pkg: "github.com/highwayhq/highway/shared/push", Name: "BenchmarkHandlePush", Values: map[string]float64{"ns/op": 13686, "B/op": 9234, "allocs/op": 155}}}
+	handlers := []Result{ // three samples: the table shows the median
+		{Pkg: "github.com/highwayhq/highway/shared/push", Name: "BenchmarkHandlePush", Values: map[string]float64{"ns/op": 20000, "B/op": 9234, "allocs/op": 155}},
+		{Pkg: "github.com/highwayhq/highway/shared/push", Name: "BenchmarkHandlePush", Values: map[string]float64{"ns/op": 13686, "B/op": 9234, "allocs/op": 155}},
+		{Pkg: "github.com/highwayhq/highway/shared/push", Name: "BenchmarkHandlePush", Values: map[string]float64{"ns/op": 12000, "B/op": 9234, "allocs/op": 155}},
+	}
 	rep := newReport(sizes, invoke, handlers, []string{"push", "promote", "drift"})
 
-	if rep.Floor.ColdP50 != 10 || rep.Rows[0].Handler != "push.BenchmarkHandlePush" || rep.Rows[0].HandlerAllocs != 155 {
+	if rep.Floor.ColdP50 != 10 || rep.Rows[0].Handler != "push.BenchmarkHandlePush" || rep.Rows[0].HandlerNs != 13686 || rep.Rows[0].HandlerAllocs != 155 {
 		t.Errorf("floor %+v, push %+v", rep.Floor, rep.Rows[0])
 	}
 	if len(rep.Rows[0].Missed) != 0 {

@@ -13,8 +13,16 @@ import (
 	"time"
 )
 
-// ColdStarts is how many cold starts BenchInvoke measures.
-const ColdStarts = 20
+// ColdStarts is how many cold starts BenchInvoke measures, and InitRuns how
+// many more it traces package initialization in.
+const (
+	ColdStarts = 20
+	InitRuns   = 5
+)
+
+// initDone is in the log once the first invocation is over, after what the
+// function printed while it initialized.
+const initDone = "REPORT RequestId"
 
 // BenchInvoke measures bootstrap as Lambda runs it, under the emulator (env
 // added to its environment), invoked with event; check, when not nil, refuses
@@ -23,6 +31,8 @@ const ColdStarts = 20
 //   - cold-p50-ms and cold-p90-ms: over ColdStarts runs, from starting the
 //     emulator process to the first response (a cold-start proxy: Lambda's
 //     own init is not in it);
+//   - init-ms: the median, over InitRuns more, of the time the function's
+//     package initializers took (GODEBUG=inittrace=1), part of the cold start;
 //   - warm-p50-ms and warm-p99-ms: one invoke each of b's iterations, on one
 //     emulator after a first invoke (run with -benchtime 1000x for 1,000);
 //   - peak-rss-MB: the function process's peak resident set (VmHWM) after
@@ -60,6 +70,18 @@ func BenchInvoke(b *testing.B, bootstrap string, env []string, event []byte, che
 		e.Stop()
 	}
 
+	// Package initialization, apart: tracing it prints a line per package.
+	var inits []time.Duration
+	for range InitRuns {
+		e, err := StartEmulator(rie, bootstrap, append(slices.Clone(env), "GODEBUG=inittrace=1"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		invoke(e)
+		inits = append(inits, initTime(e.WaitLog(initDone, time.Second)))
+		e.Stop()
+	}
+
 	e, err := StartEmulator(rie, bootstrap, env)
 	if err != nil {
 		b.Fatal(err)
@@ -80,9 +102,27 @@ func BenchInvoke(b *testing.B, bootstrap string, env []string, event []byte, che
 	}
 	b.ReportMetric(ms(Percentile(cold, 50)), "cold-p50-ms")
 	b.ReportMetric(ms(Percentile(cold, 90)), "cold-p90-ms")
+	b.ReportMetric(ms(Percentile(inits, 50)), "init-ms")
 	b.ReportMetric(ms(Percentile(warm, 50)), "warm-p50-ms")
 	b.ReportMetric(ms(Percentile(warm, 99)), "warm-p99-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+}
+
+// initTime sums the clock time of the package initializers that
+// GODEBUG=inittrace=1 printed to log ("init pkg @0.1 ms, 0.3 ms clock, ...").
+func initTime(log string) time.Duration {
+	var total time.Duration
+	for line := range strings.Lines(log) {
+		if !strings.HasPrefix(line, "init ") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, ", ")
+		v, _, ok2 := strings.Cut(rest, " ms clock")
+		if f, err := strconv.ParseFloat(v, 64); ok && ok2 && err == nil {
+			total += time.Duration(f * float64(time.Millisecond))
+		}
+	}
+	return total
 }
 
 // ms is d in milliseconds.
