@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -61,14 +60,7 @@ func sampleEvent(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, err := os.ReadFile("../../events/approval-link-post.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ev events.LambdaFunctionURLRequest
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		tb.Fatal(err)
-	}
+	ev := localaws.Sample[events.LambdaFunctionURLRequest](tb, "approval-link-post.json")
 	ev.RawQueryString = link.RawQuery
 	payload, err := json.Marshal(ev)
 	if err != nil {

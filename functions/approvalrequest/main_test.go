@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func deploy(tb testing.TB) *localaws.Deployment {
 // sampleEvent is the workflow's sample task payload.
 func sampleEvent(tb testing.TB) []byte {
 	tb.Helper()
-	payload, err := os.ReadFile("../../events/approval-request.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return payload
+	return localaws.SampleFile(tb, "approval-request.json")
 }
 
 // TestBootstrapUnderEmulator runs approvalrequest as built, under the Lambda

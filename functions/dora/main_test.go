@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,11 +43,7 @@ func deploy(tb testing.TB) *localaws.Deployment {
 // scheduledEvent is the schedule's event from events/.
 func scheduledEvent(tb testing.TB) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile("../../events/dora-scheduled.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return raw
+	return localaws.SampleFile(tb, "dora-scheduled.json")
 }
 
 // checkRows refuses a response that is not 3 environments × 3 windows with

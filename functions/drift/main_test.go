@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -166,9 +165,5 @@ func BenchmarkInvoke(b *testing.B) {
 
 func read(tb testing.TB, name string) string {
 	tb.Helper()
-	b, err := os.ReadFile("../../events/" + name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(b)
+	return string(localaws.SampleFile(tb, name))
 }

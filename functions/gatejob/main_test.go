@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,11 +43,7 @@ func deploy(tb testing.TB) *localaws.Deployment {
 // sampleEvent is the sample CodePipeline job.
 func sampleEvent(tb testing.TB) []byte {
 	tb.Helper()
-	job, err := os.ReadFile("../../events/codepipeline-job.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return job
+	return localaws.SampleFile(tb, "codepipeline-job.json")
 }
 
 // TestBootstrapUnderEmulator runs gatejob as built, under the Lambda Runtime

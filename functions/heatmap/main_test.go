@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +32,7 @@ func deploy(tb testing.TB) *localaws.Deployment {
 // ending 2026-11-18.
 func sampleEvent(tb testing.TB) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile("../../events/cloudwatch-custom-widget.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return raw
+	return localaws.SampleFile(tb, "cloudwatch-custom-widget.json")
 }
 
 // pageHolds is what the widget's HTML holds for the sample event: the day

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +28,7 @@ func deployment(tb testing.TB) *localaws.Deployment {
 // event is the sample event events/<name>.
 func event(tb testing.TB, name string) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile("../../events/" + name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return raw
+	return localaws.SampleFile(tb, name)
 }
 
 // TestBootstrapUnderEmulator runs promote as built, under the Lambda Runtime

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,11 +30,7 @@ func deploy(tb testing.TB) *localaws.Deployment {
 
 func sampleEvent(tb testing.TB) []byte {
 	tb.Helper()
-	event, err := os.ReadFile("../../events/codecommit-push.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return event
+	return localaws.SampleFile(tb, "codecommit-push.json")
 }
 
 // TestBootstrapUnderEmulator is the canary: the built binary runs under the

@@ -9,18 +9,24 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
+// SampleFile is the sample event events/<name> of the module, as it is
+// stored: the payload an invocation sends.
+func SampleFile(tb testing.TB, name string) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile(filepath.Join(moduleRoot(tb), "events", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
 // Sample reads the sample event events/<name> of the module as a T (an
 // events.CloudWatchEvent, a Function URL request, a pipeline job, ...).
 func Sample[T any](tb testing.TB, name string) T {
 	tb.Helper()
-	path := filepath.Join(moduleRoot(tb), "events", name)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var ev T
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		tb.Fatalf("%s does not decode: %v", path, err)
+	if err := json.Unmarshal(SampleFile(tb, name), &ev); err != nil {
+		tb.Fatalf("events/%s does not decode: %v", name, err)
 	}
 	return ev
 }
