@@ -47,16 +47,17 @@ func BenchmarkCompute(b *testing.B) {
 
 // thirtyDays fills DynamoDB Local with 30 days of prod (fill); it returns
 // the ledger and the days' end.
-func thirtyDays(b *testing.B) (ledger.Ledger, time.Time) {
+func thirtyDays(b *testing.B, carry bool) (ledger.Ledger, time.Time) {
 	db := localaws.DynamoDB(b)
 	l := ledger.NewDynamo(db, localaws.LedgerTable(b, db))
-	return l, fill(b, l, days)
+	return l, fill(b, l, days, carry)
 }
 
 // fill puts n days of prod from Oct 1, 2026 on l: ten deployments a day (two
-// commits each), their promotions and commits, and one incident a day; it
-// returns the days' end.
-func fill(b *testing.B, l ledger.Ledger, n int) time.Time {
+// commits each, their times carried on the deployment when carry is set),
+// their promotions and commits, and one incident a day; it returns the days'
+// end.
+func fill(b *testing.B, l ledger.Ledger, n int, carry bool) time.Time {
 	b.Helper()
 	ctx := context.Background()
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -75,6 +76,9 @@ func fill(b *testing.B, l ledger.Ledger, n int) time.Time {
 		put(&ledger.Promotion{Header: ledger.Header{ID: p, App: "checkout", Env: "prod", Commit: c2, At: done.Add(-10 * time.Minute)}, From: "staging", Status: ledger.PromotionSucceeded})
 		d := dep("dep-"+p, p, ledger.DeploymentSuccess, done, c2, c1)
 		d.Commit = c2
+		if carry {
+			d.CommittedAt = map[string]time.Time{c1: done.Add(-3 * time.Hour), c2: done.Add(-3 * time.Hour)}
+		}
 		put(d)
 		if i%perDay == 0 {
 			put(&ledger.Incident{Header: ledger.Header{ID: "inc-" + p, App: "checkout", Env: "prod", At: done.Add(20 * time.Minute)},
@@ -88,24 +92,34 @@ func fill(b *testing.B, l ledger.Ledger, n int) time.Time {
 const days, perDay = 30, 10
 
 // BenchmarkReadDynamoDB reads a 30-day window of prod from DynamoDB Local
-// (thirtyDays) and computes its metrics. Run it under
+// (thirtyDays) and computes its metrics: with each commit's time looked up
+// on the ledger, and carried on the deployments (as Highway records them).
+// Run it under
 // scripts/services.sh run -- go test -run '^$' -bench DynamoDB ./shared/dora
 func BenchmarkReadDynamoDB(b *testing.B) {
-	l, to := thirtyDays(b)
-	from := to.Add(-days * 24 * time.Hour)
-	ctx := context.Background()
-	b.ResetTimer()
-	var m Metrics
-	for b.Loop() {
-		h, err := Read(ctx, l, "checkout", "prod", from, to)
-		if err != nil {
-			b.Fatal(err)
+	for _, carry := range []bool{false, true} {
+		name := "looked-up"
+		if carry {
+			name = "carried"
 		}
-		m = Compute(h, from, to)
-	}
-	b.StopTimer()
-	if m.Deployments != days*perDay || m.Commits != 2*days*perDay || m.Restored != days {
-		b.Fatalf("Compute() = %+v", m)
+		b.Run(name, func(b *testing.B) {
+			l, to := thirtyDays(b, carry)
+			from := to.Add(-days * 24 * time.Hour)
+			ctx := context.Background()
+			b.ResetTimer()
+			var m Metrics
+			for b.Loop() {
+				h, err := Read(ctx, l, "checkout", "prod", from, to)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m = Compute(h, from, to)
+			}
+			b.StopTimer()
+			if m.Deployments != days*perDay || m.Commits != 2*days*perDay || m.Restored != days {
+				b.Fatalf("Compute() = %+v", m)
+			}
+		})
 	}
 }
 
@@ -113,7 +127,7 @@ func BenchmarkReadDynamoDB(b *testing.B) {
 // the same 30 days in DynamoDB Local: it refreshes the last run's checkpoint
 // (reading what changed since) and computes the three windows from it.
 func BenchmarkRefreshDynamoDB(b *testing.B) {
-	l, last := thirtyDays(b)
+	l, last := thirtyDays(b, false)
 	ctx := context.Background()
 	cp, err := Refresh(ctx, l, "checkout", "prod", nil, last)
 	if err != nil {

@@ -94,8 +94,8 @@ func Refresh(ctx context.Context, l ledger.Ledger, app, env string, cp *ledger.D
 
 // gather adds to cp the deployments and promotions of its app and env that
 // started in [from, to), the incidents opened in [incFrom, incTo), and the
-// commit time of the commits deployed; a commit time known to prev (which
-// may be nil) is not read again.
+// commit time of the commits deployed; a commit time the deployment carries,
+// or known to prev (which may be nil), is not read again.
 func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, from, to, incFrom, incTo time.Time, prev *ledger.DORACheckpoint) error {
 	deps, err := l.Deployments(ctx, cp.App, cp.Env, from, to)
 	if err != nil {
@@ -110,13 +110,17 @@ func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, fro
 			if _, ok := cp.CommittedAt[c]; ok {
 				continue
 			}
+			if at, ok := d.CommittedAt[c]; ok {
+				cp.CommittedAt[c] = at
+				continue
+			}
 			if prev != nil {
 				if at, ok := prev.CommittedAt[c]; ok {
 					cp.CommittedAt[c] = at
 					continue
 				}
 			}
-			at, err := committedAt(ctx, l, c)
+			at, err := ledger.CommittedAt(ctx, l, c)
 			if err != nil {
 				return err
 			}

@@ -292,3 +292,27 @@ func TestTallyWhenTheCheckpointCannotBeSaved(t *testing.T) {
 		}
 	})
 }
+
+// A deployment that carries its commits' times needs no commit lookup; one
+// that does not is looked up, once.
+func TestRefreshUsesTheCommitTimesADeploymentCarries(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemory()
+	l := &counting{Ledger: mem}
+	carried := dep("dep-1", "p1", ledger.DeploymentSuccess, at(16, 12, 0), "c1")
+	carried.CommittedAt = map[string]time.Time{"c1": at(16, 9, 0)}
+	bare := dep("dep-2", "p2", ledger.DeploymentSuccess, at(16, 14, 0), "c2")
+	for _, r := range []ledger.Record{carried, bare,
+		&ledger.Commit{Header: ledger.Header{ID: "c2", App: "checkout", Commit: "c2", At: at(16, 11, 0)}, CommittedAt: at(16, 10, 0)}} {
+		if err := mem.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, err := Refresh(ctx, l, "checkout", "prod", nil, at(17, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cp.CommittedAt["c1"].Equal(at(16, 9, 0)) || !cp.CommittedAt["c2"].Equal(at(16, 10, 0)) || l.byCommit != 1 {
+		t.Errorf("commit times %v after %d commit reads; want both, c2's alone read", cp.CommittedAt, l.byCommit)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // the ledger and the days' end.
 func daysInMemory(b *testing.B, n int) (ledger.Ledger, time.Time) {
 	l := ledger.NewMemory()
-	return l, fill(b, l, n)
+	return l, fill(b, l, n, false)
 }
 
 // lastHour is a ledger on which every run finds the checkpoint the run of

@@ -2,8 +2,6 @@ package dora
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/highwayhq/highway/shared/ledger"
@@ -28,19 +26,4 @@ func Read(ctx context.Context, l ledger.Ledger, app, env string, from, to time.T
 		return History{}, err
 	}
 	return HistoryOf(cp), nil
-}
-
-// committedAt is the author time of commit sha, zero when the ledger has no
-// commit record of it.
-func committedAt(ctx context.Context, l ledger.Ledger, sha string) (time.Time, error) {
-	recs, err := l.ByCommit(ctx, sha)
-	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
-		return time.Time{}, fmt.Errorf("commit %s: %w", sha, err)
-	}
-	for _, r := range recs {
-		if c, ok := r.(*ledger.Commit); ok && !c.CommittedAt.IsZero() {
-			return c.CommittedAt, nil
-		}
-	}
-	return time.Time{}, nil
 }

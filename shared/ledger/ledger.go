@@ -102,6 +102,24 @@ func RecordOnce[T Record](ctx context.Context, l Ledger, key string, ttl time.Du
 	return t, created, nil
 }
 
+// CommittedAt is the author time of commit sha, from its commit record;
+// zero when the ledger has none (or sha is empty).
+func CommittedAt(ctx context.Context, l Ledger, sha string) (time.Time, error) {
+	if sha == "" {
+		return time.Time{}, nil
+	}
+	recs, err := l.ByCommit(ctx, sha)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return time.Time{}, fmt.Errorf("commit %s: %w", sha, err)
+	}
+	for _, r := range recs {
+		if c, ok := r.(*Commit); ok && !c.CommittedAt.IsZero() {
+			return c.CommittedAt, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
 // Option configures a ledger.
 type Option func(*book)
 

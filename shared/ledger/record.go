@@ -365,6 +365,9 @@ type Deployment struct {
 	FinishedAt time.Time `json:"finishedAt,omitzero,omitempty"`
 	// Duration is FinishedAt minus At, kept so metrics need no arithmetic.
 	Duration time.Duration `json:"duration,omitempty"`
+	// CommittedAt is the author time of each of Commits that the ledger knew
+	// when the deployment was recorded, by SHA: lead time needs no lookup.
+	CommittedAt map[string]time.Time `json:"committedAt,omitempty"`
 }
 
 // Incident is an alarm that fired for an app+env. ID is the incident id; At is when

@@ -389,6 +389,13 @@ func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Envi
 		Commits:     []string{pr.Commit},
 		PromotionID: pr.ID, Status: dstatus, FinishedAt: now, Duration: now.Sub(started),
 	}
+	// The commit's time, carried for lead time; a deployment is recorded
+	// without it rather than not at all.
+	if at, err := ledger.CommittedAt(ctx, p.ledger, pr.Commit); err != nil {
+		slog.WarnContext(ctx, "deployment recorded without its commit time", "promotion", pr.ID, "error", err)
+	} else if !at.IsZero() {
+		dep.CommittedAt = map[string]time.Time{pr.Commit: at}
+	}
 	if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return fmt.Errorf("record deployment of %s: %w", pr.ID, err)
 	}

@@ -251,6 +251,10 @@ func testQuarantinedArtifactIsNeverPromoted(t *testing.T, l ledger.Ledger) {
 func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, ledger.NewMemory())
+	committed := f.now.Add(-3 * time.Hour)
+	if err := f.l.Put(ctx, &ledger.Commit{Header: ledger.Header{ID: commit, App: "checkout", Commit: commit, At: committed.Add(time.Minute)}, CommittedAt: committed}); err != nil {
+		t.Fatal(err)
+	}
 	a := f.register(t, commit, digest)
 	app, dev := f.env(t, "dev")
 	_, staging := f.env(t, "staging")
@@ -263,6 +267,11 @@ func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 	}
 	if got := f.dep.deployed("dev"); len(got) != 1 || got[0] != digest {
 		t.Fatalf("dev deployed %v, want the digest once", got)
+	}
+	// The deployment carries its commit's time, for lead time.
+	deps, err := f.l.Deployments(ctx, "checkout", "dev", f.now.Add(-time.Hour), f.now.Add(time.Hour))
+	if err != nil || len(deps) != 1 || !deps[0].CommittedAt[commit].Equal(committed) {
+		t.Errorf("dev deployments %+v, %v; want one carrying %s's time %s", deps, err, commit, committed)
 	}
 	// Staging waits for its soak.
 	if got := f.dep.deployed("staging"); len(got) != 0 {

@@ -131,6 +131,7 @@ func samples() []ledger.Record {
 			Header:  ledger.Header{ID: "dep-1", App: "shop", Env: "prod", Commit: sha1, Digest: digest, At: at(10 * time.Minute)},
 			Commits: []string{sha1, sha2}, PromotionID: "promo-1", Status: ledger.DeploymentSuccess,
 			FinishedAt: at(19 * time.Minute), Duration: 9 * time.Minute,
+			CommittedAt: map[string]time.Time{sha1: at(-time.Minute), sha2: at(-2 * time.Minute)},
 		},
 		&ledger.Incident{
 			Header: ledger.Header{ID: "inc-1", App: "shop", Env: "prod", Digest: digest, At: at(30 * time.Minute)},
