@@ -218,6 +218,9 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 	if err != nil {
 		return err
 	}
+	if env.Approval != nil && p.metrics != nil {
+		defer p.measureWaiting(ctx, app.Name, env.Name, promos) // as they stand once advanced
+	}
 	var next, rollback *ledger.Promotion
 	for _, pr := range promos {
 		if stalled(pr, now) {
@@ -433,30 +436,24 @@ func (p *Promoter) Tick(ctx context.Context) error {
 				if err := p.Advance(ctx, app, env); err != nil {
 					errs = append(errs, fmt.Errorf("%s/%s: %w", app.Name, env.Name, err))
 				}
-				if env.Approval != nil && p.metrics != nil {
-					errs = append(errs, p.measureWaiting(ctx, app.Name, env.Name))
-				}
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// measureWaiting writes how many of an environment's promotions wait for
+// measureWaiting writes how many of promos, an environment's, wait for
 // their approval.
-func (p *Promoter) measureWaiting(ctx context.Context, app, env string) error {
-	now := p.now()
-	promos, err := p.ledger.Promotions(ctx, app, env, now.Add(-window), now.Add(time.Second))
-	if err != nil {
-		return fmt.Errorf("%s/%s: approvals waiting: %w", app, env, err)
-	}
+func (p *Promoter) measureWaiting(ctx context.Context, app, env string, promos []*ledger.Promotion) {
 	waiting := 0
 	for _, pr := range promos {
 		if pr.Status == ledger.PromotionWaiting {
 			waiting++
 		}
 	}
-	return p.metrics.Put(telemetry.MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env})
+	if err := p.metrics.Put(telemetry.MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env}); err != nil {
+		slog.WarnContext(ctx, "approvals waiting not measured", "app", app, "env", env, "error", err)
+	}
 }
 
 // end records a promotion's final status and frees its environment.

@@ -299,9 +299,19 @@ func TestArtifactMovesThroughTheEnvironments(t *testing.T) {
 	if len(ps) != 1 || ps[0].Status != ledger.PromotionWaiting || len(f.wf.started) != 1 || f.wf.started[0] != ps[0].ID {
 		t.Fatalf("prod promotions %+v, workflows %v; want one waiting for approval in its own workflow", ps, f.wf.started)
 	}
-	// Each tick measured prod's approvals waiting: none, then this one.
-	if got := f.metrics.Values(telemetry.MetricApprovalsWaiting); len(got) != 2 || got[0].Value != 0 || got[1].Value != 1 || got[1].Dims["Env"] != "prod" {
-		t.Errorf("%s = %+v, want prod's 0 then 1", telemetry.MetricApprovalsWaiting, got)
+	// Each advance of prod measured its approvals waiting: none, then this one.
+	waiting := f.metrics.Values(telemetry.MetricApprovalsWaiting)
+	for i, v := range waiting {
+		want := 0.0
+		if i == len(waiting)-1 {
+			want = 1
+		}
+		if v.Value != want || v.Dims["Env"] != "prod" {
+			t.Errorf("%s[%d] = %+v, want prod's %v", telemetry.MetricApprovalsWaiting, i, v, want)
+		}
+	}
+	if len(waiting) < 2 {
+		t.Errorf("%s = %+v, want prod's 0s, then 1", telemetry.MetricApprovalsWaiting, waiting)
 	}
 	in := StepInput{PromotionID: ps[0].ID, App: "checkout", Env: "prod"}
 	in.Step = StepPreconditions

@@ -16,8 +16,9 @@ const (
 	MetricGatePassed = "GatePassed"
 
 	// MetricApprovalsWaiting is the number of promotions of an environment
-	// waiting for their approval, with App and Env dimensions, written on
-	// every promotion tick for each environment that requires approval.
+	// waiting for their approval, with App and Env dimensions, written each
+	// time the promoter advances an environment that requires approval (every
+	// minute's tick, and when the deployment before it finishes).
 	MetricApprovalsWaiting = "ApprovalsWaiting"
 
 	// MetricDriftedStacks is 1 for a drift report with unsuppressed drift,
