@@ -36,10 +36,11 @@ demo:
 	@mkdir -p build
 	go run ./scripts/highway demo -html build/dora.html
 
-## test: start DynamoDB Local and the RIE, run every test, stop them; nothing skips
+## test: start DynamoDB Local and the RIE, run every test (and telemetry's in the
+## XRAY=off build), stop them; nothing skips
 test:
 	@start=$$(date +%s); \
-	scripts/services.sh run -- bash -c 'go test -json -count=1 -timeout 20m ./... | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
+	scripts/services.sh run -- bash -c '{ go test -json -count=1 -timeout 20m ./... && go test -json -count=1 -tags highway_noxray ./shared/telemetry/; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
 	echo "make test: $$(( $$(date +%s) - start )) s"
 
 ## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora only)
@@ -84,6 +85,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+	go vet -tags highway_noxray ./shared/telemetry/ ./functions/...
 	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/staticcheck ./...
 

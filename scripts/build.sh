@@ -9,18 +9,22 @@
 #
 # GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
 # under the local Runtime Interface Emulator set it to the host's architecture.
-# OUT overrides the output folder (default build/). For measuring (make bench):
-# TAGS overrides the build tags, KEEP_SYMBOLS=1 keeps the symbol table, and
-# OVERLAY passes a go build -overlay file.
+# OUT overrides the output folder (default build/). XRAY=off builds without
+# the X-Ray SDK (-tags highway_noxray: no subsegments of Highway's own, less
+# than half the size; see README, Performance). For measuring (make bench):
+# TAGS overrides the build tags and KEEP_SYMBOLS=1 keeps the symbol table.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-$root/build}
 tags=${TAGS-lambda.norpc,grpcnotrace}
+case "${XRAY:-on}" in
+on) ;;
+off) tags="$tags,highway_noxray" ;;
+*) echo "build: XRAY must be on or off, not ${XRAY}" >&2; exit 2 ;;
+esac
 ldflags="-s -w"
 [ -z "${KEEP_SYMBOLS:-}" ] || ldflags=""
-extra=()
-[ -z "${OVERLAY:-}" ] || extra=(-overlay "$OVERLAY")
 if [ $# -eq 0 ]; then
 	for dir in functions/*/; do
 		set -- "$@" "$(basename "$dir")"
@@ -33,6 +37,6 @@ for arg in "$@"; do
 	esac
 	[ -f "$src/main.go" ] || { echo "build: no main package in $src" >&2; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=${GOARCH:-arm64} \
-		go build -tags "$tags" -trimpath -ldflags "$ldflags" "${extra[@]}" -o "$out/$fn/bootstrap" "./$src"
+		go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out/$fn/bootstrap" "./$src"
 	echo "build: $out/$fn/bootstrap ($(stat -c %s "$out/$fn/bootstrap") bytes, ${GOARCH:-arm64})"
 done

@@ -6,7 +6,6 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -177,21 +176,6 @@ func sectionSizes(bin string) ([]ModuleSize, error) {
 	return out, nil
 }
 
-// noXRay replaces shared/telemetry/trace.go in a build (go build -overlay)
-// by the same two functions without X-Ray: what the tracing SDK costs.
-const noXRay = `package telemetry
-
-import (
-	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-)
-
-func TraceAWS(cfg *aws.Config) {}
-
-func Span(ctx context.Context, name string, fn func(context.Context) error) error { return fn(ctx) }
-`
-
 // Variant is one build of a main package with something changed, and its
 // size.
 type Variant struct {
@@ -199,20 +183,4 @@ type Variant struct {
 	Bootstrap int64  `json:"bootstrapBytes"`
 	// Shipped is the size as it ships, for comparison.
 	Shipped int64 `json:"shippedBytes"`
-}
-
-// noXRayOverlay writes under dir a go build -overlay file replacing
-// shared/telemetry/trace.go by noXRay, and returns its path.
-func noXRayOverlay(root, dir string) (string, error) {
-	overlay := filepath.Join(dir, "noxray")
-	if err := os.MkdirAll(overlay, 0o755); err != nil {
-		return "", err
-	}
-	trace := filepath.Join(overlay, "trace.go")
-	if err := os.WriteFile(trace, []byte(noXRay), 0o644); err != nil {
-		return "", err
-	}
-	js := fmt.Sprintf(`{"Replace":{%q:%q}}`, filepath.Join(root, "shared", "telemetry", "trace.go"), trace)
-	file := filepath.Join(overlay, "overlay.json")
-	return file, os.WriteFile(file, []byte(js), 0o644)
 }

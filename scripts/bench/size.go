@@ -16,8 +16,8 @@ type Size struct {
 	// Bootstrap is the binary's size; Zipped the size of the deployment
 	// package holding it, deflated as the CDK zips an asset.
 	Bootstrap, Zipped int64
-	// NoXRay is the binary's size built without X-Ray (shared/telemetry's
-	// trace.go replaced by no-ops): what the tracing SDK costs it.
+	// NoXRay is the binary's size built without X-Ray (XRAY=off): what the
+	// tracing SDK costs it.
 	NoXRay int64
 }
 
@@ -30,11 +30,7 @@ func buildSizes(ctx context.Context, root, dir string, fns []string) ([]Size, er
 	if err := build(ctx, root, filepath.Join(dir, "shipped"), nil, append([]string{"scripts/hello"}, fns...)...); err != nil {
 		return nil, err
 	}
-	overlay, err := noXRayOverlay(root, dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := build(ctx, root, filepath.Join(dir, "noxray"), []string{"OVERLAY=" + overlay}, fns...); err != nil {
+	if err := build(ctx, root, filepath.Join(dir, "noxray"), []string{"XRAY=off"}, fns...); err != nil {
 		return nil, err
 	}
 	var sizes []Size
@@ -60,7 +56,7 @@ func buildSizes(ctx context.Context, root, dir string, fns []string) ([]Size, er
 }
 
 // build runs scripts/build.sh for linux/arm64 on srcs into out, with env
-// added (TAGS, KEEP_SYMBOLS, OVERLAY), so every measured build uses the
+// added (XRAY, TAGS, KEEP_SYMBOLS), so every measured build uses the
 // shipping flags but for what env changes.
 func build(ctx context.Context, root, out string, env []string, srcs ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "build.sh"), srcs...)
