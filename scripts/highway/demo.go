@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/highwayhq/highway/shared/dora"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/timeline"
@@ -100,13 +101,14 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir, htmlFile st
 	if err != nil {
 		return err
 	}
-	if err := summarize(ctx, out, p, l, rt); err != nil {
+	rows, err := summarize(ctx, out, p, l, rt)
+	if err != nil {
 		return err
 	}
 	if htmlFile == "" {
 		return nil
 	}
-	return writeDORAPage(ctx, out, l, p, "", "", rt.clock, htmlFile)
+	return writeDORAPage(ctx, out, l, p, rows, "", "", rt.clock, htmlFile)
 }
 
 // play runs the scenario against the ledger l, printing what happens, and
@@ -156,47 +158,48 @@ func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, even
 }
 
 // summarize prints what the scenario left: the promoted artifact's timeline,
-// incidents, DORA metrics, drift, and each commit's timeline.
-func summarize(ctx context.Context, out io.Writer, p *policy.Policy, l ledger.Ledger, rt *local) error {
+// incidents, DORA metrics, drift, and each commit's timeline. It returns the
+// DORA rows, for the page.
+func summarize(ctx context.Context, out io.Writer, p *policy.Policy, l ledger.Ledger, rt *local) ([]dora.Row, error) {
 
 	if err := digestTimeline(ctx, out, l, promoted); err != nil {
-		return err
+		return nil, err
 	}
 	reports, err := l.CurrentDriftReports(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	incs, err := listIncidents(ctx, l, p, false, rt.clock.Add(-7*24*time.Hour), rt.clock)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(out, "\nIncidents (highway incidents):\n")
 	if err := writeIncidents(out, incs, false, rt.clock); err != nil {
-		return err
+		return nil, err
 	}
 	rows, err := doraTable(ctx, l, p, "", "", rt.clock)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(out, "\nDORA metrics (highway dora):\n")
 	if err := writeDORA(out, rows); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(out, "\nDrift (highway drift report):\n")
 	if err := writeDrift(out, reports, false); err != nil {
-		return err
+		return nil, err
 	}
 	for _, sha := range rt.commits {
 		recs, err := l.ByCommit(ctx, sha)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fmt.Fprintf(out, "\nTimeline of commit %s:\n", sha)
 		if err := timeline.Write(out, recs); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return rows, nil
 }
 
 func plural(n int, noun string) string {

@@ -45,18 +45,13 @@ func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) e
 	if *htmlFile == "" {
 		return nil
 	}
-	return writeDORAPage(ctx, out, l, p, *app, *env, now, *htmlFile)
+	return writeDORAPage(ctx, out, l, p, rows, *app, *env, now, *htmlFile)
 }
 
-// writeDORAPage writes the metrics and the deployment heatmaps of the
+// writeDORAPage writes rows, the metrics, and the deployment heatmaps of the
 // environments (app and env, when set) as a standalone page to file.
-func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *policy.Policy, app, env string, now time.Time, file string) error {
-	keep := dora.Only(app, env)
-	rows, err := dora.All(ctx, l, p, now, keep)
-	if err != nil {
-		return err
-	}
-	h, err := dora.HeatmapOf(ctx, l, p, now, keep)
+func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *policy.Policy, rows []dora.Row, app, env string, now time.Time, file string) error {
+	h, err := dora.HeatmapOf(ctx, l, p, now, dora.Only(app, env))
 	if err != nil {
 		return err
 	}

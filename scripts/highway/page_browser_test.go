@@ -124,7 +124,7 @@ func TestDORAPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeDORAPage(ctx, &out, l, p, "checkout", "prod", now, ours); err != nil {
+	if err := writeDORAPage(ctx, &out, l, p, rows, "checkout", "prod", now, ours); err != nil {
 		t.Fatal(err)
 	}
 	if err := demo(ctx, &out, "../../infra/highway.yaml", "../../events", demoPage); err != nil {

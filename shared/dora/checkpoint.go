@@ -45,7 +45,7 @@ func longest() time.Duration {
 // open at the last run (a resolution updates the record), and the commit
 // time of the commits those deployments carry that it does not know yet.
 // Without a checkpoint (nil, or one ahead of now) it reads the longest
-// window with its margins, as Read does. Facts older than that are dropped.
+// window with its margins in full. Facts older than that are dropped.
 func Refresh(ctx context.Context, l ledger.Ledger, app, env string, cp *ledger.DORACheckpoint, now time.Time) (*ledger.DORACheckpoint, error) {
 	depFrom := now.Add(-longest() - failureMargin)
 	incFrom := now.Add(-longest() - restoreMargin)
@@ -86,17 +86,17 @@ func Refresh(ctx context.Context, l ledger.Ledger, app, env string, cp *ledger.D
 		}
 	}
 	next.Through = now
-	if err := gather(ctx, l, next, since, now, incSince, now, cp); err != nil {
+	if err := gather(ctx, l, next, since, incSince, now, cp); err != nil {
 		return nil, err
 	}
 	return next, nil
 }
 
 // gather adds to cp the deployments and promotions of its app and env that
-// started in [from, to), the incidents opened in [incFrom, incTo), and the
+// started in [from, to), the incidents opened in [incFrom, to), and the
 // commit time of the commits deployed; a commit time the deployment carries,
 // or known to prev (which may be nil), is not read again.
-func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, from, to, incFrom, incTo time.Time, prev *ledger.DORACheckpoint) error {
+func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, from, incFrom, to time.Time, prev *ledger.DORACheckpoint) error {
 	deps, err := l.Deployments(ctx, cp.App, cp.Env, from, to)
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, fro
 			cp.Rollbacks[p.ID] = p.At
 		}
 	}
-	incs, err := l.Incidents(ctx, cp.App, cp.Env, incFrom, incTo)
+	incs, err := l.Incidents(ctx, cp.App, cp.Env, incFrom, to)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,9 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
-// Read finds in the ledger what the hand-checked week is made of, so the
-// metrics computed from the ledger are the hand-checked ones.
+// A full read (Refresh without a checkpoint) finds in the ledger what the
+// hand-checked week is made of, so the metrics computed from the ledger are
+// the hand-checked ones.
 func TestReadFromTheLedger(t *testing.T) {
 	ctx := context.Background()
 	l := ledger.NewMemory()
@@ -46,10 +47,11 @@ func TestReadFromTheLedger(t *testing.T) {
 	}
 
 	from, to := at(10, 0, 0), at(17, 0, 0)
-	h, err := Read(ctx, l, "checkout", "prod", from, to)
+	cp, err := Refresh(ctx, l, "checkout", "prod", nil, to)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := HistoryOf(cp)
 	if !h.Rollbacks["pR"] || h.Rollbacks["p4"] {
 		t.Errorf("rollbacks = %v, want pR only", h.Rollbacks)
 	}

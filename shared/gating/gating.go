@@ -123,8 +123,8 @@ func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (
 	return stored, created, nil
 }
 
-// decided returns the decision recorded for build (or job) id of commit, nil
-// when there is none yet.
+// decided returns the decision recorded for build id of commit, nil when
+// there is none yet.
 func (c *core) decided(ctx context.Context, commit, id string) (*ledger.GateDecision, error) {
 	if commit == "" {
 		return nil, nil

@@ -2,11 +2,7 @@
 
 package telemetry
 
-import (
-	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-)
+import "github.com/aws/aws-sdk-go-v2/aws"
 
 // Built with -tags highway_noxray (XRAY=off scripts/build.sh), Highway links
 // no X-Ray SDK and records no subsegments of its own; Lambda's active tracing
@@ -16,6 +12,3 @@ import (
 
 // TraceAWS does nothing: this build has no X-Ray SDK.
 func TraceAWS(cfg *aws.Config) {}
-
-// Span runs fn.
-func Span(ctx context.Context, name string, fn func(context.Context) error) error { return fn(ctx) }
