@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/highwayhq/highway/shared/policy"
@@ -106,10 +105,13 @@ type cfnResource struct {
 	Metadata       map[string]any
 }
 
-// templateOf synthesizes stack and decodes its template.
+// templateOf decodes the template of stack from its app's cloud assembly. The
+// app is synthesized once, by the first call: later calls read the same
+// assembly, so a test changes the app before it reads any template.
 func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
 	t.Helper()
-	raw, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	assembly := awscdk.Stage_Of(stack).Synth(nil)
+	raw, err := json.Marshal(assembly.GetStackArtifact(stack.ArtifactId()).Template())
 	if err != nil {
 		t.Fatal(err)
 	}
