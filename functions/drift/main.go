@@ -51,8 +51,8 @@ func run(rt *function.Runtime) error {
 			c := cloudformation.NewFromConfig(rt.Accounts.Config(account, region))
 			return drift.Clients{Stacks: c, Detections: c, Drifts: c}
 		},
-		Runtime: func(account, region string) runtimecheck.Clients {
-			cfg := rt.Accounts.Config(account, region)
+		Runtime: func(app, account, region string) runtimecheck.Clients {
+			cfg := rt.Accounts.ForApp(app, account, region)
 			return runtimecheck.Clients{Lambda: lambda.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
 		},
 		Ledger:   ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),

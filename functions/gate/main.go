@@ -30,8 +30,8 @@ func main() {
 		slog.Error("gate: start", "error", err)
 		os.Exit(1)
 	}
-	clients := func(account, region string) gating.BuildClients {
-		cfg := rt.Accounts.Config(account, region)
+	clients := func(app, account, region string) gating.BuildClients {
+		cfg := rt.Accounts.ForApp(app, account, region)
 		return gating.BuildClients{
 			Reports:   reportgroups.Reader{API: codebuild.NewFromConfig(cfg)},
 			Images:    imagescan.Scanner{API: ecr.NewFromConfig(cfg)},

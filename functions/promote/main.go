@@ -31,8 +31,8 @@ func main() {
 		slog.Error("promote: start", "error", err)
 		os.Exit(1)
 	}
-	deployers := func(_ *policy.App, env *policy.Environment) (deploy.Deployer, error) {
-		cfg := rt.Accounts.Config(env.Account, env.Region)
+	deployers := func(app *policy.App, env *policy.Environment) (deploy.Deployer, error) {
+		cfg := rt.Accounts.ForApp(app.Name, env.Account, env.Region)
 		return deploy.For(env.Deploy, deploy.Clients{
 			SSM:      ssm.NewFromConfig(cfg),
 			Pipeline: codepipeline.NewFromConfig(cfg),

@@ -24,8 +24,8 @@ func main() {
 		slog.Error("push: start", "error", err)
 		os.Exit(1)
 	}
-	commits := func(account, region string) push.CommitGetter {
-		return codecommit.NewFromConfig(rt.Accounts.Config(account, region))
+	commits := func(app, account, region string) push.CommitGetter {
+		return codecommit.NewFromConfig(rt.Accounts.ForApp(app, account, region))
 	}
 	h := push.NewHandler(rt.Policy, commits,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),

@@ -47,8 +47,8 @@ func run(rt *function.Runtime) error {
 		Policy: rt.Policy,
 		Ledger: ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		Tags:   tags.For,
-		Clients: func(account, region string) remediate.Clients {
-			cfg := rt.Accounts.Config(account, region)
+		Clients: func(app, account, region string) remediate.Clients {
+			cfg := rt.Accounts.ForApp(app, account, region)
 			return remediate.Clients{ECS: ecs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
 		},
 		Rollback: respond.RollbackByEvent{Bus: events},

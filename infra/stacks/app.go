@@ -50,14 +50,18 @@ func New(scope constructs.Construct, props Props) (*Highway, error) {
 		return nil, err
 	}
 	h := &Highway{Hub: hub}
-	withRole := map[string]bool{}
+	withRoles := map[string]bool{}
 	for _, s := range props.Policy.Spokes() {
-		h.Spokes = append(h.Spokes, NewSpoke(scope, SpokeProps{
-			Policy:   props.Policy,
-			Spoke:    s,
-			WithRole: !withRole[s.Account],
-		}))
-		withRole[s.Account] = true
+		stack, err := NewSpoke(scope, SpokeProps{
+			Policy:    props.Policy,
+			Spoke:     s,
+			WithRoles: !withRoles[s.Account],
+		})
+		if err != nil {
+			return nil, err
+		}
+		h.Spokes = append(h.Spokes, stack)
+		withRoles[s.Account] = true
 	}
 	checkCompliance(scope)
 	return h, nil

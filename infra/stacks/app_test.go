@@ -121,7 +121,11 @@ func TestOnlyForcedWildcards(t *testing.T) {
 				// each in a policy whose one suppression of "*"
 				// gives its reason; and every other wildcard resource is
 				// suppressed by name
-				for id, pol := range tpl.ofType("AWS::IAM::Policy") {
+				policies := tpl.ofType("AWS::IAM::Policy")
+				for id, pol := range tpl.ofType("AWS::IAM::ManagedPolicy") {
+					policies[id] = pol
+				}
+				for id, pol := range policies {
 					for _, st := range list(path(pol.Properties, "PolicyDocument", "Statement")) {
 						actions := strs(path(st, "Action"))
 						for _, a := range actions {

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -13,10 +15,9 @@ import (
 )
 
 // An app's delivery account holds its repository, builds and pipelines, and each
-// environment's account what Highway deploys to. Hub functions act on those of
-// the hub account with their own roles, and on those of any other account
-// through that account's spoke role, which holds the same statements: both are
-// derived here, from the policy alone.
+// environment's account what Highway deploys to. Hub functions act on them
+// through the access roles of those accounts (access.go); the statements of
+// every role are derived here and there, from the policy alone.
 
 // permission is one IAM statement derived from the policy. A resource with a
 // wildcard needs why: cdk-nag reports it, and the suppression records the reason.
@@ -96,58 +97,17 @@ func jobApps(apps []policy.App) []policy.App {
 }
 
 // jobAccounts returns the delivery accounts other than the hub's whose
-// pipelines call the gatejob function, sorted: their pipelines invoke it through
-// the invoke role, and it answers their jobs through their spoke roles.
+// pipelines call the gatejob function, sorted: their pipelines invoke it
+// through the invoke role.
 func jobAccounts(p *policy.Policy) []string {
-	return otherDeliveryAccounts(jobApps(p.Apps), p.Hub)
-}
-
-// otherDeliveryAccounts returns the distinct delivery accounts of apps other than
-// the hub's, sorted: the accounts whose spoke role a function must assume.
-func otherDeliveryAccounts(apps []policy.App, hub policy.Hub) []string {
 	var out []string
-	for _, a := range apps {
-		if a.Account != hub.Account && !slices.Contains(out, a.Account) {
+	for _, a := range jobApps(p.Apps) {
+		if a.Account != p.Hub.Account && !slices.Contains(out, a.Account) {
 			out = append(out, a.Account)
 		}
 	}
 	slices.Sort(out)
 	return out
-}
-
-// commitReads lets the push function read the commits of the apps' repositories.
-func commitReads(apps []policy.App) []permission {
-	var repos []resourceArn
-	for _, a := range apps {
-		repos = appendArn(repos, arnOf("codecommit", a.Region, a.Account, a.Repository))
-	}
-	return nonEmpty(permission{sid: "ReadCommits", actions: []string{"codecommit:GetCommit"}, resources: repos})
-}
-
-// gateReads lets the gate judge the builds of the apps' gated projects: read the
-// build, its test reports, its output artifacts and its image scans, and stop
-// the app's pipelines when the build fails. Apps without a gate get nothing.
-func gateReads(apps []policy.App) []permission {
-	var projects, reports, images, pipelines []resourceArn
-	for _, a := range gated(apps) {
-		for _, p := range a.Gate.Projects {
-			projects = appendArn(projects, arnOf("codebuild", a.Region, a.Account, "project/"+p))
-			reports = appendArn(reports, arnOf("codebuild", a.Region, a.Account, "report-group/"+p+"-*"))
-		}
-		for _, r := range a.Gate.ImageRepositories {
-			images = appendArn(images, arnOf("ecr", a.Region, a.Account, "repository/"+r))
-		}
-		for _, p := range a.Pipelines {
-			pipelines = appendArn(pipelines, arnOf("codepipeline", a.Region, a.Account, p))
-		}
-	}
-	return nonEmpty(
-		permission{sid: "ReadGatedBuilds", actions: []string{"codebuild:BatchGetBuilds"}, resources: projects},
-		permission{sid: "ReadGatedBuildReports", actions: []string{"codebuild:BatchGetReports", "codebuild:DescribeTestCases"}, resources: reports, why: whyReportGroups},
-		artifactReads(apps),
-		permission{sid: "ReadImageScans", actions: []string{"ecr:DescribeImageScanFindings"}, resources: images},
-		permission{sid: "StopGatedPipelines", actions: []string{"codepipeline:GetPipelineState", "codepipeline:StopPipelineExecution"}, resources: pipelines},
-	)
 }
 
 // artifactReads lets a role read the objects of the artifact buckets of the
@@ -205,164 +165,10 @@ func deployedTo(apps []policy.App, account string) []policy.Environment {
 	return out
 }
 
-// deployAccounts returns the accounts other than the hub's that Highway deploys
-// to, sorted: the promotion functions deploy there through their spoke roles.
-func deployAccounts(p *policy.Policy) []string {
-	var out []string
-	for _, e := range deployedTo(p.Apps, "") {
-		if e.Account != p.Hub.Account && !slices.Contains(out, e.Account) {
-			out = append(out, e.Account)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// deploys lets a role deploy an artifact to the environments envs, each the way
-// its policy says: write its SSM parameter, start its pipeline, move its Lambda
-// alias to a version of the function, or register a task definition revision and
-// update its ECS service to it (with the current revision's tags and roles).
-// The promotion functions hold them for the hub account's environments, and each
-// spoke role for its own account's.
-func deploys(envs []policy.Environment) []permission {
-	var parameters, pipelines, functions, services, taskDefs, taskTags, taskRoles []resourceArn
-	for _, e := range envs {
-		switch d := e.Deploy; {
-		case d.SSM != nil:
-			parameters = appendArn(parameters, arnOf("ssm", e.Region, e.Account, "parameter/"+strings.TrimPrefix(d.SSM.Parameter, "/")))
-		case d.Pipeline != nil:
-			pipelines = appendArn(pipelines, arnOf("codepipeline", e.Region, e.Account, d.Pipeline.Name))
-		case d.Lambda != nil:
-			fn := "function:" + d.Lambda.Function
-			functions = appendArn(appendArn(functions, arnOf("lambda", e.Region, e.Account, fn)), arnOf("lambda", e.Region, e.Account, fn+":*"))
-		case d.ECS != nil:
-			services = appendArn(services, arnOf("ecs", e.Region, e.Account, "service/"+d.ECS.Cluster+"/"+d.ECS.Service))
-			taskDefs = appendArn(taskDefs, anyResource)
-			taskTags = appendArn(taskTags, arnOf("ecs", e.Region, e.Account, "task-definition/*"))
-			taskRoles = appendArn(taskRoles, arnOf("iam", "", e.Account, "role/*"))
-		}
-	}
-	return nonEmpty(
-		permission{sid: "DeployParameters", actions: []string{"ssm:PutParameter"}, resources: parameters},
-		permission{sid: "DeployPipelines", actions: []string{"codepipeline:StartPipelineExecution"}, resources: pipelines},
-		permission{sid: "DeployFunctionAliases", actions: []string{"lambda:ListVersionsByFunction", "lambda:UpdateAlias"}, resources: functions, why: whyAliases},
-		permission{sid: "DeployServices", actions: []string{"ecs:DescribeServices", "ecs:UpdateService"}, resources: services},
-		permission{sid: "DeployTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, resources: taskDefs, why: whyTaskDefs},
-		permission{
-			sid:        "TagTaskDefinitions",
-			actions:    []string{"ecs:TagResource"},
-			resources:  taskTags,
-			why:        whyTaskTags,
-			conditions: map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}},
-		},
-		permission{
-			sid:       "PassTaskRoles",
-			actions:   []string{"iam:PassRole"},
-			resources: taskRoles,
-			why:       whyTaskRoles,
-			conditions: map[string]any{
-				"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
-			},
-		},
-	)
-}
-
 // reached returns every account and region pair Highway reaches: the hub's
 // own, then the spokes'. Drift detection checks the stacks of each.
 func reached(p *policy.Policy) []policy.Spoke {
 	return append([]policy.Spoke{{Account: p.Hub.Account, Region: p.Hub.Region}}, p.Spokes()...)
-}
-
-// driftAccounts returns the accounts other than the hub's that Highway reaches,
-// sorted: the drift function checks their stacks and environments through
-// their spoke roles.
-func driftAccounts(p *policy.Policy) []string {
-	var out []string
-	for _, a := range spokeAccounts(p) {
-		if a != p.Hub.Account {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// driftChecks lets a role check account for drift, in every region of it
-// Highway reaches: list its stacks, detect and read the drift of those the
-// policy selects, and read what runs in the account's environments Highway
-// deploys to. The drift function holds them for the hub account, and each
-// spoke role for its own account; without a drift section, nothing.
-// DetectStackDrift also reads each resource of the stack with the caller's
-// credentials: allowResourceReads grants that.
-func driftChecks(p *policy.Policy, account string) []permission {
-	if p.Drift == nil {
-		return nil
-	}
-	prefixes, why := p.Drift.Stacks.Prefixes, whyStackNames
-	if len(prefixes) == 0 {
-		prefixes, why = []string{""}, whyAnyStack
-	}
-	var stacks []resourceArn
-	for _, s := range reached(p) {
-		if s.Account != account {
-			continue
-		}
-		for _, prefix := range prefixes {
-			stacks = appendArn(stacks, arnOf("cloudformation", s.Region, s.Account, "stack/"+prefix+"*/*"))
-		}
-	}
-	if len(stacks) == 0 {
-		return nil
-	}
-	return append([]permission{
-		{
-			sid:       "FindStacks",
-			actions:   []string{"cloudformation:DescribeStacks", "cloudformation:ListStacks", "cloudformation:DescribeStackDriftDetectionStatus"},
-			resources: []resourceArn{anyResource},
-			why:       whyStackListing,
-		},
-		{
-			sid:       "DetectStackDrift",
-			actions:   []string{"cloudformation:DetectStackDrift", "cloudformation:DetectStackResourceDrift", "cloudformation:DescribeStackResourceDrifts"},
-			resources: stacks,
-			why:       why,
-		},
-	}, runtimeReads(deployedTo(p.Apps, account))...)
-}
-
-// runtimeReads lets a role read what runs in the environments envs, to compare
-// it with the artifact promoted there: the SSM parameter, the Lambda alias and
-// the version it points to, or the ECS service and the task definition it
-// runs. An environment deployed by its own pipeline has nothing to read.
-func runtimeReads(envs []policy.Environment) []permission {
-	var parameters, functions, services, taskDefs []resourceArn
-	for _, e := range envs {
-		switch d := e.Deploy; {
-		case d.SSM != nil:
-			parameters = appendArn(parameters, arnOf("ssm", e.Region, e.Account, "parameter/"+strings.TrimPrefix(d.SSM.Parameter, "/")))
-		case d.Lambda != nil:
-			fn := "function:" + d.Lambda.Function
-			functions = appendArn(appendArn(functions, arnOf("lambda", e.Region, e.Account, fn)), arnOf("lambda", e.Region, e.Account, fn+":*"))
-		case d.ECS != nil:
-			services = appendArn(services, arnOf("ecs", e.Region, e.Account, "service/"+d.ECS.Cluster+"/"+d.ECS.Service))
-			taskDefs = appendArn(taskDefs, anyResource)
-		}
-	}
-	return nonEmpty(
-		permission{sid: "ReadDeployedParameters", actions: []string{"ssm:GetParameter"}, resources: parameters},
-		permission{sid: "ReadDeployedFunctions", actions: []string{"lambda:GetAlias", "lambda:GetFunction"}, resources: functions, why: whyAliases},
-		permission{sid: "ReadDeployedServices", actions: []string{"ecs:DescribeServices"}, resources: services},
-		permission{sid: "ReadDeployedTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition"}, resources: taskDefs, why: whyTaskDefReads},
-	)
-}
-
-// assumeSpokeRoles lets a hub function act in the accounts through their spoke
-// roles.
-func assumeSpokeRoles(hub policy.Hub, accounts []string) []permission {
-	var roles []resourceArn
-	for _, a := range accounts {
-		roles = appendArn(roles, arnOf("iam", "", a, "role/"+hub.SpokeRoleName()))
-	}
-	return nonEmpty(permission{sid: "ActInDeliveryAccounts", actions: []string{"sts:AssumeRole"}, resources: roles})
 }
 
 // allow adds perms to role's default policy, and records with cdk-nag why each
@@ -385,12 +191,6 @@ func allow(scope constructs.Construct, role awsiam.IRole, perms []permission) {
 			suppress(role, true, rule("AwsSolutions-IAM5", p.why, findings...))
 		}
 	}
-}
-
-// allowJobAnswers gives role the right to answer pipeline jobs in a policy of its
-// own, so that its "*" is suppressed with its own reason and no other.
-func allowJobAnswers(scope constructs.Construct, role awsiam.IRole) awsiam.Policy {
-	return allowAnywhere(scope, "PipelineJobAnswers", role, jobAnswers())
 }
 
 // allowAnywhere attaches p to role in a policy of its own, called id, whose one
@@ -449,4 +249,112 @@ func nonEmpty(perms ...permission) []permission {
 		}
 	}
 	return out
+}
+
+// IAM's limits on what a role holds
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+// managed policies attached to a role (the default quota), and the characters
+// of one managed policy, white space not counted.
+const (
+	maxManagedPolicies = 10
+	managedPolicySize  = 6144
+)
+
+// grant attaches perms to role: each permission on every resource ("*") in an
+// inline policy of its own, whose one suppression gives its reason (as
+// allowAnywhere), and the others packed, in order, into as few customer
+// managed policies as hold them within IAM's size limit, a permission too
+// large for one policy split over several. Each managed policy carries the
+// suppressions of its own wildcards, with their reasons. It returns how many
+// managed policies it attached. Construct ids start with id.
+func grant(scope constructs.Construct, id string, role awsiam.IRole, perms []permission) (int, error) {
+	var packs [][]permission
+	size := 0
+	for _, p := range perms {
+		if slices.Contains(p.resources, anyResource) {
+			allowAnywhere(scope, id+p.sid, role, p)
+			continue
+		}
+		for _, part := range p.split(managedPolicySize - policyOverhead) {
+			n := part.size()
+			if n > managedPolicySize-policyOverhead {
+				return 0, fmt.Errorf("statement %s is %d characters, more than a managed policy holds", part.sid, n)
+			}
+			if len(packs) == 0 || size+n+1 > managedPolicySize-policyOverhead {
+				packs, size = append(packs, nil), 0
+			}
+			packs[len(packs)-1] = append(packs[len(packs)-1], part)
+			size += n + 1
+		}
+	}
+	for i, pack := range packs {
+		statements := make([]awsiam.PolicyStatement, len(pack))
+		for j, p := range pack {
+			statements[j] = p.statement()
+		}
+		pol := awsiam.NewManagedPolicy(scope, jsii.String(fmt.Sprintf("%sPolicy%d", id, i+1)), &awsiam.ManagedPolicyProps{
+			Description: jsii.String(fmt.Sprintf("Highway: %s, part %d of %d.", *role.RoleName(), i+1, len(packs))),
+			Roles:       &[]awsiam.IRole{role},
+			Statements:  &statements,
+		})
+		for _, p := range pack {
+			if findings := p.wildcards(); len(findings) > 0 {
+				suppress(pol, false, rule("AwsSolutions-IAM5", p.why, findings...))
+			}
+		}
+	}
+	return len(packs), nil
+}
+
+// policyOverhead is the characters of a policy document around its
+// statements: {"Version":"2012-10-17","Statement":[]}.
+const policyOverhead = len(`{"Version":"2012-10-17","Statement":[]}`)
+
+// longestPartition stands for the partition in size estimates: the longest
+// IAM may substitute for AWS::Partition.
+const longestPartition = "aws-us-gov"
+
+// size is how many characters p takes in a policy document, as IAM counts
+// them (no white space), with the longest partition in its ARNs. Tokens in
+// conditions count as their placeholder text, which is longer than what they
+// resolve to.
+func (p permission) size() int {
+	resources := make([]string, len(p.resources))
+	for i, r := range p.resources {
+		resources[i] = strings.ReplaceAll(r.nag, "<AWS::Partition>", longestPartition)
+	}
+	doc := map[string]any{"Sid": p.sid, "Effect": "Allow", "Action": p.actions, "Resource": resources}
+	if p.conditions != nil {
+		doc["Condition"] = p.conditions
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		panic(err) // strings and maps of strings always encode
+	}
+	return len(strings.TrimSpace(b.String()))
+}
+
+// split returns p as statements of at most limit characters each, its
+// resources divided in order; parts after the first number their sids.
+func (p permission) split(limit int) []permission {
+	if p.size() <= limit || len(p.resources) < 2 {
+		return []permission{p}
+	}
+	var out []permission
+	part := p
+	part.resources = nil
+	for _, r := range p.resources {
+		next := part
+		next.resources = append(slices.Clip(part.resources), r)
+		if len(part.resources) > 0 && next.size() > limit {
+			out = append(out, part)
+			part.resources = []resourceArn{r}
+			part.sid = fmt.Sprintf("%s%d", p.sid, len(out)+1)
+			continue
+		}
+		part = next
+	}
+	return append(out, part)
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -56,33 +57,26 @@ func TestDORAReadsTheLedgerHourly(t *testing.T) {
 	}
 }
 
-func TestDashboardShowsDORAAndHighwaysHealth(t *testing.T) {
+func TestOverviewDashboardShowsHighwaysHealthAndAllAppsBySearch(t *testing.T) {
 	// GIVEN the example policy
 	p := examplePolicy(t)
 
 	// WHEN the hub is synthesized
 	tpl := templateOf(t, synth(t, p).Hub.Stack)
-	heatmap := functionID(t, tpl, p.Hub, FunctionHeatmap)
+	dashboards := dashboardsOf(t, tpl)
 
-	// THEN one dashboard graphs checkout's DORA metrics in prod over 7 days
-	// and embeds the heatmap function as a custom widget
-	dashboards := tpl.ofType("AWS::CloudWatch::Dashboard")
-	if len(dashboards) != 1 {
-		t.Fatalf("dashboards = %d, want 1", len(dashboards))
+	// THEN the overview, named after the hub, starts with a link to the app
+	// dashboard of its one app
+	overview, ok := dashboards[p.Hub.Name]
+	if !ok {
+		t.Fatalf("dashboards %v, want one named %s", slices.Sorted(maps.Keys(dashboards)), p.Hub.Name)
 	}
-	for _, d := range dashboards {
-		body := flat(d.Properties["DashboardBody"])
-		for _, want := range []string{`"type":"custom"`, "${" + heatmap + "}", `"params":{"app":"checkout"}`,
-			`"DeploymentsPerDay","App","checkout","Env","prod","Window","7d"`, `"LeadTimeP50"`, `"ChangeFailureRate"`, `"TimeToRestoreP50"`} {
-			if !strings.Contains(body, want) {
-				t.Errorf("dashboard body lacks %s:\n%s", want, body)
-			}
-		}
+	if link := "[highway-apps-1](#dashboards:name=highway-apps-1) checkout"; !strings.Contains(overview.Widgets[0].markdown(), link) {
+		t.Errorf("the overview's first widget %q lacks %s", overview.Widgets[0].markdown(), link)
 	}
 
-	// AND it ends with Highway's own health: every function's invocations,
-	// errors, p99 duration and throttles, every dead-letter queue's depth,
-	// prod's approvals waiting, checkout's gate pass rate, and drift
+	// AND it shows Highway's own health: every function's invocations,
+	// errors, p99 duration and throttles, and every dead-letter queue's depth
 	var health []string
 	for _, name := range []string{"push", "gate", "gatejob", "approval", "approvalrequest", "promote", "drift", "respond", FunctionDORA, FunctionHeatmap} {
 		id := functionID(t, tpl, p.Hub, name)
@@ -90,7 +84,7 @@ func TestDashboardShowsDORAAndHighwaysHealth(t *testing.T) {
 			health = append(health, `["AWS/Lambda","`+m+`","FunctionName","${`+id+`}",{"label":"`+name+`"`)
 		}
 	}
-	health = append(health, `"Duration","FunctionName","${`+heatmap+`}",{"label":"heatmap","stat":"p99"}`)
+	health = append(health, `"Duration","FunctionName","${`+functionID(t, tpl, p.Hub, FunctionHeatmap)+`}",{"label":"heatmap","stat":"p99"}`)
 	queues := 0
 	for id, q := range tpl.ofType("AWS::SQS::Queue") {
 		if q.Properties["MessageRetentionPeriod"] == float64(deadLetterRetentionDays*24*3600) {
@@ -102,17 +96,76 @@ func TestDashboardShowsDORAAndHighwaysHealth(t *testing.T) {
 		t.Errorf("%d dead-letter queues found in the hub, want one per function, rule and queue", queues)
 	}
 	health = append(health,
-		`["Highway","`+telemetry.MetricApprovalsWaiting+`","App","checkout","Env","prod"`,
-		`"expression":"100 * passed0"`, `["Highway","`+telemetry.MetricGatePassed+`","App","checkout",{"id":"passed0"`,
 		`["Highway","`+telemetry.MetricDriftedStacks+`",`,
-		`["Highway","`+telemetry.MetricDriftedResources+`","Severity","critical"`,
-		`["Highway","`+telemetry.MetricArtifactDrift+`","App","checkout","Env","dev"`)
-	for _, d := range dashboards {
-		body := flat(d.Properties["DashboardBody"])
-		for _, want := range health {
-			if !strings.Contains(body, want) {
-				t.Errorf("dashboard body lacks %s", want)
+		`["Highway","`+telemetry.MetricDriftedResources+`","Severity","critical"`)
+	for _, want := range health {
+		if !strings.Contains(overview.body, want) {
+			t.Errorf("the overview lacks %s", want)
+		}
+	}
+
+	// AND it finds the approvals waiting, the gate pass rate, the artifacts
+	// not as promoted and the DORA metrics of all apps' last environment by
+	// SEARCH, each with the sums and means over the apps
+	doraSearch := func(metric string) string {
+		return `SEARCH('{Highway,App,Env,Window} MetricName="` + metric + `" Window="7d" (Env="prod")', 'Maximum', 3600)`
+	}
+	for _, want := range []string{
+		`SEARCH('{Highway,App,Env} MetricName="` + telemetry.MetricApprovalsWaiting + `"', 'Maximum', 300)`, "SUM(waiting)",
+		`SEARCH('{Highway,App} MetricName="` + telemetry.MetricGatePassed + `"', 'Average', 3600)`, "100 * passed", "100 * AVG(passed)",
+		`SEARCH('{Highway,App,Env} MetricName="` + telemetry.MetricArtifactDrift + `"', 'Maximum', 3600)`,
+		doraSearch(telemetry.MetricDeploymentsPerDay), "SUM(perDay)",
+		doraSearch(telemetry.MetricLeadTimeP50), "AVG(lead)", "MAX(lead)",
+		doraSearch(telemetry.MetricFailedChangesInWindow), doraSearch(telemetry.MetricDeploymentsInWindow), "100 * SUM(failed) / SUM(deployed)",
+		doraSearch(telemetry.MetricTimeToRestoreP50), "AVG(restore)", "MAX(restore)",
+	} {
+		if !slices.Contains(overview.expressions(), want) {
+			t.Errorf("the overview lacks the expression %s; it has %q", want, overview.expressions())
+		}
+	}
+
+	// AND it lists no metric of one app, and no app's heatmap
+	for _, w := range overview.Widgets {
+		if w.Type == "custom" {
+			t.Errorf("the overview has a custom widget %v", w.Properties)
+		}
+		for _, m := range w.metrics() {
+			if slices.Contains(m, any(dimApp)) {
+				t.Errorf("the overview graphs %v: one app's metric", m)
 			}
+		}
+	}
+}
+
+func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
+	// GIVEN the example policy, of one app
+	p := examplePolicy(t)
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+	heatmap := functionID(t, tpl, p.Hub, FunctionHeatmap)
+	dashboards := dashboardsOf(t, tpl)
+
+	// THEN one app dashboard starts with a text naming checkout, graphs its
+	// DORA metrics in prod over 7 days and embeds the heatmap function for it
+	if len(dashboards) != 2 {
+		t.Errorf("dashboards %v, want the overview and one app dashboard", slices.Sorted(maps.Keys(dashboards)))
+	}
+	d, ok := dashboards[AppDashboardName(p.Hub, 0)]
+	if !ok {
+		t.Fatalf("no dashboard %s among %v", AppDashboardName(p.Hub, 0), slices.Sorted(maps.Keys(dashboards)))
+	}
+	if len(d.Widgets) != 6 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout") {
+		t.Errorf("%s widgets = %v, want a text naming checkout, then its 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
+	}
+	for _, metric := range []string{telemetry.MetricDeploymentsPerDay, telemetry.MetricLeadTimeP50, telemetry.MetricChangeFailureRate, telemetry.MetricTimeToRestoreP50} {
+		if want := `["Highway","` + metric + `","App","checkout","Env","prod","Window","7d",`; !strings.Contains(d.body, want) {
+			t.Errorf("%s lacks %s", AppDashboardName(p.Hub, 0), want)
+		}
+	}
+	for _, want := range []string{`"type":"custom"`, `"endpoint":"${` + heatmap + `}"`, `"params":{"app":"checkout"}`} {
+		if !strings.Contains(d.body, want) {
+			t.Errorf("%s lacks %s:\n%s", AppDashboardName(p.Hub, 0), want, d.body)
 		}
 	}
 

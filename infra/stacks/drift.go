@@ -3,7 +3,6 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -67,8 +66,9 @@ func newDrift(hub *Hub) error {
 		return err
 	}
 	hub.grantDecisions(fn)
-	allow(fn, fn.Role(), append(driftChecks(p, p.Hub.Account), assumeSpokeRoles(p.Hub, driftAccounts(p))...))
-	allowResourceReads(fn.Role())
+	if err := hub.actsThrough(scope, accessDrift, fn); err != nil {
+		return err
+	}
 
 	queue := newDriftQueue(scope, hub)
 	queue.GrantSendMessages(fn)
@@ -103,12 +103,4 @@ func newDriftQueue(scope constructs.Construct, hub *Hub) awssqs.Queue {
 			MaxReceiveCount: jsii.Number(driftMaxReceives),
 		},
 	})
-}
-
-// allowResourceReads lets role read the configuration of the resources of the
-// stacks it detects drift on, through the AWS managed SecurityAudit policy.
-func allowResourceReads(role awsiam.IRole) {
-	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String(resourceReadPolicy)))
-	suppress(role, true, rule("AwsSolutions-IAM4", whyResourceReads,
-		"Policy::arn:<AWS::Partition>:iam::aws:policy/"+resourceReadPolicy))
 }

@@ -51,6 +51,7 @@ func (h *Hub) Function(scope constructs.Construct, name string, props FunctionPr
 	c := constructs.NewConstruct(scope, jsii.String(name))
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		RoleName:    jsii.String(FunctionRoleName(h.Policy.Hub, name)),
 		Path:        jsii.String(functionRolePath(h.Policy.Hub)),
 		Description: jsii.String("Highway function " + name),
 	})

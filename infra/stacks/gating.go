@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -40,31 +42,31 @@ func newGating(hub *Hub) error {
 		return err
 	}
 	hub.grantDecisions(gate)
-	allow(gate, gate.Role(), append(
-		gateReads(deliveredFrom(apps, p.Hub.Account)),
-		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(apps, p.Hub))...))
 	if err := hub.Route(scope, route.FunctionGate, gate); err != nil {
 		return err
 	}
-	return newGateJob(scope, hub)
+	job, err := newGateJob(scope, hub)
+	if err != nil {
+		return err
+	}
+	return hub.actsThrough(scope, accessGate, gate, job)
 }
 
 // newGateJob creates the function of the pipeline invoke action: CodePipeline of
 // the hub account may invoke it, pipelines of other delivery accounts through
 // the invoke role, and its ARN is an output, for the action's FunctionName. It
 // reads the job's artifact with the job's own credentials, so it has no S3
-// permission, and answers the jobs of other accounts through their spoke roles.
-func newGateJob(scope constructs.Construct, hub *Hub) error {
+// permission, and answers the jobs through the gate access role of the
+// pipeline's account.
+func newGateJob(scope constructs.Construct, hub *Hub) (awslambda.Function, error) {
 	fn, err := hub.Function(scope, FunctionGateJob, FunctionProps{
 		Description: "Highway: gates a build's output artifact for a CodePipeline invoke action.",
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(gateTimeoutSeconds)),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hub.grantDecisions(fn)
-	allowJobAnswers(fn, fn.Role())
-	allow(fn, fn.Role(), assumeSpokeRoles(hub.Policy.Hub, jobAccounts(hub.Policy)))
 	fn.AddPermission(jsii.String("CodePipelineInvokes"), &awslambda.Permission{
 		Principal:     awsiam.NewServicePrincipal(jsii.String("codepipeline.amazonaws.com"), nil),
 		Action:        jsii.String("lambda:InvokeFunction"),
@@ -74,8 +76,7 @@ func newGateJob(scope constructs.Construct, hub *Hub) error {
 		Description: jsii.String("FunctionName of a CodePipeline Lambda invoke action that gates its input artifact (UserParameters {\"app\": \"<app>\"})."),
 		Value:       fn.FunctionArn(),
 	})
-	newPipelineInvokeRole(scope, hub, fn)
-	return nil
+	return fn, newPipelineInvokeRole(scope, hub, fn)
 }
 
 // newPipelineInvokeRole creates the role that pipelines of delivery accounts
@@ -84,11 +85,11 @@ func newGateJob(scope constructs.Construct, hub *Hub) error {
 // artifact credentials, so it may also read, and decrypt, the artifacts of those
 // accounts' gated builds. Its ARN is an output. When every pipeline that calls
 // the gate is in the hub account, there is no role.
-func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Function) {
+func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Function) error {
 	p := hub.Policy
 	accounts := jobAccounts(p)
 	if len(accounts) == 0 {
-		return
+		return nil
 	}
 	principals := make([]awsiam.IPrincipal, len(accounts))
 	var apps []policy.App
@@ -103,11 +104,14 @@ func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Fu
 	})
 	fn.GrantInvoke(role)
 	suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))
-	allow(role, role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts)))
+	if _, err := grant(scope, "PipelineInvoke", role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts))); err != nil {
+		return fmt.Errorf("role %s: %w", PipelineInvokeRoleName(p.Hub), err)
+	}
 	awscdk.NewCfnOutput(scope, jsii.String("PipelineInvokeRoleArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("RoleArn of the gatejob invoke action of a pipeline in another delivery account; a pipeline of the hub account needs none."),
 		Value:       role.RoleArn(),
 	})
+	return nil
 }
 
 // whyFunctionVersions is why the invoke role may invoke <function ARN>:*.

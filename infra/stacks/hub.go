@@ -31,8 +31,10 @@ type Hub struct {
 	// Topic notifies people; every alarm of the hub (dead-letter queues, function
 	// errors and throttles, failed workflows) publishes to it.
 	Topic awssns.Topic
-	// Dashboard is the Highway dashboard: capabilities add their rows, and the
-	// hub ends it with Highway's own health.
+	// Dashboard is the overview dashboard, named after the hub: capabilities
+	// add their rows, and the hub ends it with Highway's own health. What it
+	// shows per app it finds by SEARCH, so it does not grow with the apps; the
+	// per-app rows are on the app dashboards (AppDashboardName).
 	Dashboard awscloudwatch.Dashboard
 
 	buildDir    string

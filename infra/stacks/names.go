@@ -50,6 +50,17 @@ func ApprovalSecretName(hub policy.Hub) string { return hub.Name + "/approval-li
 // role trusts it.
 func PipelineInvokeRoleName(hub policy.Hub) string { return hub.Name + "-pipeline-invoke" }
 
+// FunctionRoleName is the name of the role of the hub function built from
+// functions/<name>, under functionRolePath: access roles trust it by name.
+func FunctionRoleName(hub policy.Hub, name string) string { return hub.Name + "-" + name }
+
+// AccessRoleName is the name of the role, one in every account where the
+// capability acts, through which its hub functions act on the apps'
+// resources there.
+func AccessRoleName(hub policy.Hub, capability string) string {
+	return hub.Name + "-access-" + capability
+}
+
 // functionRolePath is the IAM path of every hub function's role; spoke roles trust
 // exactly the hub roles under it.
 func functionRolePath(hub policy.Hub) string { return "/" + hub.Name + "/" }

@@ -1,8 +1,6 @@
 package stacks
 
 import (
-	"slices"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -90,7 +88,6 @@ func newPromotion(hub *Hub) error {
 		return nil
 	}
 	scope := constructs.NewConstruct(hub.Stack, jsii.String("Promotion"))
-	deployment := slices.Concat(deploys(deployedTo(p.Apps, p.Hub.Account)), assumeSpokeRoles(p.Hub, deployAccounts(p)))
 	secret := newApprovalSecret(scope, hub)
 
 	url, err := newApproval(scope, hub, secret)
@@ -118,7 +115,9 @@ func newPromotion(hub *Hub) error {
 		return err
 	}
 	hub.grantDecisions(promote)
-	allow(promote, promote.Role(), deployment)
+	if err := hub.actsThrough(scope, accessDeploy, promote); err != nil {
+		return err
+	}
 	newPromotionMachine(scope, hub, promote, request)
 	machineArn := awscdk.Arn_Format(&awscdk.ArnComponents{
 		Service:      jsii.String("states"),

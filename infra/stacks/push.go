@@ -10,8 +10,8 @@ import (
 // newPushRecording records every CodeCommit branch push in the ledger, where build
 // gating and lead time start: the push function, its rules, read/write access to
 // the ledger, and the right to announce each commit on the bus. It reads each
-// commit (author, time) from the repositories of the hub account itself, and from
-// those of other delivery accounts through their spoke roles.
+// commit (author, time) from the app's repository through the commits access
+// role of its delivery account.
 func newPushRecording(hub *Hub) error {
 	scope := constructs.NewConstruct(hub.Stack, jsii.String("PushRecording"))
 	fn, err := hub.Function(scope, route.FunctionPush, FunctionProps{
@@ -22,9 +22,8 @@ func newPushRecording(hub *Hub) error {
 	}
 	hub.GrantLedgerReadWrite(fn)
 	hub.Bus.GrantPutEventsTo(fn, nil)
-	p := hub.Policy
-	allow(fn, fn.Role(), append(
-		commitReads(deliveredFrom(p.Apps, p.Hub.Account)),
-		assumeSpokeRoles(p.Hub, otherDeliveryAccounts(p.Apps, p.Hub))...))
+	if err := hub.actsThrough(scope, accessCommits, fn); err != nil {
+		return err
+	}
 	return hub.Route(scope, route.FunctionPush, fn)
 }

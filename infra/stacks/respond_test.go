@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -74,7 +75,11 @@ type sidStatement struct {
 // statementsBySid returns the statements of role's policies with one of sids.
 func statementsBySid(tpl cfnTemplate, role string, sids []string) map[string]sidStatement {
 	out := map[string]sidStatement{}
-	for _, pol := range tpl.ofType("AWS::IAM::Policy") {
+	policies := tpl.ofType("AWS::IAM::Policy")
+	for id, pol := range tpl.ofType("AWS::IAM::ManagedPolicy") {
+		policies[id] = pol
+	}
+	for _, pol := range policies {
 		if !slices.ContainsFunc(list(pol.Properties["Roles"]), func(r any) bool { return refTo(r) == role }) {
 			continue
 		}
@@ -91,17 +96,7 @@ func statementsBySid(tpl cfnTemplate, role string, sids []string) map[string]sid
 	return out
 }
 
-// spokeRoleID returns the logical id of the spoke role of a spoke stack, or "".
-func spokeRoleID(tpl cfnTemplate, hub policy.Hub) string {
-	for id, r := range tpl.ofType("AWS::IAM::Role") {
-		if r.Properties["RoleName"] == hub.SpokeRoleName() {
-			return id
-		}
-	}
-	return ""
-}
-
-func TestRespondGrantsNameTheRunbooksTargets(t *testing.T) {
+func TestRespondActsThroughTheRunbooksAccounts(t *testing.T) {
 	// GIVEN a policy whose runbooks act in the hub account and in spoke accounts
 	p := parsePolicy(t, alarmPolicyYAML)
 
@@ -111,18 +106,14 @@ func TestRespondGrantsNameTheRunbooksTargets(t *testing.T) {
 	role := functionRole(t, tpl, p.Hub, route.FunctionRespond)
 	ref := func(typ string) string { return "${" + only(t, tpl.ofType(typ)) + "}" }
 
-	// THEN respond may move the hub account's Lambda alias its runbook rolls
-	// back, start the hub account's own automation document, assume the spoke
-	// roles of the accounts where runbooks act, and notify people; nothing
-	// for rollback (promote performs it) nor for the environments whose
-	// runbooks only notify
+	// THEN respond may assume the respond access roles of the accounts where
+	// runbooks act (the hub's, for billing's dev alias and its own
+	// automation; the prod accounts of checkout and billing) and notify
+	// people; nothing for rollback (promote performs it) nor for the
+	// environments whose runbooks only notify
 	want := grants{}
-	billingAPI := "arn:aws:lambda:us-east-1:111111111111:function:billing-api"
-	want.add(billingAPI, "lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias")
-	want.add(billingAPI+":*", "lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias")
-	want.add("arn:aws:ssm:us-east-1:111111111111:automation-definition/billing-restart:*", "ssm:StartAutomationExecution")
-	for _, a := range []string{"444444444444", "555555555555"} {
-		want.add("arn:aws:iam::"+a+":role/"+p.Hub.SpokeRoleName(), "sts:AssumeRole")
+	for _, a := range []string{"111111111111", "444444444444", "555555555555"} {
+		want.add("arn:aws:iam::"+a+":role/"+AccessRoleName(p.Hub, accessRespond), "sts:AssumeRole", "sts:TagSession")
 	}
 	want.add(ref("AWS::SNS::Topic"), "sns:Publish")
 	want.add(ref("AWS::KMS::Key"), "kms:Decrypt", "kms:GenerateDataKey")
@@ -140,45 +131,26 @@ func TestRespondGrantsNameTheRunbooksTargets(t *testing.T) {
 		}
 	}
 
-	// AND each spoke role may do exactly what the runbooks of its account's
-	// environments need: read the tags of the alarms they match by tags,
-	// describe and update the ECS services, move the Lambda aliases and start
-	// the automation documents they name, an AWS-owned document under no
-	// account
-	lambdaActions := []string{"lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias"}
-	ecsActions := []string{"ecs:DescribeServices", "ecs:UpdateService"}
-	worker := "arn:aws:lambda:eu-central-1:555555555555:function:billing-worker"
-	wantSpoke := map[string]map[string]sidStatement{
-		"444444444444": {
-			"ReadAlarmTags":     {[]string{"cloudwatch:ListTagsForResource"}, []string{"arn:aws:cloudwatch:eu-west-1:444444444444:alarm:checkout-prod-*"}},
-			"RemediateServices": {ecsActions, []string{"arn:aws:ecs:eu-west-1:444444444444:service/shop/checkout"}},
-			"StartAutomations":  {[]string{"ssm:StartAutomationExecution"}, []string{"arn:aws:ssm:eu-west-1::automation-definition/AWS-RestartEC2Instance:*"}},
-		},
-		"555555555555": {
-			"ReadAlarmTags":            {[]string{"cloudwatch:ListTagsForResource"}, []string{"arn:aws:cloudwatch:eu-central-1:555555555555:alarm:*"}},
-			"RemediateServices":        {ecsActions, []string{"arn:aws:ecs:eu-central-1:555555555555:service/billing/api"}},
-			"RemediateFunctionAliases": {lambdaActions, []string{worker, worker + ":*"}},
-		},
+	// AND the access role of each account holds exactly the kinds of
+	// statements its runbooks need: alarm tags where a runbook matches by
+	// tags, services where one redeploys or scales, aliases where one rolls
+	// an alias back, the automation documents it names (an AWS-owned one
+	// under no account)
+	wantSids := map[string][]string{
+		"111111111111": {"RemediateFunctionAliases", "StartAutomations"},
+		"444444444444": {"ReadAlarmTags", "RemediateServices", "StartAutomations"},
+		"555555555555": {"ReadAlarmTags", "RemediateFunctionAliases", "RemediateServices"},
 	}
-	spokes := 0
-	for _, stack := range h.Spokes {
-		stpl := templateOf(t, stack)
-		id := spokeRoleID(stpl, p.Hub)
-		if id == "" {
-			continue
-		}
-		spokes++
-		got := statementsBySid(stpl, id, respondSids)
-		want := wantSpoke[*stack.Account()]
-		if want == nil {
-			want = map[string]sidStatement{}
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("spoke role of %s: alarm response statements %v, want %v", *stack.Account(), got, want)
+	for account, want := range wantSids {
+		atpl, arole, _ := accessRole(t, h, accessRespond, account)
+		got := slices.Sorted(maps.Keys(statementsBySid(atpl, arole, respondSids)))
+		if !slices.Equal(got, want) {
+			t.Errorf("respond access role of %s: statements %v, want %v", account, got, want)
 		}
 	}
-	if spokes != len(spokeAccounts(p)) {
-		t.Errorf("spoke roles = %d, want %d", spokes, len(spokeAccounts(p)))
+	atpl, arole, _ := accessRole(t, h, accessRespond, "444444444444")
+	if got := statementsBySid(atpl, arole, respondSids)["StartAutomations"].resources; !slices.Equal(got, []string{"arn:aws:ssm:eu-west-1::automation-definition/AWS-RestartEC2Instance:*"}) {
+		t.Errorf("automations of 444444444444 = %v, want the AWS-owned document under no account", got)
 	}
 }
 
@@ -211,18 +183,17 @@ func TestRespondWithoutRemediationsActsNowhere(t *testing.T) {
 	role := functionRole(t, tpl, p.Hub, route.FunctionRespond)
 
 	// THEN respond may notify people and nothing else in any account: no
-	// spoke role to assume, no remediation statement in any spoke role
+	// respond access role anywhere, none to assume
 	want := grants{}
 	want.add("${"+only(t, tpl.ofType("AWS::SNS::Topic"))+"}", "sns:Publish")
 	want.add("${"+only(t, tpl.ofType("AWS::KMS::Key"))+"}", "kms:Decrypt", "kms:GenerateDataKey")
 	if got := respondGrants(t, tpl, role); !reflect.DeepEqual(got, want) {
 		t.Errorf("respond grants %v, want %v", got, want)
 	}
-	for _, stack := range h.Spokes {
-		stpl := templateOf(t, stack)
-		if id := spokeRoleID(stpl, p.Hub); id != "" {
-			if got := statementsBySid(stpl, id, respondSids); len(got) != 0 {
-				t.Errorf("spoke role of %s: alarm response statements %v, want none", *stack.Account(), got)
+	for _, stack := range stacksOf(h) {
+		for _, r := range templateOf(t, stack).ofType("AWS::IAM::Role") {
+			if r.Properties["RoleName"] == AccessRoleName(p.Hub, accessRespond) {
+				t.Errorf("%s has a respond access role, want none", *stack.StackName())
 			}
 		}
 	}

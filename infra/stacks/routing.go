@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -28,10 +29,11 @@ const (
 // Route creates the EventBridge rules of every route of function name (see
 // route.Routes), each delivering to fn with a retry policy and its own
 // dead-letter queue. A route always gets a rule on the hub bus, where spokes
-// forward their AWS events. A route of AWS sources also gets one on the hub
-// account's default bus, because AWS delivers the events of the hub account's own
-// resources there and nowhere else. A named route's rules carry its name in
-// their ids; an unnamed one's, its place among the function's routes.
+// forward their AWS events. A route of AWS sources that selects the hub
+// account's events also gets one on the hub account's default bus, because AWS
+// delivers the events of the hub account's own resources there and nowhere else.
+// A named route's rules carry its name in their ids (a route split by account
+// has a name per shard); an unnamed one's, its place among the function's routes.
 func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunction) error {
 	var routes []route.Route
 	for _, r := range route.Routes(h.Policy) {
@@ -45,14 +47,14 @@ func (h *Hub) Route(scope constructs.Construct, name string, fn awslambda.IFunct
 	for i, r := range routes {
 		pattern, sources, err := eventPattern(r.Pattern)
 		if err != nil {
-			return fmt.Errorf("route of function %s: %w", name, err)
+			return fmt.Errorf("route %q of function %s: %w", r.Name, name, err)
 		}
 		id := fmt.Sprintf("Route%d", i)
 		if r.Name != "" {
 			id = "Route" + pascal(r.Name)
 		}
 		h.rule(scope, id+"HubBus", r, h.Bus, pattern, sources, fn)
-		if anyAWSSource(sources) {
+		if onDefaultBus(pattern, sources, h.Policy.Hub.Account) {
 			h.rule(scope, id+"DefaultBus", r, nil, pattern, sources, fn)
 		}
 	}
@@ -139,12 +141,15 @@ func eventPattern(p route.Pattern) (map[string]any, []string, error) {
 	return pattern, sources, nil
 }
 
-// anyAWSSource reports whether an AWS service emits any of sources.
-func anyAWSSource(sources []string) bool {
-	for _, s := range sources {
-		if strings.HasPrefix(s, "aws.") {
-			return true
-		}
+// onDefaultBus reports whether a rule of pattern, of sources, belongs on the
+// hub account's default bus too: some source is an AWS service, which delivers
+// the events of the hub account's resources there, and the pattern selects
+// events of hub (it names no account, or names hub among them). A rule there
+// that selects only other accounts would never match.
+func onDefaultBus(pattern map[string]any, sources []string, hub string) bool {
+	if !slices.ContainsFunc(sources, func(s string) bool { return strings.HasPrefix(s, "aws.") }) {
+		return false
 	}
-	return false
+	accounts, named := pattern["account"].([]any)
+	return !named || slices.Contains(accounts, any(hub))
 }

@@ -1,8 +1,6 @@
 package stacks
 
 import (
-	"slices"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -19,15 +17,16 @@ type SpokeProps struct {
 	Policy *policy.Policy
 	// Spoke is the account and region the stack deploys to.
 	Spoke policy.Spoke
-	// WithRole creates the account's spoke role. IAM roles are global to an
-	// account, so only one stack per spoke account creates it.
-	WithRole bool
+	// WithRoles creates the account's access roles. IAM roles are global to an
+	// account, so only one stack per spoke account creates them.
+	WithRoles bool
 }
 
 // NewSpoke creates the stack of one spoke account and region: a rule forwarding
 // the AWS events Highway reacts to from the default bus to the hub bus and, when
-// props.WithRole, the role hub functions assume to act in the account.
-func NewSpoke(scope constructs.Construct, props SpokeProps) awscdk.Stack {
+// props.WithRoles, the access roles hub functions assume to act in the account
+// (see newAccessRoles).
+func NewSpoke(scope constructs.Construct, props SpokeProps) (awscdk.Stack, error) {
 	hub, s := props.Policy.Hub, props.Spoke
 	stack := awscdk.NewStack(scope, jsii.String(SpokeStackName(hub, s)), &awscdk.StackProps{
 		StackName:   jsii.String(SpokeStackName(hub, s)),
@@ -38,10 +37,12 @@ func NewSpoke(scope constructs.Construct, props SpokeProps) awscdk.Stack {
 		},
 	})
 	newForwarding(stack, hub)
-	if props.WithRole {
-		newSpokeRole(stack, props.Policy, s.Account)
+	if props.WithRoles {
+		if err := newAccessRoles(stack, props.Policy, s.Account); err != nil {
+			return nil, err
+		}
 	}
-	return stack
+	return stack, nil
 }
 
 // newForwarding sends the spoke's events of the forwarded sources to the hub bus,
@@ -67,55 +68,4 @@ func newForwarding(stack awscdk.Stack, hub policy.Hub) {
 				&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq}),
 		},
 	})
-}
-
-// newSpokeRole creates the role hub functions assume in a spoke account. Only the
-// hub account may assume it, and only with a role under the hub functions' IAM
-// path. It may do to the apps delivered from the account, to the environments
-// of the account Highway deploys to, to the account's stacks when the policy
-// detects drift, and to the alarms and targets of its environments' runbooks,
-// what the hub functions do to those of the hub account, and nothing else:
-// nothing at all when no app is delivered from it, Highway deploys to none of
-// its environments, detects no drift and runs no runbook there. IAM roles are
-// global, so its statements name each app's, environment's and stack's own
-// region.
-func newSpokeRole(stack awscdk.Stack, p *policy.Policy, account string) awsiam.Role {
-	hub := p.Hub
-	role := awsiam.NewRole(stack, jsii.String("SpokeRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(hub.SpokeRoleName()),
-		Description: jsii.String("Highway: the " + hub.Name + " hub's functions act in this account through this role."),
-		AssumedBy: awsiam.NewPrincipalWithConditions(
-			awsiam.NewAccountPrincipal(jsii.String(hub.Account)),
-			&map[string]interface{}{
-				"ArnLike": map[string]interface{}{"aws:PrincipalArn": functionRoleArns(stack, hub)},
-			}),
-	})
-	allow(role, role, spokePermissions(p, account))
-	if answersJobs(p, account) {
-		allowJobAnswers(role, role)
-	}
-	if p.Drift != nil && account != hub.Account {
-		allowResourceReads(role)
-	}
-	return role
-}
-
-// spokePermissions are the statements of an account's spoke role: what hub
-// functions do to the apps delivered from that account, to the environments of
-// that account Highway deploys to, to its stacks when the policy detects
-// drift, and to its alarms and runbook targets when the policy responds to
-// alarms, in any region. The hub account's own apps, environments and stacks are
-// reached with the functions' roles, so its spoke role, if any, gets nothing.
-func spokePermissions(p *policy.Policy, account string) []permission {
-	if account == p.Hub.Account {
-		return nil
-	}
-	apps := deliveredFrom(p.Apps, account)
-	return slices.Concat(commitReads(apps), gateReads(apps), deploys(deployedTo(p.Apps, account)), driftChecks(p, account), remediations(p, account))
-}
-
-// answersJobs reports whether pipelines of account call the gatejob function,
-// which then answers their jobs through the account's spoke role.
-func answersJobs(p *policy.Policy, account string) bool {
-	return slices.Contains(jobAccounts(p), account)
 }

@@ -109,7 +109,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 	}
 	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, telemetry.Namespace),
 		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p), policy: p}
-	builds := func(string, string) gating.BuildClients {
+	builds := func(string, string, string) gating.BuildClients {
 		return gating.BuildClients{
 			Reports:   reportgroups.Reader{API: noReportGroups{}},
 			Images:    imagescan.Scanner{API: s.scans},
@@ -123,7 +123,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 	}
 	rt.promoter = promote
 	rt.handlers = map[string]handler{
-		route.FunctionPush:    lambdaHandler(push.NewHandler(p, func(string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
+		route.FunctionPush:    lambdaHandler(push.NewHandler(p, func(string, string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
 		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, localTopic).Handle),
 		route.FunctionPromote: lambdaHandler(promote.Invoke),
 	}
@@ -134,7 +134,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 			Tags: func(alarm.StateChange) func(context.Context) (map[string]string, error) {
 				return func(context.Context) (map[string]string, error) { return nil, nil } // the demo's alarms carry no tags
 			},
-			Clients:  func(string, string) remediate.Clients { return remediate.Clients{} },
+			Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{} },
 			Rollback: respond.RollbackByEvent{Bus: rt, Now: now},
 			Bus:      rt, Notify: topic{out}, Topic: localTopic, Now: now,
 		})

@@ -206,7 +206,7 @@ func (f deployerFunc) Deploy(ctx context.Context, t deploy.Target) (deploy.Resul
 
 // clients returns the runtime check's clients; every account reads the same
 // stand-in.
-func (e *environments) clients(string, string) runtimecheck.Clients {
+func (e *environments) clients(string, string, string) runtimecheck.Clients {
 	return runtimecheck.Clients{SSM: environmentsSSM{e}, ECS: environmentsECS{e}}
 }
 

@@ -2,9 +2,12 @@ package awsconfig_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
@@ -28,48 +31,75 @@ const assumeRoleResponse = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com
   <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>
 </AssumeRoleResponse>`
 
-// A call in a spoke account is signed with credentials from the spoke role,
-// assumed once; a call in the hub account uses the hub's own.
-func TestAccountsAssumeTheSpokeRoleOnce(t *testing.T) {
+// Every call goes through the access role, the hub account's included: one
+// session per app and account, assumed once and tagged with the app; a call
+// for no app gets an untagged session of its own.
+func TestAccountsAssumeTheAccessRoleOncePerAppAndAccount(t *testing.T) {
 	srv := awsfake.New(t)
 	srv.On("AssumeRole", awsfake.XML(200, assumeRoleResponse))
 	srv.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[]}`))
-	accounts := awsconfig.NewAccounts(srv.Config(), "111111111111", "highway-spoke", "highway-push")
+	accounts := awsconfig.NewAccounts(srv.Config(), "highway-access-commits", "highway:app", "highway-push")
 
-	put := func(account string) {
+	put := func(cfg aws.Config) {
 		t.Helper()
-		client := eventbridge.NewFromConfig(accounts.Config(account, "eu-west-1"))
+		client := eventbridge.NewFromConfig(cfg)
 		if _, err := client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	put("222222222222")
-	put("222222222222")
-	put("111111111111")
+	put(accounts.ForApp("checkout", "222222222222", "eu-west-1"))
+	put(accounts.ForApp("checkout", "222222222222", "eu-west-1"))
+	put(accounts.ForApp("checkout", "111111111111", "eu-west-1"))
+	put(accounts.ForApp("payments", "222222222222", "eu-west-1"))
+	put(accounts.Config("222222222222", "eu-west-1"))
 
-	assumes := srv.Calls("AssumeRole")
-	if len(assumes) != 1 {
-		t.Fatalf("AssumeRole calls = %d, want 1 (credentials are cached)", len(assumes))
+	type session struct{ role, app string }
+	var got []session
+	for _, c := range srv.Calls("AssumeRole") {
+		if name := c.Form.Get("RoleSessionName"); name != "highway-push" {
+			t.Errorf("RoleSessionName = %q, want highway-push", name)
+		}
+		s := session{role: c.Form.Get("RoleArn")}
+		if c.Form.Get("Tags.member.1.Key") != "" {
+			if k := c.Form.Get("Tags.member.1.Key"); k != "highway:app" {
+				t.Errorf("session tag key = %q, want highway:app", k)
+			}
+			s.app = c.Form.Get("Tags.member.1.Value")
+		}
+		got = append(got, s)
 	}
-	form := assumes[0].Form
-	if got, want := form.Get("RoleArn"), "arn:aws:iam::222222222222:role/highway-spoke"; got != want {
-		t.Errorf("RoleArn = %q, want %q", got, want)
+	want := []session{
+		{"arn:aws:iam::222222222222:role/highway-access-commits", "checkout"},
+		{"arn:aws:iam::111111111111:role/highway-access-commits", "checkout"},
+		{"arn:aws:iam::222222222222:role/highway-access-commits", "payments"},
+		{"arn:aws:iam::222222222222:role/highway-access-commits", ""},
 	}
-	if got := form.Get("RoleSessionName"); got != "highway-push" {
-		t.Errorf("RoleSessionName = %q, want highway-push", got)
+	if !slices.Equal(got, want) {
+		t.Errorf("AssumeRole sessions = %v, want %v (one per app and account, cached)", got, want)
 	}
-	calls := srv.Calls("PutEvents")
-	wantKeys := []string{"ASIASPOKE", "ASIASPOKE", awsfake.AccessKeyID}
-	for i, c := range calls {
+	for i, c := range srv.Calls("PutEvents") {
 		auth := c.Header.Get("Authorization")
-		if !strings.Contains(auth, "Credential="+wantKeys[i]+"/") {
-			t.Errorf("call %d signed with %q, want access key %s", i+1, auth, wantKeys[i])
+		if !strings.Contains(auth, "Credential=ASIASPOKE/") || !strings.Contains(auth, "/eu-west-1/") {
+			t.Errorf("call %d signed with %q, want the access role's session in eu-west-1", i+1, auth)
 		}
-		if !strings.Contains(auth, "/eu-west-1/") {
-			t.Errorf("call %d not signed for eu-west-1: %q", i+1, auth)
+		if c.Header.Get("X-Amz-Security-Token") != "spoke-token" {
+			t.Errorf("call %d carries token %q, want the assumed session's", i+1, c.Header.Get("X-Amz-Security-Token"))
 		}
 	}
-	if len(calls) > 0 && calls[0].Header.Get("X-Amz-Security-Token") != "spoke-token" {
-		t.Errorf("spoke call carries token %q, want the assumed session's", calls[0].Header.Get("X-Amz-Security-Token"))
+}
+
+// A function given no access role makes no call through Accounts, and says why.
+func TestAccountsWithoutRoleRefuse(t *testing.T) {
+	srv := awsfake.New(t)
+	srv.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[]}`))
+	accounts := awsconfig.NewAccounts(srv.Config(), "", "highway:app", "highway-approval")
+
+	client := eventbridge.NewFromConfig(accounts.ForApp("checkout", "222222222222", "eu-west-1"))
+	_, err := client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{}}})
+	if !errors.Is(err, awsconfig.ErrNoAccessRole) {
+		t.Errorf("PutEvents without an access role = %v, want ErrNoAccessRole", err)
+	}
+	if n := len(srv.Calls("PutEvents")) + len(srv.Calls("AssumeRole")); n != 0 {
+		t.Errorf("%d calls reached AWS, want none", n)
 	}
 }

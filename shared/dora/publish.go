@@ -49,7 +49,7 @@ func All(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, 
 // Publish writes a row's metrics; a metric without data (no commit, no
 // incident restored) is not written, so CloudWatch shows a gap, not a zero.
 func Publish(put telemetry.Putter, r Row) error {
-	dims := telemetry.Dimensions{"App": r.App, "Env": r.Env, "Window": r.Window}
+	dims := telemetry.Dimensions{telemetry.DimApp: r.App, telemetry.DimEnv: r.Env, telemetry.DimWindow: r.Window}
 	m := r.Metrics
 	var errs []error
 	add := func(name string, v float64, u telemetry.Unit) { errs = append(errs, put.Put(name, v, u, dims)) }

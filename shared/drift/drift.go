@@ -162,8 +162,8 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Runtime returns the clients with which CheckRuntime reads what an
-	// account's environments run; nil: no runtime checks.
-	Runtime func(account, region string) runtimecheck.Clients
+	// app's environment in an account and region runs; nil: no runtime checks.
+	Runtime func(app, account, region string) runtimecheck.Clients
 }
 
 // DefaultRerun is Config.Rerun's default.
@@ -187,7 +187,7 @@ type Handler struct {
 	limits   *Limits
 	rerun    time.Duration
 	now      func() time.Time
-	runtime  func(account, region string) runtimecheck.Clients
+	runtime  func(app, account, region string) runtimecheck.Clients
 }
 
 // New returns a Handler, or an error naming what Config lacks.

@@ -437,7 +437,7 @@ func (h *Handler) measure(ctx context.Context, rep *ledger.DriftReport) {
 	}
 	put(telemetry.MetricDriftedStacks, float64(min(drifted, 1)), nil)
 	for _, s := range slices.Sorted(maps.Keys(withSeverities(bySeverity))) {
-		put(telemetry.MetricDriftedResources, float64(bySeverity[s]), telemetry.Dimensions{"Severity": s})
+		put(telemetry.MetricDriftedResources, float64(bySeverity[s]), telemetry.Dimensions{telemetry.DimSeverity: s})
 	}
 }
 

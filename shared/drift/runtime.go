@@ -65,7 +65,7 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 				continue
 			}
 			id := runtimecheck.ReportID(app.Name, env.Name)
-			rep, err := runtimecheck.Check(ctx, app.Name, env, h.ledger, h.runtime(env.Account, env.Region), at)
+			rep, err := runtimecheck.Check(ctx, app.Name, env, h.ledger, h.runtime(app.Name, env.Account, env.Region), at)
 			switch {
 			case errors.Is(err, runtimecheck.ErrNotPromoted):
 				res.Skipped = append(res.Skipped, id)
@@ -95,7 +95,7 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 	if mismatch {
 		drifted = 1
 	}
-	if err := h.metrics.Put(telemetry.MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{"App": rep.App, "Env": rep.Env}); err != nil {
+	if err := h.metrics.Put(telemetry.MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{telemetry.DimApp: rep.App, telemetry.DimEnv: rep.Env}); err != nil {
 		slog.WarnContext(ctx, "drift metric not written", "metric", telemetry.MetricArtifactDrift, "error", err)
 	}
 	if !mismatch || !rep.Changed {

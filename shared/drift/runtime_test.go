@@ -48,7 +48,7 @@ func runtimeFixture(t *testing.T, running *string) *fixture {
 	t.Helper()
 	f := newFixture(t, runtimePolicy)
 	client := ssm.NewFromConfig(f.aws.Config())
-	f.h.runtime = func(string, string) runtimecheck.Clients { return runtimecheck.Clients{SSM: client} }
+	f.h.runtime = func(string, string, string) runtimecheck.Clients { return runtimecheck.Clients{SSM: client} }
 	f.aws.OnFunc("GetParameter", func(r awsfake.Request) awsfake.Response {
 		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, *running))
 	})

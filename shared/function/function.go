@@ -34,13 +34,18 @@ const (
 	// EnvDriftQueue is the URL of the queue the drift function fans stacks
 	// out through.
 	EnvDriftQueue = "HIGHWAY_DRIFT_QUEUE"
+	// EnvAccessRole is the name of the role, the same in every account, that
+	// the function assumes to act on the apps' resources there; unset for a
+	// function that acts on none.
+	EnvAccessRole = "HIGHWAY_ACCESS_ROLE"
 )
 
 // Runtime is what a function's main builds its clients and handler from.
 type Runtime struct {
 	// AWS is the process's one SDK configuration, traced with X-Ray in Lambda.
 	AWS aws.Config
-	// Accounts gives the configuration for other accounts, through the spoke role.
+	// Accounts gives the configuration to act on the apps' resources in any
+	// account, through the function's access role.
 	Accounts *awsconfig.Accounts
 	// Policy is the validated policy the CDK app shipped with the function.
 	Policy *policy.Policy
@@ -77,7 +82,7 @@ func Load(ctx context.Context) (*Runtime, error) {
 	}
 	return &Runtime{
 		AWS:      cfg,
-		Accounts: awsconfig.NewAccounts(cfg, p.Hub.Account, p.Hub.SpokeRoleName(), session),
+		Accounts: awsconfig.NewAccounts(cfg, os.Getenv(EnvAccessRole), p.Hub.AppTag, session),
 		Policy:   p,
 		Table:    table,
 		Bus:      bus,

@@ -69,7 +69,8 @@ func TestLoadReadsTheFunctionEnvironment(t *testing.T) {
 	for k, v := range map[string]string{
 		"HIGHWAY_POLICY_FILE": "../../infra/highway.yaml", EnvTable: "highway-ledger", EnvBus: "highway",
 		EnvTopic: "arn:aws:sns:eu-west-1:111111111111:highway-notifications", EnvTracing: "off",
-		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s",
+		EnvAccessRole: "highway-access-gate",
+		"AWS_REGION":  "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s",
 		"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
 	} {
 		t.Setenv(k, v)
@@ -82,7 +83,7 @@ func TestLoadReadsTheFunctionEnvironment(t *testing.T) {
 		rt.Policy.Hub.Account != "111111111111" || rt.AWS.Region != "eu-west-1" || rt.Accounts == nil || rt.Metrics == nil {
 		t.Errorf("Load() = %+v", rt)
 	}
-	if got := rt.Accounts.RoleARN("222222222222"); got != "arn:aws:iam::222222222222:role/highway-spoke" {
-		t.Errorf("Accounts.RoleARN = %q, want the policy's spoke role", got)
+	if got := rt.Accounts.RoleARN("222222222222"); got != "arn:aws:iam::222222222222:role/highway-access-gate" {
+		t.Errorf("Accounts.RoleARN = %q, want the access role %s names", got, EnvAccessRole)
 	}
 }

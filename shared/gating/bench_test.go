@@ -41,7 +41,7 @@ func BenchmarkHandleGate(b *testing.B) {
 	})}
 	reports, images, pipe := &noReportGroups{}, &noImageScans{}, newPipeline(failedBuild)
 	pub := &publisher{}
-	h := NewBuilds(benchPolicy(b), func(string, string) BuildClients {
+	h := NewBuilds(benchPolicy(b), func(string, string, string) BuildClients {
 		return BuildClients{Reports: reports, Images: images, Artifacts: artifacts, Pipelines: pipe}
 	}, ledger.NewMemory(), pub, silent{}, topic, WithMetrics(&telemetrytest.Recorder{}))
 	ev := localaws.Sample[events.CloudWatchEvent](b, "codebuild-build-failed.json")

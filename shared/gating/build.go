@@ -56,13 +56,13 @@ type BuildClients struct {
 // Builds judges finished CodeBuild builds of the policy's gated projects.
 type Builds struct {
 	core
-	clients func(account, region string) BuildClients
+	clients func(app, account, region string) BuildClients
 }
 
 // NewBuilds returns the build handler: it reads evidence with the clients of
-// each delivery account, records decisions in l, announces them on b, and tells
+// each app in its delivery account, records decisions in l, announces them on b, and tells
 // people of failures on topic (none when empty) through n.
-func NewBuilds(p *policy.Policy, clients func(account, region string) BuildClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts ...Option) *Builds {
+func NewBuilds(p *policy.Policy, clients func(app, account, region string) BuildClients, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts ...Option) *Builds {
 	return &Builds{core: newCore(p, l, b, n, topic, opts), clients: clients}
 }
 
@@ -87,7 +87,7 @@ func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result,
 		return ignore(ctx, fmt.Sprintf("build %s is %s, not finished", be.Build.ID, be.Build.Status))
 	}
 	be.Build.App = app.Name
-	clients := h.clients(be.Account, be.Region)
+	clients := h.clients(app.Name, be.Account, be.Region)
 
 	seen, err := h.recordBuild(ctx, be)
 	if err != nil {

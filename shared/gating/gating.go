@@ -116,7 +116,7 @@ func (c *core) record(ctx context.Context, key string, d *ledger.GateDecision) (
 		if stored.Verdict == ledger.VerdictPass {
 			passed = 1
 		}
-		if err := c.metrics.Put(telemetry.MetricGatePassed, passed, telemetry.None, telemetry.Dimensions{"App": stored.App}); err != nil {
+		if err := c.metrics.Put(telemetry.MetricGatePassed, passed, telemetry.None, telemetry.Dimensions{telemetry.DimApp: stored.App}); err != nil {
 			slog.WarnContext(ctx, "gate metric not written", "error", err)
 		}
 	}

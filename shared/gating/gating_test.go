@@ -143,7 +143,7 @@ func (f *fixture) artifact(t *testing.T, key string, files map[string]string) {
 
 func (f *fixture) builds() *Builds {
 	cfg := f.aws.Config()
-	return NewBuilds(f.policy, func(account, region string) BuildClients {
+	return NewBuilds(f.policy, func(app, account, region string) BuildClients {
 		return BuildClients{
 			Reports:   reportgroups.Reader{API: codebuild.NewFromConfig(cfg)},
 			Images:    imagescan.Scanner{API: ecr.NewFromConfig(cfg)},

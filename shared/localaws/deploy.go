@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
 // SpokeAccessKey is the access key of the credentials the fake STS hands out
-// for Highway's spoke role: a call signed with it was made across accounts.
+// for a function's access role: a call signed with it was made through the
+// role, in the app's account (the hub's included).
 const SpokeAccessKey = "ASIASPOKE"
 
 // Deployment is a function as Lambda runs it, recreated on this machine: its
@@ -69,6 +71,9 @@ func Deploy(tb testing.TB, name string) *Deployment {
 		"HIGHWAY_TABLE=" + d.Table,
 		"HIGHWAY_BUS=highway",
 		"HIGHWAY_TOPIC=arn:aws:sns:eu-west-1:111111111111:highway-notifications",
+		// Every function that acts on the apps' resources does so through its
+		// access role; the fake STS answers for any.
+		function.EnvAccessRole + "=highway-access-" + name,
 		policy.PolicyFileEnv + "=" + policyFile,
 	}
 	return d

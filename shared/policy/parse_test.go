@@ -33,7 +33,7 @@ func TestParseSmall(t *testing.T) {
 	}
 	want := &policy.Policy{
 		Version: 1,
-		Hub:     policy.Hub{Account: "111111111111", Region: "eu-west-1", Name: "highway", LogRetentionDays: 30},
+		Hub:     policy.Hub{Account: "111111111111", Region: "eu-west-1", Name: "highway", LogRetentionDays: 30, AppTag: "highway:app"},
 		Apps: []policy.App{{
 			Name:         "checkout",
 			Repository:   "checkout-service",
@@ -208,6 +208,16 @@ func TestParseErrors(t *testing.T) {
 			name: "hub name with a space",
 			give: strings.Replace(small, "region: eu-west-1}\napps", "region: eu-west-1, name: my highway}\napps", 1),
 			want: `p.yaml:2:57: hub.name: name "my highway" must start with a letter and hold only letters, digits and '-', at most 32 (it prefixes resource names)`,
+		},
+		{
+			name: "app tag in the aws: namespace",
+			give: strings.Replace(small, "region: eu-west-1}\napps", "region: eu-west-1, appTag: \"aws:app\"}\napps", 1),
+			want: `p.yaml:2:59: hub.appTag: "aws:app" is not a tag key IAM accepts: 1 to 128 letters, digits, spaces and _ . : / = + - @, not starting with aws:`,
+		},
+		{
+			name: "app tag with a character IAM refuses",
+			give: strings.Replace(small, "region: eu-west-1}\napps", "region: eu-west-1, appTag: \"app#name\"}\napps", 1),
+			want: `p.yaml:2:59: hub.appTag: "app#name" is not a tag key IAM accepts: 1 to 128 letters, digits, spaces and _ . : / = + - @, not starting with aws:`,
 		},
 		{
 			name: "environment name with a space",

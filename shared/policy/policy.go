@@ -40,6 +40,10 @@ type Hub struct {
 	LogRetentionDays int `yaml:"logRetentionDays" json:"logRetentionDays"`
 	// NotifyEmails are subscribed to the notification topic.
 	NotifyEmails []string `yaml:"notifyEmails,omitempty" json:"notifyEmails,omitempty"`
+	// AppTag is the tag key that names, on every resource of an app Highway
+	// acts on, the app it belongs to; default "highway:app". Highway's access
+	// roles reach a resource only from a session tagged with the same app.
+	AppTag string `yaml:"appTag,omitempty" json:"appTag,omitempty"`
 }
 
 // App is one delivery unit: a repository whose artifacts move through Environments
@@ -82,10 +86,6 @@ type Environment struct {
 	// does not deploy there, and promotion stops before it.
 	Deploy *Deploy `yaml:"deploy,omitempty" json:"deploy,omitempty"`
 }
-
-// SpokeRoleName is the IAM role, one per spoke account, that hub functions
-// assume to act in that account.
-func (h Hub) SpokeRoleName() string { return h.Name + "-spoke" }
 
 // Spoke is one workload account and region that forwards its events to the hub.
 type Spoke struct {

@@ -15,6 +15,8 @@ const (
 	DefaultHubName = "highway"
 	// DefaultLogRetentionDays keeps function logs for a month.
 	DefaultLogRetentionDays = 30
+	// DefaultAppTag is the tag key naming a resource's app.
+	DefaultAppTag = "highway:app"
 )
 
 // Version is the only schema version this Highway reads.
@@ -39,9 +41,12 @@ var checks = []func(*checker, *Policy){
 }
 
 var (
-	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
-	hubNamePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
+	hubNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+	// tagKeyPattern is what IAM accepts as a tag key (and so as the key of a
+	// session tag and of aws:ResourceTag/<key>).
+	tagKeyPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	namePattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 )
@@ -62,6 +67,9 @@ func checkHub(c *checker, p *Policy) {
 	if c.has("hub.logRetentionDays") && !slices.Contains(LogRetentionDays, h.LogRetentionDays) {
 		c.errorf("hub.logRetentionDays", "%d is not a CloudWatch Logs retention period; use one of %s",
 			h.LogRetentionDays, joinInts(LogRetentionDays))
+	}
+	if c.has("hub.appTag") && (!tagKeyPattern.MatchString(h.AppTag) || strings.HasPrefix(strings.ToLower(h.AppTag), "aws:")) {
+		c.errorf("hub.appTag", "%q is not a tag key IAM accepts: 1 to 128 letters, digits, spaces and _ . : / = + - @, not starting with aws:", h.AppTag)
 	}
 	first := map[string]string{}
 	for i, email := range h.NotifyEmails {
@@ -148,6 +156,9 @@ func (p *Policy) applyDefaults() {
 	}
 	if p.Hub.LogRetentionDays == 0 {
 		p.Hub.LogRetentionDays = DefaultLogRetentionDays
+	}
+	if p.Hub.AppTag == "" {
+		p.Hub.AppTag = DefaultAppTag
 	}
 	for i := range p.Apps {
 		a := &p.Apps[i]

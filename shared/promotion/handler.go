@@ -64,8 +64,11 @@ func (p *Promoter) Invoke(ctx context.Context, payload json.RawMessage) (any, er
 // Handle reacts to the events the promote routes deliver: a passed gate starts
 // promotion, an environment's pipeline or ECS deployment finishing records the
 // deployment, and the scheduled tick advances queues whose time has come.
-// Events that do not concern Highway are acknowledged; failures a retry can fix
-// are returned.
+// The routes select pipeline and ECS events by account only, so Handle checks
+// the rest: the detail type (a stage's or an action's end is not the
+// execution's), the state, and the pipeline or service of an environment in
+// that account and region. Events that do not concern Highway are
+// acknowledged; failures a retry can fix are returned.
 func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
 	switch {
@@ -73,9 +76,9 @@ func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 		return p.gatePassed(ctx, ev)
 	case ev.Source == route.SourceHighway && ev.DetailType == route.DetailTypeRollbackRequested:
 		return p.rollbackRequested(ctx, ev)
-	case ev.Source == "aws.codepipeline":
+	case ev.Source == route.SourceCodePipeline && ev.DetailType == route.DetailTypePipelineExecutionStateChange:
 		return p.pipelineFinished(ctx, ev)
-	case ev.Source == "aws.ecs":
+	case ev.Source == route.SourceECS && ev.DetailType == route.DetailTypeECSDeploymentStateChange:
 		return p.serviceDeployed(ctx, ev)
 	case ev.Source == "aws.events" && ev.DetailType == "Scheduled Event":
 		return Result{Outcome: "tick"}, p.Tick(ctx)
@@ -163,7 +166,7 @@ func (p *Promoter) gatePassed(ctx context.Context, ev events.CloudWatchEvent) (R
 }
 
 // pipelineDetail is the detail of a "CodePipeline Pipeline Execution State
-// Change" event.
+// Change" event (route.DetailTypePipelineExecutionStateChange).
 type pipelineDetail struct {
 	Pipeline    string `json:"pipeline"`
 	ExecutionID string `json:"execution-id"`
@@ -175,9 +178,9 @@ func (p *Promoter) pipelineFinished(ctx context.Context, ev events.CloudWatchEve
 	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.ExecutionID == "" {
 		return ignore(ctx, "undecodable pipeline execution detail")
 	}
-	app, env := p.deployedBy(ev.AccountID, func(dep *policy.Deploy) bool { return dep.Pipeline != nil && dep.Pipeline.Name == d.Pipeline })
+	app, env := p.deployedBy(ev.AccountID, ev.Region, func(dep *policy.Deploy) bool { return dep.Pipeline != nil && dep.Pipeline.Name == d.Pipeline })
 	if env == nil {
-		return ignore(ctx, fmt.Sprintf("pipeline %s in %s deploys no environment of the policy", d.Pipeline, ev.AccountID))
+		return ignore(ctx, fmt.Sprintf("pipeline %s in %s %s deploys no environment of the policy", d.Pipeline, ev.AccountID, ev.Region))
 	}
 	if d.State != "SUCCEEDED" && d.State != "FAILED" && d.State != "STOPPED" && d.State != "SUPERSEDED" {
 		return ignore(ctx, "execution "+d.ExecutionID+" is "+d.State)
@@ -185,7 +188,8 @@ func (p *Promoter) pipelineFinished(ctx context.Context, ev events.CloudWatchEve
 	return p.finished(ctx, app, env, d.ExecutionID, d.State == "SUCCEEDED", "pipeline "+d.Pipeline+" execution "+d.ExecutionID+" "+strings.ToLower(d.State))
 }
 
-// ecsDetail is the detail of an "ECS Deployment State Change" event.
+// ecsDetail is the detail of an "ECS Deployment State Change" event
+// (route.DetailTypeECSDeploymentStateChange).
 type ecsDetail struct {
 	EventName    string `json:"eventName"`
 	DeploymentID string `json:"deploymentId"`
@@ -198,7 +202,7 @@ func (p *Promoter) serviceDeployed(ctx context.Context, ev events.CloudWatchEven
 		return ignore(ctx, "undecodable ECS deployment detail")
 	}
 	service := ev.Resources[0]
-	app, env := p.deployedBy(ev.AccountID, func(dep *policy.Deploy) bool {
+	app, env := p.deployedBy(ev.AccountID, ev.Region, func(dep *policy.Deploy) bool {
 		return dep.ECS != nil && strings.HasSuffix(service, ":service/"+dep.ECS.Cluster+"/"+dep.ECS.Service)
 	})
 	if env == nil {
@@ -221,12 +225,13 @@ func (p *Promoter) finished(ctx context.Context, app *policy.App, env *policy.En
 	return Result{Outcome: "finished", App: app.Name, Env: env.Name, Reason: detail}, nil
 }
 
-// deployedBy finds the environment in account whose deploy matches.
-func (p *Promoter) deployedBy(account string, match func(*policy.Deploy) bool) (*policy.App, *policy.Environment) {
+// deployedBy finds the environment in account and region whose deploy
+// matches: a pipeline or service of the same name elsewhere is not its.
+func (p *Promoter) deployedBy(account, region string, match func(*policy.Deploy) bool) (*policy.App, *policy.Environment) {
 	for i := range p.policy.Apps {
 		app := &p.policy.Apps[i]
 		for j := range app.Environments {
-			if env := &app.Environments[j]; env.Deploy != nil && env.Account == account && match(env.Deploy) {
+			if env := &app.Environments[j]; env.Deploy != nil && env.Account == account && env.Region == region && match(env.Deploy) {
 				return app, env
 			}
 		}

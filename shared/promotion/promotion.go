@@ -451,7 +451,7 @@ func (p *Promoter) measureWaiting(ctx context.Context, app, env string, promos [
 			waiting++
 		}
 	}
-	if err := p.metrics.Put(telemetry.MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{"App": app, "Env": env}); err != nil {
+	if err := p.metrics.Put(telemetry.MetricApprovalsWaiting, float64(waiting), telemetry.Count, telemetry.Dimensions{telemetry.DimApp: app, telemetry.DimEnv: env}); err != nil {
 		slog.WarnContext(ctx, "approvals waiting not measured", "app", app, "env", env, "error", err)
 	}
 }

@@ -25,7 +25,7 @@ func BenchmarkHandlePush(b *testing.B) {
 	ev := localaws.Sample[events.CloudWatchEvent](b, "codecommit-push.json")
 	r := newRepo(root, old, middle, head)
 	pub := &publisher{}
-	h := NewHandler(testPolicy(b), func(string, string) CommitGetter { return r }, ledger.NewMemory(), pub, &telemetrytest.Recorder{})
+	h := NewHandler(testPolicy(b), func(string, string, string) CommitGetter { return r }, ledger.NewMemory(), pub, &telemetrytest.Recorder{})
 	telemetrytest.DiscardLogs(b)
 	ctx := context.Background()
 	want := []string{head, middle}

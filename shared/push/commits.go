@@ -25,9 +25,9 @@ type CommitGetter interface {
 
 var _ CommitGetter = (*codecommit.Client)(nil)
 
-// Commits gives the CodeCommit client of the account and region a repository
-// lives in (through the spoke role when it is not the hub's).
-type Commits func(account, region string) CommitGetter
+// Commits gives the CodeCommit client for app's repository in the account and
+// region it lives in (a session of the access role tagged with the app).
+type Commits func(app, account, region string) CommitGetter
 
 // commitInfo is what CodeCommit says of one commit.
 type commitInfo struct {

@@ -33,7 +33,7 @@ func FuzzHandleDetail(f *testing.F) {
 		l := ledger.NewMemory()
 		pub := &publisher{}
 		r := newRepo(root, old, middle, head)
-		h := NewHandler(pol, func(string, string) CommitGetter { return r }, l, pub, counter{})
+		h := NewHandler(pol, func(string, string, string) CommitGetter { return r }, l, pub, counter{})
 		ev := sample
 		ev.Detail = detail
 		res, err := h.Handle(context.Background(), ev)

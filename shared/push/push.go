@@ -14,13 +14,15 @@ import (
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
 // DetailTypeCommitRecorded is the domain event published for each new commit.
 const DetailTypeCommitRecorded = "Commit Recorded"
 
-// Detail is the detail of a CodeCommit "Repository State Change" event.
+// Detail is the detail of a CodeCommit "Repository State Change" event
+// (route.DetailTypeRepositoryStateChange).
 type Detail struct {
 	// Event is referenceCreated, referenceUpdated or referenceDeleted.
 	Event string `json:"event"`
@@ -111,10 +113,15 @@ func NewHandler(p *policy.Policy, cc Commits, l ledger.Ledger, b bus.Publisher, 
 // Handle records each commit a push brought, once, with its author and commit
 // time read from CodeCommit. Events that are not branch pushes of a known
 // repository, from the app's delivery account, are acknowledged with the reason:
-// a retry could not fix them. CodeCommit, ledger and bus failures are returned
-// for a retry; a redelivered event records nothing twice.
+// a retry could not fix them. The push rule selects CodeCommit's events by
+// account only, so this is where another app's repository is told apart.
+// CodeCommit, ledger and bus failures are returned for a retry; a redelivered
+// event records nothing twice.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
+	if ev.Source != route.SourceCodeCommit || ev.DetailType != route.DetailTypeRepositoryStateChange {
+		return h.ignore(ctx, fmt.Sprintf("%q from %q is not a %q event", ev.DetailType, ev.Source, route.DetailTypeRepositoryStateChange))
+	}
 	var d Detail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return h.ignore(ctx, fmt.Sprintf("undecodable detail: %v", err))
@@ -139,7 +146,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 			d.RepositoryName, ev.AccountID, app.Name, app.Account))
 	}
 
-	commits, truncated, err := pushed(ctx, h.commits(ev.AccountID, ev.Region), d.RepositoryName, d.CommitID, d.OldCommitID, h.known(ctx))
+	commits, truncated, err := pushed(ctx, h.commits(app.Name, ev.AccountID, ev.Region), d.RepositoryName, d.CommitID, d.OldCommitID, h.known(ctx))
 	if notFound(err) {
 		return h.ignore(ctx, err.Error())
 	}
@@ -170,7 +177,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 			return Result{}, fmt.Errorf("record commit %s: %w", c.sha, err)
 		default:
 			res.Outcome = OutcomeRecorded
-			if err := h.metrics.Put(telemetry.MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{"App": app.Name}); err != nil {
+			if err := h.metrics.Put(telemetry.MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{telemetry.DimApp: app.Name}); err != nil {
 				slog.WarnContext(ctx, "metric not recorded", "error", err)
 			}
 		}

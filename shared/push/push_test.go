@@ -20,6 +20,7 @@ import (
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
@@ -71,9 +72,9 @@ func (r *repo) GetCommit(_ context.Context, in *codecommit.GetCommitInput, _ ...
 
 // in returns a Commits factory that serves r for the sample's account only.
 func (r *repo) in(t *testing.T) Commits {
-	return func(account, region string) CommitGetter {
-		if account != "222222222222" || region != "eu-west-1" {
-			t.Errorf("commits read in %s/%s, want the event's 222222222222/eu-west-1", account, region)
+	return func(app, account, region string) CommitGetter {
+		if app != "checkout" || account != "222222222222" || region != "eu-west-1" {
+			t.Errorf("commits read for %s in %s/%s, want checkout's in the event's 222222222222/eu-west-1", app, account, region)
 		}
 		return r
 	}
@@ -316,6 +317,16 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 		{"another account", func(ev *events.CloudWatchEvent) events.CloudWatchEvent { ev.AccountID = "999999999999"; return *ev },
 			"from account 999999999999, but app checkout is delivered from account 222222222222"},
 		{"no time", func(ev *events.CloudWatchEvent) events.CloudWatchEvent { ev.Time = time.Time{}; return *ev }, "event time missing"},
+		{"pull request state change", func(ev *events.CloudWatchEvent) events.CloudWatchEvent {
+			ev.DetailType = "CodeCommit Pull Request State Change"
+			return *ev
+		}, `"CodeCommit Pull Request State Change" from "aws.codecommit" is not a "CodeCommit Repository State Change" event`},
+		{"comment on a commit", func(ev *events.CloudWatchEvent) events.CloudWatchEvent {
+			ev.DetailType = "CodeCommit Comment on Commit"
+			return *ev
+		}, `"CodeCommit Comment on Commit" from "aws.codecommit" is not a`},
+		{"same detail from another source", func(ev *events.CloudWatchEvent) events.CloudWatchEvent { ev.Source = "com.example.git"; return *ev },
+			`"CodeCommit Repository State Change" from "com.example.git" is not a`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -330,6 +341,44 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 			}
 			if len(f.pub.events) != 0 || len(f.commits(t)) != 0 {
 				t.Errorf("an ignored push published %d events and recorded %d commits", len(f.pub.events), len(f.commits(t)))
+			}
+		})
+	}
+}
+
+// The push rule names the delivery accounts, not the repositories: a push to
+// a repository no app has, in an account an app is delivered from, reaches the
+// push function, which records nothing and says why.
+func TestPushToARepositoryNoAppHasIsRoutedThenIgnored(t *testing.T) {
+	tests := []struct {
+		name       string
+		repository string
+		wantReason string
+	}{
+		{name: "another team's repository", repository: "payments-service", wantReason: `repository "payments-service" belongs to no app in the policy`},
+		{name: "a name that differs in case", repository: "Checkout-Service", wantReason: `repository "Checkout-Service" belongs to no app in the policy`},
+	}
+	router, err := route.NewRouter(route.Routes(testPolicy(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := sample(t, func(d map[string]any) { d["repositoryName"] = tt.repository })
+			raw, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fns, err := router.Functions(raw); err != nil || !slices.Equal(fns, []string{route.FunctionPush}) {
+				t.Fatalf("Functions(push to %s from %s) = %v, %v; want [push]", tt.repository, ev.AccountID, fns, err)
+			}
+			f := newFixture(t, ledger.NewMemory(), newRepo(root, old, middle, head))
+			res, err := f.h.Handle(context.Background(), ev)
+			if err != nil || res.Outcome != OutcomeIgnored || res.Reason != tt.wantReason {
+				t.Errorf("Handle(push to %s) = %+v, %v; want ignored: %s", tt.repository, res, err, tt.wantReason)
+			}
+			if len(f.pub.events) != 0 || len(f.commits(t)) != 0 || len(f.repo.calls) != 0 {
+				t.Errorf("an ignored push published %d events, recorded %d commits, read %d from CodeCommit", len(f.pub.events), len(f.commits(t)), len(f.repo.calls))
 			}
 		})
 	}

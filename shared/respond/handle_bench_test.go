@@ -74,7 +74,7 @@ func BenchmarkHandleRespond(b *testing.B) {
 			Tags: func(alarm.StateChange) func(context.Context) (map[string]string, error) {
 				return func(context.Context) (map[string]string, error) { return nil, nil }
 			},
-			Clients:  func(string, string) remediate.Clients { return remediate.Clients{} },
+			Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{} },
 			Rollback: RollbackByEvent{Bus: events, Now: now},
 			Bus:      events, Notify: notify, Topic: topic, Now: now,
 		})

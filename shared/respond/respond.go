@@ -85,8 +85,9 @@ type Config struct {
 	Ledger ledger.Ledger
 	// Tags returns the tag reader of an alarm (alarm.Tags.For).
 	Tags func(alarm.StateChange) func(context.Context) (map[string]string, error)
-	// Clients returns the clients of an environment's account and region.
-	Clients  func(account, region string) remediate.Clients
+	// Clients returns the clients acting for an app in its environment's
+	// account and region.
+	Clients  func(app, account, region string) remediate.Clients
 	Rollback Rollbacker
 	Bus      bus.Publisher
 	Notify   Notifier
@@ -331,7 +332,7 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 		out remediate.Outcome
 		err error
 	)
-	c := h.c.Clients(env.Account, env.Region)
+	c := h.c.Clients(app.Name, env.Account, env.Region)
 	switch {
 	case (act.ECSRedeploy != nil || act.ECSScale != nil) && c.ECS == nil,
 		act.LambdaAliasRollback != nil && c.Lambda == nil,

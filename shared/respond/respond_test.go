@@ -119,7 +119,7 @@ func newFixture(t *testing.T, policyText string) *fixture {
 		Tags: func(alarm.StateChange) func(context.Context) (map[string]string, error) {
 			return func(context.Context) (map[string]string, error) { return nil, nil }
 		},
-		Clients:  func(string, string) remediate.Clients { return remediate.Clients{ECS: ecsClient} },
+		Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{ECS: ecsClient} },
 		Rollback: f.rollbacks, Bus: f.bus, Notify: sns.NewFromConfig(f.aws.Config()), Topic: topic, Now: c.now,
 	})
 	if err != nil {

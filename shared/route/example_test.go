@@ -8,26 +8,34 @@ import (
 	"github.com/highwayhq/highway/shared/route"
 )
 
-// A push to a branch of a CodeCommit repository goes to the push function; the
-// deletion of a tag goes nowhere.
+// A push to a branch goes to the push function when it comes from an account
+// the policy's apps are delivered from; the deletion of a tag, or a push in an
+// account Highway does not watch, goes nowhere. Whether the repository is an
+// app's, the push function decides.
 func ExampleRouter_Functions() {
-	p := &policy.Policy{Apps: []policy.App{{Name: "checkout", Repository: "checkout-service"}}}
+	p := &policy.Policy{
+		Hub:  policy.Hub{Account: "111111111111", Region: "eu-west-1"},
+		Apps: []policy.App{{Name: "checkout", Repository: "checkout-service", Account: "222222222222"}},
+	}
 	router, err := route.NewRouter(route.Routes(p))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	for _, event := range []string{
-		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
+		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change", "account": "222222222222",
 		  "detail": {"event": "referenceUpdated", "referenceType": "branch", "referenceName": "main", "repositoryName": "checkout-service"}}`,
-		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change",
+		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change", "account": "222222222222",
 		  "detail": {"event": "referenceDeleted", "referenceType": "tag", "referenceName": "v1.4.0"}}`,
+		`{"source": "aws.codecommit", "detail-type": "CodeCommit Repository State Change", "account": "999999999999",
+		  "detail": {"event": "referenceUpdated", "referenceType": "branch", "referenceName": "main", "repositoryName": "checkout-service"}}`,
 	} {
 		functions, err := router.Functions([]byte(event))
 		fmt.Println(functions, err)
 	}
 	// Output:
 	// [push] <nil>
+	// [] <nil>
 	// [] <nil>
 }
 
@@ -55,12 +63,17 @@ func ExampleCompile() {
 	// event pattern detail.c-count[0].numeric[1]: the operand of ">" must be a number, not string "0"
 }
 
-// JSON gives the event pattern the CDK app puts in the EventBridge rule.
+// JSON gives the event pattern the CDK app puts in the EventBridge rule: it
+// names the accounts the events come from, not the apps' repositories, so it
+// does not grow with the number of apps.
 func ExamplePattern_JSON() {
-	p := &policy.Policy{Apps: []policy.App{{Name: "checkout", Repository: "checkout-service"}}}
+	p := &policy.Policy{
+		Hub:  policy.Hub{Account: "111111111111", Region: "eu-west-1"},
+		Apps: []policy.App{{Name: "checkout", Repository: "checkout-service", Account: "222222222222"}},
+	}
 	r, _ := route.Lookup(p, route.FunctionPush)
 	text, err := r.Pattern.JSON()
 	fmt.Println(text, err)
 	// Output:
-	// {"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"],"repositoryName":["checkout-service"]},"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]} <nil>
+	// {"account":["222222222222"],"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]} <nil>
 }

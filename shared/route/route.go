@@ -5,8 +5,11 @@
 package route
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/policy"
@@ -23,7 +26,8 @@ type Route struct {
 	// Function is the directory name under functions/ and the Lambda's logical name.
 	Function string
 	// Name tells apart the routes of one function (one EventBridge rule each);
-	// empty for a function's only route.
+	// empty for a function's only route (or the first shard of it, when its
+	// accounts are split over several rules).
 	Name string
 	// Description says in one line what the rule forwards, for the console.
 	Description string
@@ -58,69 +62,112 @@ const DetailTypeRollbackRequested = "Rollback Requested"
 // SourceHighway is the source of Highway's own domain events.
 const SourceHighway = bus.Source
 
+// The AWS events the routes select. The rules do not name each app's
+// resources, so a rule wider than a handler's concern is possible (through
+// another rule, or a future one): the handlers check these names themselves.
+const (
+	// SourceCodeCommit is the source of CodeCommit's events.
+	SourceCodeCommit = "aws.codecommit"
+	// DetailTypeRepositoryStateChange is CodeCommit's event for a created,
+	// updated or deleted branch or tag of a repository.
+	DetailTypeRepositoryStateChange = "CodeCommit Repository State Change"
+	// SourceCodePipeline is the source of CodePipeline's events.
+	SourceCodePipeline = "aws.codepipeline"
+	// DetailTypePipelineExecutionStateChange is CodePipeline's event for the
+	// state of a whole pipeline execution. Stages and actions send their own
+	// detail types, whose details also carry pipeline, execution-id and state.
+	DetailTypePipelineExecutionStateChange = "CodePipeline Pipeline Execution State Change"
+	// SourceECS is the source of Amazon ECS's events.
+	SourceECS = "aws.ecs"
+	// DetailTypeECSDeploymentStateChange is ECS's event for the progress of a
+	// service deployment.
+	DetailTypeECSDeploymentStateChange = "ECS Deployment State Change"
+)
+
 // Routes returns the table of Highway's routes for policy p, in a fixed order.
-// Patterns name the policy's repositories and projects, so EventBridge invokes a
-// function only for what it watches. Adding a route is adding one entry here; the
-// CDK app creates one EventBridge rule per entry and the local router dispatches
-// with the same patterns. Each call builds a fresh table, so callers may modify
-// what they get.
+//
+// A pattern selects the events Highway wants by what identifies them (source,
+// detail-type, the fixed detail filters) and by the accounts they come from (the
+// event's account field), never by each app's repository, project, pipeline or
+// service: a rule's size then depends on the accounts Highway reaches, not on the
+// number of apps. Which repository, project, pipeline or service belongs to the
+// policy, and in which account, the handlers decide. Routes of AWS events are
+// limited to the accounts that send what they want: CodeCommit and CodeBuild
+// events to the apps' delivery accounts, pipeline and ECS events to the accounts
+// of the environments that deploy with them, CloudFormation drift and CloudWatch
+// alarms to every account Highway reaches. A route whose accounts would make its
+// pattern longer than EventBridge allows is split by account (see byAccount).
+//
+// Adding a route is adding one entry here; the CDK app creates one EventBridge
+// rule per entry and the local router dispatches with the same patterns. Each
+// call builds a fresh table, so callers may modify what they get.
 func Routes(p *policy.Policy) []Route {
-	var repos, projects []string
+	var delivery, gated, reached accountSet
+	reached.add(p.Hub.Account)
 	for _, a := range p.Apps {
-		repos = appendNew(repos, a.Repository)
-		if a.Gate != nil {
-			for _, pr := range a.Gate.Projects {
-				projects = appendNew(projects, pr)
-			}
+		account := cmp.Or(a.Account, p.Hub.Account) // the default, in a policy not parsed
+		delivery.add(account)
+		reached.add(account)
+		if a.Gate != nil && len(a.Gate.Projects) > 0 {
+			gated.add(account)
+		}
+		for _, e := range a.Environments {
+			reached.add(e.Account)
 		}
 	}
-	routes := []Route{{
-		Function:    FunctionPush,
-		Description: "CodeCommit pushes to a branch of the policy's repositories",
-		Pattern: Pattern{
-			"source":      []string{"aws.codecommit"},
-			"detail-type": []string{"CodeCommit Repository State Change"},
-			"detail": Pattern{
-				"event":          []string{"referenceCreated", "referenceUpdated"},
-				"referenceType":  []string{"branch"},
-				"repositoryName": repos,
+	routes := byAccount(delivery.sorted(), func(accounts []string) Route {
+		return Route{
+			Function:    FunctionPush,
+			Description: "CodeCommit pushes to a branch, from the apps' delivery accounts",
+			Pattern: Pattern{
+				"source":      []string{SourceCodeCommit},
+				"detail-type": []string{DetailTypeRepositoryStateChange},
+				"account":     accounts,
+				"detail": Pattern{
+					"event":         []string{"referenceCreated", "referenceUpdated"},
+					"referenceType": []string{"branch"},
+				},
 			},
-		},
-	}}
-	if len(projects) > 0 {
-		routes = append(routes, Route{
+		}
+	})
+	routes = append(routes, byAccount(gated.sorted(), func(accounts []string) Route {
+		return Route{
 			Function:    FunctionGate,
-			Description: "finished builds of the policy's gated CodeBuild projects",
+			Description: "finished CodeBuild builds, from the delivery accounts of gated apps",
 			Pattern: Pattern{
 				"source":      []string{"aws.codebuild"},
 				"detail-type": []string{"CodeBuild Build State Change"},
-				"detail": Pattern{
-					"build-status": []string{"SUCCEEDED", "FAILED", "STOPPED"},
-					"project-name": projects,
-				},
+				"account":     accounts,
+				"detail":      Pattern{"build-status": []string{"SUCCEEDED", "FAILED", "STOPPED"}},
 			},
-		})
-	}
+		}
+	})...)
 	routes = append(routes, promoteRoutes(p)...)
 	if p.Drift != nil {
-		routes = append(routes, Route{
-			Function:    FunctionDrift,
-			Description: "finished CloudFormation drift detections, in every account Highway reaches",
-			Pattern: Pattern{
-				"source":      []string{"aws.cloudformation"},
-				"detail-type": []string{"CloudFormation Drift Detection Status Change"},
-			},
-		})
+		routes = append(routes, byAccount(reached.sorted(), func(accounts []string) Route {
+			return Route{
+				Function:    FunctionDrift,
+				Description: "finished CloudFormation drift detections, in every account Highway reaches",
+				Pattern: Pattern{
+					"source":      []string{"aws.cloudformation"},
+					"detail-type": []string{"CloudFormation Drift Detection Status Change"},
+					"account":     accounts,
+				},
+			}
+		})...)
 	}
 	if p.Alarms != nil {
-		routes = append(routes, Route{
-			Function:    FunctionRespond,
-			Description: "CloudWatch alarm state changes, in every account Highway reaches",
-			Pattern: Pattern{
-				"source":      []string{"aws.cloudwatch"},
-				"detail-type": []string{"CloudWatch Alarm State Change"},
-			},
-		})
+		routes = append(routes, byAccount(reached.sorted(), func(accounts []string) Route {
+			return Route{
+				Function:    FunctionRespond,
+				Description: "CloudWatch alarm state changes, in every account Highway reaches",
+				Pattern: Pattern{
+					"source":      []string{"aws.cloudwatch"},
+					"detail-type": []string{"CloudWatch Alarm State Change"},
+					"account":     accounts,
+				},
+			}
+		})...)
 	}
 	return routes
 }
@@ -129,7 +176,7 @@ func Routes(p *policy.Policy) []Route {
 // deployments (an environment's pipeline or ECS service), for the environments
 // Highway deploys to.
 func promoteRoutes(p *policy.Policy) []Route {
-	var pipelines, services []string
+	var pipelines, services accountSet
 	deploys := false
 	for _, a := range p.Apps {
 		for _, e := range a.Environments {
@@ -137,11 +184,11 @@ func promoteRoutes(p *policy.Policy) []Route {
 				continue
 			}
 			deploys = true
-			if d := e.Deploy.Pipeline; d != nil {
-				pipelines = appendNew(pipelines, d.Name)
+			if e.Deploy.Pipeline != nil {
+				pipelines.add(e.Account)
 			}
-			if d := e.Deploy.ECS; d != nil {
-				services = appendNew(services, fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, d.Cluster, d.Service))
+			if e.Deploy.ECS != nil {
+				services.add(e.Account)
 			}
 		}
 	}
@@ -158,21 +205,19 @@ func promoteRoutes(p *policy.Policy) []Route {
 			"detail":      Pattern{"verdict": []string{"pass"}},
 		},
 	}}
-	if len(pipelines) > 0 {
-		routes = append(routes, Route{
+	routes = append(routes, byAccount(pipelines.sorted(), func(accounts []string) Route {
+		return Route{
 			Function:    FunctionPromote,
 			Name:        "pipeline-finished",
-			Description: "finished executions of the environments' deployment pipelines",
+			Description: "finished pipeline executions, from the accounts of environments deployed by pipeline",
 			Pattern: Pattern{
-				"source":      []string{"aws.codepipeline"},
-				"detail-type": []string{"CodePipeline Pipeline Execution State Change"},
-				"detail": Pattern{
-					"state":    []string{"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED"},
-					"pipeline": pipelines,
-				},
+				"source":      []string{SourceCodePipeline},
+				"detail-type": []string{DetailTypePipelineExecutionStateChange},
+				"account":     accounts,
+				"detail":      Pattern{"state": []string{"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED"}},
 			},
-		})
-	}
+		}
+	})...)
 	if rollsBack(p) {
 		routes = append(routes, Route{
 			Function:    FunctionPromote,
@@ -184,20 +229,82 @@ func promoteRoutes(p *policy.Policy) []Route {
 			},
 		})
 	}
-	if len(services) > 0 {
-		routes = append(routes, Route{
+	routes = append(routes, byAccount(services.sorted(), func(accounts []string) Route {
+		return Route{
 			Function:    FunctionPromote,
 			Name:        "ecs-finished",
-			Description: "finished deployments of the environments' ECS services",
+			Description: "finished ECS service deployments, from the accounts of environments deployed on ECS",
 			Pattern: Pattern{
-				"source":      []string{"aws.ecs"},
-				"detail-type": []string{"ECS Deployment State Change"},
-				"resources":   services,
+				"source":      []string{SourceECS},
+				"detail-type": []string{DetailTypeECSDeploymentStateChange},
+				"account":     accounts,
 				"detail":      Pattern{"eventName": []string{"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"}},
 			},
-		})
+		}
+	})...)
+	return routes
+}
+
+// byAccount is the route that build makes for accounts, or nothing when there
+// is no account (a rule cannot select from an empty list). When its pattern
+// would be longer than MaxPatternLength, the EventBridge quota
+// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html),
+// the accounts, in order, are split into shards, each as many as fit: each
+// shard is a route, and so a rule, of its own. The first keeps the route's name,
+// so a table that grows past one shard keeps its first rule; shard k after it is
+// named after the route (or its function, for an unnamed route) with "-k".
+// build must return a fresh route, its pattern selecting exactly accounts.
+func byAccount(accounts []string, build func(accounts []string) Route) []Route {
+	if len(accounts) == 0 {
+		return nil
+	}
+	var shards [][]string
+	start := 0
+	for end := 1; end <= len(accounts); end++ {
+		if end-start > 1 && !fits(build(accounts[start:end]).Pattern) {
+			shards = append(shards, accounts[start:end-1])
+			start = end - 1
+		}
+	}
+	shards = append(shards, accounts[start:])
+	routes := make([]Route, len(shards))
+	for i, shard := range shards {
+		r := build(slices.Clone(shard))
+		if len(shards) > 1 {
+			if i > 0 {
+				r.Name = fmt.Sprintf("%s-%d", cmp.Or(r.Name, r.Function), i+1)
+			}
+			r.Description += fmt.Sprintf(" (accounts %s to %s)", shard[0], shard[len(shard)-1])
+		}
+		routes[i] = r
 	}
 	return routes
+}
+
+// fits says p's JSON is within EventBridge's quota, counted as Compile counts it.
+// An invalid pattern fits: Compile reports it where the route is used.
+func fits(p Pattern) bool {
+	text, err := encode(p)
+	return err != nil || utf8.RuneCountInString(text) <= MaxPatternLength
+}
+
+// accountSet collects account ids, each once; the empty id is left out.
+type accountSet map[string]bool
+
+func (s *accountSet) add(account string) {
+	if account == "" {
+		return
+	}
+	if *s == nil {
+		*s = accountSet{}
+	}
+	(*s)[account] = true
+}
+
+// sorted lists the accounts in order, so that a rule does not change with the
+// order of the policy's apps and environments.
+func (s accountSet) sorted() []string {
+	return slices.Sorted(maps.Keys(s))
 }
 
 // rollsBack says some runbook of the policy rolls back.
@@ -215,7 +322,7 @@ func rollsBack(p *policy.Policy) bool {
 	return false
 }
 
-// Lookup returns the route of the named function from Routes(p).
+// Lookup returns the first route of the named function from Routes(p).
 func Lookup(p *policy.Policy, function string) (Route, bool) {
 	for _, r := range Routes(p) {
 		if r.Function == function {
@@ -223,11 +330,4 @@ func Lookup(p *policy.Policy, function string) (Route, bool) {
 		}
 	}
 	return Route{}, false
-}
-
-func appendNew(list []string, s string) []string {
-	if s == "" || slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
 }

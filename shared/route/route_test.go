@@ -1,18 +1,22 @@
 package route
 
 import (
-	"github.com/highwayhq/highway/shared/policy"
-
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/policy/policytest"
 )
 
 // samplePath is the real-shaped CodeCommit push in the repository's events/.
@@ -27,10 +31,12 @@ func readSample(t *testing.T) string {
 	return string(b)
 }
 
-// testPolicy is a policy with one gated app, the shape the route table reads.
+// testPolicy is a policy with two gated apps, the shape the route table reads:
+// checkout is delivered from the sample push's account, the ledger apps from
+// the hub's (the default, in a policy not parsed).
 func testPolicy() *policy.Policy {
-	return &policy.Policy{Apps: []policy.App{
-		{Name: "checkout", Repository: "checkout-service", Gate: &policy.Gate{Projects: []string{"checkout-build", "checkout-scan"}}},
+	return &policy.Policy{Hub: policy.Hub{Account: "111111111111", Region: "eu-west-1"}, Apps: []policy.App{
+		{Name: "checkout", Repository: "checkout-service", Account: "222222222222", Gate: &policy.Gate{Projects: []string{"checkout-build", "checkout-scan"}}},
 		{Name: "ledger", Repository: "ledger-service"},
 		{Name: "ledger-ui", Repository: "ledger-service", Gate: &policy.Gate{Projects: []string{"checkout-build"}}},
 	}}
@@ -234,10 +240,10 @@ func TestLookup(t *testing.T) {
 }
 
 func TestPushRouteJSON(t *testing.T) {
-	// The exact rule pattern the CDK app deploys for the push function.
-	// Each repository once, in policy order.
-	const want = `{"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"],` +
-		`"repositoryName":["checkout-service","ledger-service"]},` +
+	// The exact rule pattern the CDK app deploys for the push function: the
+	// apps' delivery accounts, each once and sorted, and no repository.
+	const want = `{"account":["111111111111","222222222222"],` +
+		`"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},` +
 		`"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]}`
 	got, err := mustLookup(t, FunctionPush).Pattern.JSON()
 	if err != nil {
@@ -249,8 +255,9 @@ func TestPushRouteJSON(t *testing.T) {
 }
 
 func TestGateRouteJSON(t *testing.T) {
-	// The gated projects of every app, each once; builds still running are not sent.
-	const want = `{"detail":{"build-status":["SUCCEEDED","FAILED","STOPPED"],"project-name":["checkout-build","checkout-scan"]},` +
+	// The delivery accounts of the gated apps, each once; builds still running
+	// are not sent; which project is gated, the gate decides.
+	const want = `{"account":["111111111111","222222222222"],"detail":{"build-status":["SUCCEEDED","FAILED","STOPPED"]},` +
 		`"detail-type":["CodeBuild Build State Change"],"source":["aws.codebuild"]}`
 	got, err := mustLookup(t, FunctionGate).Pattern.JSON()
 	if err != nil {
@@ -300,4 +307,242 @@ alarms:
 			t.Error("a policy without alarms has a respond route")
 		}
 	}
+}
+
+// examplePolicy is infra/highway.yaml, the policy the demo and the CDK tests
+// read.
+func examplePolicy(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load(filepath.Join("..", "..", "infra", "highway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// platform is the example policy grown to a platform of n apps, over central
+// accounts and teams team accounts.
+func platform(t testing.TB, n, central, teams int) *policy.Policy {
+	t.Helper()
+	p, err := policytest.Build(examplePolicy(t), policytest.Platform{Apps: n, Central: central, Teams: teams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExamplePolicyRoutes(t *testing.T) {
+	// The rules the example policy deploys: each names the accounts its events
+	// come from (the hub is 111111111111; checkout is delivered from
+	// 222222222222 and deployed to 222222222222 by SSM, 333333333333 by
+	// pipeline and 444444444444 on ECS), never an app's resource.
+	tests := []struct {
+		function, name string
+		want           string
+	}{
+		{FunctionPush, "", `{"account":["222222222222"],"detail":{"event":["referenceCreated","referenceUpdated"],"referenceType":["branch"]},` +
+			`"detail-type":["CodeCommit Repository State Change"],"source":["aws.codecommit"]}`},
+		{FunctionGate, "", `{"account":["222222222222"],"detail":{"build-status":["SUCCEEDED","FAILED","STOPPED"]},` +
+			`"detail-type":["CodeBuild Build State Change"],"source":["aws.codebuild"]}`},
+		{FunctionPromote, "gate-passed", `{"detail":{"verdict":["pass"]},"detail-type":["Gate Decided"],"source":["highway"]}`},
+		{FunctionPromote, "pipeline-finished", `{"account":["333333333333"],"detail":{"state":["SUCCEEDED","FAILED","STOPPED","SUPERSEDED"]},` +
+			`"detail-type":["CodePipeline Pipeline Execution State Change"],"source":["aws.codepipeline"]}`},
+		{FunctionPromote, "rollback-requested", `{"detail-type":["Rollback Requested"],"source":["highway"]}`},
+		{FunctionPromote, "ecs-finished", `{"account":["444444444444"],"detail":{"eventName":["SERVICE_DEPLOYMENT_COMPLETED","SERVICE_DEPLOYMENT_FAILED"]},` +
+			`"detail-type":["ECS Deployment State Change"],"source":["aws.ecs"]}`},
+		{FunctionDrift, "", `{"account":["111111111111","222222222222","333333333333","444444444444"],` +
+			`"detail-type":["CloudFormation Drift Detection Status Change"],"source":["aws.cloudformation"]}`},
+		{FunctionRespond, "", `{"account":["111111111111","222222222222","333333333333","444444444444"],` +
+			`"detail-type":["CloudWatch Alarm State Change"],"source":["aws.cloudwatch"]}`},
+	}
+	routes := Routes(examplePolicy(t))
+	if len(routes) != len(tests) {
+		t.Fatalf("Routes(example) has %d routes, want %d", len(routes), len(tests))
+	}
+	for i, tt := range tests {
+		t.Run(tt.function+" "+tt.name, func(t *testing.T) {
+			r := routes[i]
+			got, err := r.Pattern.JSON()
+			if err != nil {
+				t.Fatalf("JSON() error: %v", err)
+			}
+			if r.Function != tt.function || r.Name != tt.name || got != tt.want {
+				t.Errorf("Routes(example)[%d] = %s %q %s, want %s %q %s", i, r.Function, r.Name, got, tt.function, tt.name, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoutesDoNotGrowWithApps(t *testing.T) {
+	tests := []struct {
+		name string
+		give *policy.Policy
+	}{
+		{name: "1 app", give: platform(t, 1, 0, 1)},
+		{name: "10 apps", give: platform(t, 10, 6, 4)},
+		{name: "100 apps", give: platform(t, 100, 60, 20)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes := Routes(tt.give)
+			if _, err := NewRouter(routes); err != nil {
+				t.Fatalf("NewRouter(Routes) error: %v", err)
+			}
+			for _, r := range routes {
+				text, err := r.Pattern.JSON()
+				if n := utf8.RuneCountInString(text); err != nil || n > MaxPatternLength {
+					t.Errorf("route %s %q: pattern of %d characters, error %v; want at most %d", r.Function, r.Name, n, err, MaxPatternLength)
+				}
+			}
+		})
+	}
+
+	// Over the same accounts (the central one, its three shared ones, 20
+	// teams' and the hub's), 40 apps and 100 have the same rules.
+	few, many := Routes(platform(t, 40, 20, 20)), Routes(platform(t, 100, 60, 20))
+	if got, want := routeTable(t, many), routeTable(t, few); !slices.Equal(got, want) {
+		t.Errorf("routes of 100 apps =\n%s\nwant those of 40 apps over the same accounts =\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// routeTable lists each route as "function name pattern".
+func routeTable(t *testing.T, routes []Route) []string {
+	t.Helper()
+	var out []string
+	for _, r := range routes {
+		text, err := r.Pattern.JSON()
+		if err != nil {
+			t.Fatalf("route %s %q: %v", r.Function, r.Name, err)
+		}
+		out = append(out, r.Function+" "+r.Name+" "+text)
+	}
+	return out
+}
+
+func TestByAccount(t *testing.T) {
+	build := func(name string) func([]string) Route {
+		return func(accounts []string) Route {
+			return Route{Function: "f", Name: name, Description: "d",
+				Pattern: Pattern{"source": []string{"aws.codecommit"}, "account": accounts}}
+		}
+	}
+	accounts := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%012d", i+1)
+		}
+		return out
+	}
+	// {"account":[],"source":["aws.codecommit"]} is 42 characters, and each
+	// account adds 15 (14 for the first): 133 accounts make 2,036 characters,
+	// 134 would make 2,051.
+	tests := []struct {
+		name      string
+		route     string
+		give      []string
+		wantNames []string
+		wantSizes []int
+	}{
+		{name: "no account, no route", give: nil},
+		{name: "one account", give: accounts(1), wantNames: []string{""}, wantSizes: []int{1}},
+		{name: "as many as fit", give: accounts(133), wantNames: []string{""}, wantSizes: []int{133}},
+		{name: "one more: two shards", give: accounts(134), wantNames: []string{"", "f-2"}, wantSizes: []int{133, 1}},
+		{name: "a named route's shards", route: "finished", give: accounts(300), wantNames: []string{"finished", "finished-2", "finished-3"}, wantSizes: []int{133, 133, 34}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes := byAccount(tt.give, build(tt.route))
+			var names, got []string
+			var sizes []int
+			for _, r := range routes {
+				text, err := r.Pattern.JSON()
+				if err != nil {
+					t.Fatalf("shard %q: %v", r.Name, err)
+				}
+				shard := r.Pattern["account"].([]string)
+				names, sizes, got = append(names, r.Name), append(sizes, len(shard)), append(got, shard...)
+				if len(routes) > 1 && !strings.HasSuffix(r.Description, fmt.Sprintf("(accounts %s to %s)", shard[0], shard[len(shard)-1])) {
+					t.Errorf("shard %q description %q does not say its accounts", r.Name, r.Description)
+				}
+				if len(text) > MaxPatternLength {
+					t.Errorf("shard %q is %d characters", r.Name, len(text))
+				}
+			}
+			if !slices.Equal(names, tt.wantNames) || !slices.Equal(sizes, tt.wantSizes) || !slices.Equal(got, tt.give) {
+				t.Errorf("byAccount(%d accounts) = names %q of %v accounts, %d in all; want %q of %v, every account once in order",
+					len(tt.give), names, sizes, len(got), tt.wantNames, tt.wantSizes)
+			}
+		})
+	}
+}
+
+func TestRoutesShardByAccount(t *testing.T) {
+	// GIVEN a platform of 400 team accounts, each delivering and running one app
+	p := platform(t, 400, 0, 400)
+
+	// WHEN its routes are built
+	routes := Routes(p)
+
+	// THEN every pattern is within the quota, every route has a name of its
+	// own (and so a rule), and an event of each account, of each kind,
+	// reaches exactly one shard of its route
+	router, err := NewRouter(routes)
+	if err != nil {
+		t.Fatalf("NewRouter(Routes) error: %v", err)
+	}
+	shards := map[string]int{}
+	for _, r := range routes {
+		text, err := r.Pattern.JSON()
+		if n := utf8.RuneCountInString(text); err != nil || n > MaxPatternLength {
+			t.Errorf("route %s %q: pattern of %d characters, error %v; want at most %d", r.Function, r.Name, n, err, MaxPatternLength)
+		}
+		shards[r.Function]++
+	}
+	if shards[FunctionPush] < 2 || shards[FunctionRespond] < 2 {
+		t.Fatalf("routes per function = %v, want push and respond split", shards)
+	}
+	kinds := []struct {
+		sample, function string
+	}{
+		{"codecommit-push.json", FunctionPush},
+		{"codebuild-build-succeeded.json", FunctionGate},
+		{"codepipeline-execution-succeeded.json", FunctionPromote},
+		{"ecs-deployment-completed.json", FunctionPromote},
+		{"cloudformation-drift-detection.json", FunctionDrift},
+		{"cloudwatch-alarm-state-change.json", FunctionRespond},
+	}
+	for _, k := range kinds {
+		for i := 1; i <= 400; i++ {
+			ev := withAccount(t, readEvent(t, k.sample), policytest.TeamAccount(i))
+			got, err := router.Dispatch(ev)
+			if err != nil || len(got) != 1 || got[0].Function != k.function {
+				t.Errorf("Dispatch(%s from %s) = %v, %v; want one route of %s", k.sample, policytest.TeamAccount(i), got, err, k.function)
+			}
+		}
+	}
+}
+
+// readEvent reads a sample event of events/.
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withAccount is event sent from account.
+func withAccount(t *testing.T, event []byte, account string) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["account"] = account
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

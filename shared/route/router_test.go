@@ -1,8 +1,12 @@
 package route
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,3 +137,128 @@ func TestRouterBadEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestRouterSendsEachSampleWhereItWent(t *testing.T) {
+	// Every real-shaped event of events/ reaches the route it reached when the
+	// patterns named each app's repository, project, pipeline and service.
+	// Sent from an account Highway does not reach, an AWS event reaches none:
+	// the rules name the accounts. Highway's own events name no account: only
+	// the hub account can put them on the hub bus (spokes may put AWS sources
+	// only), and the demo publishes them from a local account.
+	tests := []struct {
+		sample     string
+		want       []string // function/name of each route reached
+		anyAccount bool     // reaches want from any account
+	}{
+		{sample: "approval-link-post.json"},
+		{sample: "approval-request.json"},
+		{sample: "cloudformation-drift-detection.json", want: []string{"drift/"}},
+		{sample: "cloudwatch-alarm-state-change-ok.json", want: []string{"respond/"}},
+		{sample: "cloudwatch-alarm-state-change.json", want: []string{"respond/"}},
+		{sample: "cloudwatch-custom-widget.json"},
+		{sample: "codebuild-build-failed.json", want: []string{"gate/"}},
+		{sample: "codebuild-build-succeeded.json", want: []string{"gate/"}},
+		{sample: "codebuild-build-vulnerable.json", want: []string{"gate/"}},
+		{sample: "codecommit-push-2.json", want: []string{"push/"}},
+		{sample: "codecommit-push.json", want: []string{"push/"}},
+		{sample: "codepipeline-execution-succeeded.json", want: []string{"promote/pipeline-finished"}},
+		{sample: "codepipeline-job.json"},
+		{sample: "dora-scheduled.json"},
+		{sample: "drift-scheduled.json"},
+		{sample: "ecr-image-scan-c3a97e0.json"},
+		{sample: "ecr-image-scan.json"},
+		{sample: "ecs-deployment-completed.json", want: []string{"promote/ecs-finished"}},
+		{sample: "gate-decided.json", want: []string{"promote/gate-passed"}, anyAccount: true},
+		{sample: "highway-rollback-requested.json", want: []string{"promote/rollback-requested"}, anyAccount: true},
+		{sample: "sqs-drift-detections.json"},
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples []string
+	for _, f := range files {
+		if raw, err := os.ReadFile(f); err == nil && strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
+			samples = append(samples, filepath.Base(f))
+		}
+	}
+	var listed []string
+	for _, tt := range tests {
+		listed = append(listed, tt.sample)
+	}
+	if !slices.Equal(listed, samples) {
+		t.Errorf("samples listed = %q, want every JSON object of events/ %q", listed, samples)
+	}
+	r, err := NewRouter(Routes(examplePolicy(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatch := func(t *testing.T, event []byte) []string {
+		t.Helper()
+		routes, err := r.Dispatch(event)
+		if err != nil {
+			t.Fatalf("Dispatch error: %v", err)
+		}
+		var got []string
+		for _, rt := range routes {
+			got = append(got, rt.Function+"/"+rt.Name)
+		}
+		return got
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			event := readEvent(t, tt.sample)
+			if got := dispatch(t, event); !slices.Equal(got, tt.want) {
+				t.Errorf("Dispatch(%s) = %q, want %q", tt.sample, got, tt.want)
+			}
+			want := tt.want
+			if !tt.anyAccount {
+				want = nil
+			}
+			if got := dispatch(t, withAccount(t, event, "999999999999")); !slices.Equal(got, want) {
+				t.Errorf("Dispatch(%s from account 999999999999) = %q, want %q", tt.sample, got, want)
+			}
+		})
+	}
+}
+
+func TestRouterLeavesWhatIsInThePolicyToTheFunctions(t *testing.T) {
+	// What the rules no longer name, the functions judge: an event of a
+	// repository, project, pipeline or service no app has, from an account
+	// Highway reaches, reaches its function, which ignores it.
+	tests := []struct {
+		sample string
+		edit   func(ev map[string]any)
+		want   string
+	}{
+		{"codecommit-push.json", func(ev map[string]any) { detail(ev)["repositoryName"] = "someone-elses-service" }, FunctionPush},
+		{"codebuild-build-succeeded.json", func(ev map[string]any) { detail(ev)["project-name"] = "someone-elses-build" }, FunctionGate},
+		{"codepipeline-execution-succeeded.json", func(ev map[string]any) { detail(ev)["pipeline"] = "someone-elses-pipeline" }, FunctionPromote},
+		{"ecs-deployment-completed.json", func(ev map[string]any) {
+			ev["resources"] = []string{"arn:aws:ecs:eu-west-1:444444444444:service/shop/someone-elses-service"}
+		}, FunctionPromote},
+	}
+	r, err := NewRouter(Routes(examplePolicy(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			var ev map[string]any
+			if err := json.Unmarshal(readEvent(t, tt.sample), &ev); err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(ev)
+			event, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := r.Functions(event); err != nil || !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("Functions(%s) = %q, %v; want [%s]", event, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// detail is the detail object of a decoded event.
+func detail(ev map[string]any) map[string]any { return ev["detail"].(map[string]any) }

@@ -3,6 +3,19 @@ package telemetry
 // Namespace is the CloudWatch namespace of every Highway metric.
 const Namespace = "Highway"
 
+// The dimensions of Highway's metrics, named once for the handlers that
+// write them and the dashboards that search them.
+const (
+	// DimApp is the app a metric is about.
+	DimApp = "App"
+	// DimEnv is the environment of the app.
+	DimEnv = "Env"
+	// DimWindow is the window of a DORA metric, such as 7d.
+	DimWindow = "Window"
+	// DimSeverity is the severity of drifted resources.
+	DimSeverity = "Severity"
+)
+
 // The metrics Highway writes, every one in Namespace: the handlers write
 // them and the dashboard reads them, from this one list.
 const (
