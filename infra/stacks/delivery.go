@@ -52,7 +52,6 @@ const (
 	whyArtifacts    = "Gated builds write their output artifacts under keys known only at build time; the gate reads objects of the policy's artifact buckets only."
 	whyJobAnswers   = "CodePipeline PutJobSuccessResult and PutJobFailureResult accept no resource narrower than \"*\"; the job id in the request names the job."
 	whyArtifactKeys = "A cross-account pipeline encrypts its artifacts with a KMS key of its own account, which the policy does not name; decryption is allowed only through S3, and only with keys of the accounts whose pipelines call the gate."
-	whyAliases      = "Lambda names a function's aliases and versions <function ARN>:<alias or version>; the pattern reaches only the functions the policy deploys to."
 	whyTaskDefs     = "ECS DescribeTaskDefinition and RegisterTaskDefinition accept no resource narrower than \"*\": a task definition revision has no ARN before it is registered."
 	whyTaskTags     = "A new task definition revision keeps the tags of the service's current one, and ECS authorizes tags on RegisterTaskDefinition as ecs:TagResource on the new revision, whose family the policy does not name; tagging is allowed only while registering."
 	whyTaskRoles    = "A deployment registers a revision of the service's task definition with the task and execution roles of its current one, which the policy does not name; the roles may be passed to ECS tasks only, and only roles of the environment's own account."

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 )
 
@@ -79,38 +78,34 @@ func newGateJob(scope constructs.Construct, hub *Hub) (awslambda.Function, error
 	return fn, newPipelineInvokeRole(scope, hub, fn)
 }
 
-// newPipelineInvokeRole creates the role that pipelines of delivery accounts
-// other than the hub's name as the RoleArn of their invoke action: CodePipeline
-// assumes it to invoke fn, and hands the function a session of it as the job's
-// artifact credentials, so it may also read, and decrypt, the artifacts of those
-// accounts' gated builds. Its ARN is an output. When every pipeline that calls
-// the gate is in the hub account, there is no role.
+// newPipelineInvokeRole creates, for each delivery account other than the
+// hub's whose pipelines call the gate, the role those pipelines name as the
+// RoleArn of their invoke action: CodePipeline assumes it to invoke fn, and
+// hands the function a session of it as the job's artifact credentials, so it
+// may also read, and decrypt through S3, the artifacts of that account's gated
+// builds, and no other account's. Only that account may assume it, and each
+// role's ARN is an output. When every pipeline that calls the gate is in the
+// hub account, there is none.
 func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Function) error {
 	p := hub.Policy
-	accounts := jobAccounts(p)
-	if len(accounts) == 0 {
-		return nil
+	for _, account := range jobAccounts(p) {
+		name := PipelineInvokeRoleName(p.Hub, account)
+		role := awsiam.NewRole(scope, jsii.String("PipelineInvokeRole"+account), &awsiam.RoleProps{
+			RoleName:    jsii.String(name),
+			Description: jsii.String("Highway: pipelines of account " + account + " invoke the gatejob function through this role."),
+			AssumedBy:   awsiam.NewAccountPrincipal(jsii.String(account)),
+		})
+		fn.GrantInvoke(role)
+		suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))
+		perms := nonEmpty(artifactReads(deliveredFrom(jobApps(p.Apps), account)), artifactDecrypts(p.Hub.Region, []string{account}))
+		if _, err := grant(scope, "PipelineInvoke"+account, role, perms); err != nil {
+			return fmt.Errorf("role %s: %w", name, err)
+		}
+		awscdk.NewCfnOutput(scope, jsii.String("PipelineInvokeRoleArn"+account), &awscdk.CfnOutputProps{
+			Description: jsii.String("RoleArn of the gatejob invoke action of a pipeline in account " + account + "; a pipeline of the hub account needs none."),
+			Value:       role.RoleArn(),
+		})
 	}
-	principals := make([]awsiam.IPrincipal, len(accounts))
-	var apps []policy.App
-	for i, a := range accounts {
-		principals[i] = awsiam.NewAccountPrincipal(jsii.String(a))
-		apps = append(apps, deliveredFrom(jobApps(p.Apps), a)...)
-	}
-	role := awsiam.NewRole(scope, jsii.String("PipelineInvokeRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(PipelineInvokeRoleName(p.Hub)),
-		Description: jsii.String("Highway: pipelines of delivery accounts invoke the gatejob function through this role."),
-		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
-	})
-	fn.GrantInvoke(role)
-	suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))
-	if _, err := grant(scope, "PipelineInvoke", role, nonEmpty(artifactReads(apps), artifactDecrypts(p.Hub.Region, accounts))); err != nil {
-		return fmt.Errorf("role %s: %w", PipelineInvokeRoleName(p.Hub), err)
-	}
-	awscdk.NewCfnOutput(scope, jsii.String("PipelineInvokeRoleArn"), &awscdk.CfnOutputProps{
-		Description: jsii.String("RoleArn of the gatejob invoke action of a pipeline in another delivery account; a pipeline of the hub account needs none."),
-		Value:       role.RoleArn(),
-	})
 	return nil
 }
 

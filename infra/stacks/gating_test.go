@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -299,6 +300,20 @@ func TestPolicyWithoutGatesHasNoGating(t *testing.T) {
 	}
 }
 
+// ledgerAppYAML is one more gated app with a pipeline, delivered from an
+// account of its own, to append to gatingPolicyYAML's apps.
+const ledgerAppYAML = `  - name: ledger
+    repository: ledger
+    account: "777777777777"
+    pipelines: [ledger-pipeline]
+    environments:
+      - {name: dev, account: "777777777777", region: eu-west-1}
+    gate:
+      projects: [ledger-build]
+      artifactBuckets: [ledger-artifacts]
+      checks: {compile: {}}
+`
+
 // hubGatingPolicyYAML gates an app with pipelines delivered from the hub
 // account, and one without pipelines delivered from another account.
 const hubGatingPolicyYAML = `version: 1
@@ -335,6 +350,7 @@ func TestPipelineInvokeRoleServesOtherDeliveryAccounts(t *testing.T) {
 		{name: "example policy", give: examplePolicy, want: []string{"222222222222"}},
 		{name: "hub and spoke deliveries", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML) }, want: []string{"555555555555"}},
 		{name: "pipelines in the hub account", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, hubGatingPolicyYAML) }},
+		{name: "two delivery accounts", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, gatingPolicyYAML+ledgerAppYAML) }, want: []string{"555555555555", "777777777777"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,85 +381,79 @@ func TestPipelineInvokeRoleServesOtherDeliveryAccounts(t *testing.T) {
 				t.Errorf("gatejob assumes %v, want %v", got, wantAssume)
 			}
 
-			// AND the invoke role exists only for them: only they may assume it,
-			// it may invoke gatejob and read and decrypt, through S3, the
-			// artifacts of their gated builds, and its ARN is an output
-			var role string
+			// AND each of them has its own invoke role, and no other account
+			// has one: only that account may assume it, it may invoke
+			// gatejob and read and decrypt, through S3, the artifacts of that
+			// account's gated builds and no other's, and its ARN is an output
+			roles := map[string]string{} // account -> role id
 			for id, r := range tpl.ofType("AWS::IAM::Role") {
-				if r.Properties["RoleName"] == PipelineInvokeRoleName(p.Hub) {
-					role = id
+				if name, _ := r.Properties["RoleName"].(string); strings.HasPrefix(name, p.Hub.Name+"-pipeline-invoke-") {
+					roles[strings.TrimPrefix(name, p.Hub.Name+"-pipeline-invoke-")] = id
 				}
 			}
-			var outputs []string
-			for id, o := range tpl.Outputs {
-				if role != "" && reflect.DeepEqual(path(o.Value, "Fn::GetAtt"), []any{role, "Arn"}) {
-					outputs = append(outputs, id)
+			if got := slices.Sorted(maps.Keys(roles)); !slices.Equal(got, tt.want) {
+				t.Fatalf("invoke roles for accounts %v, want %v", got, tt.want)
+			}
+			for _, account := range tt.want {
+				role := roles[account]
+				r := tpl.Resources[role]
+				if r.Properties["Path"] != nil {
+					t.Errorf("invoke role path = %v, want none: access roles trust the function roles by path", r.Properties["Path"])
 				}
-			}
-			if len(tt.want) == 0 {
-				if role != "" {
-					t.Errorf("role %s is %s, want no invoke role", role, PipelineInvokeRoleName(p.Hub))
-				}
-				return
-			}
-			if role == "" {
-				t.Fatalf("no role %s", PipelineInvokeRoleName(p.Hub))
-			}
-			r := tpl.Resources[role]
-			if r.Properties["Path"] != nil {
-				t.Errorf("invoke role path = %v, want none: spoke roles trust the function roles' path", r.Properties["Path"])
-			}
-			trust := list(path(r.Properties, "AssumeRolePolicyDocument", "Statement"))
-			var trusted []string
-			for _, st := range trust {
-				if path(st, "Effect") != "Allow" || path(st, "Action") != "sts:AssumeRole" || path(st, "Principal", "Service") != nil || path(st, "Condition") != nil {
-					t.Errorf("trust statement = %v, want sts:AssumeRole for accounts only", st)
-				}
-				for _, pr := range strs(path(st, "Principal", "AWS")) {
-					if !strings.HasSuffix(pr, ":root") {
-						t.Errorf("trusted principal %s, want an account", pr)
+				var trusted []string
+				for _, st := range list(path(r.Properties, "AssumeRolePolicyDocument", "Statement")) {
+					if path(st, "Effect") != "Allow" || path(st, "Action") != "sts:AssumeRole" || path(st, "Principal", "Service") != nil || path(st, "Condition") != nil {
+						t.Errorf("trust statement = %v, want sts:AssumeRole for an account only", st)
 					}
-					trusted = append(trusted, accountOf(pr))
+					for _, pr := range strs(path(st, "Principal", "AWS")) {
+						if !strings.HasSuffix(pr, ":root") {
+							t.Errorf("trusted principal %s, want an account", pr)
+						}
+						trusted = append(trusted, accountOf(pr))
+					}
 				}
-			}
-			slices.Sort(trusted)
-			if !slices.Equal(trusted, tt.want) {
-				t.Errorf("trusted accounts = %v, want %v", trusted, tt.want)
-			}
+				if !slices.Equal(trusted, []string{account}) {
+					t.Errorf("invoke role of %s trusts %v, want that account alone", account, trusted)
+				}
 
-			want := grants{}
-			want.add("${"+job+"}", "lambda:InvokeFunction")
-			want.add("${"+job+"}:*", "lambda:InvokeFunction")
-			for _, a := range jobbing(p.Apps) {
-				if slices.Contains(tt.want, a.Account) {
-					for _, b := range a.Gate.ArtifactBuckets {
-						want.add("arn:aws:s3:::"+b+"/*", "s3:GetObject", "s3:GetObjectVersion")
+				want := grants{}
+				want.add("${"+job+"}", "lambda:InvokeFunction")
+				want.add("${"+job+"}:*", "lambda:InvokeFunction")
+				for _, a := range jobbing(p.Apps) {
+					if a.Account == account {
+						for _, b := range a.Gate.ArtifactBuckets {
+							want.add("arn:aws:s3:::"+b+"/*", "s3:GetObject", "s3:GetObjectVersion")
+						}
 					}
 				}
-			}
-			for _, a := range tt.want {
-				want.add(fmt.Sprintf("arn:aws:kms:%s:%s:key/*", p.Hub.Region, a), "kms:Decrypt")
-			}
-			got := grants{}
-			for _, st := range statementsOf(tpl, role) {
-				key := strings.Join(st.actions, " ")
-				if _, dup := got[key]; dup {
-					t.Errorf("two statements grant %s", key)
+				want.add(fmt.Sprintf("arn:aws:kms:%s:%s:key/*", p.Hub.Region, account), "kms:Decrypt")
+				got := grants{}
+				for _, st := range statementsOf(tpl, role) {
+					key := strings.Join(st.actions, " ")
+					if _, dup := got[key]; dup {
+						t.Errorf("two statements grant %s", key)
+					}
+					got[key] = st.resources
+					wantCondition := any(nil)
+					if key == "kms:Decrypt" {
+						wantCondition = map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + p.Hub.Region + ".${AWS::URLSuffix}"}}
+					}
+					if c := flatten(st.condition); !reflect.DeepEqual(c, wantCondition) {
+						t.Errorf("%s condition = %v, want %v", key, c, wantCondition)
+					}
 				}
-				got[key] = st.resources
-				wantCondition := any(nil)
-				if key == "kms:Decrypt" {
-					wantCondition = map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + p.Hub.Region + ".${AWS::URLSuffix}"}}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("invoke role of %s grants %v, want %v", account, got, want)
 				}
-				if c := flatten(st.condition); !reflect.DeepEqual(c, wantCondition) {
-					t.Errorf("%s condition = %v, want %v", key, c, wantCondition)
+				var outputs []string
+				for id, o := range tpl.Outputs {
+					if reflect.DeepEqual(path(o.Value, "Fn::GetAtt"), []any{role, "Arn"}) {
+						outputs = append(outputs, id)
+					}
 				}
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("invoke role grants %v, want %v", got, want)
-			}
-			if len(outputs) != 1 {
-				t.Errorf("outputs of the invoke role ARN = %v, want one", outputs)
+				if len(outputs) != 1 {
+					t.Errorf("outputs of the invoke role ARN of %s = %v, want one", account, outputs)
+				}
 			}
 		})
 	}

@@ -44,11 +44,12 @@ func PromotionStateMachineName(hub policy.Hub) string { return hub.Name + "-prom
 // are still valid, {"previous": key}.
 func ApprovalSecretName(hub policy.Hub) string { return hub.Name + "/approval-links" }
 
-// PipelineInvokeRoleName is the role in the hub account that pipelines of other
-// delivery accounts assume to invoke the gatejob function: the RoleArn of their
-// Lambda invoke action. It lies outside the function roles' path, so no spoke
-// role trusts it.
-func PipelineInvokeRoleName(hub policy.Hub) string { return hub.Name + "-pipeline-invoke" }
+// PipelineInvokeRoleName is the role in the hub account that pipelines of
+// delivery account account name as the RoleArn of their invoke action of the
+// gatejob function. It lies outside the function roles' path.
+func PipelineInvokeRoleName(hub policy.Hub, account string) string {
+	return hub.Name + "-pipeline-invoke-" + account
+}
 
 // FunctionRoleName is the name of the role of the hub function built from
 // functions/<name>, under functionRolePath: access roles trust it by name.
@@ -73,18 +74,6 @@ func busArn(stack awscdk.Stack, hub policy.Hub) *string {
 		Region:       jsii.String(hub.Region),
 		Resource:     jsii.String("event-bus"),
 		ResourceName: jsii.String(BusName(hub)),
-		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-	}, stack)
-}
-
-// functionRoleArns matches the ARN of every hub function role, for trust policies.
-func functionRoleArns(stack awscdk.Stack, hub policy.Hub) *string {
-	return awscdk.Arn_Format(&awscdk.ArnComponents{
-		Service:      jsii.String("iam"),
-		Account:      jsii.String(hub.Account),
-		Region:       jsii.String(""),
-		Resource:     jsii.String("role"),
-		ResourceName: jsii.String(hub.Name + "/*"),
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	}, stack)
 }

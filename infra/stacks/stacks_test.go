@@ -17,14 +17,30 @@ import (
 // examplePolicyFile is the policy shipped with the repository.
 const examplePolicyFile = "../highway.yaml"
 
+// sharedDir holds the output and build directories of the apps tests share;
+// it outlives each test and is removed when the package's tests end.
+var sharedDir string
+
 func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "highway-stacks-")
+	if err != nil {
+		panic(err)
+	}
+	sharedDir = dir
 	code := m.Run()
 	jsii.Close()
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // examplePolicy loads the repository's example policy.
 func examplePolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	return loadExample(t)
+}
+
+// loadExample is examplePolicy for any test or benchmark.
+func loadExample(t testing.TB) *policy.Policy {
 	t.Helper()
 	p, err := policy.Load(examplePolicyFile)
 	if err != nil {
@@ -48,9 +64,14 @@ func parsePolicy(t *testing.T, yaml string) *policy.Policy {
 // make build would.
 func buildDir(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	return buildDirIn(t, t.TempDir())
+}
+
+// buildDirIn is buildDir in dir.
+func buildDirIn(t testing.TB, dir string) string {
+	t.Helper()
 	names := map[string]bool{}
-	for _, r := range route.Routes(examplePolicy(t)) {
+	for _, r := range route.Routes(loadExample(t)) {
 		names[r.Function] = true
 	}
 	for _, name := range promotionFunctions {
@@ -74,11 +95,44 @@ func buildDir(t *testing.T) string {
 	return dir
 }
 
-// synth builds the whole app from p with dummy bootstraps.
+// synthesized are the apps tests share, by the policy they were built from.
+var synthesized = map[string]*Highway{}
+
+// synth builds the whole app from p with dummy bootstraps, once per policy:
+// tests given the same policy share its app, synthesized once (CDK through
+// jsii takes about a second an app). A test that changes the app takes its
+// own, from synthFresh.
 func synth(t *testing.T, p *policy.Policy) *Highway {
 	t.Helper()
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	h, err := New(app, Props{Policy: p, BuildDir: buildDir(t)})
+	key, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := synthesized[string(key)]; ok {
+		return h
+	}
+	dir, err := os.MkdirTemp(sharedDir, "app-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := synthIn(t, p, filepath.Join(dir, "out"), buildDirIn(t, filepath.Join(dir, "build")))
+	synthesized[string(key)] = h
+	return h
+}
+
+// synthFresh builds the whole app from p with dummy bootstraps, for this test
+// alone.
+func synthFresh(t *testing.T, p *policy.Policy) *Highway {
+	t.Helper()
+	return synthIn(t, p, t.TempDir(), buildDir(t))
+}
+
+// synthIn builds the app from p, to write to outDir from the bootstraps in
+// buildDir.
+func synthIn(t testing.TB, p *policy.Policy, outDir, buildDir string) *Highway {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outDir)})
+	h, err := New(app, Props{Policy: p, BuildDir: buildDir})
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
@@ -110,6 +164,9 @@ type cfnResource struct {
 // assembly, so a test changes the app before it reads any template.
 func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
 	t.Helper()
+	if tpl, ok := templates[stack]; ok {
+		return tpl
+	}
 	assembly := awscdk.Stage_Of(stack).Synth(nil)
 	raw, err := json.Marshal(assembly.GetStackArtifact(stack.ArtifactId()).Template())
 	if err != nil {
@@ -119,8 +176,13 @@ func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
 	if err := json.Unmarshal(raw, &tpl); err != nil {
 		t.Fatal(err)
 	}
+	templates[stack] = tpl
 	return tpl
 }
+
+// templates are the templates templateOf has read, by stack: a stack's app is
+// synthesized once, so its template does not change.
+var templates = map[awscdk.Stack]cfnTemplate{}
 
 // ofType returns the resources of one CloudFormation type, by logical id.
 func (tpl cfnTemplate) ofType(typ string) map[string]cfnResource {

@@ -1,7 +1,7 @@
 // Command testreport reads `go test -json` on stdin and prints a short report: one
 // line per package, the named suites with how many of their tests passed, the
-// full output of every failed test, and a closing "N passed, N failed, N skipped"
-// line. It exits non-zero when a test or a build failed, or, with -noskip, when
+// figures tests log (lines "figure: ..."), the full output of every failed
+// test, and a closing "N passed, N failed, N skipped" line. It exits non-zero when a test or a build failed, or, with -noskip, when
 // any test was skipped (under `make test` every local service is running, so a
 // skip means something was left out).
 package main
@@ -30,6 +30,9 @@ type event struct {
 
 type counts struct{ pass, fail, skip int }
 
+// module is the module path, left out of the package names figures show.
+const module = "github.com/highwayhq/highway/"
+
 type report struct {
 	suites   *regexp.Regexp
 	output   map[string][]string // package + test → its output lines
@@ -42,7 +45,12 @@ type report struct {
 	total    counts
 	failed   []string
 	skipped  []string
+	figures  []string // package: figure, in the order logged
 }
+
+// figureMark starts a line a test logs as a figure for the report, such as a
+// quota's headroom: t.Logf("figure: %v", f).
+const figureMark = "figure: "
 
 func main() {
 	suites := flag.String("suites", "", "regexp of test names whose subtests are counted and shown, e.g. 'TestContract/[^/]+$'")
@@ -97,6 +105,9 @@ func (r *report) add(e event) {
 	case "output", "build-output":
 		if e.Test != "" {
 			r.output[key] = append(r.output[key], e.Output)
+			if _, figure, ok := strings.Cut(e.Output, figureMark); ok {
+				r.figures = append(r.figures, strings.TrimPrefix(e.Package, module)+": "+strings.TrimSpace(figure))
+			}
 		} else {
 			r.pkgOut[e.Package] = append(r.pkgOut[e.Package], e.Output)
 		}
@@ -177,6 +188,12 @@ func (r *report) print(w io.Writer, noskip bool) bool {
 		for _, k := range keys {
 			c := r.suite[k]
 			fmt.Fprintf(w, "  %-80s %d passed, %d failed, %d skipped\n", k, c.pass, c.fail, c.skip)
+		}
+	}
+	if len(r.figures) > 0 {
+		fmt.Fprintln(w, "\nfigures:")
+		for _, f := range r.figures {
+			fmt.Fprintf(w, "  %s\n", f)
 		}
 	}
 	for _, k := range r.failed {

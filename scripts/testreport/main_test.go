@@ -24,6 +24,7 @@ const stream = `{"Action":"run","Package":"h/ledger","Test":"TestContract"}
 {"Action":"output","Package":"h/push","Test":"TestCanary","Output":"    main_test.go:3: HIGHWAY_RIE is unset: run make test\n"}
 {"Action":"output","Package":"h/push","Test":"TestCanary","Output":"--- SKIP: TestCanary (0.00s)\n"}
 {"Action":"skip","Package":"h/push","Test":"TestCanary"}
+{"Action":"output","Package":"h/push","Test":"TestOther","Output":"    scale_test.go:9: figure: hub: 206 of 500 resources\n"}
 {"Action":"pass","Package":"h/push","Test":"TestOther"}
 {"Action":"pass","Package":"h/push","Elapsed":0.2}
 {"Action":"build-output","Package":"h/broken","Output":"broken.go:3:1: syntax error\n"}
@@ -45,6 +46,7 @@ func TestReport(t *testing.T) {
 			"--- FAIL: h/ledger TestContract/dynamodb/put\n        ledger_test.go:9: Put() = stale",
 			"FAIL h/broken", "broken.go:3:1: syntax error",
 			"h/push TestCanary: main_test.go:3: HIGHWAY_RIE is unset",
+			"\nfigures:\n  h/push: hub: 206 of 500 resources\n",
 			"\n5 passed, 3 failed, 1 skipped\n",
 		}},
 		{"a skip passes by default", onlyPackage(stream, "h/push"), false, true, []string{"PASS h/push", "1 passed, 0 failed, 1 skipped"}},
