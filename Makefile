@@ -19,7 +19,7 @@ export JSII_DEPRECATED := quiet
 # the ledger contract ran against both implementations.
 SUITES := TestContract/[^/]+$$
 
-.PHONY: all build test demo synth lint clean setup bootstrap deploy invoke fuzz highway bench bench-compare
+.PHONY: all build test demo synth synth-platform lint clean setup bootstrap deploy invoke fuzz highway bench bench-compare
 
 all: build
 
@@ -74,11 +74,33 @@ bench-compare: setup
 	BENCH_COUNT=6 go run ./scripts/bench -out build/bench
 	$(TOOLS)/benchstat build/bench-base-out/bench.txt build/bench/bench.txt
 
+## bench-scale: the dora, heatmap and drift functions at platform size (100 apps
+## x 3 environments over 25 accounts, 90 days of history in DynamoDB Local),
+## each phase alone in a child process: time (wall, CPU, and the drift pacing's
+## simulated time), peak RSS and items read, against each function's timeout
+## and memory (SCALE_COUNT samples of each; filling the tables takes minutes)
+SCALE_COUNT ?= 1
+.PHONY: bench-scale
+bench-scale: setup
+	scripts/services.sh run -- go test -run '^$$' -bench '^BenchmarkScale' -benchtime $(SCALE_COUNT)x -p 1 -timeout 60m -v \
+		./shared/dora ./shared/drift | grep -v '^=== '
+
 ## synth: build, then synthesize the hub and spoke stacks to cdk.out (cdk-nag on)
 synth: build setup
 	$(CDK) synth --no-notices --quiet
 	@ls cdk.out/*.template.json
 	go run ./scripts/highway nag cdk.out
+
+## synth-platform: synthesize, with cdk-nag, a platform of APPS apps (default
+## 100: 60% delivered from one CI account, the rest over 20 team accounts)
+## into build/platform-APPS, and say how long the synth took
+APPS ?= 100
+synth-platform: build setup
+	go run ./scripts/platform -apps $(APPS) -o build/platform-$(APPS).yaml
+	@start=$$(date +%s%N); \
+	$(CDK) synth --no-notices --quiet -c policy=build/platform-$(APPS).yaml -o build/platform-$(APPS); \
+	echo "synth-platform: $(APPS) apps synthesized in $$(( ($$(date +%s%N) - start) / 1000000 )) ms"
+	go run ./scripts/highway nag build/platform-$(APPS)
 
 ## lint: gofmt check, go vet, staticcheck (pinned)
 lint:

@@ -37,7 +37,11 @@ type widgetEvent struct {
 const documentation = "## Highway deployments\n" +
 	"DORA metrics over 1, 7 and 30 days, and successful deployments by day (12 weeks) and by weekday × hour (UTC), " +
 	"from Highway's ledger, as of the end of the dashboard's time range.\n\n" +
-	"Parameters (optional): `app`, `env` — only that app or environment.\n"
+	"Parameters: `app` (required: the widget shows one app), `env` (optional: only that environment).\n"
+
+// missingApp is the widget's answer when its app parameter names no app of
+// the policy.
+const missingApp = "<p>This widget shows one app: give it the parameter <code>app</code>, the name of an app of Highway's policy, for example <code>{\"app\": \"checkout\"}</code>.</p>"
 
 func main() {
 	rt, err := function.Load(context.Background())
@@ -55,6 +59,12 @@ func main() {
 			now = time.UnixMilli(end)
 		}
 		app, env := ev.WidgetContext.Params.App, ev.WidgetContext.Params.Env
+		if _, ok := rt.Policy.App(app); !ok {
+			// One app's page reads about a thousand items; every app's would
+			// read the whole ledger's deployments, past the widget's timeout
+			// on a platform of a hundred apps.
+			return missingApp, nil
+		}
 		keep := dora.Only(app, env)
 		rows, err := dora.All(ctx, l, rt.Policy, now, keep)
 		if err != nil {

@@ -72,6 +72,14 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if doc := invoke([]byte(`{"describe": true}`)); !strings.Contains(doc, "## Highway deployments") {
 		t.Errorf("describe → %q", doc)
 	}
+	for _, params := range []string{`{}`, `{"app": "no-such-app"}`} {
+		event := strings.Replace(string(sampleEvent(t)), `{
+      "app": "checkout"
+    }`, params, 1)
+		if html := invoke([]byte(event)); !strings.Contains(html, "give it the parameter <code>app</code>") || strings.Contains(html, "<svg") {
+			t.Errorf("params %s → %q, want the widget to ask for one app and read nothing", params, html)
+		}
+	}
 }
 
 // BenchmarkInvoke measures heatmap as built, under the emulator, with the

@@ -1,6 +1,7 @@
 package dora
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -236,11 +237,22 @@ func Tally(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time
 	return rows, err
 }
 
-// save stores next, the refresh of prev (nil when there was none).
+// resave is how long a checkpoint whose facts have not changed goes unsaved.
+// Until it is saved, each run reads again from its older Through, which
+// costs a query or two that find nothing new (nothing new is why it was not
+// saved); saving it every hour would rewrite every environment's checkpoint,
+// tens of kilobytes each, every hour for nothing.
+const resave = 24 * time.Hour
+
+// save stores next, the refresh of prev (nil when there was none), unless it
+// holds the same facts as prev and prev is less than resave old.
 func save(ctx context.Context, l ledger.Ledger, prev, next *ledger.DORACheckpoint) error {
 	b, err := json.Marshal(next)
 	if err != nil {
 		return err
+	}
+	if prev != nil && next.Through.Sub(prev.Through) < resave && !prev.Through.After(next.Through) && sameFacts(prev, next) {
+		return nil
 	}
 	if len(b) > MaxCheckpoint {
 		slog.WarnContext(ctx, "dora checkpoint not saved: too large; the next run reads in full",
@@ -260,6 +272,17 @@ func save(ctx context.Context, l ledger.Ledger, prev, next *ledger.DORACheckpoin
 		return nil
 	}
 	return err
+}
+
+// sameFacts reports whether a and b hold the same deployments, rollbacks,
+// incidents and commit times.
+func sameFacts(a, b *ledger.DORACheckpoint) bool {
+	facts := func(cp *ledger.DORACheckpoint) ledger.DORACheckpoint {
+		return ledger.DORACheckpoint{Deployments: cp.Deployments, Rollbacks: cp.Rollbacks, Incidents: cp.Incidents, CommittedAt: cp.CommittedAt}
+	}
+	fa, err1 := json.Marshal(facts(a))
+	fb, err2 := json.Marshal(facts(b))
+	return err1 == nil && err2 == nil && bytes.Equal(fa, fb)
 }
 
 // sortFacts orders a checkpoint's facts by time, so what is stored reads in

@@ -147,8 +147,8 @@ func TestTallyEqualsAFullReadEveryHour(t *testing.T) {
 			writes := simulate(rand.New(rand.NewPCG(seed, seed)), start, 40)
 			mem := ledger.NewMemory()
 			l := &counting{Ledger: mem}
-			fullReads := 0
-			var last time.Time
+			fullReads, saves, runs := 0, 0, 0
+			var saved time.Time // Through of the checkpoint on the ledger
 			for now := start.Add(36 * time.Hour); now.Before(start.Add(40 * 24 * time.Hour)); now = now.Add(time.Hour) {
 				for len(writes) > 0 && writes[0].due.Before(now) {
 					if err := writes[0].do(ctx, mem); err != nil {
@@ -161,10 +161,21 @@ func TestTallyEqualsAFullReadEveryHour(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: Tally() = %v", now, err)
 				}
-				if !last.IsZero() && (len(l.depsFrom) != 1 || !l.depsFrom[0].Equal(last.Add(-Settle))) {
-					t.Fatalf("%s: deployments read from %v, want from the last run less Settle, %s", now, l.depsFrom, last.Add(-Settle))
+				if !saved.IsZero() && (len(l.depsFrom) != 1 || !l.depsFrom[0].Equal(saved.Add(-Settle))) {
+					t.Fatalf("%s: deployments read from %v, want from the saved checkpoint's time less Settle, %s", now, l.depsFrom, saved.Add(-Settle))
 				}
-				last = now
+				runs++
+				rec, err := mem.Latest(ctx, ledger.KindDORACheckpoint, "checkout/prod")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if through := rec.(*ledger.DORACheckpoint).Through; !through.Equal(saved) {
+					if !saved.IsZero() && through.Sub(saved) > resave {
+						t.Fatalf("%s: checkpoint saved %v after the last, want at most %v", now, through.Sub(saved), resave)
+					}
+					saved = through
+					saves++
+				}
 				before := l.byCommit
 				want, err := All(ctx, l, p, now, nil)
 				if err != nil {
@@ -185,8 +196,8 @@ func TestTallyEqualsAFullReadEveryHour(t *testing.T) {
 			}
 			cp := rec.(*ledger.DORACheckpoint)
 			commits = len(cp.CommittedAt)
-			t.Logf("%d runs: tally read %d commit times, the full reads %d; checkpoint holds %d deployments, %d commit times, %d incidents",
-				cp.Version, tallyReads, fullReads, len(cp.Deployments), commits, len(cp.Incidents))
+			t.Logf("%d runs saved the checkpoint %d times: tally read %d commit times, the full reads %d; checkpoint holds %d deployments, %d commit times, %d incidents",
+				runs, saves, tallyReads, fullReads, len(cp.Deployments), commits, len(cp.Incidents))
 			if tallyReads*20 > fullReads {
 				t.Errorf("tally read %d commit times, the full reads %d: want at most a twentieth", tallyReads, fullReads)
 			}
@@ -260,6 +271,9 @@ func TestTallyWhenTheCheckpointCannotBeSaved(t *testing.T) {
 		if _, err := Tally(ctx, mem, p, at(16, 13, 0), nil); err != nil {
 			t.Fatal(err)
 		}
+		if err := mem.Put(ctx, dep("dep-2", "p2", ledger.DeploymentSuccess, at(16, 13, 30), "c2")); err != nil {
+			t.Fatal(err)
+		}
 		got, err := Tally(ctx, racing{mem}, p, at(16, 14, 0), nil)
 		want, _ := All(ctx, mem, p, at(16, 14, 0), nil)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -314,5 +328,53 @@ func TestRefreshUsesTheCommitTimesADeploymentCarries(t *testing.T) {
 	}
 	if !cp.CommittedAt["c1"].Equal(at(16, 9, 0)) || !cp.CommittedAt["c2"].Equal(at(16, 10, 0)) || l.byCommit != 1 {
 		t.Errorf("commit times %v after %d commit reads; want both, c2's alone read", cp.CommittedAt, l.byCommit)
+	}
+}
+
+// An hour that brought nothing new leaves the checkpoint as it was (every
+// environment's, tens of kilobytes each, would otherwise be rewritten every
+// hour); a change saves it, and so does a day without one.
+func TestTallySavesTheCheckpointOnlyWhenItChanges(t *testing.T) {
+	ctx := context.Background()
+	p := prodOnly(t)
+	mem := ledger.NewMemory()
+	tally := func(now time.Time) {
+		t.Helper()
+		got, err := Tally(ctx, mem, p, now, nil)
+		want, _ := All(ctx, mem, p, now, nil)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Tally(%s) = %+v, %v; want %+v", now, got, err, want)
+		}
+	}
+	version := func() int64 {
+		t.Helper()
+		rec, err := mem.Latest(ctx, ledger.KindDORACheckpoint, "checkout/prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RecordHeader().Version
+	}
+	if err := mem.Put(ctx, dep("dep-1", "p1", ledger.DeploymentSuccess, at(16, 12, 0), "c1")); err != nil {
+		t.Fatal(err)
+	}
+	tally(at(16, 13, 0))
+	tally(at(16, 14, 0))
+	if v := version(); v != 1 {
+		t.Errorf("after an hour without change: checkpoint version %d, want 1 (not saved again)", v)
+	}
+	if err := mem.Put(ctx, dep("dep-2", "p2", ledger.DeploymentSuccess, at(16, 14, 30), "c2")); err != nil {
+		t.Fatal(err)
+	}
+	tally(at(16, 15, 0))
+	if v := version(); v != 2 {
+		t.Errorf("after a deployment: checkpoint version %d, want 2", v)
+	}
+	tally(at(17, 14, 0))
+	if v := version(); v != 2 {
+		t.Errorf("23 hours without change: checkpoint version %d, want 2", v)
+	}
+	tally(at(17, 16, 0))
+	if v := version(); v != 3 {
+		t.Errorf("a day without change: checkpoint version %d, want 3 (saved at least daily)", v)
 	}
 }

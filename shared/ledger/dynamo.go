@@ -183,13 +183,22 @@ func (d *dynamoStore) query(ctx context.Context, q query) ([]item, error) {
 	} else {
 		in.ConsistentRead = aws.Bool(true) // indexes cannot read consistently
 	}
+	if q.newestFirst {
+		in.ScanIndexForward = aws.Bool(false)
+		in.Limit = aws.Int32(newestPage)
+	}
 	var items []item
 	for pages := dynamodb.NewQueryPaginator(d.api, in); pages.HasMorePages(); {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, page.Items...)
+		for _, it := range page.Items {
+			items = append(items, it)
+			if q.stop != nil && q.stop(it) {
+				return items, nil
+			}
+		}
 	}
 	return items, nil
 }

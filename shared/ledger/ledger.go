@@ -167,7 +167,8 @@ type store interface {
 	// write applies every put or none; a failed condition is *conditionFailed.
 	write(ctx context.Context, ws ...write) error
 	// query returns the items of one partition of the table or an index, in sort
-	// key order, optionally limited to sort keys in [from, to].
+	// key order, optionally limited to sort keys in [from, to]; with
+	// q.newestFirst, in the reverse order, up to the first item q.stop takes.
 	query(ctx context.Context, q query) ([]item, error)
 }
 
@@ -176,7 +177,16 @@ type query struct {
 	index            string
 	pkName, pk       string
 	skName, from, to string // both empty: the whole partition
+	// newestFirst reads in descending sort key order, a few items at a time,
+	// and stops at the first item stop reports true for: what a read of the
+	// latest record costs then depends on how far back it lies, not on the
+	// partition's size.
+	newestFirst bool
+	stop        func(item) bool
 }
+
+// newestPage is how many items a newest-first read asks for at a time.
+const newestPage = 10
 
 // book implements Ledger over a store.
 type book struct {
@@ -366,18 +376,33 @@ func (b *book) Latest(ctx context.Context, k Kind, id string) (Record, error) {
 	if id == "" {
 		return nil, fmt.Errorf("latest %s: empty id: %w", k, ErrInvalid)
 	}
-	recs, err := b.read(ctx, query{pkName: Schema.PartitionKey, pk: kindPartition(k, id), skName: Schema.SortKey})
+	// The partition of a kind named like a key prefix (commit#<sha>) also holds
+	// other records: take only this kind and id, newest first.
+	var latest Record
+	var undecodable error
+	_, err := b.store.query(ctx, query{pkName: Schema.PartitionKey, pk: kindPartition(k, id), skName: Schema.SortKey,
+		newestFirst: true, stop: func(it item) bool {
+			rec, err := decode(it)
+			if err != nil {
+				undecodable = err
+				return true
+			}
+			if h := rec.RecordHeader(); h.Kind == k && h.ID == id && h.Commit == "" {
+				latest = rec
+				return true
+			}
+			return false
+		}})
+	if err == nil {
+		err = undecodable
+	}
 	if err != nil {
 		return nil, fmt.Errorf("latest %s %s: %w", k, id, err)
 	}
-	// The partition of a kind named like a key prefix (commit#<sha>) also holds
-	// other records: keep only this kind and id.
-	for i := len(recs) - 1; i >= 0; i-- {
-		if h := recs[i].RecordHeader(); h.Kind == k && h.ID == id && h.Commit == "" {
-			return recs[i], nil
-		}
+	if latest == nil {
+		return nil, fmt.Errorf("latest %s %s: %w", k, id, ErrNotFound)
 	}
-	return nil, fmt.Errorf("latest %s %s: %w", k, id, ErrNotFound)
+	return latest, nil
 }
 
 func (b *book) CurrentDriftReports(ctx context.Context) ([]*DriftReport, error) {

@@ -64,3 +64,31 @@ func BenchmarkMemoryByCommit(b *testing.B) {
 		}
 	}
 }
+
+// Latest reads the newest records first and stops at the first that fits:
+// what it reads does not grow with the history behind it (the drift round
+// reads the latest report of every stack and environment on each run).
+func TestDynamoLatestReadsNoFurtherBackThanItNeeds(t *testing.T) {
+	ctx := context.Background()
+	client := localaws.DynamoDB(t)
+	counted := ledgertest.Count(client)
+	l := ledger.NewDynamo(counted, localaws.LedgerTable(t, client))
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, history := range []int{1, 60} {
+		id := fmt.Sprintf("shop/history-%d", history)
+		for i := range history {
+			if err := l.Put(ctx, &ledger.Baseline{Header: ledger.Header{ID: id, App: "shop", At: start.Add(time.Duration(i) * time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := counted.Traffic()
+		got, err := l.Latest(ctx, ledger.KindBaseline, id)
+		read := counted.Traffic().Sub(before)
+		if want := start.Add(time.Duration(history-1) * time.Hour); err != nil || !got.RecordHeader().At.Equal(want) {
+			t.Fatalf("Latest(%s) = %v, %v; want the record of %v", id, got, err, want)
+		}
+		if read.Queries != 1 || read.Items > 10 {
+			t.Errorf("Latest(%s) over %d records read %d items in %d queries, want one page of at most 10", id, history, read.Items, read.Queries)
+		}
+	}
+}

@@ -97,5 +97,13 @@ func (m *memStore) query(ctx context.Context, q query) ([]item, error) {
 	slices.SortFunc(found, func(a, b item) int {
 		return cmp.Compare(stringAttr(a, q.skName), stringAttr(b, q.skName))
 	})
+	if q.newestFirst {
+		slices.Reverse(found)
+		for i, it := range found {
+			if q.stop != nil && q.stop(it) {
+				return found[:i+1], nil
+			}
+		}
+	}
 	return found, nil
 }

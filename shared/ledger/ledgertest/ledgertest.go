@@ -1,6 +1,8 @@
 // Package ledgertest is the contract every ledger.Ledger implementation meets. The
 // memory and DynamoDB ledgers both run it, so the demo and the tests that use the
-// memory ledger see the same behaviour as production.
+// memory ledger see the same behaviour as production. For the tests at platform
+// size it also generates a ledger's history (History, Fill) and counts what a
+// DynamoDB ledger reads and writes (Count).
 package ledgertest
 
 import (
