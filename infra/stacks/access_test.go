@@ -250,7 +250,7 @@ func identityPolicies(tpl cfnTemplate, role string, stack awscdk.Stack) []locala
 }
 
 // resolve replaces the intrinsics of a template value with what they are in
-// stack's account and region: joins joined, the partition "aws", the URL
+// stack's account and region (nil: left as references): joins joined, the partition "aws", the URL
 // suffix "amazonaws.com"; a reference to a resource becomes ${id} or
 // ${id.attribute}.
 func resolve(v any, stack awscdk.Stack) any {
@@ -271,14 +271,14 @@ func resolve(v any, stack awscdk.Stack) any {
 			return strings.Join(parts, sep)
 		}
 		if id, ok := v["Ref"].(string); ok && len(v) == 1 {
-			switch id {
-			case "AWS::Partition":
+			switch {
+			case id == "AWS::Partition":
 				return "aws"
-			case "AWS::URLSuffix":
+			case id == "AWS::URLSuffix":
 				return "amazonaws.com"
-			case "AWS::AccountId":
+			case id == "AWS::AccountId" && stack != nil:
 				return *stack.Account()
-			case "AWS::Region":
+			case id == "AWS::Region" && stack != nil:
 				return *stack.Region()
 			}
 			return "${" + id + "}"

@@ -80,12 +80,15 @@ func newGateJob(scope constructs.Construct, hub *Hub) (awslambda.Function, error
 
 // newPipelineInvokeRole creates, for each delivery account other than the
 // hub's whose pipelines call the gate, the role those pipelines name as the
-// RoleArn of their invoke action: CodePipeline assumes it to invoke fn, and
-// hands the function a session of it as the job's artifact credentials, so it
-// may also read, and decrypt through S3, the artifacts of that account's gated
-// builds, and no other account's. Only that account may assume it, and each
-// role's ARN is an output. When every pipeline that calls the gate is in the
-// hub account, there is none.
+// RoleArn of their invoke action: the pipeline's service role assumes it to
+// invoke fn, and CodePipeline hands the function a session of it as the job's
+// artifact credentials, so it may also read, and decrypt through S3, the
+// artifacts of that account's gated builds, and no other account's. Only the
+// roles of that account that carry the app tag may assume it: a pipeline's
+// service role is tagged with its app, like every resource Highway acts on,
+// and the trust stays the same size however many pipelines the account runs.
+// Each role's ARN is an output. When every pipeline that calls the gate is in
+// the hub account, there is none.
 func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Function) error {
 	p := hub.Policy
 	for _, account := range jobAccounts(p) {
@@ -93,7 +96,10 @@ func newPipelineInvokeRole(scope constructs.Construct, hub *Hub, fn awslambda.Fu
 		role := awsiam.NewRole(scope, jsii.String("PipelineInvokeRole"+account), &awsiam.RoleProps{
 			RoleName:    jsii.String(name),
 			Description: jsii.String("Highway: pipelines of account " + account + " invoke the gatejob function through this role."),
-			AssumedBy:   awsiam.NewAccountPrincipal(jsii.String(account)),
+			AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewAccountPrincipal(jsii.String(account)), &map[string]any{
+				"ArnLike": map[string]any{"aws:PrincipalArn": "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + account + ":role/*"},
+				"Null":    map[string]any{"aws:PrincipalTag/" + p.Hub.AppTag: "false"},
+			}),
 		})
 		fn.GrantInvoke(role)
 		suppress(role, true, rule("AwsSolutions-IAM5", whyFunctionVersions, "Resource::<"+logicalID(fn)+".Arn>:*"))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 )
@@ -400,21 +401,7 @@ func TestPipelineInvokeRoleServesOtherDeliveryAccounts(t *testing.T) {
 				if r.Properties["Path"] != nil {
 					t.Errorf("invoke role path = %v, want none: access roles trust the function roles by path", r.Properties["Path"])
 				}
-				var trusted []string
-				for _, st := range list(path(r.Properties, "AssumeRolePolicyDocument", "Statement")) {
-					if path(st, "Effect") != "Allow" || path(st, "Action") != "sts:AssumeRole" || path(st, "Principal", "Service") != nil || path(st, "Condition") != nil {
-						t.Errorf("trust statement = %v, want sts:AssumeRole for an account only", st)
-					}
-					for _, pr := range strs(path(st, "Principal", "AWS")) {
-						if !strings.HasSuffix(pr, ":root") {
-							t.Errorf("trusted principal %s, want an account", pr)
-						}
-						trusted = append(trusted, accountOf(pr))
-					}
-				}
-				if !slices.Equal(trusted, []string{account}) {
-					t.Errorf("invoke role of %s trusts %v, want that account alone", account, trusted)
-				}
+				checkInvokeRoleTrust(t, p, tpl, role, account)
 
 				want := grants{}
 				want.add("${"+job+"}", "lambda:InvokeFunction")
@@ -456,6 +443,43 @@ func TestPipelineInvokeRoleServesOtherDeliveryAccounts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkInvokeRoleTrust checks, with the IAM simulator, that only the roles
+// of account that carry the app tag (its pipelines' service roles) may assume
+// its invoke role: not an untagged role of that account, nor a tagged role of
+// another account.
+func checkInvokeRoleTrust(t *testing.T, p *policy.Policy, tpl cfnTemplate, role, account string) {
+	t.Helper()
+	trust := resolve(tpl.Resources[role].Properties["AssumeRolePolicyDocument"], nil)
+	var requests []localaws.IAMRequest
+	var want []bool
+	ask := func(principal string, tagged, allowed bool) {
+		ctx := map[string]any{"aws:PrincipalArn": principal, "aws:PrincipalAccount": accountOf(principal)}
+		if tagged {
+			ctx["aws:PrincipalTag/"+p.Hub.AppTag] = "checkout"
+		}
+		requests = append(requests, localaws.IAMRequest{
+			Name: fmt.Sprintf("%s (tagged %v) assumes the invoke role of %s", principal, tagged, account), Principal: principal,
+			Action: "sts:AssumeRole", Resource: "arn:aws:iam::" + p.Hub.Account + ":role/" + PipelineInvokeRoleName(p.Hub, account),
+			Account: p.Hub.Account, Context: ctx,
+			// The caller's own policy lets it assume any role: the trust
+			// policy alone decides.
+			IdentityPolicies: []localaws.NamedPolicy{{Name: "any", Policy: map[string]any{"Version": "2012-10-17",
+				"Statement": []any{map[string]any{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}}}},
+			ResourcePolicy: trust,
+		})
+		want = append(want, allowed)
+	}
+	ask("arn:aws:iam::"+account+":role/service-role/checkout-pipeline", true, true)
+	ask("arn:aws:iam::"+account+":role/service-role/checkout-pipeline", false, false)
+	ask("arn:aws:iam::999999999999:role/service-role/checkout-pipeline", true, false)
+	ask("arn:aws:iam::"+account+":user/ci", true, false)
+	for i, d := range localaws.SimulateIAM(t, requests) {
+		if d.Allowed() != want[i] {
+			t.Errorf("%s: %s, want allowed=%v", requests[i].Name, d.Result, want[i])
+		}
 	}
 }
 
