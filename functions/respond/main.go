@@ -2,8 +2,9 @@
 // the hub and the spokes, with the policy's runbooks: it opens an incident
 // blamed on the environment's latest deployment, runs the runbook's actions
 // in order within the guards (dry-run, cooldown, hourly rate limit, circuit
-// breaker, one response per alarm transition), and resolves the incident
-// when the alarm returns to OK. Rollbacks are asked of the promote function.
+// breaker, one response per alarm transition, none while CloudWatch
+// suppresses a composite alarm's actions), and resolves the incident when
+// the alarm returns to OK. Rollbacks are asked of the promote function.
 package main
 
 import (

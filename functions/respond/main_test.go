@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,6 +92,85 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	incs, err := l.Incidents(ctx, "checkout", "prod", time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC))
 	if err != nil || len(incs) != 1 || incs[0].ResolvedAt.IsZero() {
 		t.Errorf("incidents in DynamoDB Local = %+v, %v; want one, resolved", incs, err)
+	}
+}
+
+// TestBootstrapResumesAfterATransientError runs respond as built, under the
+// emulator, against an EventBridge that rejects the first Incident Opened
+// (InternalFailure, as PutEvents reports a failed entry) and an SNS whose
+// first publish is throttled by KMS (which the SDK does not retry): the
+// first invocation asks the rollback, then fails; the next delivery of the
+// event (the emulator gives it another request id, as EventBridge does a
+// redelivery) sends the notice and the notification, and asks no second
+// rollback; a third does nothing.
+func TestBootstrapResumesAfterATransientError(t *testing.T) {
+	d := localaws.Deploy(t, "respond")
+	var (
+		mu                  sync.Mutex
+		accepted            = map[string]int{}
+		rejected, throttled bool
+		notified            int
+	)
+	d.AWS.OnFunc("PutEvents", func(r awsfake.Request) awsfake.Response {
+		var in struct {
+			Entries []struct{ DetailType string }
+		}
+		if err := r.DecodeJSON(&in); err != nil {
+			return awsfake.APIError(400, "ValidationException", err.Error())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var answers []string
+		failed := 0
+		for _, e := range in.Entries {
+			if e.DetailType == respond.DetailTypeIncidentOpened && !rejected {
+				rejected = true
+				failed++
+				answers = append(answers, `{"ErrorCode":"InternalFailure","ErrorMessage":"Internal service error."}`)
+				continue
+			}
+			accepted[e.DetailType]++
+			answers = append(answers, `{"EventId":"e-1"}`)
+		}
+		return awsfake.JSON(200, fmt.Sprintf(`{"FailedEntryCount":%d,"Entries":[%s]}`, failed, strings.Join(answers, ",")))
+	})
+	d.AWS.OnFunc("Publish", func(awsfake.Request) awsfake.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		if !throttled {
+			throttled = true
+			return awsfake.APIError(400, "KMSThrottling", "The request was denied due to request throttling by AWS KMS.")
+		}
+		notified++
+		return awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`)
+	})
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	event := read(t, "cloudwatch-alarm-state-change.json")
+	counts := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("Incident Opened %d, Rollback Requested %d, Remediation Ran %d, notifications %d",
+			accepted[respond.DetailTypeIncidentOpened], accepted["Rollback Requested"], accepted[respond.DetailTypeRemediation], notified)
+	}
+
+	body, err := emu.Invoke(ctx, event)
+	if err != nil || !strings.Contains(string(body), `"errorMessage"`) {
+		t.Fatalf("first invocation = %s, %v; want an error, for a retry\nlog:\n%s", body, err, emu.Log())
+	}
+	if got := counts(); got != "Incident Opened 0, Rollback Requested 1, Remediation Ran 1, notifications 0" {
+		t.Errorf("after the first invocation, AWS accepted %s; want the rollback asked and recorded", got)
+	}
+	for i, want := range []string{respond.OutcomeResumed, respond.OutcomeDuplicate} {
+		body, err := emu.Invoke(ctx, event)
+		var res respond.Result
+		if err != nil || json.Unmarshal(body, &res) != nil || res.Outcome != want {
+			t.Fatalf("delivery %d = %s, %v; want %s\nlog:\n%s", i+2, body, err, want, emu.Log())
+		}
+	}
+	if got := counts(); got != "Incident Opened 1, Rollback Requested 1, Remediation Ran 2, notifications 1" {
+		t.Errorf("AWS accepted %s; want each once", got)
 	}
 }
 

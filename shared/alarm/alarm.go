@@ -24,6 +24,19 @@ const (
 	StateInsufficientData = "INSUFFICIENT_DATA"
 )
 
+// The values of actionsSuppressedBy: why CloudWatch suppresses a composite
+// alarm's actions (CompositeAlarm.ActionsSuppressedBy in the CloudWatch API).
+const (
+	// SuppressedByWaitPeriod: the composite alarm waits, up to its
+	// ActionsSuppressorWaitPeriod, for its suppressor alarm to go into ALARM.
+	SuppressedByWaitPeriod = "WaitPeriod"
+	// SuppressedByExtensionPeriod: the suppressor alarm left ALARM, and the
+	// composite alarm waits up to its ActionsSuppressorExtensionPeriod.
+	SuppressedByExtensionPeriod = "ExtensionPeriod"
+	// SuppressedByAlarm: the suppressor alarm is in ALARM.
+	SuppressedByAlarm = "Alarm"
+)
+
 // stateTimeLayout is how the event writes a state's timestamp.
 const stateTimeLayout = "2006-01-02T15:04:05.000-0700"
 
@@ -60,10 +73,35 @@ type StateChange struct {
 	Metrics []Metric `json:"metrics,omitempty"`
 	// Rule is a composite alarm's rule; empty for a metric alarm.
 	Rule string `json:"rule,omitempty"`
+	// ActionsSuppressor is a composite alarm's suppressor alarm, if it has one.
+	ActionsSuppressor string `json:"actionsSuppressor,omitempty"`
+	// ActionsSuppressedBy says that CloudWatch suppresses the alarm's actions
+	// in State, and why (SuppressedByWaitPeriod, SuppressedByExtensionPeriod,
+	// SuppressedByAlarm); empty when it does not. ActionsSuppressedReason
+	// says it in words.
+	ActionsSuppressedBy     string `json:"actionsSuppressedBy,omitempty"`
+	ActionsSuppressedReason string `json:"actionsSuppressedReason,omitempty"`
 }
 
 // Composite says the alarm is a composite alarm.
 func (s StateChange) Composite() bool { return s.Rule != "" }
+
+// Suppressed says whether CloudWatch suppresses the alarm's actions in this
+// state and, if so, why, in one line: a value of actionsSuppressedBy that
+// CloudWatch may add later counts as a suppression too.
+func (s StateChange) Suppressed() (string, bool) {
+	if s.ActionsSuppressedBy == "" {
+		return "", false
+	}
+	why := "actions suppressed by " + s.ActionsSuppressedBy
+	if s.ActionsSuppressor != "" {
+		why += " (suppressor alarm " + s.ActionsSuppressor + ")"
+	}
+	if r := s.ActionsSuppressedReason; r != "" && !strings.EqualFold(r, "Actions suppressed by "+s.ActionsSuppressedBy) {
+		why += ": " + r
+	}
+	return why, true
+}
 
 // Key identifies the transition, the same for every delivery of its event:
 // alarm ARN, new state and the state's timestamp.
@@ -75,9 +113,10 @@ type detail struct {
 	State         state  `json:"state"`
 	PreviousState state  `json:"previousState"`
 	Configuration struct {
-		Description string `json:"description"`
-		AlarmRule   string `json:"alarmRule"`
-		Metrics     []struct {
+		Description       string `json:"description"`
+		AlarmRule         string `json:"alarmRule"`
+		ActionsSuppressor string `json:"actionsSuppressor"`
+		Metrics           []struct {
 			MetricStat *struct {
 				Metric Metric `json:"metric"`
 			} `json:"metricStat"`
@@ -89,6 +128,9 @@ type state struct {
 	Value     string `json:"value"`
 	Reason    string `json:"reason"`
 	Timestamp string `json:"timestamp"`
+	// A composite alarm's state says when CloudWatch suppresses its actions.
+	ActionsSuppressedBy     string `json:"actionsSuppressedBy"`
+	ActionsSuppressedReason string `json:"actionsSuppressedReason"`
 }
 
 // Decode reads an alarm state change event. It fails on another kind of event
@@ -106,6 +148,8 @@ func Decode(ev events.CloudWatchEvent) (StateChange, error) {
 		Name: d.AlarmName, Account: ev.AccountID, Region: ev.Region,
 		State: d.State.Value, Previous: d.PreviousState.Value, Reason: d.State.Reason, StateStamp: d.State.Timestamp,
 		Description: d.Configuration.Description, Rule: d.Configuration.AlarmRule,
+		ActionsSuppressor:   d.Configuration.ActionsSuppressor,
+		ActionsSuppressedBy: d.State.ActionsSuppressedBy, ActionsSuppressedReason: d.State.ActionsSuppressedReason,
 	}
 	for _, r := range ev.Resources {
 		if a, err := arn.Parse(r); err == nil && a.Service == "cloudwatch" && strings.HasPrefix(a.Resource, "alarm:") {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,69 @@ func TestDecodeCompositeAlarm(t *testing.T) {
 	}
 	if !s.Composite() || len(s.Metrics) != 0 || !strings.Contains(s.Rule, "checkout-prod-latency") {
 		t.Errorf("Decode(composite) = %+v", s)
+	}
+}
+
+// compositeEvent is the "Composite Alarm" example of the Alarm State Change
+// Events in the CloudWatch User Guide, "Alarm events and EventBridge"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html),
+// copied as published: ServiceAggregatedAlarm goes to ALARM while its
+// suppressor alarm's wait period suppresses its actions.
+const compositeEvent = "../../events/aws-docs/cloudwatch-alarm-state-change-composite.json"
+
+func TestDecodeCompositeAlarmWithSuppressedActions(t *testing.T) {
+	b, err := os.ReadFile(compositeEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := StateChange{
+		ARN: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServiceAggregatedAlarm", Name: "ServiceAggregatedAlarm",
+		Account: "123456789012", Region: "us-east-1", State: StateAlarm, Previous: StateOK,
+		Reason:            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:SuppressionDemo.EventBridge.FirstChild transitioned to ALARM at Friday 22 July, 2022 15:57:45 UTC",
+		StateTime:         time.Date(2022, 7, 22, 15, 57, 45, 394e6, time.UTC),
+		StateStamp:        "2022-07-22T15:57:45.394+0000",
+		Rule:              "ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)",
+		ActionsSuppressor: "ServiceMaintenanceAlarm", ActionsSuppressedBy: SuppressedByWaitPeriod,
+		ActionsSuppressedReason: "Actions suppressed by WaitPeriod",
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("Decode(composite) =\n%+v\nwant\n%+v", s, want)
+	}
+	if why, ok := s.Suppressed(); !ok || why != "actions suppressed by WaitPeriod (suppressor alarm ServiceMaintenanceAlarm)" {
+		t.Errorf("Suppressed() = %q, %v; want the wait period and the suppressor", why, ok)
+	}
+}
+
+func TestSuppressed(t *testing.T) {
+	tests := []struct {
+		name       string
+		by, reason string
+		want       string // "" when not suppressed
+	}{
+		{"not suppressed", "", "", ""},
+		{"a reason without a cause is no suppression", "", "Actions suppressed by WaitPeriod", ""},
+		{"wait period", SuppressedByWaitPeriod, "Actions suppressed by WaitPeriod", "actions suppressed by WaitPeriod (suppressor alarm maintenance)"},
+		{"extension period", SuppressedByExtensionPeriod, "Actions suppressed by ExtensionPeriod", "actions suppressed by ExtensionPeriod (suppressor alarm maintenance)"},
+		{"suppressor in alarm, with its own words", SuppressedByAlarm, "maintenance window",
+			"actions suppressed by Alarm (suppressor alarm maintenance): maintenance window"},
+		{"a cause CloudWatch adds later", "Schedule", "", "actions suppressed by Schedule (suppressor alarm maintenance)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := StateChange{ActionsSuppressor: "maintenance", ActionsSuppressedBy: tt.by, ActionsSuppressedReason: tt.reason}
+			why, ok := s.Suppressed()
+			if why != tt.want || ok != (tt.want != "") {
+				t.Errorf("Suppressed(%q, %q) = %q, %v; want %q", tt.by, tt.reason, why, ok, tt.want)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package respond turns CloudWatch alarms into the actions of the policy's
 // runbooks, within guards: dry-run, a cooldown per alarm and action, a rate
-// limit per environment, a circuit breaker, and one response per alarm state
-// transition however often its event is delivered.
+// limit per environment, a circuit breaker, CloudWatch's own suppression of a
+// composite alarm's actions, and one response per alarm state transition
+// however often its event is delivered, each step of it claimed and then
+// recorded done on the ledger.
 package respond
 
 import (
@@ -54,23 +56,17 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return def
 }
 
-// take writes the token key for ttl on behalf of holder; false when the key
-// is held.
+// take writes the token key for ttl on behalf of holder; false when another
+// holder has it. A holder that took it before has it still: the retry of an
+// action keeps the tokens its failed attempt took.
 func (g *Guards) take(ctx context.Context, key string, ttl time.Duration, holder string) (bool, error) {
 	now := g.now()
 	token := &ledger.Lock{Header: ledger.Header{ID: key + "#" + holder, At: now}, Holder: holder, Until: now.Add(ttl)}
-	_, created, err := ledger.RecordOnce(ctx, g.ledger, key, ttl, token)
+	stored, created, err := ledger.RecordOnce(ctx, g.ledger, key, ttl, token)
 	if err != nil {
 		return false, fmt.Errorf("guard %s: %w", key, err)
 	}
-	return created, nil
-}
-
-// FirstDelivery records an alarm state transition (its key: alarm ARN, state
-// and state timestamp); false when it was recorded before, so a redelivered
-// event acts zero more times.
-func (g *Guards) FirstDelivery(ctx context.Context, transition, holder string) (bool, error) {
-	return g.take(ctx, "alarm:"+transition, transitionTTL, holder)
+	return created || stored.Holder == holder, nil
 }
 
 // Cooldown starts the cooldown of one action of a runbook for one alarm;
@@ -83,7 +79,8 @@ func (g *Guards) Cooldown(ctx context.Context, alarmARN, runbook string, action 
 // Slot takes one of the environment's actions of the hour; false when all
 // are taken. The slots are perHour tokens that each free an hour after they
 // were taken, so at most perHour actions run in any hour, however many
-// deliveries race for them.
+// deliveries race for them. A holder that took a slot finds it again (unless
+// a slot before it freed meanwhile: then the retried action takes that one).
 func (g *Guards) Slot(ctx context.Context, app, env, holder string) (bool, error) {
 	for i := range g.perHour {
 		ok, err := g.take(ctx, fmt.Sprintf("actions:%s/%s:%d", app, env, i), time.Hour, holder)

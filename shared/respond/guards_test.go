@@ -38,19 +38,32 @@ func memoryGuards(a *policy.Alarms) (*Guards, ledger.Ledger, *clock) {
 	return NewGuards(l, a, c.now), l, c
 }
 
-func TestFirstDeliveryActsOnce(t *testing.T) {
-	g, _, _ := memoryGuards(nil)
+// A guard's token stays its holder's: the retry of an action that took it
+// has it still, and no one else does.
+func TestTokensStayTheirHolders(t *testing.T) {
+	g, _, _ := memoryGuards(&policy.Alarms{MaxActionsPerHour: 2})
 	ctx := context.Background()
-	const transition = "arn:aws:cloudwatch:eu-west-1:444444444444:alarm:checkout-prod-5xx|ALARM|2026-11-17T11:52:27.121+0000"
-	for i, want := range []bool{true, false, false} {
-		got, err := g.FirstDelivery(ctx, transition, fmt.Sprintf("delivery-%d", i))
-		if err != nil || got != want {
-			t.Errorf("FirstDelivery(delivery %d) = %v, %v; want %v", i, got, err, want)
-		}
+	const alarm = "arn:aws:cloudwatch:eu-west-1:444444444444:alarm:checkout-prod-5xx"
+	tests := []struct {
+		name   string
+		take   func(holder string) (bool, error)
+		holder string
+		want   bool
+	}{
+		{"cooldown taken", func(h string) (bool, error) { return g.Cooldown(ctx, alarm, "rb", 0, 0, h) }, "r-1", true},
+		{"cooldown again by its holder", func(h string) (bool, error) { return g.Cooldown(ctx, alarm, "rb", 0, 0, h) }, "r-1", true},
+		{"cooldown by another", func(h string) (bool, error) { return g.Cooldown(ctx, alarm, "rb", 0, 0, h) }, "r-2", false},
+		{"slot taken", func(h string) (bool, error) { return g.Slot(ctx, "checkout", "prod", h) }, "r-1", true},
+		{"slot again by its holder", func(h string) (bool, error) { return g.Slot(ctx, "checkout", "prod", h) }, "r-1", true},
+		{"the other slot", func(h string) (bool, error) { return g.Slot(ctx, "checkout", "prod", h) }, "r-2", true},
+		{"the first slot again by its holder", func(h string) (bool, error) { return g.Slot(ctx, "checkout", "prod", h) }, "r-1", true},
+		{"no slot left", func(h string) (bool, error) { return g.Slot(ctx, "checkout", "prod", h) }, "r-3", false},
 	}
-	// The alarm's next transition is another response.
-	if ok, err := g.FirstDelivery(ctx, transition[:len(transition)-10]+"12:40:00.000+0000", "next"); err != nil || !ok {
-		t.Errorf("FirstDelivery(next transition) = %v, %v; want true", ok, err)
+	for _, tt := range tests {
+		got, err := tt.take(tt.holder)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: take(%s) = %v, %v; want %v", tt.name, tt.holder, got, err, tt.want)
+		}
 	}
 }
 

@@ -40,11 +40,12 @@ func (s *memSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns
 // (events/cloudwatch-alarm-state-change.json: checkout-prod-5xx goes to
 // ALARM) under the example policy (infra/highway.yaml), not in dry run:
 // Handle matches the runbook checkout-prod-errors, records the transition,
-// opens an incident blamed on prod's deployment of 20 minutes before, and
-// runs the runbook's actions through the guards (breaker, cooldown, hourly
-// slot): rollback, asked on an in-memory bus as production asks it
-// (RollbackByEvent), then notify, through an in-memory SNS, with the recent
-// deployments; each action is recorded on the ledger and the bus. Each
+// opens an incident blamed on prod's deployment of 20 minutes before,
+// announces it, and runs the runbook's actions through the guards (breaker,
+// cooldown, hourly slot): rollback, asked on an in-memory bus as production
+// asks it (RollbackByEvent), then notify, through an in-memory SNS, with the
+// recent deployments; each step is claimed and marked done on the ledger,
+// and each action recorded on the ledger and the bus. Each
 // iteration runs on a fresh memory ledger holding only that deployment, so
 // it is the first delivery of the transition, never a redelivery; building
 // it is not measured. Logs are discarded.

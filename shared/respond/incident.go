@@ -47,11 +47,9 @@ func OpenIncident(ctx context.Context, l ledger.Ledger, s alarm.StateChange, app
 	return stored, created, nil
 }
 
-// ResolveIncidents resolves the open incidents of the alarm in app/env when
-// it returns to OK, at the time it did; their time to restore is ResolvedAt
-// minus At. An incident another delivery resolved first is left as it is.
-// It returns the incidents it resolved.
-func ResolveIncidents(ctx context.Context, l ledger.Ledger, s alarm.StateChange, app, env string) ([]*ledger.Incident, error) {
+// IncidentsToResolve returns the open incidents the alarm opened in
+// app/env before it returned to OK (s), oldest first.
+func IncidentsToResolve(ctx context.Context, l ledger.Ledger, s alarm.StateChange, app, env string) ([]*ledger.Incident, error) {
 	if s.State != alarm.StateOK {
 		return nil, fmt.Errorf("resolve incidents: alarm %s is %s, not OK", s.Name, s.State)
 	}
@@ -59,19 +57,26 @@ func ResolveIncidents(ctx context.Context, l ledger.Ledger, s alarm.StateChange,
 	if err != nil {
 		return nil, err
 	}
-	var resolved []*ledger.Incident
+	var out []*ledger.Incident
 	for _, inc := range open {
-		if inc.Alarm != s.ARN || inc.App != app || inc.Env != env || inc.At.After(s.StateTime) {
-			continue
+		if inc.Alarm == s.ARN && inc.App == app && inc.Env == env && !inc.At.After(s.StateTime) {
+			out = append(out, inc)
 		}
-		inc.ResolvedAt = s.StateTime
-		switch err := l.Update(ctx, inc); {
-		case errors.Is(err, ledger.ErrStale):
-			continue // resolved by a concurrent delivery
-		case err != nil:
-			return resolved, fmt.Errorf("resolve incident %s: %w", inc.ID, err)
-		}
-		resolved = append(resolved, inc)
 	}
-	return resolved, nil
+	return out, nil
+}
+
+// ResolveIncident resolves an open incident at the time its alarm returned
+// to OK; its time to restore is ResolvedAt minus At. An incident another
+// delivery resolved first is left as it is.
+func ResolveIncident(ctx context.Context, l ledger.Ledger, inc *ledger.Incident, at time.Time) error {
+	inc.ResolvedAt = at
+	switch err := l.Update(ctx, inc); {
+	case errors.Is(err, ledger.ErrStale):
+		return nil // resolved by a concurrent delivery
+	case err != nil:
+		inc.ResolvedAt = time.Time{}
+		return fmt.Errorf("resolve incident %s: %w", inc.ID, err)
+	}
+	return nil
 }

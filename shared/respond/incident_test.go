@@ -89,22 +89,25 @@ func TestIncidentResolvesWhenTheAlarmIsOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := transition(t, alarm.StateOK, fired.Add(14*time.Minute))
-	resolved, err := ResolveIncidents(ctx, l, ok, "checkout", "prod")
-	if err != nil || len(resolved) != 1 || resolved[0].ID != inc.ID {
-		t.Fatalf("ResolveIncidents() = %+v, %v; want prod's incident", resolved, err)
+	open, err := IncidentsToResolve(ctx, l, ok, "checkout", "prod")
+	if err != nil || len(open) != 1 || open[0].ID != inc.ID {
+		t.Fatalf("IncidentsToResolve() = %+v, %v; want prod's incident", open, err)
 	}
-	if ttr := resolved[0].ResolvedAt.Sub(resolved[0].At); ttr != 14*time.Minute {
+	if err := ResolveIncident(ctx, l, open[0], ok.StateTime); err != nil {
+		t.Fatal(err)
+	}
+	if ttr := open[0].ResolvedAt.Sub(open[0].At); ttr != 14*time.Minute {
 		t.Errorf("time to restore = %v, want 14m", ttr)
 	}
-	again, err := ResolveIncidents(ctx, l, ok, "checkout", "prod")
+	again, err := IncidentsToResolve(ctx, l, ok, "checkout", "prod")
 	if err != nil || len(again) != 0 {
-		t.Errorf("redelivered OK resolved %d more, %v; want none", len(again), err)
+		t.Errorf("IncidentsToResolve() once resolved = %d, %v; want none", len(again), err)
 	}
-	open, _ := l.OpenIncidents(ctx)
-	if len(open) != 1 || open[0].Env != "dev" {
-		t.Errorf("open incidents = %+v, want dev's only", open)
+	left, _ := l.OpenIncidents(ctx)
+	if len(left) != 1 || left[0].Env != "dev" {
+		t.Errorf("open incidents = %+v, want dev's only", left)
 	}
-	if _, err := ResolveIncidents(ctx, l, transition(t, alarm.StateAlarm, fired), "checkout", "prod"); err == nil {
-		t.Error("ResolveIncidents(ALARM) succeeded, want an error")
+	if _, err := IncidentsToResolve(ctx, l, transition(t, alarm.StateAlarm, fired), "checkout", "prod"); err == nil {
+		t.Error("IncidentsToResolve(ALARM) succeeded, want an error")
 	}
 }

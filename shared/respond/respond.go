@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -36,11 +38,16 @@ const (
 	ActionCooldown    = "cooldown"
 	ActionRateLimited = "rate-limited"
 	ActionBreakerOpen = "breaker-open"
-	ActionSkipped     = "skipped" // an earlier action failed or was stopped
+	ActionSkipped     = "skipped"     // an earlier action failed or was stopped
+	ActionSuppressed  = "suppressed"  // CloudWatch suppressed the alarm's actions
+	ActionPending     = "pending"     // a retry can fix what stopped it: the invocation's retry runs it
+	ActionInProgress  = "in-progress" // another delivery runs it
 )
 
 // Rollbacker asks promotion to put an environment back on the artifact it
-// ran before; the answer says what was asked, in one line.
+// ran before; the answer says what was asked, in one line. An error that
+// wraps remediate.ErrRefused fails the action; any other is one the
+// invocation's retry can fix (the rollback is asked again then).
 type Rollbacker interface {
 	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error)
 }
@@ -100,6 +107,9 @@ type Config struct {
 type Handler struct {
 	c      Config
 	guards *Guards
+	// deliveries numbers the deliveries handled outside Lambda, whose
+	// context carries no request id to name them by.
+	deliveries atomic.Uint64
 }
 
 // New returns a Handler, or an error naming what Config lacks.
@@ -123,10 +133,19 @@ func New(c Config) (*Handler, error) {
 	return &Handler{c: c, guards: NewGuards(c.Ledger, c.Policy.Alarms, c.Now)}, nil
 }
 
+// The outcomes of Handle.
+const (
+	OutcomeUnmatched = "unmatched" // no runbook matches the alarm
+	OutcomeRecorded  = "recorded"  // INSUFFICIENT_DATA: logged, nothing done
+	OutcomeOpened    = "opened"    // ALARM: this delivery opened the incident
+	OutcomeResumed   = "resumed"   // ALARM: this delivery did steps an earlier one left
+	OutcomeResolved  = "resolved"  // OK
+	OutcomeDuplicate = "duplicate" // nothing left to do: the transition was answered, or another delivery holds what is left
+)
+
 // Result is the answer to one alarm event.
 type Result struct {
-	// Outcome is unmatched, duplicate, recorded (INSUFFICIENT_DATA), opened
-	// (ALARM) or resolved (OK).
+	// Outcome is one of the Outcome constants.
 	Outcome  string          `json:"outcome"`
 	Alarm    string          `json:"alarm"`
 	State    string          `json:"state"`
@@ -137,6 +156,9 @@ type Result struct {
 type RunbookResult struct {
 	Runbook  string `json:"runbook"`
 	Incident string `json:"incident,omitempty"`
+	// Suppressed says why CloudWatch suppressed the alarm's actions, when it
+	// did: then the incident is opened and no action runs.
+	Suppressed string `json:"suppressed,omitempty"`
 	// Restored is the resolved incident's time to restore; TimeToRestore
 	// says it for people.
 	Restored      time.Duration  `json:"-"`
@@ -151,14 +173,31 @@ type ActionResult struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
+// delivery is one delivery of an alarm transition's event: its claims on
+// the response's steps, and what it found and did.
+type delivery struct {
+	claims
+	opened bool // it opened an incident
+	acted  bool // it ran a step
+	// unfinished: a step is left, to another delivery that holds it or to
+	// the invocation's retry.
+	unfinished bool
+}
+
 // Handle answers one "CloudWatch Alarm State Change" event. The runbooks
 // that match the alarm each answer once per transition, however often the
 // event is delivered: ALARM opens an incident in the runbook's environment
-// and runs its actions in order, each through the guards; OK resolves the
-// incident; INSUFFICIENT_DATA is logged and acts on nothing. The transition
-// is recorded before any action runs, so an action is never run twice for
-// one transition; a delivery that fails midway is not retried into a second
-// rollback.
+// and runs its actions in order, each through the guards (none while
+// CloudWatch suppresses the alarm's actions); OK resolves the incident;
+// INSUFFICIENT_DATA is logged and acts on nothing.
+//
+// Each step of the response (the incident's notice, each action, each
+// resolution) is claimed, then recorded done, on the ledger: a concurrent
+// delivery leaves a step another delivery holds to it, and a retry resumes
+// what did not finish and never repeats what was done. A step that failed
+// in a way a retry can fix (a bus, SNS, ledger or AWS error that is not a
+// refusal) is released and Handle returns an error, after recording what
+// was done, so that Lambda retries the invocation.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
 	s, err := alarm.Decode(ev)
 	if err != nil {
@@ -170,21 +209,22 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return Result{}, err
 	}
 	if len(runbooks) == 0 {
-		res.Outcome = "unmatched"
+		res.Outcome = OutcomeUnmatched
 		slog.InfoContext(ctx, "alarm matches no runbook", "alarm", s.Name, "state", s.State)
 		return res, nil
 	}
 	if s.State == alarm.StateInsufficientData {
-		res.Outcome = "recorded"
+		res.Outcome = OutcomeRecorded
 		slog.InfoContext(ctx, "alarm has insufficient data: nothing done", "alarm", s.Name, "runbooks", len(runbooks))
 		return res, nil
 	}
-	first, err := h.guards.FirstDelivery(ctx, s.Key(), ev.ID)
+	d := &delivery{claims: claims{ledger: h.c.Ledger, now: h.c.Now, holder: h.holder(ctx, ev)}}
+	t, answered, err := d.transition(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}
-	if !first {
-		res.Outcome = "duplicate"
+	if answered {
+		res.Outcome = OutcomeDuplicate
 		return res, nil
 	}
 	var errs []error
@@ -192,16 +232,69 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		var rr RunbookResult
 		var err error
 		if s.State == alarm.StateOK {
-			res.Outcome = "resolved"
-			rr, err = h.resolve(ctx, s, rb)
+			rr, err = h.resolve(ctx, d, s, rb)
 		} else {
-			res.Outcome = "opened"
-			rr, err = h.open(ctx, s, rb)
+			rr, err = h.open(ctx, d, s, rb)
 		}
 		res.Runbooks = append(res.Runbooks, rr)
 		errs = append(errs, err)
 	}
-	return res, errors.Join(errs...)
+	switch {
+	case s.State == alarm.StateOK:
+		res.Outcome = OutcomeResolved
+	case d.opened:
+		res.Outcome = OutcomeOpened
+	case d.acted:
+		res.Outcome = OutcomeResumed
+	default:
+		res.Outcome = OutcomeDuplicate
+	}
+	if err := errors.Join(errs...); err != nil || d.unfinished {
+		return res, err
+	}
+	d.answered(ctx, t)
+	return res, nil
+}
+
+// holder names this delivery for its claims: the Lambda request id, which
+// Lambda's retries of an asynchronous invocation keep; outside Lambda, the
+// event id and a number of this Handler's own.
+func (h *Handler) holder(ctx context.Context, ev events.CloudWatchEvent) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return fmt.Sprintf("%s#%d", ev.ID, h.deliveries.Add(1))
+}
+
+// transition records the alarm transition (its key: alarm ARN, state and
+// state timestamp) on first delivery, and says whether its response is
+// finished, so a redelivery of an answered transition costs one write.
+func (d *delivery) transition(ctx context.Context, s alarm.StateChange) (*ledger.Lock, bool, error) {
+	key := "alarm:" + s.Key()
+	t := &ledger.Lock{Header: ledger.Header{ID: key, At: d.now()}, Holder: d.holder}
+	stored, _, err := ledger.RecordOnce(ctx, d.ledger, key, transitionTTL, t)
+	if err != nil {
+		return nil, false, fmt.Errorf("record transition %s: %w", s.Key(), err)
+	}
+	// A token of the same key with another id was written by an earlier
+	// version of this function, which recorded no steps and never answered
+	// a transition twice: its redeliveries stay duplicates.
+	return stored, stored.Holder == finished || stored.ID != key, nil
+}
+
+// answered marks the transition's response finished. A failure is only
+// logged: a redelivery then finds every step done.
+func (d *delivery) answered(ctx context.Context, t *ledger.Lock) {
+	t.Holder = finished
+	if err := d.ledger.Update(ctx, t); err != nil && !errors.Is(err, ledger.ErrStale) {
+		slog.WarnContext(ctx, "transition not marked answered", "transition", t.ID, "error", err)
+	}
+}
+
+// stepKey is the idempotency key of a step of a runbook's response to the
+// transition.
+func stepKey(s alarm.StateChange, rb *policy.Runbook, step string) string {
+	return s.Key() + "|" + rb.App + "/" + rb.Env + "|" + rb.Name + "|" + step
 }
 
 // IncidentNotice is the detail of Incident Opened and Incident Resolved.
@@ -213,41 +306,82 @@ type IncidentNotice struct {
 	Runbook    string `json:"runbook"`
 	Deployment string `json:"deployment,omitempty"`
 	Digest     string `json:"digest,omitempty"`
+	// ActionsSuppressedBy and ActionsSuppressedReason are the alarm's, when
+	// CloudWatch suppressed its actions (alarm.SuppressedByWaitPeriod, ...):
+	// then the runbook's actions did not run.
+	ActionsSuppressedBy     string `json:"actionsSuppressedBy,omitempty"`
+	ActionsSuppressedReason string `json:"actionsSuppressedReason,omitempty"`
 	// TimeToRestoreSeconds is how long the incident was open, once resolved.
 	TimeToRestoreSeconds float64 `json:"timeToRestoreSeconds,omitempty"`
 }
 
-func (h *Handler) resolve(ctx context.Context, s alarm.StateChange, rb *policy.Runbook) (RunbookResult, error) {
+// resolve resolves the incidents the alarm opened in the runbook's
+// environment. Each resolution is a step: its notice goes out first, then
+// the incident is marked resolved, so a notice that failed leaves the
+// incident open for the retry to find (a retry after a failed write of the
+// incident may repeat the notice).
+func (h *Handler) resolve(ctx context.Context, d *delivery, s alarm.StateChange, rb *policy.Runbook) (RunbookResult, error) {
 	rr := RunbookResult{Runbook: rb.Name}
-	resolved, err := ResolveIncidents(ctx, h.c.Ledger, s, rb.App, rb.Env)
+	open, err := IncidentsToResolve(ctx, h.c.Ledger, s, rb.App, rb.Env)
 	if err != nil {
+		d.unfinished = true
 		return rr, err
 	}
-	for _, inc := range resolved {
-		rr.Incident, rr.Restored = inc.ID, inc.ResolvedAt.Sub(inc.At)
-		rr.TimeToRestore = rr.Restored.Round(time.Second).String()
-		n := IncidentNotice{Incident: inc.ID, App: inc.App, Env: inc.Env, Alarm: s.Name, Runbook: rb.Name,
-			Deployment: inc.DeploymentID, Digest: inc.Digest, TimeToRestoreSeconds: rr.Restored.Seconds()}
-		if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeIncidentResolved, Detail: n, Time: s.StateTime}); err != nil {
-			return rr, err
+	var errs []error
+	for _, inc := range open {
+		lock, state, err := d.claim(ctx, "resolve|"+inc.ID, inc.ID+"-resolved")
+		if err != nil || state != claimHeld {
+			d.unfinished = d.unfinished || err != nil || state == claimBusy
+			errs = append(errs, err)
+			continue
 		}
-		slog.InfoContext(ctx, "incident resolved", "incident", inc.ID, "timeToRestore", rr.Restored)
+		d.acted = true
+		restored := s.StateTime.Sub(inc.At)
+		n := IncidentNotice{Incident: inc.ID, App: inc.App, Env: inc.Env, Alarm: s.Name, Runbook: rb.Name,
+			Deployment: inc.DeploymentID, Digest: inc.Digest, TimeToRestoreSeconds: restored.Seconds()}
+		if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeIncidentResolved, Detail: n, Time: s.StateTime}); err != nil {
+			d.release(ctx, lock)
+			d.unfinished = true
+			errs = append(errs, fmt.Errorf("announce resolution of incident %s: %w", inc.ID, err))
+			continue
+		}
+		if err := ResolveIncident(ctx, h.c.Ledger, inc, s.StateTime); err != nil {
+			d.release(ctx, lock)
+			d.unfinished = true
+			errs = append(errs, err)
+			continue
+		}
+		if err := d.done(ctx, lock); err != nil {
+			d.unfinished = true
+			errs = append(errs, err)
+		}
+		rr.Incident, rr.Restored = inc.ID, restored
+		rr.TimeToRestore = restored.Round(time.Second).String()
+		slog.InfoContext(ctx, "incident resolved", "incident", inc.ID, "timeToRestore", restored)
 	}
-	return rr, nil
+	return rr, errors.Join(errs...)
 }
 
-func (h *Handler) open(ctx context.Context, s alarm.StateChange, rb *policy.Runbook) (RunbookResult, error) {
+// open opens the transition's incident in the runbook's environment,
+// announces it and runs the runbook's actions in order: an action that
+// failed, was stopped by a guard, is left for a retry or runs in another
+// delivery stops the ones after it (skipped). The actions do not wait for
+// the notice: a notice that failed is sent by the retry.
+func (h *Handler) open(ctx context.Context, d *delivery, s alarm.StateChange, rb *policy.Runbook) (RunbookResult, error) {
 	rr := RunbookResult{Runbook: rb.Name}
-	a := h.c.Policy.Alarms
-	inc, _, err := OpenIncident(ctx, h.c.Ledger, s, rb.App, rb.Env, orDefault(a.IncidentWindow, policy.DefaultIncidentWindow))
+	rr.Suppressed, _ = s.Suppressed()
+	inc, created, err := OpenIncident(ctx, h.c.Ledger, s, rb.App, rb.Env, orDefault(h.c.Policy.Alarms.IncidentWindow, policy.DefaultIncidentWindow))
 	if err != nil {
+		d.unfinished = true
 		return rr, err
 	}
+	d.opened = d.opened || created
 	rr.Incident = inc.ID
-	n := IncidentNotice{Incident: inc.ID, App: rb.App, Env: rb.Env, Alarm: s.Name, Runbook: rb.Name, Deployment: inc.DeploymentID, Digest: inc.Digest}
-	if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeIncidentOpened, Detail: n, Time: s.StateTime}); err != nil {
-		return rr, err
+	busy, err := h.announce(ctx, d, s, rb, inc)
+	if busy {
+		return rr, nil // the delivery that holds the notice runs the actions after it
 	}
+	errs := []error{err}
 	stopped := ""
 	for i, act := range rb.Actions {
 		name := actionName(act)
@@ -255,73 +389,203 @@ func (h *Handler) open(ctx context.Context, s alarm.StateChange, rb *policy.Runb
 			rr.Actions = append(rr.Actions, ActionResult{Action: name, Outcome: ActionSkipped, Detail: stopped})
 			continue
 		}
-		ar := h.act(ctx, s, rb, inc, i, act, rr.Actions)
+		ar, err := h.step(ctx, d, s, rb, inc, i, act, rr.Actions)
 		rr.Actions = append(rr.Actions, ar)
+		errs = append(errs, err)
 		switch ar.Outcome {
-		case ActionFailed, ActionRateLimited, ActionBreakerOpen:
+		case ActionFailed, ActionRateLimited, ActionBreakerOpen, ActionPending, ActionInProgress:
 			stopped = fmt.Sprintf("%s %s", name, ar.Outcome)
 		}
 	}
-	return rr, nil
+	return rr, errors.Join(errs...)
 }
 
-// act runs one action through the guards and records it.
-func (h *Handler) act(ctx context.Context, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident, i int, act policy.Action, done []ActionResult) ActionResult {
-	name := actionName(act)
-	ar := ActionResult{Action: name}
-	holder := fmt.Sprintf("%s-%s-%d", inc.ID, rb.Name, i)
-	guard := func() (string, error) {
-		if open, err := h.guards.BreakerOpen(ctx, rb.App, rb.Env); err != nil || open {
-			return ActionBreakerOpen, err
-		}
-		if ok, err := h.guards.Cooldown(ctx, s.ARN, rb.Name, i, rb.Cooldown, holder); err != nil || !ok {
-			return ActionCooldown, err
-		}
-		if act.Notify == nil { // notifications are not remediations: they take no slot
-			if ok, err := h.guards.Slot(ctx, rb.App, rb.Env, holder); err != nil || !ok {
-				return ActionRateLimited, err
-			}
-		}
-		return "", nil
+// announce publishes the runbook's Incident Opened, once; busy when another
+// delivery holds the step.
+func (h *Handler) announce(ctx context.Context, d *delivery, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident) (busy bool, err error) {
+	lock, state, err := d.claim(ctx, stepKey(s, rb, "opened"), inc.ID+"-"+rb.Name+"-opened")
+	if err != nil || state != claimHeld {
+		d.unfinished = d.unfinished || err != nil || state == claimBusy
+		return state == claimBusy, err
 	}
-	stop, err := guard()
+	d.acted = true
+	n := IncidentNotice{Incident: inc.ID, App: rb.App, Env: rb.Env, Alarm: s.Name, Runbook: rb.Name, Deployment: inc.DeploymentID, Digest: inc.Digest}
+	if _, suppressed := s.Suppressed(); suppressed {
+		n.ActionsSuppressedBy, n.ActionsSuppressedReason = s.ActionsSuppressedBy, s.ActionsSuppressedReason
+	}
+	if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeIncidentOpened, Detail: n, Time: s.StateTime}); err != nil {
+		d.release(ctx, lock)
+		d.unfinished = true
+		return false, fmt.Errorf("announce incident %s: %w", inc.ID, err)
+	}
+	if err := d.done(ctx, lock); err != nil {
+		d.unfinished = true
+		return false, err
+	}
+	return false, nil
+}
+
+// remediationID names the remediation of action i of a runbook for an
+// incident: the id of its record, its claim and its guard tokens.
+func remediationID(inc *ledger.Incident, rb *policy.Runbook, i int) string {
+	return fmt.Sprintf("%s-%s-%d", inc.ID, rb.Name, i)
+}
+
+// step is action i of a runbook, as one step of the response: claimed,
+// run through the guards, its outcome recorded as a remediation (but for a
+// cooldown, which is not one), announced (Remediation Ran), then marked
+// done. A delivery that finds the remediation recorded does not run the
+// action again: it only finishes the step. An error is for the retry: the
+// action is then ActionPending (not run, or run but not recorded), or has
+// its outcome with only its announcement left.
+func (h *Handler) step(ctx context.Context, d *delivery, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident, i int, act policy.Action, done []ActionResult) (ActionResult, error) {
+	name := actionName(act)
+	key := stepKey(s, rb, fmt.Sprintf("%d:%s", i, name))
+	id := remediationID(inc, rb, i)
+	pending := func(lock *ledger.Lock, err error) (ActionResult, error) {
+		if lock != nil {
+			d.release(ctx, lock)
+		}
+		d.unfinished = true
+		return ActionResult{Action: name, Outcome: ActionPending, Detail: err.Error()}, fmt.Errorf("runbook %s, %s: %w", rb.Name, name, err)
+	}
+	lock, state, err := d.claim(ctx, key, id)
 	switch {
 	case err != nil:
-		ar.Outcome, ar.Detail = ActionFailed, err.Error()
-	case stop != "":
-		ar.Outcome = stop
-		if stop == ActionBreakerOpen {
-			ar.Detail = "too many failed remediations: a human is needed"
-			h.needsHuman(ctx, s, rb, inc)
-		}
-	case h.c.Policy.Alarms.DryRun || rb.DryRun:
-		ar.Outcome, ar.Detail = ActionDryRun, "would run "+name
-	default:
-		detail, err := h.run(ctx, s, rb, inc, act, done)
-		ar.Outcome, ar.Detail = ActionDone, detail
+		return pending(nil, err)
+	case state == claimBusy:
+		d.unfinished = true
+		return ActionResult{Action: name, Outcome: ActionInProgress, Detail: "another delivery runs it"}, nil
+	}
+	r, err := h.remediation(ctx, id)
+	switch {
+	case err != nil && state == claimDone:
+		return pending(nil, err) // its outcome decides whether the actions after it run
+	case err != nil:
+		return pending(lock, err)
+	case state == claimDone && r == nil:
+		return ActionResult{Action: name, Outcome: ActionCooldown}, nil
+	case state == claimDone:
+		return outcomeOf(r), nil
+	}
+	d.acted = true
+	if r == nil { // not run yet, or its delivery died running it
+		ar, err := h.act(ctx, s, rb, inc, i, act, done)
 		if err != nil {
-			ar.Outcome, ar.Detail = ActionFailed, err.Error()
+			return pending(lock, err)
+		}
+		slog.InfoContext(ctx, "runbook action", "runbook", rb.Name, "incident", inc.ID, "action", name, "outcome", ar.Outcome, "detail", ar.Detail)
+		if ar.Outcome == ActionCooldown { // not a remediation: nothing to record
+			if err := d.done(ctx, lock); err != nil {
+				d.unfinished = true
+				return ar, err
+			}
+			return ar, nil
+		}
+		r = &ledger.Remediation{Header: ledger.Header{ID: id, App: rb.App, Env: rb.Env, Digest: inc.Digest, At: h.c.Now()},
+			IncidentID: inc.ID, Action: name, DryRun: ar.Outcome == ActionDryRun, Failed: ar.Outcome == ActionFailed, Result: resultLine(ar)}
+		if r, _, err = ledger.RecordOnce(ctx, h.c.Ledger, "remediation:"+key, transitionTTL, r); err != nil {
+			return pending(lock, fmt.Errorf("%s, not recorded: %w", resultLine(ar), err))
 		}
 	}
-	if ar.Outcome != ActionCooldown {
-		h.record(ctx, rb, inc, holder, ar)
+	ar := outcomeOf(r)
+	if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeRemediation, Detail: r, Time: r.At}); err != nil {
+		d.release(ctx, lock)
+		d.unfinished = true
+		return ar, fmt.Errorf("announce remediation %s: %w", id, err)
 	}
-	slog.InfoContext(ctx, "runbook action", "runbook", rb.Name, "incident", inc.ID, "action", name, "outcome", ar.Outcome, "detail", ar.Detail)
-	return ar
+	if err := d.done(ctx, lock); err != nil {
+		d.unfinished = true
+		return ar, err
+	}
+	return ar, nil
 }
 
-// record files the action on the ledger and the bus; a failure to do so is
-// logged: the action itself has happened.
-func (h *Handler) record(ctx context.Context, rb *policy.Runbook, inc *ledger.Incident, id string, ar ActionResult) {
-	r := &ledger.Remediation{Header: ledger.Header{ID: id, App: rb.App, Env: rb.Env, Digest: inc.Digest, At: h.c.Now()},
-		IncidentID: inc.ID, Action: ar.Action, DryRun: ar.Outcome == ActionDryRun, Failed: ar.Outcome == ActionFailed,
-		Result: ar.Outcome + ": " + ar.Detail}
-	if err := h.c.Ledger.Put(ctx, r); err != nil {
-		slog.ErrorContext(ctx, "remediation not recorded", "remediation", id, "error", err)
+// remediation returns the remediation recorded under id, or nil.
+func (h *Handler) remediation(ctx context.Context, id string) (*ledger.Remediation, error) {
+	rec, err := h.c.Ledger.Latest(ctx, ledger.KindRemediation, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
 	}
-	if err := h.c.Bus.Publish(ctx, bus.Event{DetailType: DetailTypeRemediation, Detail: r, Time: r.At}); err != nil {
-		slog.ErrorContext(ctx, "remediation not announced", "remediation", id, "error", err)
+	if err != nil {
+		return nil, err
 	}
+	r, ok := rec.(*ledger.Remediation)
+	if !ok {
+		return nil, fmt.Errorf("remediation %s: a %T", id, rec)
+	}
+	return r, nil
+}
+
+// resultLine is how a remediation record says an action's outcome;
+// outcomeOf reads it back.
+func resultLine(ar ActionResult) string {
+	if ar.Detail == "" {
+		return ar.Outcome
+	}
+	return ar.Outcome + ": " + ar.Detail
+}
+
+func outcomeOf(r *ledger.Remediation) ActionResult {
+	outcome, detail, _ := strings.Cut(r.Result, ": ")
+	return ActionResult{Action: r.Action, Outcome: outcome, Detail: detail}
+}
+
+// act decides one action through the guards and, if they let it, runs it.
+// Nothing runs while CloudWatch suppresses the alarm's actions. An error is
+// one a retry can fix, and the action did not run: a guard's or the
+// ledger's error, or the action's own unless it wraps remediate.ErrRefused
+// (then the action failed, which counts for the breaker).
+func (h *Handler) act(ctx context.Context, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident, i int, act policy.Action, done []ActionResult) (ActionResult, error) {
+	ar := ActionResult{Action: actionName(act)}
+	if why, suppressed := s.Suppressed(); suppressed {
+		ar.Outcome, ar.Detail = ActionSuppressed, why
+		return ar, nil
+	}
+	holder := remediationID(inc, rb, i)
+	open, err := h.guards.BreakerOpen(ctx, rb.App, rb.Env)
+	if err != nil {
+		return ar, err
+	}
+	if open {
+		if err := h.needsHuman(ctx, s, rb, inc); err != nil {
+			return ar, err
+		}
+		ar.Outcome, ar.Detail = ActionBreakerOpen, "too many failed remediations: a human is needed"
+		return ar, nil
+	}
+	ok, err := h.guards.Cooldown(ctx, s.ARN, rb.Name, i, rb.Cooldown, holder)
+	if err != nil {
+		return ar, err
+	}
+	if !ok {
+		ar.Outcome = ActionCooldown
+		return ar, nil
+	}
+	if act.Notify == nil { // notifications are not remediations: they take no slot
+		ok, err := h.guards.Slot(ctx, rb.App, rb.Env, holder)
+		if err != nil {
+			return ar, err
+		}
+		if !ok {
+			ar.Outcome = ActionRateLimited
+			return ar, nil
+		}
+	}
+	if h.c.Policy.Alarms.DryRun || rb.DryRun {
+		ar.Outcome, ar.Detail = ActionDryRun, "would run "+ar.Action
+		return ar, nil
+	}
+	detail, err := h.run(ctx, s, rb, inc, act, done)
+	switch {
+	case errors.Is(err, remediate.ErrRefused):
+		ar.Outcome, ar.Detail = ActionFailed, err.Error()
+	case err != nil:
+		return ar, err
+	default:
+		ar.Outcome, ar.Detail = ActionDone, detail
+	}
+	return ar, nil
 }
 
 // run performs one action in the runbook's environment.
@@ -400,13 +664,14 @@ func (h *Handler) notify(ctx context.Context, s alarm.StateChange, rb *policy.Ru
 }
 
 // needsHuman tells people the breaker stopped Highway from acting.
-func (h *Handler) needsHuman(ctx context.Context, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident) {
+func (h *Handler) needsHuman(ctx context.Context, s alarm.StateChange, rb *policy.Runbook, inc *ledger.Incident) error {
 	subject := fmt.Sprintf("Highway needs a human: %s/%s", rb.App, rb.Env)
 	msg := fmt.Sprintf("Alarm %s fired (incident %s), but remediations in %s/%s failed too often: Highway stopped acting there. Look at the environment.\n",
 		s.Name, inc.ID, rb.App, rb.Env)
 	if _, err := h.c.Notify.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(h.c.Topic), Subject: aws.String(subject), Message: aws.String(msg)}); err != nil {
-		slog.ErrorContext(ctx, "needs-a-human notification lost", "incident", inc.ID, "error", err)
+		return fmt.Errorf("ask for a human: %w", err)
 	}
+	return nil
 }
 
 // actionName is an action's policy key.
