@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"github.com/highwayhq/highway/shared/imagescan"
-	"github.com/highwayhq/highway/shared/reportgroups"
 	"log/slog"
 	"os"
 
@@ -19,13 +17,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/gating"
+	"github.com/highwayhq/highway/shared/imagescan"
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/reportgroups"
 )
 
 func main() {
 	rt, err := function.Load(context.Background())
+	if err != nil {
+		slog.Error("gate: start", "error", err)
+		os.Exit(1)
+	}
+	limits, err := evidence.LimitsForMemory(os.Getenv(evidence.EnvMemorySize))
 	if err != nil {
 		slog.Error("gate: start", "error", err)
 		os.Exit(1)
@@ -42,6 +48,6 @@ func main() {
 	h := gating.NewBuilds(rt.Policy, clients,
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus),
-		sns.NewFromConfig(rt.AWS), rt.Topic, gating.WithMetrics(rt.Metrics))
+		sns.NewFromConfig(rt.AWS), rt.Topic, gating.WithMetrics(rt.Metrics), gating.WithArtifactLimits(limits))
 	function.Start(rt, h.Handle)
 }

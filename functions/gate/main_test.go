@@ -24,8 +24,9 @@ const (
 )
 
 // deploy prepares the gate with the sample builds' output artifacts in S3
-// (its endpoint added to the environment), a pipeline execution of the failed
-// build to stop, and every other service answering success.
+// (its endpoint added to the environment), the pipeline execution of the
+// failed build among its action executions, to stop, and every other service
+// answering success.
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "gate")
@@ -41,9 +42,10 @@ func deploy(tb testing.TB) *localaws.Deployment {
 	}
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
 	d.AWS.On("DescribeImageScanFindings", awsfake.JSON(200, `{"imageScanStatus":{"status":"COMPLETE"},"imageScanFindings":{"findingSeverityCounts":{"LOW":2}}}`))
-	d.AWS.On("GetPipelineState", awsfake.JSON(200, `{"pipelineName":"checkout-pipeline","stageStates":[{"stageName":"Build",
-		"latestExecution":{"pipelineExecutionId":"e-42","status":"InProgress"},
-		"actionStates":[{"actionName":"Build","latestExecution":{"externalExecutionId":"`+failedBuild+`","status":"InProgress"}}]}]}`))
+	d.AWS.On("ListActionExecutions", awsfake.JSON(200, `{"actionExecutionDetails":[{"pipelineExecutionId":"e-42","actionExecutionId":"0f6c3a8e-2b1d-4e59-a7c4-93d8e1b2f6a0",
+		"pipelineVersion":7,"stageName":"Build","actionName":"Build","startTime":1763372780.114,"lastUpdateTime":1763372846.902,"status":"Failed",
+		"input":{"actionTypeId":{"category":"Build","owner":"AWS","provider":"CodeBuild","version":"1"},"configuration":{"ProjectName":"checkout-build"}},
+		"output":{"executionResult":{"externalExecutionId":"`+failedBuild+`"},"outputArtifacts":[],"outputVariables":{}}}]}`))
 	d.AWS.On("StopPipelineExecution", awsfake.JSON(200, `{"pipelineExecutionId":"e-42"}`))
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	d.Env = append(d.Env, "AWS_ENDPOINT_URL_S3="+store.URL)
@@ -91,8 +93,10 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if len(stops) != 1 {
 		t.Fatalf("StopPipelineExecution calls = %d, want 1 (for the failed build only)", len(stops))
 	}
-	if auth := stops[0].Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
-		t.Errorf("the stop was not signed with the spoke role's credentials: %s", auth)
+	for _, call := range append(stops, d.AWS.Calls("ListActionExecutions")...) {
+		if auth := call.Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
+			t.Errorf("%s was not signed with the spoke role's credentials: %s", call.Operation, auth)
+		}
 	}
 	for commit, want := range map[string]ledger.Verdict{"4032766a1f4d50cd05796f97468fa2761db7ef23": ledger.VerdictFail, "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f": ledger.VerdictPass} {
 		recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).ByCommit(ctx, commit)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,10 @@ import (
 )
 
 // deploy prepares gatejob with the sample job's input artifact in S3 (its
-// endpoint added to the environment); CodePipeline and EventBridge accept
-// every call.
+// endpoint added to the environment); CodePipeline describes the sample job
+// as shared/gating/testdata/get-job-details.json does, and a second one,
+// otherJob, as a job of another pipeline; CodePipeline and EventBridge accept
+// every other call.
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "gatejob")
@@ -34,11 +37,27 @@ func deploy(tb testing.TB) *localaws.Deployment {
 	}); err != nil {
 		tb.Fatal(err)
 	}
+	details, err := os.ReadFile("../../shared/gating/testdata/get-job-details.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.AWS.OnFunc("GetJobDetails", func(r awsfake.Request) awsfake.Response {
+		var in struct{ JobId string }
+		if err := r.DecodeJSON(&in); err != nil || in.JobId != otherJob {
+			return awsfake.JSON(200, string(details))
+		}
+		other := strings.ReplaceAll(string(details), "11111111-abcd-1111-abcd-111111abcdef", otherJob)
+		return awsfake.JSON(200, strings.ReplaceAll(other, `"pipelineName": "checkout-pipeline"`, `"pipelineName": "payments-pipeline"`))
+	})
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
 	d.AWS.On("PutJobSuccessResult", awsfake.JSON(200, `{}`))
+	d.AWS.On("PutJobFailureResult", awsfake.JSON(200, `{}`))
 	d.Env = append(d.Env, "AWS_ENDPOINT_URL_S3="+store.URL)
 	return d
 }
+
+// otherJob is a job of a pipeline the policy does not list for checkout.
+const otherJob = "22222222-abcd-2222-abcd-222222abcdef"
 
 // sampleEvent is the sample CodePipeline job.
 func sampleEvent(tb testing.TB) []byte {
@@ -47,9 +66,11 @@ func sampleEvent(tb testing.TB) []byte {
 }
 
 // TestBootstrapUnderEmulator runs gatejob as built, under the Lambda Runtime
-// Interface Emulator, on the sample CodePipeline job: it reads the input
-// artifact with the job's own credentials, judges it, and answers the job in the
-// pipeline's account through the spoke role.
+// Interface Emulator, on the sample CodePipeline job: it reads the job's
+// details in the pipeline's account through the spoke role, reads the input
+// artifact with the credentials they give, judges it, and answers the job there
+// through the spoke role. A job of a pipeline the policy does not list is
+// refused, whatever its payload says.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	d := deploy(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
@@ -67,6 +88,13 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Errorf("invoke %d: response %s (%v), want %s pass\nlog:\n%s", i+1, body, err, want, emu.Log())
 		}
 	}
+	other := strings.ReplaceAll(string(job), "11111111-abcd-1111-abcd-111111abcdef", otherJob)
+	body, err := emu.Invoke(ctx, []byte(other))
+	var got gating.Result
+	if err != nil || json.Unmarshal(body, &got) != nil || got.Outcome != gating.OutcomeIgnored || !strings.Contains(got.Reason, `pipeline "payments-pipeline"`) {
+		t.Errorf("a job of another pipeline: response %s (%v), want it refused\nlog:\n%s", body, err, emu.Log())
+	}
+
 	answers := d.AWS.Calls("PutJobSuccessResult")
 	if len(answers) != 1 {
 		t.Fatalf("PutJobSuccessResult calls = %d, want 1: the redelivery answers nothing again", len(answers))
@@ -75,8 +103,18 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err := answers[0].DecodeJSON(&in); err != nil || in.JobId != "11111111-abcd-1111-abcd-111111abcdef" {
 		t.Errorf("PutJobSuccessResult for job %q (%v), want the sample's", in.JobId, err)
 	}
-	if auth := answers[0].Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
-		t.Errorf("the job was not answered with the spoke role's credentials: %s", auth)
+	refusals := d.AWS.Calls("PutJobFailureResult")
+	if len(refusals) != 1 || refusals[0].DecodeJSON(&in) != nil || in.JobId != otherJob {
+		t.Errorf("PutJobFailureResult calls = %d (job %q), want one, for the other pipeline's job", len(refusals), in.JobId)
+	}
+	calls := append(append(answers, refusals...), d.AWS.Calls("GetJobDetails")...)
+	if n := len(d.AWS.Calls("GetJobDetails")); n != 3 {
+		t.Errorf("GetJobDetails calls = %d, want 3: one a delivery", n)
+	}
+	for _, call := range calls {
+		if auth := call.Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
+			t.Errorf("%s was not signed with the spoke role's credentials: %s", call.Operation, auth)
+		}
 	}
 }
 

@@ -213,7 +213,8 @@ func commitAccess(p *policy.Policy, account string) []permission {
 
 // gateAccess lets the gate judge the builds of the gated apps delivered from
 // account: read the build, its test reports, its output artifacts and its image
-// scans, stop the app's pipelines when the build fails, and answer the jobs of
+// scans, find the pipeline execution that ran a failed build among the app's
+// pipelines' action executions and stop it, and read and answer the jobs of
 // their invoke actions.
 func gateAccess(p *policy.Policy, account string) []permission {
 	apps := gated(deliveredFrom(p.Apps, account))
@@ -239,10 +240,15 @@ func gateAccess(p *policy.Policy, account string) []permission {
 		perms = append(perms, byTag(p.Hub, "ReadImageScans", []string{"ecr:DescribeImageScanFindings"}, "ecr", account, "repository/*", regions))
 	}
 	if stops {
-		perms = append(perms, byTag(p.Hub, "StopGatedPipelines", []string{"codepipeline:GetPipelineState", "codepipeline:StopPipelineExecution"}, "codepipeline", account, "*", regions))
+		perms = append(perms, byTag(p.Hub, "StopGatedPipelines", []string{"codepipeline:ListActionExecutions", "codepipeline:StopPipelineExecution"}, "codepipeline", account, "*", regions))
 	}
 	if len(jobApps(apps)) > 0 {
-		perms = append(perms, jobAnswers())
+		// The gatejob function reads a job in the account its caller claims,
+		// and acts on what CodePipeline says of it, not on the caller's word.
+		const whyJobDetails = "CodePipeline GetJobDetails accepts no resource narrower than \"*\" (the Service Authorization Reference gives it no resource type); the job id in the request names the job, and the gatejob function checks the job it describes against the policy before acting."
+		perms = append(perms, jobAnswers(), permission{
+			sid: "ReadPipelineJobs", actions: []string{"codepipeline:GetJobDetails"}, resources: []resourceArn{anyResource}, why: whyJobDetails,
+		})
 	}
 	return nonEmpty(perms...)
 }

@@ -53,9 +53,9 @@ func (c apiCall) String() string {
 
 // apiCalls lists the calls the functions make for the apps of p, by
 // capability: push reads commits; the gate reads builds, report groups,
-// artifacts and image scans, stops pipelines and answers jobs; promotion
-// deploys; drift reads stacks and what environments run; respond runs the
-// runbooks' actions.
+// artifacts and image scans, finds and stops pipeline executions, reads and
+// answers jobs; promotion deploys; drift reads stacks and what environments
+// run; respond runs the runbooks' actions.
 func apiCalls(p *policy.Policy) []apiCall {
 	var out []apiCall
 	arn := func(service, region, account, resource string) string {
@@ -85,11 +85,15 @@ func apiCalls(p *policy.Policy) []apiCall {
 				add(accessGate, "ecr:DescribeImageScanFindings", arn("ecr", a.Region, a.Account, "repository/"+r))
 			}
 			for _, pl := range a.Pipelines {
-				add(accessGate, "codepipeline:GetPipelineState", arn("codepipeline", a.Region, a.Account, pl))
+				add(accessGate, "codepipeline:ListActionExecutions", arn("codepipeline", a.Region, a.Account, pl))
 				add(accessGate, "codepipeline:StopPipelineExecution", arn("codepipeline", a.Region, a.Account, pl))
 			}
 			if len(a.Pipelines) > 0 {
-				out = append(out, apiCall{capability: accessGate, account: a.Account, region: a.Region, action: "codepipeline:PutJobSuccessResult", resource: "*"})
+				// gatejob reads and answers a job for no app: it knows the app
+				// once GetJobDetails has described the job.
+				for _, action := range []string{"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"} {
+					out = append(out, apiCall{capability: accessGate, account: a.Account, region: a.Region, action: action, resource: "*"})
+				}
 			}
 		}
 		for _, e := range a.Environments {

@@ -158,6 +158,7 @@ var forcedWildcards = map[string]string{
 	"xray:GetSamplingRules":                            "X-Ray",
 	"xray:GetSamplingTargets":                          "X-Ray",
 	"codepipeline:PutJob":                              "PutJobSuccessResult and PutJobFailureResult",
+	"codepipeline:GetJobDetails":                       "GetJobDetails",
 	"states:SendTaskSuccess":                           "task token has no ARN",
 	"states:SendTaskFailure":                           "task token has no ARN",
 	"ecs:DescribeTaskDefinition":                       "DescribeTaskDefinition",

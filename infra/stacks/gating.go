@@ -54,9 +54,9 @@ func newGating(hub *Hub) error {
 // newGateJob creates the function of the pipeline invoke action: CodePipeline of
 // the hub account may invoke it, pipelines of other delivery accounts through
 // the invoke role, and its ARN is an output, for the action's FunctionName. It
-// reads the job's artifact with the job's own credentials, so it has no S3
-// permission, and answers the jobs through the gate access role of the
-// pipeline's account.
+// reads each job (GetJobDetails) and answers it through the gate access role
+// of the account the job claims, and reads the job's artifact with the
+// credentials GetJobDetails returns, so it has no S3 permission.
 func newGateJob(scope constructs.Construct, hub *Hub) (awslambda.Function, error) {
 	fn, err := hub.Function(scope, FunctionGateJob, FunctionProps{
 		Description: "Highway: gates a build's output artifact for a CodePipeline invoke action.",

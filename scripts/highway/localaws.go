@@ -124,25 +124,24 @@ func (s imageScans) DescribeImageScanFindings(_ context.Context, in *ecr.Describ
 var _ imagescan.API = imageScans{}
 
 // pipelines is a dry-run CodePipeline: every pipeline's running execution is the
-// one of the build last delivered, and stopping it is printed.
+// one of the build last delivered, whose Build action ran it, and stopping it is
+// printed.
 type pipelines struct {
 	out     io.Writer
 	running map[string]string // pipeline → build id of its current execution
 }
 
-func (p *pipelines) GetPipelineState(_ context.Context, in *codepipeline.GetPipelineStateInput, _ ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {
-	name := aws.ToString(in.Name)
-	build, ok := p.running[name]
+func (p *pipelines) ListActionExecutions(_ context.Context, in *codepipeline.ListActionExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
+	build, ok := p.running[aws.ToString(in.PipelineName)]
 	if !ok {
-		return &codepipeline.GetPipelineStateOutput{PipelineName: in.Name}, nil
+		return &codepipeline.ListActionExecutionsOutput{}, nil
 	}
-	return &codepipeline.GetPipelineStateOutput{PipelineName: in.Name, StageStates: []cptypes.StageState{{
-		StageName:       aws.String("Build"),
-		LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String(executionOf(build)), Status: cptypes.StageExecutionStatusInProgress},
-		ActionStates: []cptypes.ActionState{{
-			ActionName:      aws.String("Build"),
-			LatestExecution: &cptypes.ActionExecution{ExternalExecutionId: aws.String(build), Status: cptypes.ActionExecutionStatusInProgress},
-		}},
+	return &codepipeline.ListActionExecutionsOutput{ActionExecutionDetails: []cptypes.ActionExecutionDetail{{
+		PipelineExecutionId: aws.String(executionOf(build)),
+		StageName:           aws.String("Build"),
+		ActionName:          aws.String("Build"),
+		Status:              cptypes.ActionExecutionStatusInProgress,
+		Output:              &cptypes.ActionExecutionOutput{ExecutionResult: &cptypes.ActionExecutionResult{ExternalExecutionId: aws.String(build)}},
 	}}}, nil
 }
 

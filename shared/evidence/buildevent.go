@@ -31,6 +31,10 @@ const (
 	// EnvBranch is the source branch, for builds a pipeline starts: a
 	// CodeBuild action can set it to #{SourceVariables.BranchName}.
 	EnvBranch = "HIGHWAY_BRANCH"
+	// EnvPipelineExecution is the pipeline execution that started the
+	// build: a CodeBuild action can set it to #{codepipeline.PipelineExecutionId}.
+	// The gate looks for the build among that execution's actions first.
+	EnvPipelineExecution = "HIGHWAY_PIPELINE_EXECUTION_ID"
 	// EnvHeadRef is the ref a webhook build ran for, such as refs/heads/main.
 	EnvHeadRef = "CODEBUILD_WEBHOOK_HEAD_REF"
 	// EnvResolvedSourceVersion is the commit the build ran on.
@@ -65,6 +69,9 @@ type BuildEvent struct {
 	Initiator string
 	// Pipeline is the pipeline that started the build, if one did.
 	Pipeline string
+	// PipelineExecution is the execution of Pipeline that started the build,
+	// from EnvPipelineExecution; empty when the build did not say.
+	PipelineExecution string
 	// Artifact is the build's output artifact in S3; zero when there is none.
 	Artifact Location
 	// ArtifactSHA256 is the artifact's SHA-256 as CodeBuild computed it (hex),
@@ -190,7 +197,7 @@ func DecodeBuildEvent(ev events.CloudWatchEvent) (BuildEvent, error) {
 		LogsURL:         info.Logs.DeepLink,
 	}
 	if p, ok := strings.CutPrefix(info.Initiator, "codepipeline/"); ok {
-		out.Pipeline = p
+		out.Pipeline, out.PipelineExecution = p, env[EnvPipelineExecution]
 	}
 	if loc, err := ParseS3ARN(info.Artifact.Location); err == nil {
 		out.Artifact = loc

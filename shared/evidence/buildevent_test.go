@@ -413,3 +413,38 @@ func TestRepositoryName(t *testing.T) {
 		}
 	}
 }
+
+// A build a pipeline started says which execution, when the action passes it
+// #{codepipeline.PipelineExecutionId}; a build no pipeline started has none.
+func TestDecodeBuildEventPipelineExecution(t *testing.T) {
+	withVar := func(initiator string) func(d map[string]any) {
+		return func(d map[string]any) {
+			info := d["additional-information"].(map[string]any)
+			info["initiator"] = initiator
+			env := info["environment"].(map[string]any)
+			env["environment-variables"] = append(env["environment-variables"].([]any),
+				map[string]any{"name": EnvPipelineExecution, "type": "PLAINTEXT", "value": "e-42"})
+		}
+	}
+	tests := []struct {
+		name          string
+		edit          func(d map[string]any)
+		wantPipeline  string
+		wantExecution string
+	}{
+		{"a pipeline's build without the variable", nil, "checkout-pipeline", ""},
+		{"a pipeline's build with it", withVar("codepipeline/checkout-pipeline"), "checkout-pipeline", "e-42"},
+		{"a build someone started", withVar("ana.silva"), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeBuildEvent(localaws.Event(t, "codebuild-build-succeeded.json", tt.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pipeline != tt.wantPipeline || got.PipelineExecution != tt.wantExecution {
+				t.Errorf("DecodeBuildEvent() = pipeline %q, execution %q; want %q, %q", got.Pipeline, got.PipelineExecution, tt.wantPipeline, tt.wantExecution)
+			}
+		})
+	}
+}

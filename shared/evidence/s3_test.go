@@ -3,8 +3,10 @@ package evidence
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"github.com/highwayhq/highway/shared/localaws"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -63,7 +65,7 @@ func TestFromS3(t *testing.T) {
 		JUnit:    []string{"reports/*/junit.xml"},
 		SARIF:    []string{"*.sarif"},
 		Coverage: []string{"cover.out"},
-	})
+	}, LimitsFor(DefaultMemoryMB))
 
 	checkInput(t, "tests", tests.Found, tests.Err, "ok")
 	checkInput(t, "sarif", sarif.Found, sarif.Err, "")
@@ -84,7 +86,7 @@ func TestFromS3MissingArtifact(t *testing.T) {
 	client := s3.NewFromConfig(cfg, opts)
 	loc := Location{Bucket: artifactBucket, Key: "checkout-pipeline/BuildArtif/gone"}
 
-	tests, sarif, cov := FromS3(context.Background(), client, loc, policy.Reports{JUnit: []string{"*.xml"}, Coverage: []string{"cover.out"}})
+	tests, sarif, cov := FromS3(context.Background(), client, loc, policy.Reports{JUnit: []string{"*.xml"}, Coverage: []string{"cover.out"}}, LimitsFor(DefaultMemoryMB))
 
 	checkInput(t, "tests", tests.Found, tests.Err, "NoSuchKey")
 	checkInput(t, "coverage", cov.Found, cov.Err, loc.String())
@@ -116,11 +118,12 @@ func TestS3ArtifactVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := S3Artifact(context.Background(), client, tt.give)
+			r, err := S3Artifact(context.Background(), client, tt.give, 1<<20)
 			if err != nil {
 				t.Fatalf("S3Artifact(%v) error = %v", tt.give, err)
 			}
-			got, _ := io.ReadAll(r)
+			defer r.Close()
+			got, _ := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
 			if string(got) != tt.want {
 				t.Errorf("S3Artifact(%v) = %q, want %q", tt.give, got, tt.want)
 			}
@@ -159,15 +162,64 @@ func TestS3ArtifactSizeLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			loc := Location{Bucket: artifactBucket, Key: tt.key}
-			r, err := download(context.Background(), tt.api, loc, 1024)
+			r, err := S3Artifact(context.Background(), tt.api, loc, 1024)
 			if tt.wantErr == "" {
 				if err != nil || r.Size() != 1024 {
-					t.Fatalf("download(%v) = %v, %v; want 1024 bytes", loc, r, err)
+					t.Fatalf("S3Artifact(%v) = %v, %v; want 1024 bytes", loc, r, err)
 				}
+				r.Close()
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("download(%v) error = %v, want one containing %q", loc, err, tt.wantErr)
+				t.Errorf("S3Artifact(%v) error = %v, want one containing %q", loc, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFromS3RefusesAnArchiveOverItsBound(t *testing.T) {
+	cfg, opts := fakeS3(t)
+	client := s3.NewFromConfig(cfg, opts)
+	body := zipBytes(t, zipFile{"reports/junit.xml", junitUnit}, zipFile{"padding.bin", strings.Repeat("x", 4096)})
+	put(t, client, "big.zip", body)
+	l := LimitsFor(DefaultMemoryMB)
+	l.ArchiveBytes = int64(len(body)) - 1 // one byte short
+
+	tests, _, _ := FromS3(context.Background(), client, Location{Bucket: artifactBucket, Key: "big.zip"}, policy.Reports{JUnit: []string{"reports/*.xml"}}, l)
+
+	want := fmt.Sprintf("%d bytes, more than the %d Highway reads", len(body), len(body)-1)
+	checkInput(t, "tests", tests.Found, tests.Err, want)
+}
+
+// The artifact is spooled to a temporary file, and the file is removed once
+// read, whether the artifact was read, refused or cut short.
+func TestFromS3LeavesNoTemporaryFile(t *testing.T) {
+	cfg, opts := fakeS3(t)
+	client := s3.NewFromConfig(cfg, opts)
+	body := zipBytes(t, zipFile{"reports/junit.xml", junitUnit})
+	put(t, client, "artifact.zip", body)
+	tests := []struct {
+		name  string
+		api   ObjectGetter
+		limit int64
+		want  string
+	}{
+		{"read", client, 1 << 20, "ok"},
+		{"longer than declared", lyingS3{body: body, declared: aws.Int64(10)}, int64(len(body)) - 1, "more than the"},
+		{"not a zip", lyingS3{body: []byte(junitUnit)}, 1 << 20, "read artifact zip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			l := LimitsFor(DefaultMemoryMB)
+			l.ArchiveBytes = tt.limit
+
+			got, _, _ := FromS3(context.Background(), tt.api, Location{Bucket: artifactBucket, Key: "artifact.zip"}, policy.Reports{JUnit: []string{"reports/*.xml"}}, l)
+
+			checkInput(t, "tests", got.Found, got.Err, tt.want)
+			if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+				t.Errorf("temporary files left = %v, %v; want none", left, err)
 			}
 		})
 	}

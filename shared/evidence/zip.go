@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"archive/zip"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -13,14 +14,13 @@ import (
 	"github.com/highwayhq/highway/shared/report"
 )
 
-// Limits on the report files read from one artifact. Each file is also held
-// to report.MaxBytes. Declared sizes are checked before a file is opened and
-// enforced again while it is read, so a lying header cannot get past them.
+// Limits on the report files read from one artifact, besides those of
+// Limits. Each file is also held to report.MaxBytes. Declared sizes are
+// checked before a file is opened and enforced again while it is read, so a
+// lying header cannot get past them.
 const (
 	// MaxReportFiles is how many files one kind of report may match.
 	MaxReportFiles = 1000
-	// MaxReportBytes is the total uncompressed size read from one artifact.
-	MaxReportBytes = 256 << 20
 	// MaxCompressionRatio is the largest uncompressed-to-compressed ratio of
 	// a report file over 1 MiB; more is a zip bomb, not a report.
 	MaxCompressionRatio = 200
@@ -38,16 +38,16 @@ const fromNames = 20
 // leading "./" or "/"; directories are ignored. All matching JUnit files are
 // merged into one report.Tests, all SARIF runs are concatenated, and coverage
 // files are summed. From lists the matched entries; Found is false when none
-// matched; Err names the first file that could not be read and why.
-func FromZip(r io.ReaderAt, size int64, globs policy.Reports) (tests gate.Input[report.Tests], sarif gate.Input[[]report.Run], cov gate.Input[report.Coverage]) {
-	zr, err := zip.NewReader(r, size)
+// matched; Err names the first file that could not be read and why. A zip
+// over limits (its directory, its entries) is unreadable, with the reason.
+func FromZip(r io.ReaderAt, size int64, globs policy.Reports, limits Limits) (tests gate.Input[report.Tests], sarif gate.Input[[]report.Run], cov gate.Input[report.Coverage]) {
+	zr, err := openZip(r, size, limits)
 	if err != nil {
-		err = fmt.Errorf("read artifact zip: %w", err)
 		return unreadable[report.Tests](globs.JUnit, err),
 			unreadable[[]report.Run](globs.SARIF, err),
 			unreadable[report.Coverage](globs.Coverage, err)
 	}
-	a := &artifact{files: zr.File, budget: MaxReportBytes}
+	a := &artifact{files: zr.File, budget: limits.ReportBytes, limits: limits}
 	tests = collect(a, globs.JUnit, report.ParseJUnit, func(all []report.Tests) report.Tests {
 		return report.Merge(all...)
 	})
@@ -62,6 +62,52 @@ func FromZip(r io.ReaderAt, size int64, globs policy.Reports) (tests gate.Input[
 	return tests, sarif, cov
 }
 
+// openZip parses the zip's central directory within limits: the bytes
+// zip.NewReader reads while it parses are counted, and it fails once they pass
+// the directory's budget, before it has allocated much; then the entries are
+// counted.
+func openZip(r io.ReaderAt, size int64, limits Limits) (*zip.Reader, error) {
+	dr := &directoryReader{r: r, left: limits.DirectoryBytes + directoryEndBytes}
+	zr, err := zip.NewReader(dr, size)
+	dr.left = -1 // parsed: the files are read within the report budget
+	switch {
+	case errors.Is(err, errDirectoryTooLarge):
+		return nil, fmt.Errorf("the artifact's zip directory is larger than the %d bytes Highway reads (%d entries of %d bytes) %s",
+			limits.DirectoryBytes, limits.Entries, entryBytes, limits.refusal())
+	case err != nil:
+		return nil, fmt.Errorf("read artifact zip: %w", err)
+	case len(zr.File) > limits.Entries:
+		return nil, fmt.Errorf("the artifact's zip holds %d entries, more than the %d Highway reads %s",
+			len(zr.File), limits.Entries, limits.refusal())
+	}
+	return zr, nil
+}
+
+// directoryEndBytes is what zip.NewReader reads besides the central directory
+// itself: the end of central directory record, searched for in the archive's
+// last 65 KiB after its last 1 KiB, and the zip64 records.
+const directoryEndBytes = 70 << 10
+
+// errDirectoryTooLarge is the error of a read past the directory's budget.
+var errDirectoryTooLarge = errors.New("zip directory over its budget")
+
+// directoryReader counts the bytes read through it and refuses reads past
+// left; a negative left reads without limit.
+type directoryReader struct {
+	r    io.ReaderAt
+	left int64
+}
+
+func (d *directoryReader) ReadAt(p []byte, off int64) (int, error) {
+	if d.left >= 0 {
+		if int64(len(p)) > d.left {
+			return 0, errDirectoryTooLarge
+		}
+		d.left -= int64(len(p))
+	}
+	return d.r.ReadAt(p, off)
+}
+
 // unreadable is the evidence of one kind when the whole artifact is unreadable:
 // missing if the policy looks for no such file, else an error.
 func unreadable[T any](globs []string, err error) gate.Input[T] {
@@ -71,10 +117,12 @@ func unreadable[T any](globs []string, err error) gate.Input[T] {
 	return gate.Input[T]{From: "artifact", Found: true, Err: err}
 }
 
-// artifact is an open zip and what is left of its read budget.
+// artifact is an open zip and what is left of its read budget (of
+// limits.ReportBytes).
 type artifact struct {
 	files  []*zip.File
 	budget int64
+	limits Limits
 }
 
 // entry is one matched file.
@@ -170,7 +218,7 @@ func readFile[T any](a *artifact, f *zip.File, fn func(io.Reader) (T, error)) (T
 		over: fmt.Errorf("more than the %d bytes a report may have", report.MaxBytes)}
 	if a.budget < report.MaxBytes {
 		br.left = a.budget
-		br.over = fmt.Errorf("more than the %d bytes left of the artifact's %d-byte budget", a.budget, MaxReportBytes)
+		br.over = fmt.Errorf("more than the %d bytes left of the %d bytes of reports Highway reads %s", a.budget, a.limits.ReportBytes, a.limits.refusal())
 	}
 	v, err := fn(br)
 	if br.exceeded {
@@ -191,7 +239,7 @@ func (a *artifact) check(f *zip.File) error {
 	case size > report.MaxBytes:
 		return fmt.Errorf("%d bytes uncompressed, more than the %d a report may have", size, report.MaxBytes)
 	case size > uint64(a.budget):
-		return fmt.Errorf("%d bytes uncompressed, more than the %d left of the artifact's %d-byte budget", size, a.budget, MaxReportBytes)
+		return fmt.Errorf("%d bytes uncompressed, more than the %d left of the %d bytes of reports Highway reads %s", size, a.budget, a.limits.ReportBytes, a.limits.refusal())
 	case size > ratioFloor && (packed == 0 || size/packed > MaxCompressionRatio):
 		return fmt.Errorf("compressed %d bytes to %d, a ratio over %d:1 (zip bomb)", size, packed, MaxCompressionRatio)
 	}

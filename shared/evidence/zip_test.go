@@ -167,7 +167,7 @@ func TestFromZipMergesNestedReports(t *testing.T) {
 		Coverage: []string{"cover/*.out", "cover/*.xml"},
 	}
 
-	tests, sarif, cov := FromZip(r, r.Size(), globs)
+	tests, sarif, cov := FromZip(r, r.Size(), globs, LimitsFor(DefaultMemoryMB))
 
 	// Files are read in name order: integration before unit, golangci before gosec.
 	wantTests := report.Merge(mustParse(t, report.ParseJUnit, junitIntegration), mustParse(t, report.ParseJUnit, junitUnit))
@@ -259,7 +259,7 @@ func TestFromZipMissingAndUnreadable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := zipOf(t, tt.files...)
-			tests, sarif, cov := FromZip(r, r.Size(), tt.globs)
+			tests, sarif, cov := FromZip(r, r.Size(), tt.globs, LimitsFor(DefaultMemoryMB))
 			checkInput(t, "tests", tests.Found, tests.Err, tt.wantTests)
 			checkInput(t, "sarif", sarif.Found, sarif.Err, tt.wantSARIF)
 			checkInput(t, "coverage", cov.Found, cov.Err, tt.wantCov)
@@ -312,7 +312,7 @@ func TestFromZipRefusesHostileArchives(t *testing.T) {
 	globs := policy.Reports{JUnit: []string{"reports/*.xml"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tests, sarif, _ := FromZip(tt.give, tt.give.Size(), globs)
+			tests, sarif, _ := FromZip(tt.give, tt.give.Size(), globs, LimitsFor(DefaultMemoryMB))
 			checkInput(t, "tests", tests.Found, tests.Err, tt.want)
 			checkInput(t, "sarif", sarif.Found, sarif.Err, "")
 		})
@@ -362,6 +362,88 @@ func TestNormalize(t *testing.T) {
 	for _, tt := range tests {
 		if got := normalize(tt.give); got != tt.want {
 			t.Errorf("normalize(%q) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
+
+// tinyEntries builds a zip of n one-byte files, as a hostile artifact holds
+// a million of them.
+func tinyEntries(t *testing.T, n int) *bytes.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range n {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("f%06d", i), Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(buf.Bytes())
+}
+
+// limits are the limits of a function with so little memory that small
+// artifacts reach them: entries and directory bytes as given, reports as
+// LimitsFor(256).
+func limits(entries int, directory int64) Limits {
+	l := LimitsFor(DefaultMemoryMB)
+	l.MemoryMB, l.Entries, l.DirectoryBytes = 1, entries, directory
+	return l
+}
+
+func TestFromZipWithinLimits(t *testing.T) {
+	report := zipFile{"reports/junit.xml", junitUnit}
+	withReport := func(n int) *bytes.Reader {
+		files := []zipFile{report}
+		for i := range n {
+			files = append(files, zipFile{fmt.Sprintf("node_modules/m%05d/index.js", i), "x"})
+		}
+		return zipOf(t, files...)
+	}
+	reports := LimitsFor(DefaultMemoryMB)
+	reports.ReportBytes = int64(len(junitUnit)) - 1
+
+	tests := []struct {
+		name   string
+		give   *bytes.Reader
+		limits Limits
+		want   string // "ok" when the report is read
+	}{
+		{"entries at the cap", withReport(99), limits(100, 1<<20), "ok"},
+		{"one entry over the cap", withReport(100), limits(100, 1<<20), "holds 101 entries, more than the 100 Highway reads at 1 MB of function memory"},
+		{"many tiny entries, directory over its budget", tinyEntries(t, 5000), limits(1_000_000, 4096), "zip directory is larger than the 4096 bytes Highway reads"},
+		{"reports over their budget", withReport(0), reports, fmt.Sprintf("more than the %[1]d left of the %[1]d bytes of reports Highway reads at 256 MB of function memory", len(junitUnit)-1)},
+	}
+	globs := policy.Reports{JUnit: []string{"reports/*.xml"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tests, _, _ := FromZip(tt.give, tt.give.Size(), globs, tt.limits)
+			checkInput(t, "tests", tests.Found, tests.Err, tt.want)
+		})
+	}
+}
+
+func TestLimitsForMemory(t *testing.T) {
+	tests := []struct {
+		give    string
+		want    Limits
+		wantErr bool
+	}{
+		{"", Limits{MemoryMB: 256, ArchiveBytes: 256 << 20, DirectoryBytes: 65536 * 128, Entries: 65536, ReportBytes: 16 << 20}, false},
+		{"256", Limits{MemoryMB: 256, ArchiveBytes: 256 << 20, DirectoryBytes: 65536 * 128, Entries: 65536, ReportBytes: 16 << 20}, false},
+		{"1024", Limits{MemoryMB: 1024, ArchiveBytes: 256 << 20, DirectoryBytes: 262144 * 128, Entries: 262144, ReportBytes: 64 << 20}, false},
+		{"0", Limits{}, true},
+		{"lots", Limits{}, true},
+	}
+	for _, tt := range tests {
+		got, err := LimitsForMemory(tt.give)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("LimitsForMemory(%q) = %+v, %v; want %+v, error %v", tt.give, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

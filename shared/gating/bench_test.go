@@ -26,15 +26,16 @@ import (
 
 // BenchmarkHandleGate measures the build gate on events/codebuild-build-failed.json,
 // the first delivery of a build whose BUILD phase failed: decoding the event,
-// recording the build, reading its JUnit, SARIF and Cobertura reports from
-// the zipped output artifact (an in-memory S3 fake), evaluating the gate
-// (verdict fail: compile), recording and counting the decision, announcing it
-// on the recording bus fake, finding and stopping the pipeline execution that
-// ran the build (an in-memory CodePipeline fake) and notifying through an SNS
-// fake. Every iteration starts from an empty ledger and metrics recorder, made
-// inside the timed loop (a few small allocations), so none of them measures a
-// redelivery. Logs are formatted as JSON, as under the Lambda runtime, and
-// discarded.
+// recording the build, reading its JUnit, SARIF and Cobertura reports from the
+// zipped output artifact (an in-memory S3 fake; the artifact is spooled to a
+// temporary file, as to Lambda's /tmp), evaluating the gate (verdict fail:
+// compile), recording and counting the decision, claiming it, announcing it on
+// the recording bus fake, finding the pipeline execution that ran the build
+// among its action executions and stopping it (an in-memory CodePipeline fake)
+// and notifying through an SNS fake. Every iteration starts from an empty
+// ledger and metrics recorder, made inside the timed loop (a few small
+// allocations), so none of them measures a redelivery. Logs are formatted as
+// JSON, as under the Lambda runtime, and discarded.
 func BenchmarkHandleGate(b *testing.B) {
 	artifacts := objects{bucket + "/" + failedKey: zipOf(b, map[string]string{
 		"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80,
@@ -75,12 +76,14 @@ func BenchmarkHandleGate(b *testing.B) {
 
 // BenchmarkHandleGateJob measures the pipeline job gate on
 // events/codepipeline-job.json, the first delivery of a job whose input
-// artifact passes: decoding the job's parameters, reading the JUnit, SARIF and
-// Cobertura reports from the zipped input artifact (an in-memory S3 fake),
-// evaluating the artifact-only gate (verdict pass), recording and counting the
-// decision, announcing it on the recording bus fake and answering the job with
-// PutJobSuccessResult (a counting fake). Every iteration starts from an empty
-// ledger and metrics recorder, made inside the timed loop (a few small
+// artifact passes: reading the job's details (a fake answering GetJobDetails
+// for the sample job) and checking them against the policy, reading the JUnit,
+// SARIF and Cobertura reports from the zipped input artifact (an in-memory S3
+// fake; the artifact is spooled to a temporary file), evaluating the
+// artifact-only gate (verdict pass), recording and counting the decision,
+// claiming it, announcing it on the recording bus fake and answering the job
+// with PutJobSuccessResult (a counting fake). Every iteration starts from an
+// empty ledger and metrics recorder, made inside the timed loop (a few small
 // allocations), so none of them measures a redelivery. Logs are formatted as
 // JSON, as under the Lambda runtime, and discarded.
 func BenchmarkHandleGateJob(b *testing.B) {
@@ -90,7 +93,7 @@ func BenchmarkHandleGateJob(b *testing.B) {
 	answered := &answers{}
 	pub := &publisher{}
 	h := NewJobs(benchPolicy(b), func(string) JobClients {
-		return JobClients{Jobs: answered, Artifacts: func(events.CodePipelineArtifactCredentials) (evidence.ObjectGetter, error) {
+		return JobClients{Jobs: answered, Artifacts: func(cptypes.AWSSessionCredentials) (evidence.ObjectGetter, error) {
 			return artifacts, nil
 		}}
 	}, ledger.NewMemory(), pub, silent{}, topic, WithMetrics(&telemetrytest.Recorder{}))
@@ -180,36 +183,33 @@ func (s *noImageScans) ImageScan(_ context.Context, repository, digest string) g
 	return gate.Input[gate.ImageScan]{From: "scan of " + repository + "@" + digest}
 }
 
-// pipeline is a hand-written in-memory fake of CodePipeline's state and stop
-// calls: checkout-pipeline's execution e-42 runs build in its Build stage. It
-// records the executions it stops.
+// pipeline is a hand-written in-memory fake of CodePipeline's action
+// executions and stop calls: checkout-pipeline's execution e-42 ran build in
+// its Build stage. It records the executions it stops.
 type pipeline struct {
-	state   *codepipeline.GetPipelineStateOutput
+	actions *codepipeline.ListActionExecutionsOutput
 	stopped []string
 }
 
 func newPipeline(build string) *pipeline {
-	return &pipeline{state: &codepipeline.GetPipelineStateOutput{
-		PipelineName: aws.String("checkout-pipeline"),
-		StageStates: []cptypes.StageState{
+	return &pipeline{actions: &codepipeline.ListActionExecutionsOutput{
+		ActionExecutionDetails: []cptypes.ActionExecutionDetail{
 			{
-				StageName:       aws.String("Source"),
-				LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e-41"), Status: cptypes.StageExecutionStatusSucceeded},
-				ActionStates: []cptypes.ActionState{{ActionName: aws.String("Source"),
-					LatestExecution: &cptypes.ActionExecution{ExternalExecutionId: aws.String("9f4e2c1"), Status: cptypes.ActionExecutionStatusSucceeded}}},
+				PipelineExecutionId: aws.String("e-42"), StageName: aws.String("Build"), ActionName: aws.String("Build"),
+				Status: cptypes.ActionExecutionStatusInProgress,
+				Output: &cptypes.ActionExecutionOutput{ExecutionResult: &cptypes.ActionExecutionResult{ExternalExecutionId: aws.String(build)}},
 			},
 			{
-				StageName:       aws.String("Build"),
-				LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e-42"), Status: cptypes.StageExecutionStatusInProgress},
-				ActionStates: []cptypes.ActionState{{ActionName: aws.String("Build"),
-					LatestExecution: &cptypes.ActionExecution{ExternalExecutionId: aws.String(build), Status: cptypes.ActionExecutionStatusInProgress}}},
+				PipelineExecutionId: aws.String("e-42"), StageName: aws.String("Source"), ActionName: aws.String("Source"),
+				Status: cptypes.ActionExecutionStatusSucceeded,
+				Output: &cptypes.ActionExecutionOutput{ExecutionResult: &cptypes.ActionExecutionResult{ExternalExecutionId: aws.String("9f4e2c1")}},
 			},
 		},
 	}}
 }
 
-func (p *pipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {
-	return p.state, nil
+func (p *pipeline) ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
+	return p.actions, nil
 }
 
 func (p *pipeline) StopPipelineExecution(_ context.Context, in *codepipeline.StopPipelineExecutionInput, _ ...func(*codepipeline.Options)) (*codepipeline.StopPipelineExecutionOutput, error) {

@@ -22,9 +22,10 @@ import (
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
-// pipelineStopper is the part of the CodePipeline client that stops an execution.
+// pipelineStopper is the part of the CodePipeline client that finds the
+// execution that ran a build, and stops it.
 type pipelineStopper interface {
-	GetPipelineState(ctx context.Context, params *codepipeline.GetPipelineStateInput, optFns ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
+	ListActionExecutions(ctx context.Context, params *codepipeline.ListActionExecutionsInput, optFns ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
 	StopPipelineExecution(ctx context.Context, params *codepipeline.StopPipelineExecutionInput, optFns ...func(*codepipeline.Options)) (*codepipeline.StopPipelineExecutionOutput, error)
 }
 
@@ -49,7 +50,7 @@ type BuildClients struct {
 	Images imageScanner
 	// Artifacts reads the build's output artifact from S3.
 	Artifacts evidence.ObjectGetter
-	// Pipelines stops pipeline executions.
+	// Pipelines finds and stops pipeline executions.
 	Pipelines pipelineStopper
 }
 
@@ -116,7 +117,7 @@ func (h *Builds) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result,
 			h.learnFrom(ctx, app, be.Build.Branch, tests)
 		}
 	}
-	err = h.settle(ctx, d, func(ctx context.Context) (string, error) {
+	d, err = h.settle(ctx, "gate:build:"+be.Build.ID, d, func(ctx context.Context, d *ledger.GateDecision) (string, error) {
 		return h.enforce(ctx, app, be, d, clients.Pipelines)
 	})
 	if err != nil {
@@ -175,7 +176,7 @@ func (h *Builds) collect(ctx context.Context, app *policy.App, be evidence.Build
 	ev := gate.Evidence{Build: be.Build}
 	g := app.Gate
 	if be.Artifact.Bucket != "" {
-		ev.Tests, ev.SARIF, ev.Coverage = evidence.FromS3(ctx, c.Artifacts, be.Artifact, g.Reports)
+		ev.Tests, ev.SARIF, ev.Coverage = evidence.FromS3(ctx, c.Artifacts, be.Artifact, g.Reports, h.limits)
 	} else {
 		none := fmt.Sprintf("build %s has no S3 output artifact", be.Build.ID)
 		ev.SARIF = gate.Input[[]report.Run]{From: none}
@@ -229,7 +230,7 @@ func (h *Builds) enforce(ctx context.Context, app *policy.App, be evidence.Build
 	what := "no pipeline to stop: the build was not started by a pipeline of the app"
 	if be.Pipeline != "" && slices.Contains(app.Pipelines, be.Pipeline) {
 		var err error
-		if what, err = stopExecution(ctx, p, be.Pipeline, be.Build.ID, "Highway gate failed: "+failures(d)); err != nil {
+		if what, err = stopExecution(ctx, p, be.Pipeline, be.PipelineExecution, be.Build.ID, "Highway gate failed: "+failures(d)); err != nil {
 			return "", err
 		}
 	} else if be.Pipeline != "" {
@@ -241,24 +242,28 @@ func (h *Builds) enforce(ctx context.Context, app *policy.App, be evidence.Build
 	return what, nil
 }
 
+// maxActionPages bounds the search for the action execution of a build among
+// a pipeline's most recent ones, a hundred a page.
+const maxActionPages = 10
+
 // stopExecution finds the pipeline execution whose action ran build, and stops
-// it, abandoning what is in progress. An execution that already ended is fine.
-func stopExecution(ctx context.Context, p pipelineStopper, pipeline, build, reason string) (string, error) {
-	state, err := p.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(pipeline)})
+// it, abandoning what is in progress, wherever the execution has got to. An
+// execution that already ended is fine. execution, when known, is where to look
+// first.
+func stopExecution(ctx context.Context, p pipelineStopper, pipeline, execution, build, reason string) (string, error) {
+	found, err := findExecution(ctx, p, pipeline, execution, build)
+	if err == nil && found == "" && execution != "" {
+		// The build named an execution that did not run it: look among the
+		// pipeline's recent ones.
+		found, err = findExecution(ctx, p, pipeline, "", build)
+	}
 	if err != nil {
-		return "", fmt.Errorf("get state of %s: %w", pipeline, err)
+		return "", err
 	}
-	execution := ""
-	for _, stage := range state.StageStates {
-		for _, action := range stage.ActionStates {
-			if l := action.LatestExecution; l != nil && stage.LatestExecution != nil && evidence.BuildID(aws.ToString(l.ExternalExecutionId)) == evidence.BuildID(build) {
-				execution = aws.ToString(stage.LatestExecution.PipelineExecutionId)
-			}
-		}
+	if found == "" {
+		return fmt.Sprintf("no recent execution of %s ran build %s: nothing to stop", pipeline, build), nil
 	}
-	if execution == "" {
-		return fmt.Sprintf("no execution of %s ran build %s any more: nothing to stop", pipeline, build), nil
-	}
+	execution = found
 	_, err = p.StopPipelineExecution(ctx, &codepipeline.StopPipelineExecutionInput{
 		PipelineName:        aws.String(pipeline),
 		PipelineExecutionId: aws.String(execution),
@@ -278,6 +283,37 @@ func stopExecution(ctx context.Context, p pipelineStopper, pipeline, build, reas
 		return "", fmt.Errorf("stop execution %s of %s: %w", execution, pipeline, err)
 	}
 	return fmt.Sprintf("stopped execution %s of %s", execution, pipeline), nil
+}
+
+// findExecution returns the pipeline execution of which an action ran build
+// (CodeBuild's build id is the action's external execution id): among the
+// action executions of execution when it is given, else among the pipeline's
+// maxActionPages most recent pages of them. It returns "" when none did.
+func findExecution(ctx context.Context, p pipelineStopper, pipeline, execution, build string) (string, error) {
+	in := &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(pipeline), MaxResults: aws.Int32(100)}
+	if execution != "" {
+		in.Filter = &cptypes.ActionExecutionFilter{PipelineExecutionId: aws.String(execution)}
+	}
+	want := evidence.BuildID(build)
+	pages := codepipeline.NewListActionExecutionsPaginator(p, in)
+	for range maxActionPages {
+		if !pages.HasMorePages() {
+			break
+		}
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list action executions of %s: %w", pipeline, err)
+		}
+		for _, a := range page.ActionExecutionDetails {
+			if a.Output == nil || a.Output.ExecutionResult == nil {
+				continue
+			}
+			if evidence.BuildID(aws.ToString(a.Output.ExecutionResult.ExternalExecutionId)) == want {
+				return aws.ToString(a.PipelineExecutionId), nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // appOf finds the app that gates project.

@@ -6,11 +6,14 @@
 //
 // Delivery is at least once. The decision carries what has been done (Announced,
 // Enforced), so a redelivery after a partial failure finishes the remaining
-// effects and never repeats a finished one, nor writes a second decision.
+// effects and never repeats a finished one, nor writes a second decision. Of
+// deliveries that race, only the one that claims the decision acts on it; the
+// others do nothing and ask for a retry (ErrSettling).
 package gating
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/gate"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
@@ -86,6 +90,7 @@ type core struct {
 	topic   string
 	now     func() time.Time
 	metrics telemetry.Putter
+	limits  evidence.Limits
 }
 
 // Option configures a gate handler.
@@ -95,9 +100,15 @@ type Option func(*core)
 // are not counted.
 func WithMetrics(m telemetry.Putter) Option { return func(c *core) { c.metrics = m } }
 
+// WithArtifactLimits bounds what reading one build artifact may cost; give it
+// evidence.LimitsForMemory of the function's memory. Without it, the limits
+// are those of evidence.DefaultMemoryMB.
+func WithArtifactLimits(l evidence.Limits) Option { return func(c *core) { c.limits = l } }
+
 // newCore returns the core of a handler.
 func newCore(p *policy.Policy, l ledger.Ledger, b bus.Publisher, n notifier, topic string, opts []Option) core {
-	c := core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now}
+	c := core{policy: p, ledger: l, bus: b, notify: n, topic: topic, now: time.Now,
+		limits: evidence.LimitsFor(evidence.DefaultMemoryMB)}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -141,36 +152,124 @@ func (c *core) decided(ctx context.Context, commit, id string) (*ledger.GateDeci
 	return nil, nil
 }
 
-// settle finishes the effects of a decision that are not done yet: the
-// announcement, then enforce, then records both on the decision. An error leaves
-// the rest for the redelivery.
-func (c *core) settle(ctx context.Context, d *ledger.GateDecision, enforce func(context.Context) (string, error)) error {
-	changed := false
+// ErrSettling is the error of a delivery that found another one settling the
+// same decision: it did nothing, and a retry will find the effects done, or
+// take over the claim of a delivery that died. (Acknowledging instead could
+// lose the effects: the retry of a delivery that crashed may come while its
+// claim still looks alive.)
+var ErrSettling = errors.New("another delivery is settling the decision")
+
+// Claims on a decision: a delivery holds one until its invocation must end
+// (its context's deadline, plus claimSkew for the clocks of other hosts), or
+// for claimFor when its context has no deadline.
+const (
+	claimFor  = 2 * time.Minute
+	claimSkew = 5 * time.Second
+)
+
+// settle finishes the effects of the decision recorded under key that are not
+// done yet: the announcement, then enforce. Each effect is claimed, then done:
+// the delivery takes the decision's claim (a ledger lock named by key, taken
+// with a conditional write), reads the decision again when another delivery
+// held the claim before, and records each effect on the decision as soon as it
+// is done. A concurrent delivery finds the claim held and does nothing
+// (ErrSettling); a retry after a crash takes over the claim once it expires and
+// resumes what was not recorded done. An error leaves the rest for the retry.
+// It returns the decision as it stands.
+func (c *core) settle(ctx context.Context, key string, d *ledger.GateDecision, enforce func(context.Context, *ledger.GateDecision) (string, error)) (*ledger.GateDecision, error) {
+	if d.Announced && d.Enforced {
+		return d, nil
+	}
+	lock, fresh, err := c.claim(ctx, key, d.App)
+	if err != nil {
+		return d, err
+	}
+	if !fresh {
+		// Another delivery held the claim: it may have done some effects.
+		stored, _, err := ledger.RecordOnce(ctx, c.ledger, key, 0, d)
+		if err != nil {
+			return d, errors.Join(fmt.Errorf("read decision %s: %w", key, err), c.release(ctx, lock))
+		}
+		d = stored
+	}
 	if !d.Announced {
 		err := c.bus.Publish(ctx, bus.Event{DetailType: DetailTypeGateDecided, Time: d.At, Detail: Decided{
 			App: d.App, Build: d.ID, Commit: d.Commit, Digest: d.Digest, Verdict: d.Verdict, Checks: d.Checks, Artifact: d.Artifact,
 		}})
 		if err != nil {
-			return fmt.Errorf("announce decision %s: %w", d.ID, err)
+			return d, errors.Join(fmt.Errorf("announce decision %s: %w", d.ID, err), c.release(ctx, lock))
 		}
-		d.Announced, changed = true, true
+		d.Announced = true
+		if err := c.done(ctx, d); err != nil {
+			return d, err
+		}
 	}
-	var enforceErr error
 	if !d.Enforced {
-		what, err := enforce(ctx)
+		what, err := enforce(ctx, d)
 		if err != nil {
-			enforceErr = fmt.Errorf("enforce decision %s: %w", d.ID, err)
-		} else {
-			d.Enforced, d.Enforcement, changed = true, what, true
+			return d, errors.Join(fmt.Errorf("enforce decision %s: %w", d.ID, err), c.release(ctx, lock))
+		}
+		d.Enforced, d.Enforcement = true, what
+		if err := c.done(ctx, d); err != nil {
+			return d, err
 		}
 	}
-	if changed {
-		if err := c.ledger.Update(ctx, d); err != nil && !errors.Is(err, ledger.ErrStale) {
-			// ErrStale: a concurrent delivery settled it.
-			return errors.Join(enforceErr, fmt.Errorf("record effects of %s: %w", d.ID, err))
-		}
+	return d, c.release(ctx, lock)
+}
+
+// done records on d an effect just done, under the claim. Its claim is not
+// released when this fails: the retry that takes it over resumes from what is
+// recorded.
+func (c *core) done(ctx context.Context, d *ledger.GateDecision) error {
+	if err := c.ledger.Update(ctx, d); err != nil {
+		// ErrStale too: the claim expired and another delivery took it over.
+		return fmt.Errorf("record effects of %s: %w", d.ID, err)
 	}
-	return enforceErr
+	return nil
+}
+
+// claim takes the claim on the decision of key for this delivery, until its
+// context's deadline. The claim is a lock recorded once under the decision's
+// key, so two deliveries cannot both create it; taking it over from a holder
+// whose time is up is a conditional update of its version. fresh says no
+// delivery held it before. It fails with ErrSettling while another delivery
+// holds it, or wins it first.
+func (c *core) claim(ctx context.Context, key, app string) (lock *ledger.Lock, fresh bool, err error) {
+	now := c.now()
+	until := now.Add(claimFor)
+	if deadline, ok := ctx.Deadline(); ok {
+		until = deadline.Add(claimSkew)
+	}
+	holder := rand.Text()
+	lock = &ledger.Lock{Header: ledger.Header{ID: key, App: app, At: now}, Holder: holder, Until: until}
+	lock, created, err := ledger.RecordOnce(ctx, c.ledger, "claim:"+key, 0, lock)
+	switch {
+	case err != nil:
+		return nil, false, fmt.Errorf("claim %s: %w", key, err)
+	case created:
+		return lock, true, nil
+	case lock.Holder != "" && now.Before(lock.Until):
+		return nil, false, fmt.Errorf("%w: %s is claimed until %s", ErrSettling, key, lock.Until.UTC().Format(time.RFC3339))
+	}
+	lock.Holder, lock.Until = holder, until
+	err = c.ledger.Update(ctx, lock)
+	if errors.Is(err, ledger.ErrStale) {
+		return nil, false, fmt.Errorf("%w: a concurrent delivery claimed %s first", ErrSettling, key)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return lock, false, nil
+}
+
+// release frees a claim this delivery holds. A claim another delivery took
+// over meanwhile (ErrStale) is theirs to release.
+func (c *core) release(ctx context.Context, lock *ledger.Lock) error {
+	lock.Holder, lock.Until = "", time.Time{}
+	if err := c.ledger.Update(ctx, lock); err != nil && !errors.Is(err, ledger.ErrStale) {
+		return fmt.Errorf("release claim %s: %w", lock.ID, err)
+	}
+	return nil
 }
 
 // tell publishes a failed decision to the notification topic.
