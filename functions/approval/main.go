@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -36,15 +37,21 @@ func main() {
 }
 
 func run(ctx context.Context, rt *function.Runtime) error {
+	machine := os.Getenv(function.EnvApprovalStateMachine)
+	if machine == "" {
+		return fmt.Errorf("%s must be set", function.EnvApprovalStateMachine)
+	}
 	signer, err := linksecret.LoadSigner(ctx, secretsmanager.NewFromConfig(rt.AWS), os.Getenv(function.EnvApprovalSecret))
 	if err != nil {
 		return err
 	}
+	workflows := sfn.NewFromConfig(rt.AWS)
 	approvals := approval.New(
 		ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
-		tasktoken.Sender{API: sfn.NewFromConfig(rt.AWS)},
+		tasktoken.Sender{API: workflows},
 		sns.NewFromConfig(rt.AWS), rt.Topic,
-		approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus)))
+		approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus)),
+		approval.WithWorkflows(tasktoken.Executions{API: workflows, StateMachine: machine}))
 	function.Start(rt, approval.NewLinks(approvals, signer).Handle)
 	return nil
 }

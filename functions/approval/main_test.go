@@ -44,7 +44,8 @@ func deploy(tb testing.TB) *localaws.Deployment {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d.Env = append(d.Env, function.EnvApprovalSecret+"=highway-approval-links")
+	d.Env = append(d.Env, function.EnvApprovalSecret+"=highway-approval-links",
+		function.EnvApprovalStateMachine+"=arn:aws:states:eu-west-1:111111111111:stateMachine:highway-promotion")
 	return d
 }
 
@@ -100,6 +101,37 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	var in struct{ TaskToken string }
 	if err := calls[0].DecodeJSON(&in); err != nil || in.TaskToken != "task-token-1" {
 		t.Errorf("SendTaskSuccess for %q (%v), want the stored token", in.TaskToken, err)
+	}
+}
+
+// TestBootstrapAfterALostAnswer runs approval as built, under the emulator,
+// where an earlier answer to the task resumed the workflow and its response
+// was lost: SendTaskSuccess finds the task gone, the execution of the
+// promotion is running, and the approval stands.
+func TestBootstrapAfterALostAnswer(t *testing.T) {
+	d := deploy(t)
+	d.AWS.On("SendTaskSuccess", awsfake.APIError(400, "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"))
+	d.AWS.On("DescribeExecution", awsfake.JSON(200, `{"status":"RUNNING"}`))
+	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>`))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	body, err := emu.Invoke(ctx, sampleEvent(t))
+	if err != nil {
+		t.Fatalf("invoke: %v\nlog:\n%s", err, emu.Log())
+	}
+	var resp events.LambdaFunctionURLResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "goes ahead") {
+		t.Errorf("status %d (%v), want 200, going ahead\n%s", resp.StatusCode, err, body)
+	}
+	var in struct{ ExecutionArn string }
+	if calls := d.AWS.Calls("DescribeExecution"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil ||
+		in.ExecutionArn != "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:prm-1" {
+		t.Errorf("DescribeExecution calls = %d (%q), want the promotion's execution", len(calls), in.ExecutionArn)
+	}
+	if n := len(d.AWS.Calls("Publish")); n != 0 {
+		t.Errorf("expiry notices = %d, want none", n)
 	}
 }
 

@@ -41,7 +41,9 @@ func run(ctx context.Context, rt *function.Runtime) error {
 	l := ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table)
 	events := approval.WithEvents(bus.NewEventBridge(eventbridge.NewFromConfig(rt.AWS), rt.Bus))
 	notify := sns.NewFromConfig(rt.AWS)
-	requests, err := approval.NewRequester(rt.Policy, l, notify, rt.Topic, signer, os.Getenv(function.EnvApprovalURL), events)
+	// The approvers' links go to the approvals topic, each approver's to them
+	// alone; expiry notices, which carry no link, to the notification topic.
+	requests, err := approval.NewRequester(rt.Policy, l, notify, os.Getenv(function.EnvApprovalTopic), signer, os.Getenv(function.EnvApprovalURL), events)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +20,12 @@ import (
 const secretValue = `{"ARN":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf","Name":"highway-approval-links",` +
 	`"SecretString":"{\"current\":\"q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w\"}","VersionId":"v-1"}`
 
-// deploy prepares approvalrequest with the link secret in Secrets Manager and
-// the decide function's URL in its environment; EventBridge and SNS accept
-// every call.
+// approvals is the ARN of the approvals topic in the function's environment.
+const approvals = "arn:aws:sns:eu-west-1:111111111111:highway-approvals"
+
+// deploy prepares approvalrequest with the link secret in Secrets Manager, and
+// the decide function's URL and the approvals topic in its environment;
+// EventBridge and SNS accept every call.
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "approvalrequest")
@@ -30,7 +34,8 @@ func deploy(tb testing.TB) *localaws.Deployment {
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	d.Env = append(d.Env,
 		function.EnvApprovalSecret+"=arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf",
-		function.EnvApprovalURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/")
+		function.EnvApprovalURL+"=https://k3v7q2xw5m4n6b8p1r9t0y2u4i6o8a0s.lambda-url.eu-west-1.on.aws/",
+		function.EnvApprovalTopic+"="+approvals)
 	return d
 }
 
@@ -42,8 +47,8 @@ func sampleEvent(tb testing.TB) []byte {
 
 // TestBootstrapUnderEmulator runs approvalrequest as built, under the Lambda
 // Runtime Interface Emulator, with the workflow's sample task payload: the
-// request is filed under an opaque id, and the approvers are told, with their
-// links and without the task token.
+// request is filed under an opaque id, and each approver is sent their own
+// links, on the approvals topic, addressed to them, without the task token.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	d := deploy(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
@@ -56,17 +61,30 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 	}
 	msgs := d.AWS.Calls("Publish")
-	if len(msgs) != 1 {
-		t.Fatalf("SNS Publish calls = %d, want 1", len(msgs))
+	approvers := []string{"ana.silva@example.com", "lee.chen@example.com"}
+	if len(msgs) != len(approvers) {
+		t.Fatalf("SNS Publish calls = %d, want one per approver (%d)", len(msgs), len(approvers))
 	}
-	message := msgs[0].Form.Get("Message")
-	for _, want := range []string{"ana.silva@example.com", "lee.chen@example.com", "action=approve", "action=reject", "sig=", "Round order totals half-even"} {
-		if !strings.Contains(message, want) {
-			t.Errorf("the approvers' message lacks %q:\n%s", want, message)
+	for i, m := range msgs {
+		who := approvers[i]
+		if to := m.Form.Get("MessageAttributes.entry.1.Name") + "=" + m.Form.Get("MessageAttributes.entry.1.Value.StringValue"); to != approval.MessageAttributeApprover+"="+who {
+			t.Errorf("message %d is addressed %q, want to %s", i, to, who)
 		}
-	}
-	if strings.Contains(message, "AQCEAAAAKgAAAAMAAAAAAAAAAfVq2ybn") {
-		t.Error("the task token left the ledger in the approvers' message")
+		if topic := m.Form.Get("TopicArn"); topic != approvals {
+			t.Errorf("message to %s went to %s, want the approvals topic", who, topic)
+		}
+		message := m.Form.Get("Message")
+		for _, want := range []string{"approver=" + url.QueryEscape(who) + "&action=approve", "approver=" + url.QueryEscape(who) + "&action=reject", "sig=", "Round order totals half-even"} {
+			if !strings.Contains(message, want) {
+				t.Errorf("the message to %s lacks %q:\n%s", who, want, message)
+			}
+		}
+		if other := approvers[1-i]; strings.Contains(message, "approver="+url.QueryEscape(other)) {
+			t.Errorf("the message to %s holds a link of %s:\n%s", who, other, message)
+		}
+		if strings.Contains(message, "AQCEAAAAKgAAAAMAAAAAAAAAAfVq2ybn") {
+			t.Errorf("the task token left the ledger in the message to %s", who)
+		}
 	}
 	recs, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).ByDigest(ctx, "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6")
 	if err != nil {

@@ -87,7 +87,7 @@ func TestFunctionsFollowHighwayDefaults(t *testing.T) {
 	}
 	table := only(t, tpl.ofType("AWS::DynamoDB::Table"))
 	bus := only(t, tpl.ofType("AWS::Events::EventBus"))
-	topic := only(t, tpl.ofType("AWS::SNS::Topic"))
+	topic, _ := notificationTopic(t, tpl, h.Hub.Policy.Hub)
 	for id, fn := range fns {
 		p := fn.Properties
 		checks := []struct {
@@ -112,6 +112,19 @@ func TestFunctionsFollowHighwayDefaults(t *testing.T) {
 			}
 		}
 	}
+}
+
+// notificationTopic returns the logical ids of the notification topic of tpl
+// and of its key.
+func notificationTopic(t *testing.T, tpl cfnTemplate, hub policy.Hub) (topic, key string) {
+	t.Helper()
+	for id, r := range tpl.ofType("AWS::SNS::Topic") {
+		if r.Properties["TopicName"] == TopicName(hub) {
+			return id, refTo(r.Properties["KmsMasterKeyId"])
+		}
+	}
+	t.Fatalf("no topic %s", TopicName(hub))
+	return "", ""
 }
 
 // only returns the logical id of the one resource in rs.

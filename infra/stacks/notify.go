@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -65,6 +68,109 @@ func newNotifications(scope constructs.Construct, hub policy.Hub) (awssns.Topic,
 	return topic, dlq
 }
 
+// ApprovalTopicName is the name of the approvals topic, which carries each
+// approver their own approval links.
+func ApprovalTopicName(hub policy.Hub) string { return hub.Name + "-approvals" }
+
+// newApprovalTopic creates the topic that carries approval requests, and
+// nothing else, to the approvers: encrypted with a rotating customer-managed
+// key of its own, TLS-only. Each distinct approver of the policy has one e-mail
+// subscription, whose filter policy takes only the messages whose
+// approval.MessageAttributeApprover attribute names them, so each approver
+// receives their own links and no one else's. Its policy lets publisher alone
+// publish, and no one but CloudFormation deployments (the CDK bootstrap roles,
+// cdk-*) subscribe: no one else can read the links.
+func newApprovalTopic(scope constructs.Construct, hub *Hub, publisher awsiam.IRole) awssns.Topic {
+	h := hub.Policy.Hub
+	c := constructs.NewConstruct(scope, jsii.String("Approvals"))
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Highway " + h.Name + ": encrypts the approvals topic."),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+		TopicName:   jsii.String(ApprovalTopicName(h)),
+		DisplayName: jsii.String("Highway approvals"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	anyone := &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()}
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ApprovalRequestsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(publisher.RoleArn())},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+	}))
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("NoOtherPublisher"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: anyone,
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": publisher.RoleArn()}},
+	}))
+	// EnforceSSL denies publishing without TLS; subscribing too.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("SubscribeOverTLSOnly"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: anyone,
+		Actions:    jsii.Strings("sns:Subscribe"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: &map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+	}))
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyDeploymentsSubscribe"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: anyone,
+		Actions:    jsii.Strings("sns:Subscribe"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: &map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": deploymentRoles(h)}},
+	}))
+
+	approvers := policyApprovers(hub.Policy)
+	if len(approvers) == 0 {
+		return topic
+	}
+	dlq := hub.deadLetterQueue(c, "EmailDeliveryFailures", "the approval e-mails")
+	for _, who := range approvers {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(who),
+			&awssnssubscriptions.EmailSubscriptionProps{
+				DeadLetterQueue: dlq,
+				FilterPolicy: &map[string]awssns.SubscriptionFilter{
+					approval.MessageAttributeApprover: awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{
+						Allowlist: jsii.Strings(who),
+					}),
+				},
+			}))
+	}
+	return topic
+}
+
+// deploymentRoles matches the roles of the CDK bootstrap in the hub account,
+// through which CloudFormation deploys the hub.
+func deploymentRoles(h policy.Hub) string {
+	return "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + h.Account + ":role/cdk-*"
+}
+
+// policyApprovers returns the distinct approvers of every environment of p,
+// sorted.
+func policyApprovers(p *policy.Policy) []string {
+	var out []string
+	for _, a := range p.Apps {
+		for _, e := range a.Environments {
+			if e.Approval == nil {
+				continue
+			}
+			for _, who := range e.Approval.Approvers {
+				if !slices.Contains(out, who) {
+					out = append(out, who)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // hubAlarmArns matches every CloudWatch alarm of the stack's account and region.
 func hubAlarmArns(stack awscdk.Stack) *string {
 	return stack.FormatArn(&awscdk.ArnComponents{
@@ -75,14 +181,23 @@ func hubAlarmArns(stack awscdk.Stack) *string {
 	})
 }
 
-// GrantPublish lets fn publish to the notification topic and encrypt what it
-// publishes with the topic's key. It grants kms:GenerateDataKey by name where
+// GrantPublish lets fn publish to the notification topic, and to the topics
+// also, and encrypt what it publishes with their keys, in one statement for
+// the topics and one for the keys. It grants kms:GenerateDataKey by name where
 // Topic.GrantPublish grants kms:GenerateDataKey*, a wildcard action.
-func (h *Hub) GrantPublish(fn awslambda.IFunction) {
+func (h *Hub) GrantPublish(fn awslambda.IFunction, also ...awssns.Topic) {
+	var topics, keys []*string
+	for _, t := range append([]awssns.Topic{h.Topic}, also...) {
+		topics = append(topics, t.TopicArn())
+		keys = append(keys, t.MasterKey().KeyArn())
+	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("PublishNotifications"),
 		Actions:   jsii.Strings("sns:Publish"),
-		Resources: jsii.Strings(*h.Topic.TopicArn()),
+		Resources: &topics,
 	}))
-	h.Topic.MasterKey().Grant(fn, jsii.String("kms:Decrypt"), jsii.String("kms:GenerateDataKey"))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources: &keys,
+	}))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/promotion"
 	"github.com/highwayhq/highway/shared/route"
 )
 
@@ -55,12 +56,24 @@ var (
 	lambdaRetryInterval   = 2.0 // seconds
 )
 
+// Retries of the approval request on its own errors (an SNS throttle, a
+// DynamoDB blip), after which the promotion is recorded failed: a few, with
+// backoff and full jitter, so one throttle does not keep a digest from prod.
+var (
+	approvalRetryAttempts = float64(promotion.ApprovalRequestRetries)
+	approvalRetryBackoff  = 2.0
+	approvalRetryInterval = 5.0 // seconds
+)
+
 // Errors the promotion functions raise for the state machine to catch: a
 // refused precondition (the Lambda error type of promotionstep's preconditions
-// step) and a rejection (the error of the approval function's SendTaskFailure).
+// step), a rejection (the error of the approval function's SendTaskFailure),
+// and bad input to approvalrequest (its Lambda error type), which no retry
+// fixes.
 const (
 	ErrPreconditionFailed = "PreconditionFailed"
 	ErrRejected           = "Rejected"
+	ErrInputError         = "InputError"
 )
 
 // Why the promotion's forced wildcards are there, for cdk-nag.
@@ -93,15 +106,10 @@ func newPromotion(hub *Hub) error {
 	if err != nil {
 		return err
 	}
-	request, err := hub.Function(scope, FunctionApprovalRequest, FunctionProps{
-		Description: "Highway: sends the approvers of a promotion their signed approval links.",
-	})
+	request, err := newApprovalRequest(scope, hub, secret, url)
 	if err != nil {
 		return err
 	}
-	hub.grantDecisions(request)
-	grantApprovalKey(request, secret)
-	request.AddEnvironment(jsii.String(EnvApprovalURL), url.Url(), nil)
 
 	// promote also runs the state machine's steps (it tells a step from an event
 	// by its payload); it reaches the state machine by its ARN, derived from the
@@ -151,7 +159,11 @@ func newPromotion(hub *Hub) error {
 // heartbeatSeconds between heartbeats), deploys, looks at the deployment every
 // 30 seconds until it ends, and records the outcome: succeeded, failed,
 // expired, rejected or refused. A failure of any step is recorded as failed and
-// fails the execution; the other outcomes end it successfully.
+// fails the execution; the other outcomes end it successfully. Each task
+// retries the Lambda service's errors; the approval request also retries its
+// own (promotion.ApprovalRequestRetries times, with backoff), but never a
+// rejection, a timeout or bad input. A new attempt at a promotion has a new
+// promotion id, so it runs a new execution.
 //
 // promotionstep receives {"step", "promotionId", "app", "env"} (and "outcome"
 // for the record step) and answers {"summary"} to preconditions and {"status":
@@ -216,6 +228,19 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 	}, "$.expired", nil)
 	catch(expire, recordExpired, *awsstepfunctions.Errors_ALL())
 	expire.Next(recordExpired)
+	// Retriers apply in order, the first whose errors match: the answers and
+	// bad input are final, anything else is asked again before it is caught.
+	approval.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:      jsii.Strings(ErrRejected, ErrInputError, *awsstepfunctions.Errors_TIMEOUT(), *awsstepfunctions.Errors_HEARTBEAT_TIMEOUT()),
+		MaxAttempts: jsii.Number(0),
+	})
+	approval.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(*awsstepfunctions.Errors_ALL()),
+		MaxAttempts:    jsii.Number(approvalRetryAttempts),
+		BackoffRate:    jsii.Number(approvalRetryBackoff),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(approvalRetryInterval)),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
 	catch(approval, expire, *awsstepfunctions.Errors_TIMEOUT(), *awsstepfunctions.Errors_HEARTBEAT_TIMEOUT())
 	catch(approval, recordRejected, ErrRejected)
 	catch(approval, recordFailed, *awsstepfunctions.Errors_ALL())

@@ -112,7 +112,15 @@ func TestPromotionFunctionGrantsFollowThePolicy(t *testing.T) {
 			// WHEN the hub is synthesized
 			tpl := templateOf(t, synth(t, p).Hub.Stack)
 			ref := func(typ string) string { return "${" + only(t, tpl.ofType(typ)) + "}" }
-			topic, key, secret := ref("AWS::SNS::Topic"), ref("AWS::KMS::Key"), ref("AWS::SecretsManager::Secret")
+			secret := ref("AWS::SecretsManager::Secret")
+			topic, key := notificationTopic(t, tpl, p.Hub)
+			topic, key = "${"+topic+"}", "${"+key+"}"
+			var approvals, approvalsKey string
+			for id, r := range tpl.ofType("AWS::SNS::Topic") {
+				if r.Properties["TopicName"] == ApprovalTopicName(p.Hub) {
+					approvals, approvalsKey = "${"+id+"}", "${"+refTo(r.Properties["KmsMasterKeyId"])+"}"
+				}
+			}
 
 			// THEN promote may deploy through the deploy access roles of the
 			// accounts deployed to, the hub's included, promote may start the
@@ -127,6 +135,9 @@ func TestPromotionFunctionGrantsFollowThePolicy(t *testing.T) {
 			request.add(secret, "secretsmanager:GetSecretValue")
 			approval.add(secret, "secretsmanager:GetSecretValue")
 			approval.add("*", "states:SendTaskSuccess", "states:SendTaskFailure")
+			approval.add(fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:*", p.Hub.Region, p.Hub.Account, PromotionStateMachineName(p.Hub)), "states:DescribeExecution")
+			request.add(approvals, "sns:Publish")
+			request.add(approvalsKey, "kms:Decrypt", "kms:GenerateDataKey")
 			for _, g := range []grants{promote, request, approval} {
 				g.add(topic, "sns:Publish")
 				g.add(key, "kms:Decrypt", "kms:GenerateDataKey")
@@ -222,7 +233,9 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 
 	// AND each Lambda task invokes its function with its payload, keeps its
 	// result where the next steps read it, retries the Lambda service's
-	// errors and catches the errors of its step
+	// errors and catches the errors of its step; the approval request also
+	// retries its own errors, with backoff, but never an answer (Rejected), a
+	// timeout or bad input, which go on to their catchers
 	const invoke, waitForToken = "arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.waitForTaskToken"
 	id := map[string]any{"step": "", "promotionId.$": "$.promotionId", "app.$": "$.app", "env.$": "$.env"}
 	payload := func(step string, extra ...string) map[string]any {
@@ -235,6 +248,18 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 	}
 	all := []string{"States.ALL"}
 	catch := func(next string, errors ...string) stateCatch { return stateCatch{errors, next, "$.error"} }
+	lambdaRetry := map[string]any{
+		"ErrorEquals":     []any{"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"},
+		"MaxAttempts":     2.0,
+		"BackoffRate":     2.0,
+		"IntervalSeconds": 2.0,
+	}
+	lambdaOnly := []any{lambdaRetry}
+	approvalRetries := []any{
+		lambdaRetry,
+		map[string]any{"ErrorEquals": []any{"Rejected", "InputError", "States.Timeout", "States.HeartbeatTimeout"}, "MaxAttempts": 0.0},
+		map[string]any{"ErrorEquals": []any{"States.ALL"}, "MaxAttempts": 3.0, "BackoffRate": 2.0, "IntervalSeconds": 5.0, "JitterStrategy": "FULL"},
+	}
 	tests := []struct {
 		name       string
 		resource   string
@@ -242,10 +267,11 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 		payload    map[string]any
 		resultPath any
 		next       string // "" ends the execution
+		retries    []any
 		catches    []stateCatch
 	}{
 		{
-			name: "Preconditions", resource: invoke, function: step, payload: payload("preconditions"), resultPath: "$.preconditions", next: "RequestApproval",
+			name: "Preconditions", resource: invoke, retries: lambdaOnly, function: step, payload: payload("preconditions"), resultPath: "$.preconditions", next: "RequestApproval",
 			catches: []stateCatch{catch("RecordRefused", "PreconditionFailed"), catch("RecordFailed", all...)},
 		},
 		{
@@ -254,21 +280,22 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 				"taskToken.$": "$$.Task.Token", "promotionId.$": "$.promotionId", "app.$": "$.app", "env.$": "$.env",
 				"digest.$": "$.digest", "commit.$": "$.commit", "summary.$": "$.preconditions.Payload.summary",
 			},
+			retries: approvalRetries,
 			catches: []stateCatch{catch("ExpireApproval", "States.Timeout", "States.HeartbeatTimeout"), catch("RecordRejected", "Rejected"), catch("RecordFailed", all...)},
 		},
 		{
 			// An expired request is marked so, and people told, by approvalrequest.
-			name: "ExpireApproval", resource: invoke, function: request, resultPath: "$.expired", next: "RecordExpired",
+			name: "ExpireApproval", resource: invoke, retries: lambdaOnly, function: request, resultPath: "$.expired", next: "RecordExpired",
 			payload: map[string]any{"promotionId.$": "$.promotionId", "digest.$": "$.digest", "error.$": "$.error.Error", "cause.$": "$.error.Cause"},
 			catches: []stateCatch{catch("RecordExpired", all...)},
 		},
-		{name: "Deploy", resource: invoke, function: step, payload: payload("deploy"), next: "WaitForDeployment", catches: []stateCatch{catch("RecordFailed", all...)}},
-		{name: "Status", resource: invoke, function: step, payload: payload("status"), resultPath: "$.status", next: "DeploymentStatus", catches: []stateCatch{catch("RecordFailed", all...)}},
-		{name: "RecordSucceeded", resource: invoke, function: step, payload: payload("record", "outcome", "succeeded")},
-		{name: "RecordFailed", resource: invoke, function: step, payload: payload("record", "outcome", "failed"), next: "Failed"},
-		{name: "RecordExpired", resource: invoke, function: step, payload: payload("record", "outcome", "expired")},
-		{name: "RecordRejected", resource: invoke, function: step, payload: payload("record", "outcome", "rejected")},
-		{name: "RecordRefused", resource: invoke, function: step, payload: payload("record", "outcome", "refused")},
+		{name: "Deploy", resource: invoke, retries: lambdaOnly, function: step, payload: payload("deploy"), next: "WaitForDeployment", catches: []stateCatch{catch("RecordFailed", all...)}},
+		{name: "Status", resource: invoke, retries: lambdaOnly, function: step, payload: payload("status"), resultPath: "$.status", next: "DeploymentStatus", catches: []stateCatch{catch("RecordFailed", all...)}},
+		{name: "RecordSucceeded", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "succeeded")},
+		{name: "RecordFailed", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "failed"), next: "Failed"},
+		{name: "RecordExpired", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "expired")},
+		{name: "RecordRejected", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "rejected")},
+		{name: "RecordRefused", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "refused")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,12 +309,7 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 				{"keeps the result path", hasKey(s, "ResultPath"), true}, // absent: the result would replace the input
 				{"next", s["Next"], orNil(tt.next != "", tt.next)},
 				{"end", s["End"], orNil(tt.next == "", true)},
-				{"retry", s["Retry"], []any{map[string]any{
-					"ErrorEquals":     []any{"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"},
-					"MaxAttempts":     2.0,
-					"BackoffRate":     2.0,
-					"IntervalSeconds": 2.0,
-				}}},
+				{"retry", s["Retry"], tt.retries},
 				{"catch", catchesOf(s), tt.catches},
 			}
 			if tt.resource == waitForToken {
@@ -450,7 +472,7 @@ func TestApprovalLinksReachTheApprovalFunction(t *testing.T) {
 		want map[string]any
 	}{
 		{name: FunctionApprovalRequest, want: map[string]any{EnvApprovalSecret: secret, EnvApprovalURL: urlRef}},
-		{name: FunctionApproval, want: map[string]any{EnvApprovalSecret: secret}},
+		{name: FunctionApproval, want: map[string]any{EnvApprovalSecret: secret, EnvApprovalStateMachine: machine}},
 		{name: route.FunctionPromote, want: map[string]any{EnvApprovalStateMachine: machine}},
 	}
 	for _, tt := range tests {

@@ -115,8 +115,9 @@ func TestRespondActsThroughTheRunbooksAccounts(t *testing.T) {
 	for _, a := range []string{"111111111111", "444444444444", "555555555555"} {
 		want.add("arn:aws:iam::"+a+":role/"+AccessRoleName(p.Hub, accessRespond), "sts:AssumeRole", "sts:TagSession")
 	}
-	want.add(ref("AWS::SNS::Topic"), "sns:Publish")
-	want.add(ref("AWS::KMS::Key"), "kms:Decrypt", "kms:GenerateDataKey")
+	topic, key := notificationTopic(t, tpl, p.Hub)
+	want.add("${"+topic+"}", "sns:Publish")
+	want.add("${"+key+"}", "kms:Decrypt", "kms:GenerateDataKey")
 	if got := respondGrants(t, tpl, role); !reflect.DeepEqual(got, want) {
 		t.Errorf("respond grants %v, want %v", got, want)
 	}
@@ -185,8 +186,9 @@ func TestRespondWithoutRemediationsActsNowhere(t *testing.T) {
 	// THEN respond may notify people and nothing else in any account: no
 	// respond access role anywhere, none to assume
 	want := grants{}
-	want.add("${"+only(t, tpl.ofType("AWS::SNS::Topic"))+"}", "sns:Publish")
-	want.add("${"+only(t, tpl.ofType("AWS::KMS::Key"))+"}", "kms:Decrypt", "kms:GenerateDataKey")
+	topic, key := notificationTopic(t, tpl, p.Hub)
+	want.add("${"+topic+"}", "sns:Publish")
+	want.add("${"+key+"}", "kms:Decrypt", "kms:GenerateDataKey")
 	if got := respondGrants(t, tpl, role); !reflect.DeepEqual(got, want) {
 		t.Errorf("respond grants %v, want %v", got, want)
 	}

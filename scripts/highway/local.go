@@ -192,7 +192,7 @@ func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promot
 	if err != nil {
 		return nil, err
 	}
-	rt.mailbox = &mailbox{out: rt.out}
+	rt.mailbox = &mailbox{out: rt.out, to: map[string]string{}}
 	requests, err := approval.NewRequester(p, l, rt.mailbox, localTopic, signer, "https://approvals.highway.local/",
 		approval.WithClock(now), approval.WithEvents(rt))
 	if err != nil {

@@ -6,6 +6,7 @@
 //	highway gate eval --app NAME [--junit F]... [--sarif F]... [--coverage F] [--build-event F] [--json]
 //	highway approve APPROVAL-ID --as EMAIL
 //	highway reject APPROVAL-ID --as EMAIL --reason TEXT
+//	highway promote --app A --env E --digest sha256:DIGEST
 //	highway nag [DIR]
 package main
 
@@ -35,6 +36,10 @@ commands:
           ($HIGHWAY_TABLE, $HIGHWAY_TOPIC, your AWS credentials)
   quarantine sha256:DIGEST --reason TEXT
           never promote an artifact again ($HIGHWAY_TABLE, $HIGHWAY_BUS)
+  promote --app A --env E --digest sha256:DIGEST [--policy FILE]
+          ask for a new attempt at a promotion whose approval expired or was
+          rejected, or whose workflow failed; refuses quarantined and ungated
+          artifacts ($HIGHWAY_TABLE)
   drift report [--json]
           the latest drift report of every stack and environment ($HIGHWAY_TABLE)
   incidents [--open] [--since 168h] [--policy FILE] [--json]
@@ -107,6 +112,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return quarantineCmd(ctx, out, args[1:], q)
+	case "promote":
+		return promoteCmd(ctx, out, args[1:], hubLedger)
 	case "drift":
 		return driftCmd(ctx, out, args[1:])
 	case "incidents":

@@ -22,9 +22,11 @@ import (
 
 // workflow runs the production approval workflow in the demo's process, state
 // by state as the CDK app's state machine does: Preconditions, RequestApproval
-// (waiting on a task token), Deploy, the status loop, Record. It stands in for
-// Step Functions' StartExecution and for the SendTask calls the approval links
-// make.
+// (waiting on a task token; a failed request is asked again
+// promotion.ApprovalRequestRetries times, bad input never), Deploy, the status
+// loop, Record. It stands in for Step Functions' StartExecution and for the
+// SendTask calls the approval links make. Each attempt at a promotion has an
+// id of its own, and so a workflow of its own.
 type workflow struct {
 	out        io.Writer
 	promoter   *promotion.Promoter
@@ -58,12 +60,29 @@ func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 	if err != nil {
 		return nil, err
 	}
-	token := "local-task-" + ex.PromotionID
-	w.executions[token] = ex
 	fmt.Fprintf(w.out, "  workflow %s: RequestApproval (waiting for the task token)\n", ex.PromotionID)
-	_, err = w.requests.Handle(ctx, approval.Request{TaskToken: token, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env,
-		Digest: ex.Digest, Commit: ex.Commit, Summary: *out.Summary})
-	return &sfn.StartExecutionOutput{ExecutionArn: aws.String("local:" + ex.PromotionID)}, err
+	started := &sfn.StartExecutionOutput{ExecutionArn: aws.String("local:" + ex.PromotionID)}
+	for retry := 0; ; retry++ {
+		// Each try is a new task, with a token of its own, as in Step Functions.
+		token := fmt.Sprintf("local-task-%s-%d", ex.PromotionID, retry)
+		w.executions[token] = ex
+		_, err = w.requests.Handle(ctx, approval.Request{TaskToken: token, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env,
+			Digest: ex.Digest, Commit: ex.Commit, Summary: *out.Summary})
+		if err == nil {
+			return started, nil
+		}
+		delete(w.executions, token)
+		var bad *approval.InputError
+		if errors.As(err, &bad) || retry == promotion.ApprovalRequestRetries {
+			break
+		}
+		fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); retried\n", ex.PromotionID, err)
+	}
+	fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); Record failed\n", ex.PromotionID, err)
+	if _, err := w.step(ctx, ex, promotion.StepRecord, "failed"); err != nil {
+		return nil, err
+	}
+	return started, nil
 }
 
 // Succeed resumes an approved workflow: Deploy, the status loop, Record.
@@ -102,16 +121,23 @@ func (w *workflow) step(ctx context.Context, ex execution, step, outcome string)
 	return w.promoter.Step(ctx, promotion.StepInput{Step: step, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env, Outcome: outcome})
 }
 
-// mailbox is the demo's notification topic: it prints each message and keeps
-// the last, whose signed links the demo's approvers then open.
+// mailbox is the demo's notification and approvals topics: it prints each
+// message and keeps the last one addressed to each approver, whose signed
+// links that approver then opens.
 type mailbox struct {
 	out  io.Writer
 	last string
+	to   map[string]string // approver -> the last message addressed to them
 }
 
 func (m *mailbox) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	m.last = aws.ToString(in.Message)
-	fmt.Fprintf(m.out, "  dry-run: would notify %q:\n", aws.ToString(in.Subject))
+	if to, ok := in.MessageAttributes[approval.MessageAttributeApprover]; ok {
+		m.to[aws.ToString(to.StringValue)] = m.last
+		fmt.Fprintf(m.out, "  dry-run: would notify %s alone %q:\n", aws.ToString(to.StringValue), aws.ToString(in.Subject))
+	} else {
+		fmt.Fprintf(m.out, "  dry-run: would notify %q:\n", aws.ToString(in.Subject))
+	}
 	for _, line := range strings.Split(strings.TrimRight(m.last, "\n"), "\n") {
 		fmt.Fprintf(m.out, "    | %s\n", line)
 	}
@@ -121,9 +147,9 @@ func (m *mailbox) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 // linkPattern finds the signed links in a notification.
 var linkPattern = regexp.MustCompile(`https?://\S+\?\S*sig=\S+`)
 
-// link returns approver's link for action from the last notification.
+// link returns approver's link for action from the last message to them.
 func (m *mailbox) link(approver string, action approval.Action) (*url.URL, error) {
-	for _, raw := range linkPattern.FindAllString(m.last, -1) {
+	for _, raw := range linkPattern.FindAllString(m.to[approver], -1) {
 		u, err := url.Parse(raw)
 		if err != nil {
 			continue

@@ -4,14 +4,17 @@
 // A Step Functions standard workflow reaches a Lambda task with
 // .waitForTaskToken. Requester handles that task: it files an ApprovalRequest
 // on the ledger under an opaque random approval id, keeping the task token
-// there and nowhere else, and sends one SNS message with every approver's own
-// signed approve and reject links. The links open Links, the handler of a
-// Lambda function URL: a GET shows a confirmation form (mail scanners fetch
-// links, so opening one decides nothing) and the form's POST decides. Approvals
+// there and nowhere else, and sends each approver one SNS message, on a topic
+// only approvers read, with their own signed approve and reject links and no
+// one else's. The links open Links, the handler of a Lambda function URL: a
+// GET shows a confirmation form (mail scanners fetch links, so opening one
+// decides nothing) and the form's POST decides. Approvals
 // holds the decision itself, shared with the local command: it records each
 // approver's decision once, counts approvals towards the quorum, and completes
-// the waiting task with SendTaskSuccess or SendTaskFailure. When the workflow
-// stops waiting, HandleTimeout marks the request expired and says so.
+// the waiting task with SendTaskSuccess or SendTaskFailure; when that finds the
+// task gone, the workflow's execution tells whether an earlier attempt
+// resumed it. When the workflow stops waiting, HandleTimeout marks the
+// request expired and says so.
 //
 // The Step Functions and Secrets Manager adapters live in the subpackages
 // tasktoken and linksecret, so that a function links only the clients it uses.
@@ -26,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -66,6 +70,11 @@ const (
 	DetailTypeApprovalDecided = "Approval Decided"
 )
 
+// DecisionDetailTypes are the detail types Approvals publishes: all that the
+// approval function may put on the bus (the CDK app's condition on
+// events:detail-type).
+func DecisionDetailTypes() []string { return []string{DetailTypeApprovalDecided} }
+
 // Decision errors, wrapped with context; test with errors.Is. ErrExpired is
 // also what Signer.Verify returns for an expired link.
 var (
@@ -86,6 +95,34 @@ var (
 	ErrConflict = errors.New("approval: concurrent decision")
 )
 
+// Ledger keys of approvals: every approval id starts with idPrefix, and the
+// once-key of an approver's decision with decisionKey.
+const (
+	idPrefix    = "apr-"
+	decisionKey = "approval-decision:"
+)
+
+// LedgerActions are the DynamoDB actions deciding takes on the ledger (through
+// Decide, Expire and the confirmation page): queries of the table's own
+// partitions and conditional puts, alone or in a transaction. The CDK app
+// grants the approval function these and no other.
+func LedgerActions() []string { return []string{"dynamodb:PutItem", "dynamodb:Query"} }
+
+// LedgerPartitions are the partition keys of the ledger items deciding reads
+// and writes, as IAM string patterns for dynamodb:LeadingKeys: approval
+// requests, approvers' decisions, and the markers that record each decision
+// once. The CDK app limits the approval function to them. They follow the
+// ledger's layout (<kind>#<id> for a record filed without a commit, once#<key>
+// for a RecordOnce marker); a test holds them to the keys DynamoDB Local
+// receives while deciding.
+func LedgerPartitions() []string {
+	return []string{
+		string(ledger.KindApprovalRequest) + "#" + idPrefix + "*",
+		string(ledger.KindApproval) + "#" + idPrefix + "*",
+		"once#" + decisionKey + idPrefix + "*",
+	}
+}
+
 // maxReason bounds a decision's reason, in bytes: it goes into the ledger, the
 // Step Functions cause and mail.
 const maxReason = 1000
@@ -103,8 +140,34 @@ type Tasks interface {
 }
 
 // ErrTaskGone is what Tasks wrap when the workflow no longer waits on the
-// token: the task timed out, or the token is unknown.
+// token: the task timed out, the token is unknown, or an earlier answer
+// completed the task.
 var ErrTaskGone = errors.New("approval: the workflow no longer waits for the task")
+
+// Workflows tells where the workflow of a promotion stands. Approvals asks it
+// when answering a task finds the task gone: an earlier attempt of the same
+// answer (a retry of the SDK, or of the person) may have reached the workflow
+// and only its response been lost. Package tasktoken implements it over Step
+// Functions.
+type Workflows interface {
+	// Status returns the status of the workflow execution of promotion
+	// promotionID.
+	Status(ctx context.Context, promotionID string) (WorkflowStatus, error)
+}
+
+// WorkflowStatus is the status of a workflow execution, as Step Functions
+// names it.
+type WorkflowStatus string
+
+// The statuses Approvals tells apart. Running or succeeded, the workflow went
+// past its approval; failed, timed out or aborted, it ended while waiting.
+const (
+	WorkflowRunning   WorkflowStatus = "RUNNING"
+	WorkflowSucceeded WorkflowStatus = "SUCCEEDED"
+	WorkflowFailed    WorkflowStatus = "FAILED"
+	WorkflowTimedOut  WorkflowStatus = "TIMED_OUT"
+	WorkflowAborted   WorkflowStatus = "ABORTED"
+)
 
 // Notifier is the part of the SNS client that tells people.
 type Notifier interface {
@@ -117,12 +180,17 @@ var _ Notifier = (*sns.Client)(nil)
 type Option func(*options)
 
 type options struct {
-	events bus.Publisher
-	now    func() time.Time
+	events    bus.Publisher
+	workflows Workflows
+	now       func() time.Time
 }
 
 // WithEvents publishes "Approval Requested" and "Approval Decided" to p.
 func WithEvents(p bus.Publisher) Option { return func(o *options) { o.events = p } }
+
+// WithWorkflows asks w where a promotion's workflow stands when a decision
+// finds its task gone. Without it, a task gone means the request expired.
+func WithWorkflows(w Workflows) Option { return func(o *options) { o.workflows = w } }
 
 // WithClock sets the clock (default time.Now); tests pass a fake one.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -194,9 +262,11 @@ func New(l ledger.Ledger, tasks Tasks, notify Notifier, topic string, opts ...Op
 //
 // Each approver's decision is recorded once. If completing the task fails for
 // a reason a retry can fix, the request is set back to waiting and an error
-// returned; the same decision tried again resumes it. If the workflow no longer
-// waits (the task timed out, the token is invalid), the request is marked
-// expired and the error is ErrExpired.
+// returned; the same decision tried again resumes it. If the task is gone, the
+// workflow's status (WithWorkflows) tells why: running or succeeded, an
+// earlier attempt resumed it and the decision stands; otherwise the workflow
+// stopped waiting first, the request is marked expired and the error is
+// ErrExpired.
 func (a *Approvals) Decide(ctx context.Context, approvalID, approver string, action Action, reason string) (Result, error) {
 	if !action.valid() {
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownAction, action)
@@ -251,7 +321,7 @@ func (a *Approvals) vote(ctx context.Context, req *ledger.ApprovalRequest, appro
 		},
 		PromotionID: req.PromotionID, Approver: approver, Decision: action.decision(), Reason: reason,
 	}
-	key := "approval-decision:" + req.ID + ":" + approver
+	key := decisionKey + req.ID + ":" + approver
 	stored, _, err := ledger.RecordOnce(ctx, a.ledger, key, keep(req.Expires, now), v)
 	if err != nil {
 		return nil, fmt.Errorf("record decision of %s on %s: %w", approver, req.ID, err)
@@ -319,15 +389,50 @@ func (a *Approvals) complete(ctx context.Context, req *ledger.ApprovalRequest, v
 		return resultOf(req), nil
 	}
 	if errors.Is(err, ErrTaskGone) {
-		slog.WarnContext(ctx, "approval reached no waiting workflow", "approval", req.ID, "error", err)
-		res, xerr := a.markExpired(ctx, req, fmt.Sprintf("the workflow stopped waiting before the decision of %s reached it", v.Approver))
-		return res, errors.Join(fmt.Errorf("%w: the workflow no longer waits for %s", ErrExpired, req.ID), xerr)
+		return a.taskGone(ctx, req, v, err)
 	}
+	return Result{}, a.setBack(ctx, req, v, err)
+}
+
+// setBack takes decision v back out of req, so that the same decision tried
+// again completes it, and returns err, the reason, with context.
+func (a *Approvals) setBack(ctx context.Context, req *ledger.ApprovalRequest, v *ledger.Approval, err error) error {
 	undo(req, v)
 	if uerr := a.ledger.Update(ctx, req); uerr != nil {
 		err = errors.Join(err, fmt.Errorf("set request back to waiting: %w", uerr))
 	}
-	return Result{}, fmt.Errorf("complete approval %s: %w", req.ID, err)
+	return fmt.Errorf("complete approval %s: %w", req.ID, err)
+}
+
+// taskGone decides what a decided request whose task is gone has become. The
+// task may be gone because the decision reached it: the answer's first attempt
+// resumed the workflow and its response was lost, and a retry found no task.
+// The execution's status tells: running or succeeded, the workflow went on and
+// the decision stands; failed, timed out or aborted, it stopped waiting before
+// the decision, and the request expired. When the status cannot be read, or is
+// none of these, the request is set back to waiting and the error returned: the
+// same decision tried again asks anew.
+func (a *Approvals) taskGone(ctx context.Context, req *ledger.ApprovalRequest, v *ledger.Approval, gone error) (Result, error) {
+	why := fmt.Sprintf("the workflow stopped waiting before the decision of %s reached it", v.Approver)
+	if w := a.opts.workflows; w != nil {
+		status, err := w.Status(ctx, req.PromotionID)
+		switch {
+		case err != nil:
+			return Result{}, a.setBack(ctx, req, v, errors.Join(gone, fmt.Errorf("read the workflow of %s: %w", req.PromotionID, err)))
+		case status == WorkflowRunning || status == WorkflowSucceeded:
+			slog.InfoContext(ctx, "approval completed by an earlier attempt", "approval", req.ID, "promotion", req.PromotionID,
+				"status", req.Status, "workflow", status, "error", gone)
+			a.announce(ctx, req)
+			return resultOf(req), nil
+		case status == WorkflowFailed || status == WorkflowTimedOut || status == WorkflowAborted:
+			why += fmt.Sprintf(" (the workflow %s)", strings.ToLower(strings.ReplaceAll(string(status), "_", " ")))
+		default:
+			return Result{}, a.setBack(ctx, req, v, errors.Join(gone, fmt.Errorf("the workflow of %s is %q", req.PromotionID, status)))
+		}
+	}
+	slog.WarnContext(ctx, "approval reached no waiting workflow", "approval", req.ID, "error", gone)
+	res, xerr := a.markExpired(ctx, req, why)
+	return res, errors.Join(fmt.Errorf("%w: the workflow no longer waits for %s", ErrExpired, req.ID), xerr)
 }
 
 // Expire marks a waiting request expired and notifies the topic. A request
@@ -492,6 +597,24 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// maxLogged bounds, in bytes, what a log line repeats of a value a stranger
+// sent (a query parameter, a header, a form field): the function URL is open
+// to anyone, and its logs must not be theirs to fill.
+const maxLogged = 100
+
+// clip returns s, cut to maxLogged bytes on a character boundary with a marker
+// saying how much was left out.
+func clip(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	cut := maxLogged
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[%d more bytes]", s[:cut], len(s)-cut)
+}
+
 // subject makes s an SNS subject: printable ASCII, under 100 characters.
 func subject(s string) string {
 	b := []byte(s)
@@ -526,6 +649,6 @@ func expiredMessage(req *ledger.ApprovalRequest) string {
 	if len(req.Approved) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(req.Approved, ", "))
 	}
-	b.WriteString("\n\nThe promotion was not deployed. Promote the artifact again to ask anew.\n")
+	fmt.Fprintf(&b, "\n\nThe promotion was not deployed. To ask anew:\n  highway promote --app %s --env %s --digest %s\n", req.App, req.Env, req.Digest)
 	return b.String()
 }

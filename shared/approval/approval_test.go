@@ -1,10 +1,13 @@
 package approval_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"html"
+	"log/slog"
 	"maps"
 	"net/url"
 	"reflect"
@@ -33,7 +36,10 @@ const (
 	baseURL    = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
 	topic      = "arn:aws:sns:eu-west-1:111111111111:highway-notifications"
 	approvalID = "apr-7f3cq2xk5mzd4wrn6t2ybhvj3e"
-	digest     = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+	machine    = "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-promotion"
+	// execution is the promotion workflow of the fixture's request, promo-42.
+	execution = "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:promo-42"
+	digest    = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 )
 
 var t0 = time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)
@@ -120,8 +126,10 @@ func newFixtureOn(t *testing.T, l ledger.Ledger, approvers []string, quorum int)
 	f.aws.On("SendTaskFailure", awsfake.JSON(200, `{}`))
 	f.aws.On("Publish", awsfake.XML(200, snsOK))
 	cfg := f.aws.Config()
-	f.approvals = approval.New(l, tasktoken.Sender{API: sfn.NewFromConfig(cfg)}, sns.NewFromConfig(cfg), topic,
-		approval.WithClock(f.clock.now), approval.WithEvents(f.events))
+	workflows := sfn.NewFromConfig(cfg)
+	f.approvals = approval.New(l, tasktoken.Sender{API: workflows}, sns.NewFromConfig(cfg), topic,
+		approval.WithClock(f.clock.now), approval.WithEvents(f.events),
+		approval.WithWorkflows(tasktoken.Executions{API: workflows, StateMachine: machine}))
 	f.links = approval.NewLinks(f.approvals, signer)
 	if approvers != nil {
 		err = l.Put(context.Background(), &ledger.ApprovalRequest{
@@ -520,19 +528,28 @@ func TestGetShowsFormAndDecidesNothing(t *testing.T) {
 	}
 }
 
+// describeExecution is Step Functions' answer for the fixture's execution in
+// status.
+func describeExecution(status string) awsfake.Response {
+	return awsfake.JSON(200, `{"executionArn":"`+execution+`","stateMachineArn":"`+machine+`","name":"promo-42",`+
+		`"status":"`+status+`","startDate":1795000000}`)
+}
+
 func TestWorkflowNoLongerWaiting(t *testing.T) {
 	tests := []struct {
-		name string
-		code string
+		name   string
+		code   string
+		status string
 	}{
-		{name: "task timed out", code: "TaskTimedOut"},
-		{name: "invalid token", code: "InvalidToken"},
-		{name: "task does not exist", code: "TaskDoesNotExist"},
+		{name: "task timed out", code: "TaskTimedOut", status: "TIMED_OUT"},
+		{name: "invalid token", code: "InvalidToken", status: "FAILED"},
+		{name: "task does not exist", code: "TaskDoesNotExist", status: "ABORTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.aws.On("SendTaskSuccess", awsfake.APIError(400, tt.code, "Task Timed Out: 'arn:aws:states:...'"))
+			f.aws.On("DescribeExecution", describeExecution(tt.status))
 			link := f.link("ana@example.com", approval.ActionApprove)
 			resp := f.open(t, "POST", link, "")
 			checkPage(t, resp)
@@ -676,7 +693,7 @@ func TestExpire(t *testing.T) {
 		t.Fatalf("SNS notices = %d, want 1", len(notices))
 	}
 	msg := notices[0].Form.Get("Message")
-	for _, want := range []string{approvalID, "promo-42", "1 of 2 (ana@example.com)"} {
+	for _, want := range []string{approvalID, "promo-42", "1 of 2 (ana@example.com)", "highway promote --app checkout --env prod --digest " + digest} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("expiry notice lacks %q:\n%s", want, msg)
 		}
@@ -738,4 +755,266 @@ func TestPostedFormMayBeBase64(t *testing.T) {
 	if req := f.request(t); req.Reason != "schema migration not reviewed" {
 		t.Errorf("request reason = %q, want the posted one", req.Reason)
 	}
+}
+
+// firstThen answers an operation's first call with first, and every later
+// one (the SDK's retries included) with then.
+func firstThen(first, then awsfake.Response) func(awsfake.Request) awsfake.Response {
+	return func(r awsfake.Request) awsfake.Response {
+		if r.Call == 1 {
+			return first
+		}
+		return then
+	}
+}
+
+// TestTaskGoneAfterALostAnswer: when answering the task finds it gone, the
+// execution's status says whether an earlier attempt resumed the workflow (the
+// decision stands) or the workflow stopped waiting first (the request expired).
+func TestTaskGoneAfterALostAnswer(t *testing.T) {
+	lost := awsfake.APIError(500, "InternalFailure", "the answer was applied, its response lost")
+	gone := awsfake.APIError(400, "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+	missing := awsfake.APIError(400, "TaskDoesNotExist", "Task does not exist")
+	tests := []struct {
+		name        string
+		action      approval.Action
+		answer      func(awsfake.Request) awsfake.Response // to SendTaskSuccess or SendTaskFailure
+		describe    awsfake.Response
+		want        int
+		wantStatus  ledger.ApprovalStatus
+		wantNotices int
+	}{
+		{name: "SDK retry of a lost success, workflow running", action: approval.ActionApprove,
+			answer: firstThen(lost, gone), describe: describeExecution("RUNNING"), want: 200, wantStatus: ledger.ApprovalApproved},
+		{name: "task gone, workflow running", action: approval.ActionApprove,
+			answer: firstThen(gone, gone), describe: describeExecution("RUNNING"), want: 200, wantStatus: ledger.ApprovalApproved},
+		{name: "task gone, workflow succeeded", action: approval.ActionApprove,
+			answer: firstThen(missing, missing), describe: describeExecution("SUCCEEDED"), want: 200, wantStatus: ledger.ApprovalApproved},
+		{name: "SDK retry of a lost rejection, workflow running", action: approval.ActionReject,
+			answer: firstThen(lost, gone), describe: describeExecution("RUNNING"), want: 200, wantStatus: ledger.ApprovalRejected},
+		{name: "task gone, workflow timed out", action: approval.ActionApprove,
+			answer: firstThen(gone, gone), describe: describeExecution("TIMED_OUT"), want: 410, wantStatus: ledger.ApprovalExpired, wantNotices: 1},
+		{name: "task gone, workflow failed", action: approval.ActionApprove,
+			answer: firstThen(gone, gone), describe: describeExecution("FAILED"), want: 410, wantStatus: ledger.ApprovalExpired, wantNotices: 1},
+		{name: "task gone, workflow aborted", action: approval.ActionReject,
+			answer: firstThen(missing, missing), describe: describeExecution("ABORTED"), want: 410, wantStatus: ledger.ApprovalExpired, wantNotices: 1},
+		{name: "task gone, workflow unreadable", action: approval.ActionApprove,
+			answer: firstThen(gone, gone), describe: awsfake.APIError(400, "AccessDeniedException", "not authorized"), want: 500, wantStatus: ledger.ApprovalWaiting},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.aws.OnFunc("SendTaskSuccess", tt.answer)
+			f.aws.OnFunc("SendTaskFailure", tt.answer)
+			f.aws.On("DescribeExecution", tt.describe)
+
+			resp := f.open(t, "POST", f.link("ana@example.com", tt.action), "p99 doubled")
+			checkPage(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Errorf("POST = %d, want %d:\n%s", resp.StatusCode, tt.want, resp.Body)
+			}
+			if req := f.request(t); req.Status != tt.wantStatus {
+				t.Errorf("request status = %s, want %s", req.Status, tt.wantStatus)
+			}
+			if n := f.calls("Publish"); n != tt.wantNotices {
+				t.Errorf("expiry notices = %d, want %d", n, tt.wantNotices)
+			}
+			asked := f.aws.Calls("DescribeExecution")
+			var in struct{ ExecutionArn string }
+			if len(asked) == 0 || asked[0].DecodeJSON(&in) != nil || in.ExecutionArn != execution {
+				t.Errorf("DescribeExecution calls = %d (%q), want the execution %s", len(asked), in.ExecutionArn, execution)
+			}
+			var decided []ledger.ApprovalStatus
+			for _, e := range f.events.events {
+				if e.DetailType == approval.DetailTypeApprovalDecided {
+					decided = append(decided, e.Detail.(approval.Result).Status)
+				}
+			}
+			if want := orNone(tt.wantStatus != ledger.ApprovalWaiting, tt.wantStatus); !slices.Equal(decided, want) {
+				t.Errorf("Approval Decided events = %v, want %v", decided, want)
+			}
+		})
+	}
+}
+
+// orNone is [v] when ok, else none.
+func orNone[T any](ok bool, v T) []T {
+	if !ok {
+		return nil
+	}
+	return []T{v}
+}
+
+// TestDecisionRetriedAfterALostAnswer: the answer reached the workflow, but
+// the function saw only errors and asked the approver to try again; the
+// second try finds the task gone and the workflow running, and says approved.
+func TestDecisionRetriedAfterALostAnswer(t *testing.T) {
+	f := newFixture(t)
+	f.aws.On("SendTaskSuccess", awsfake.APIError(500, "InternalFailure", "applied, response lost"))
+	link := f.link("ana@example.com", approval.ActionApprove)
+	if resp := f.open(t, "POST", link, ""); resp.StatusCode != 500 {
+		t.Fatalf("first POST = %d, want 500", resp.StatusCode)
+	}
+	if req := f.request(t); req.Status != ledger.ApprovalWaiting {
+		t.Fatalf("request after the first POST = %s, want waiting", req.Status)
+	}
+
+	f.aws.On("SendTaskSuccess", awsfake.APIError(400, "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"))
+	f.aws.On("DescribeExecution", describeExecution("RUNNING"))
+	resp := f.open(t, "POST", link, "")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "goes ahead") {
+		t.Errorf("second POST = %d, want 200 saying it goes ahead:\n%s", resp.StatusCode, resp.Body)
+	}
+	if req := f.request(t); req.Status != ledger.ApprovalApproved || req.DecidedBy != "ana@example.com" {
+		t.Errorf("request = %s by %s, want approved by ana", req.Status, req.DecidedBy)
+	}
+	if n := f.calls("Publish"); n != 0 {
+		t.Errorf("expiry notices = %d, want none", n)
+	}
+	if n := len(f.decisions(t)); n != 1 {
+		t.Errorf("decisions = %d, want 1", n)
+	}
+}
+
+// formAction returns the action of the confirmation form of page, unescaped.
+func formAction(page string) string {
+	_, rest, ok := strings.Cut(page, `<form method="post" action="`)
+	if !ok {
+		return ""
+	}
+	action, _, _ := strings.Cut(rest, `"`)
+	return html.UnescapeString(action)
+}
+
+// TestConfirmPageCarriesOnlyTheSignedQuery: whatever a valid link is opened
+// with, the page shows and posts back its signed fields alone, and a request
+// larger than any link is refused unread.
+func TestConfirmPageCarriesOnlyTheSignedQuery(t *testing.T) {
+	const maxPage = 8 << 10
+	junk := strings.Repeat("j", 1000)
+	tests := []struct {
+		name string
+		give func(link string) string
+		want int
+	}{
+		{name: "the link", give: func(link string) string { return link }, want: 200},
+		{name: "junk after the signature", give: func(link string) string { return link + "&utm_source=" + junk }, want: 200},
+		{name: "junk before the fields", give: func(link string) string { return strings.Replace(link, "?", "?x="+junk+"&", 1) }, want: 200},
+		{name: "4 MiB of junk", give: func(link string) string { return link + "&junk=" + strings.Repeat("j", 4<<20) }, want: 414},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			link := f.link("ana@example.com", approval.ActionApprove)
+			resp := f.open(t, "GET", tt.give(link), "")
+			checkPage(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET = %d, want %d", resp.StatusCode, tt.want)
+			}
+			if len(resp.Body) > maxPage || strings.Contains(resp.Body, "jjj") {
+				t.Errorf("page is %d bytes (want at most %d), junk repeated: %v", len(resp.Body), maxPage, strings.Contains(resp.Body, "jjj"))
+			}
+			if want := "?" + must(url.Parse(link)).RawQuery; tt.want == 200 && formAction(resp.Body) != want {
+				t.Errorf("form posts %q, want the signed query %q", formAction(resp.Body), want)
+			}
+			if n := len(f.aws.Requests()); n != 0 {
+				t.Errorf("GET made %d AWS calls, want none", n)
+			}
+		})
+	}
+}
+
+// TestOversizedFormIsRefusedUnread: a decision's form is small; a larger body,
+// plain or base64, is refused before it is decoded, and decides nothing.
+func TestOversizedFormIsRefusedUnread(t *testing.T) {
+	big := "reason=" + strings.Repeat("r", 5<<20)
+	tests := []struct {
+		name   string
+		body   string
+		base64 bool
+		want   int
+	}{
+		{name: "a reason", body: "reason=" + url.QueryEscape("schema migration not reviewed"), want: 200},
+		{name: "5 MiB", body: big, want: 413},
+		{name: "5 MiB in base64", body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, want: 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ev := events.LambdaFunctionURLRequest{
+				Version: "2.0", RawPath: "/", RawQueryString: must(url.Parse(f.link("ana@example.com", approval.ActionReject))).RawQuery,
+				Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"},
+				Body:    tt.body, IsBase64Encoded: tt.base64,
+			}
+			ev.RequestContext.HTTP.Method = "POST"
+			resp, err := f.links.Handle(context.Background(), ev)
+			f.pages = append(f.pages, resp)
+			if err != nil || resp.StatusCode != tt.want {
+				t.Errorf("POST = %d, %v; want %d", resp.StatusCode, err, tt.want)
+			}
+			if len(resp.Body) > 8<<10 {
+				t.Errorf("page is %d bytes", len(resp.Body))
+			}
+			if decided := len(f.decisions(t)) > 0; decided != (tt.want == 200) {
+				t.Errorf("decided = %v, want %v", decided, tt.want == 200)
+			}
+		})
+	}
+}
+
+// TestRefusalsLogStrangersValuesClipped: the function URL is open to anyone;
+// what they send reaches the log cut to a hundred bytes, marked.
+func TestRefusalsLogStrangersValuesClipped(t *testing.T) {
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	long := strings.Repeat("A", 1500) // a value, within a link's longest query
+
+	tests := []struct {
+		name   string
+		give   func(f *fixture) events.LambdaFunctionURLRequest
+		status int
+	}{
+		{name: "action", status: 400, give: func(f *fixture) events.LambdaFunctionURLRequest {
+			return urlRequest("GET", tamper(f.link("ana@example.com", approval.ActionApprove), "action", long))
+		}},
+		{name: "expires", status: 400, give: func(f *fixture) events.LambdaFunctionURLRequest {
+			return urlRequest("GET", tamper(f.link("ana@example.com", approval.ActionApprove), "expires", long))
+		}},
+		{name: "content type", status: 400, give: func(f *fixture) events.LambdaFunctionURLRequest {
+			ev := urlRequest("POST", f.link("ana@example.com", approval.ActionApprove))
+			ev.Headers["content-type"] = "text/" + strings.Repeat(long, 4)
+			return ev
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			logs.Reset()
+			resp, err := f.links.Handle(context.Background(), tt.give(f))
+			if err != nil || resp.StatusCode != tt.status {
+				t.Fatalf("Handle() = %d, %v; want %d", resp.StatusCode, err, tt.status)
+			}
+			var line struct {
+				Msg, Error, Method string
+			}
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Msg != "approval link refused" {
+				t.Fatalf("log = %q (%v), want one refusal", logs.String(), err)
+			}
+			if logs.Len() > 1<<10 || !strings.Contains(line.Error, "more bytes]") {
+				t.Errorf("log line is %d bytes, error %.200q; want under 1 KiB with the value clipped and marked", logs.Len(), line.Error)
+			}
+		})
+	}
+}
+
+// urlRequest is a function URL request for link, as Lambda delivers it.
+func urlRequest(method, link string) events.LambdaFunctionURLRequest {
+	u := must(url.Parse(link))
+	ev := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: u.Path, RawQueryString: u.RawQuery,
+		Headers: map[string]string{"host": u.Host, "content-type": "application/x-www-form-urlencoded"}}
+	ev.RequestContext.HTTP.Method = method
+	ev.RequestContext.HTTP.SourceIP = "198.51.100.7"
+	return ev
 }

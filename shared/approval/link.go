@@ -110,11 +110,11 @@ func (s Signer) Verify(values url.Values, now time.Time) (Claim, error) {
 	}
 	action := Action(fields[paramAction])
 	if !action.valid() {
-		return Claim{}, fmt.Errorf("%w: %q", ErrUnknownAction, action)
+		return Claim{}, fmt.Errorf("%w: %q", ErrUnknownAction, clip(string(action)))
 	}
 	exp, err := strconv.ParseInt(fields[paramExpires], 10, 64)
 	if err != nil {
-		return Claim{}, fmt.Errorf("%w: expires %q is not a unix time", ErrMalformed, fields[paramExpires])
+		return Claim{}, fmt.Errorf("%w: expires %q is not a unix time", ErrMalformed, clip(fields[paramExpires]))
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(fields[paramSig])
 	if err != nil {
@@ -136,6 +136,13 @@ func (s Signer) Verify(values url.Values, now time.Time) (Claim, error) {
 		return Claim{}, fmt.Errorf("%w: link at %s", ErrExpired, claim.Expires.Format(time.RFC3339))
 	}
 	return claim, nil
+}
+
+// query is the signed query of claim c alone, "?id=..&sig=..", as Link makes
+// it: what the confirmation form posts back, whatever else the opened link
+// carried.
+func (s Signer) query(c Claim) string {
+	return s.Link("", c.ApprovalID, c.Approver, c.Action, c.Expires)
 }
 
 // mac is HMAC-SHA256 over the canonical encoding of a link's fields: the

@@ -19,8 +19,19 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
-// maxBody bounds the form a decision posts.
-const maxBody = 16 << 10
+// Bounds of what the function reads of a request, which anyone can send: a
+// link's query is a few hundred bytes, and the form a decision posts holds a
+// reason of at most 1,000 characters.
+const (
+	maxQuery = 2 << 10
+	maxBody  = 16 << 10
+)
+
+// Refusals of requests larger than a link or a decision can be.
+var (
+	errQueryTooLong = errors.New("approval link: query too long")
+	errBodyTooLarge = errors.New("approval link: body too large")
+)
 
 // Links answers approval links: it is the handler of the decide function's
 // URL (auth type NONE: the links carry their own signature). GET and HEAD
@@ -46,6 +57,9 @@ func (h *Links) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest) 
 		resp.Headers["Allow"] = "GET, HEAD, POST"
 		return resp, nil
 	}
+	if n := len(ev.RawQueryString); n > maxQuery {
+		return h.refuse(ctx, ev, fmt.Errorf("%w: %d bytes", errQueryTooLong, n), Result{}), nil
+	}
 	values, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
 		return h.refuse(ctx, ev, fmt.Errorf("%w: query: %v", ErrMalformed, err), Result{}), nil
@@ -59,7 +73,7 @@ func (h *Links) Handle(ctx context.Context, ev events.LambdaFunctionURLRequest) 
 		if err != nil {
 			return h.refuse(ctx, ev, err, res), nil
 		}
-		return render(http.StatusOK, confirmPage(res, claim, ev.RawQueryString)), nil
+		return render(http.StatusOK, confirmPage(res, claim, h.signer.query(claim))), nil
 	}
 	form, err := formOf(ev)
 	if err != nil {
@@ -79,14 +93,20 @@ func (h *Links) refuse(ctx context.Context, ev events.LambdaFunctionURLRequest, 
 	if status >= 500 {
 		level = slog.LevelError
 	}
+	// What a stranger sent reaches the log clipped: the errors clip the values
+	// they quote, and the method is clipped here.
 	slog.Log(ctx, level, "approval link refused", "status", status, "error", err,
-		"method", ev.RequestContext.HTTP.Method, "sourceIp", ev.RequestContext.HTTP.SourceIP)
+		"method", clip(ev.RequestContext.HTTP.Method), "sourceIp", ev.RequestContext.HTTP.SourceIP)
 	return render(status, page{Title: http.StatusText(status), Paragraphs: []string{text}})
 }
 
 // explain maps an error to its HTTP status and what to tell the person.
 func explain(err error, res Result) (int, string) {
 	switch {
+	case errors.Is(err, errQueryTooLong):
+		return http.StatusRequestURITooLong, "This address is longer than any approval link. Copy the link from the message."
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, "This form is larger than a decision can be. Nothing was decided."
 	case errors.Is(err, ErrReasonRequired):
 		return http.StatusBadRequest, "A rejection needs a reason. Go back, write one, and reject again."
 	case errors.Is(err, ErrMissingField), errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknownAction):
@@ -112,9 +132,16 @@ func explain(err error, res Result) (int, string) {
 	return http.StatusInternalServerError, "Highway could not handle this now, and nothing was decided. Try the link again in a minute."
 }
 
-// formOf reads the posted form.
+// formOf reads the posted form, refusing a body larger than maxBody before
+// decoding any of it.
 func formOf(ev events.LambdaFunctionURLRequest) (url.Values, error) {
-	body := ev.Body
+	body, limit := ev.Body, maxBody
+	if ev.IsBase64Encoded {
+		limit = base64.StdEncoding.EncodedLen(maxBody)
+	}
+	if len(body) > limit {
+		return nil, fmt.Errorf("%w: %d bytes", errBodyTooLarge, len(body))
+	}
 	if ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(body)
 		if err != nil {
@@ -122,15 +149,12 @@ func formOf(ev events.LambdaFunctionURLRequest) (url.Values, error) {
 		}
 		body = string(b)
 	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("%w: body of %d bytes", ErrMalformed, len(body))
-	}
 	for k, v := range ev.Headers {
 		if !strings.EqualFold(k, "content-type") {
 			continue
 		}
 		if mt, _, err := mime.ParseMediaType(v); err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, fmt.Errorf("%w: content type %q", ErrMalformed, v)
+			return nil, fmt.Errorf("%w: content type %q", ErrMalformed, clip(v))
 		}
 	}
 	form, err := url.ParseQuery(body)
@@ -158,7 +182,9 @@ type form struct {
 	Button         string
 }
 
-func confirmPage(res Result, c Claim, rawQuery string) page {
+// confirmPage asks approver c.Approver to confirm c.Action; its form posts
+// query, the claim's own signed query, back to the function URL.
+func confirmPage(res Result, c Claim, query string) page {
 	verb, label, required := "Approve", "Comment (optional)", false
 	if c.Action == ActionReject {
 		verb, label, required = "Reject", "Reason (required)", true
@@ -167,7 +193,7 @@ func confirmPage(res Result, c Claim, rawQuery string) page {
 		Title:      fmt.Sprintf("%s the promotion of %s to %s?", verb, res.App, res.Env),
 		Paragraphs: []string{fmt.Sprintf("You are deciding as %s. Nothing is decided until you press %s.", c.Approver, verb)},
 		Details:    details(res),
-		Form:       &form{Action: "?" + rawQuery, ReasonLabel: label, ReasonRequired: required, Button: verb},
+		Form:       &form{Action: query, ReasonLabel: label, ReasonRequired: required, Button: verb},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
@@ -23,6 +24,17 @@ import (
 
 // DefaultTimeout is how long a request waits when the policy sets no timeout.
 const DefaultTimeout = 24 * time.Hour
+
+// MessageAttributeApprover is the SNS message attribute that names the one
+// approver an approval message is for. Each approver's e-mail subscription to
+// the approvals topic filters on it (the CDK app builds the filter policies
+// from the policy's approvers), so a message, and the links in it, reaches that
+// approver alone.
+const MessageAttributeApprover = "approver"
+
+// maxCommitsShown bounds the commits a message lists: SNS refuses messages over
+// 256 KiB, and a long list helps no one decide. The rest are counted.
+const maxCommitsShown = 50
 
 // Request is the input the workflow's waiting task passes to the request
 // function: the task token (from $$.Task.Token), the promotion, and the
@@ -61,15 +73,17 @@ type Requester struct {
 }
 
 // NewRequester returns a Requester that reads approvers from p, files requests
-// in l, and sends the approvers' links, made by signer on baseURL (the decide
-// function's URL), to topic through notify.
+// in l, and sends each approver their own links, made by signer on baseURL (the
+// decide function's URL), to topic through notify. topic is the approvals topic,
+// whose only subscriptions are the approvers' e-mails, each filtered on
+// MessageAttributeApprover: never a topic that anyone else reads.
 func NewRequester(p *policy.Policy, l ledger.Ledger, notify Notifier, topic string, signer Signer, baseURL string, opts ...Option) (*Requester, error) {
 	u, err := url.Parse(baseURL)
 	switch {
 	case p == nil || l == nil || notify == nil:
 		return nil, errors.New("approval requester: policy, ledger and notifier are required")
 	case topic == "":
-		return nil, errors.New("approval requester: no notification topic")
+		return nil, errors.New("approval requester: no approvals topic")
 	case len(signer.keys) == 0:
 		return nil, errors.New("approval requester: signer has no secret")
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "":
@@ -78,14 +92,18 @@ func NewRequester(p *policy.Policy, l ledger.Ledger, notify Notifier, topic stri
 	return &Requester{policy: p, ledger: l, notify: notify, topic: topic, signer: signer, base: baseURL, opts: newOptions(opts)}, nil
 }
 
-// Handle files the approval request of one waiting task and sends one SNS
-// message with every approver's approve and reject links.
+// Handle files the approval request of one waiting task and sends each
+// approver one SNS message, with their own approve and reject links and no one
+// else's, and the message attribute MessageAttributeApprover naming them: no
+// message lets its reader decide as another approver, so no one recipient can
+// meet a quorum alone.
 //
 // The request is recorded once per task token (keyed by its hash), so a
 // redelivered invocation finds the first request instead of filing a second.
-// It is marked notified by one Update after the message is sent: a request
+// It is marked notified by one Update after every message is sent: a request
 // still at version 1 and waiting was filed but never announced, and a
-// redelivery sends its message then.
+// redelivery sends the messages then. (An approver whose message went out
+// before another's failed gets theirs twice, with the same links.)
 func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 	cfg, err := r.config(in)
 	if err != nil {
@@ -112,13 +130,22 @@ func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 		slog.InfoContext(ctx, "approval already requested", "approval", req.ID, "promotion", req.PromotionID)
 		return out, nil
 	}
-	_, err = r.notify.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(r.topic),
-		Subject:  aws.String(subject(fmt.Sprintf("Highway: approve %s to %s? %s", req.App, req.Env, shortDigest(req.Digest)))),
-		Message:  aws.String(r.message(req, in.Summary, in.Commit)),
-	})
-	if err != nil {
-		return Requested{}, fmt.Errorf("notify approvers of %s: %w", req.ID, err)
+	if err := r.supersede(ctx, req); err != nil {
+		return Requested{}, err
+	}
+	title := subject(fmt.Sprintf("Highway: approve %s to %s? %s", req.App, req.Env, shortDigest(req.Digest)))
+	for _, who := range req.Approvers {
+		_, err = r.notify.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String(r.topic),
+			Subject:  aws.String(title),
+			Message:  aws.String(r.message(req, in.Summary, in.Commit, who)),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				MessageAttributeApprover: {DataType: aws.String("String"), StringValue: aws.String(who)},
+			},
+		})
+		if err != nil {
+			return Requested{}, fmt.Errorf("notify approver %s of %s: %w", who, req.ID, err)
+		}
 	}
 	out.Notified = true
 	// Mark it notified. A failure here only risks a second message on a
@@ -130,6 +157,36 @@ func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 		"app", req.App, "env", req.Env, "approvers", len(req.Approvers), "quorum", req.Quorum, "expires", req.Expires)
 	publish(ctx, r.opts.events, DetailTypeApprovalRequested, req)
 	return out, nil
+}
+
+// ReasonSuperseded is the reason of a request that a newer one of the same
+// promotion replaced: the workflow asked again (a retried request gets a
+// new task token), so the older one's task is gone and its links must not
+// seem to approve.
+const ReasonSuperseded = "superseded by a newer request of the same promotion"
+
+// supersede ends, as expired, every other request of req's promotion still
+// waiting: they wait on tasks the workflow no longer runs, and a vote on one
+// would find its task gone while the execution runs on, and seem to approve.
+func (r *Requester) supersede(ctx context.Context, req *ledger.ApprovalRequest) error {
+	recs, err := r.ledger.ByDigest(ctx, req.Digest)
+	if err != nil {
+		return fmt.Errorf("earlier requests of promotion %s: %w", req.PromotionID, err)
+	}
+	for _, rec := range recs {
+		old, ok := rec.(*ledger.ApprovalRequest)
+		if !ok || old.PromotionID != req.PromotionID || old.ID == req.ID || old.Status != ledger.ApprovalWaiting || old.At.After(req.At) {
+			continue
+		}
+		old.Status, old.Reason = ledger.ApprovalExpired, ReasonSuperseded
+		// ErrStale: a vote or another delivery changed it first; a decided
+		// request stands, and one still waiting is ended by the next delivery.
+		if err := r.ledger.Update(ctx, old); err != nil && !errors.Is(err, ledger.ErrStale) {
+			return fmt.Errorf("supersede request %s: %w", old.ID, err)
+		}
+		slog.InfoContext(ctx, "approval request superseded", "approval", old.ID, "by", req.ID, "promotion", req.PromotionID)
+	}
+	return nil
 }
 
 // config checks the input and returns the environment's approval settings.
@@ -166,8 +223,9 @@ func (r *Requester) config(in Request) (policy.Approval, error) {
 	return *a, nil
 }
 
-// message is the plain-text mail: the summary, then each approver's links.
-func (r *Requester) message(req *ledger.ApprovalRequest, s ledger.ApprovalSummary, commit string) string {
+// message is the plain-text mail to approver who: the summary, then their own
+// links, and only theirs.
+func (r *Requester) message(req *ledger.ApprovalRequest, s ledger.ApprovalSummary, commit, who string) string {
 	var b strings.Builder
 	line := func(label, value string) {
 		if value = oneLine(value, 300); value != "" {
@@ -201,20 +259,22 @@ func (r *Requester) message(req *ledger.ApprovalRequest, s ledger.ApprovalSummar
 	line("Open alarms", alarms)
 	if len(s.Commits) > 0 {
 		fmt.Fprintf(&b, "\nCommits since what %s runs now (%d):\n", req.Env, len(s.Commits))
-		for _, c := range s.Commits {
+		for _, c := range s.Commits[:min(len(s.Commits), maxCommitsShown)] {
 			fmt.Fprintf(&b, "  %s\n", oneLine(commitText(c), 200))
+		}
+		if more := len(s.Commits) - maxCommitsShown; more > 0 {
+			fmt.Fprintf(&b, "  and %d more\n", more)
 		}
 	}
 	fmt.Fprintf(&b, "\nApprovals needed: %d of %s\n", quorum(req), strings.Join(req.Approvers, ", "))
 	fmt.Fprintf(&b, "Expires: %s (approval %s)\n", req.Expires.UTC().Format("2006-01-02 15:04 MST"), req.ID)
-	b.WriteString("\nEach approver has their own links. Opening one shows a confirmation page;\n" +
-		"nothing is decided until you press its button. A link works once, for the\n" +
-		"person it names, until the request expires. A rejection asks for a reason.\n")
-	for _, who := range req.Approvers {
-		fmt.Fprintf(&b, "\n%s\n", who)
-		fmt.Fprintf(&b, "  approve: %s\n", r.signer.Link(r.base, req.ID, who, ActionApprove, req.Expires))
-		fmt.Fprintf(&b, "  reject:  %s\n", r.signer.Link(r.base, req.ID, who, ActionReject, req.Expires))
-	}
+	b.WriteString("\nThese links are yours alone: they decide as you, so do not forward this\n" +
+		"message. Each approver gets their own. Opening a link shows a confirmation\n" +
+		"page; nothing is decided until you press its button. A link works once,\n" +
+		"until the request expires. A rejection asks for a reason.\n")
+	fmt.Fprintf(&b, "\n%s\n", who)
+	fmt.Fprintf(&b, "  approve: %s\n", r.signer.Link(r.base, req.ID, who, ActionApprove, req.Expires))
+	fmt.Fprintf(&b, "  reject:  %s\n", r.signer.Link(r.base, req.ID, who, ActionReject, req.Expires))
 	return b.String()
 }
 
@@ -262,7 +322,7 @@ func newID() (string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("approval id: %w", err)
 	}
-	return "apr-" + idEncoding.EncodeToString(b), nil
+	return idPrefix + idEncoding.EncodeToString(b), nil
 }
 
 // orDefault returns v, or def when v is zero or less.

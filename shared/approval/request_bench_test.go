@@ -22,9 +22,10 @@ import (
 // events/approval-request.json, the first delivery of the workflow's waiting
 // task for checkout/prod under infra/highway.yaml: dispatching the payload,
 // checking it against the policy, drawing an approval id, filing the request
-// once under its task token's hash in an in-memory ledger, writing the message
-// with each approver's signed approve and reject links, sending it through an
-// in-memory SNS fake, marking the request notified, and announcing it on a
+// once under its task token's hash in an in-memory ledger, writing each
+// approver's message with their own signed approve and reject links, sending
+// them through an in-memory SNS fake, marking the request notified, and
+// announcing it on a
 // recording bus fake. Every iteration starts from an empty ledger, made inside
 // the timed loop (a few small allocations), so none of them measures a
 // redelivery. Logs are formatted as JSON, as under the Lambda runtime, and
@@ -46,15 +47,18 @@ func BenchmarkHandleApprovalRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const topic = "arn:aws:sns:eu-west-1:111111111111:highway-notifications"
+	const (
+		approvals     = "arn:aws:sns:eu-west-1:111111111111:highway-approvals"
+		notifications = "arn:aws:sns:eu-west-1:111111111111:highway-notifications"
+	)
 	now := time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)
 	notify, events := &benchNotifier{}, &benchBus{}
 	clock := WithClock(func() time.Time { return now })
-	requests, err := NewRequester(p, ledger.NewMemory(), notify, topic, signer, "https://abcdefgh.lambda-url.eu-west-1.on.aws/", clock, WithEvents(events))
+	requests, err := NewRequester(p, ledger.NewMemory(), notify, approvals, signer, "https://abcdefgh.lambda-url.eu-west-1.on.aws/", clock, WithEvents(events))
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := Invoker{Requests: requests, Approvals: New(ledger.NewMemory(), nil, notify, topic, clock, WithEvents(events))}
+	h := Invoker{Requests: requests, Approvals: New(ledger.NewMemory(), nil, notify, notifications, clock, WithEvents(events))}
 	telemetrytest.DiscardLogs(b)
 	ctx := context.Background()
 
@@ -69,8 +73,9 @@ func BenchmarkHandleApprovalRequest(b *testing.B) {
 			!res.Expires.Equal(now.Add(24*time.Hour)) {
 			b.Fatalf("Invoke(approval request) = %+v, %v; want a new approval of %s, notified, expiring in 24h", out, err, sent.PromotionID)
 		}
-		if len(notify.messages) != 1 || strings.Count(notify.messages[0], "  approve: https://") != 2 {
-			b.Fatalf("sent %d messages, want one with a link for each of the 2 approvers", len(notify.messages))
+		if len(notify.messages) != 2 || strings.Count(notify.messages[0], "  approve: https://") != 1 ||
+			strings.Count(notify.messages[1], "  approve: https://") != 1 {
+			b.Fatalf("sent %d messages, want one to each of the 2 approvers, with their own link", len(notify.messages))
 		}
 		if len(events.sent) != 1 || events.sent[0] != DetailTypeApprovalRequested {
 			b.Fatalf("published %v, want one %s", events.sent, DetailTypeApprovalRequested)

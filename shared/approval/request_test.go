@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,38 @@ func requests(t *testing.T, l ledger.Ledger) []*ledger.ApprovalRequest {
 
 var linkLine = regexp.MustCompile(`(?m)^  (approve|reject): +(\S+)$`)
 
+// anyURL finds every URL in a message, whatever line it is on.
+var anyURL = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// attribute returns the string value of the message attribute name of an SNS
+// Publish request, as the query protocol sends it; "" when it has none.
+func attribute(r awsfake.Request, name string) string {
+	for i := 1; ; i++ {
+		prefix := fmt.Sprintf("MessageAttributes.entry.%d.", i)
+		n, ok := r.Form[prefix+"Name"]
+		if !ok {
+			return ""
+		}
+		if len(n) == 1 && n[0] == name {
+			return r.Form.Get(prefix + "Value.StringValue")
+		}
+	}
+}
+
+// mailbox returns the approval messages approver's mail can hold: those
+// addressed to them by the message attribute their subscription filters on,
+// and those addressed to no one, which a topic delivers to every subscriber
+// that does not filter.
+func mailbox(f *fixture, approver string) []awsfake.Request {
+	var out []awsfake.Request
+	for _, r := range f.aws.Calls("Publish") {
+		if to := attribute(r, approval.MessageAttributeApprover); to == approver || to == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func TestRequestNotifiesApproversWithTheirOwnLinks(t *testing.T) {
 	f := newFixtureOn(t, ledger.NewMemory(), nil, 0)
 	r := newRequester(t, f, &policy.Approval{Approvers: approvers, Quorum: 2, Timeout: 4 * time.Hour})
@@ -104,53 +138,66 @@ func TestRequestNotifiesApproversWithTheirOwnLinks(t *testing.T) {
 		t.Errorf("filed request = %+v, want id %s, the token, quorum 2, expiring at %v, waiting, notified (v2)", req, got.ApprovalID, t0.Add(4*time.Hour))
 	}
 
+	// One message per approver, on the approvals topic, addressed to them.
 	msgs := f.aws.Calls("Publish")
-	if len(msgs) != 1 {
-		t.Fatalf("SNS messages = %d, want 1", len(msgs))
+	if len(msgs) != len(approvers) {
+		t.Fatalf("SNS messages = %d, want one per approver (%d)", len(msgs), len(approvers))
 	}
-	if subj := msgs[0].Form.Get("Subject"); subj != "Highway: approve checkout to prod? sha256:5f70bf18a086" {
-		t.Errorf("Subject = %q", subj)
-	}
-	msg := msgs[0].Form.Get("Message")
-	for _, want := range []string{
-		"promote checkout to prod", "promo-42", "s3://highway-artifacts/checkout/5f70bf18.zip", digest,
-		"9f4e2c1a7b3d Round totals half-even (Ana Lima)", "staging, where it has run for 26h0m0s",
-		"sha256:0a1b2c3d4e5f", "pass: 5 checks, security waived", "checkout-p99-latency",
-		"Commits since what prod runs now (2)", "77aa01c3e5f7 Add VAT for NO (Lee Park)",
-		"Approvals needed: 2 of ana@example.com, lee@example.com, kim@example.com", got.ApprovalID,
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message lacks %q:\n%s", want, msg)
+	mine := map[string]string{} // approver -> their approve link
+	for i, m := range msgs {
+		who := attribute(m, approval.MessageAttributeApprover)
+		if who != approvers[i] {
+			t.Errorf("message %d is addressed to %q, want %s", i, who, approvers[i])
 		}
+		if m.Form.Get("TopicArn") != topic {
+			t.Errorf("message to %s went to %s, want the approvals topic %s", who, m.Form.Get("TopicArn"), topic)
+		}
+		if subj := m.Form.Get("Subject"); subj != "Highway: approve checkout to prod? sha256:5f70bf18a086" {
+			t.Errorf("Subject = %q", subj)
+		}
+		msg := m.Form.Get("Message")
+		for _, want := range []string{
+			"promote checkout to prod", "promo-42", "s3://highway-artifacts/checkout/5f70bf18.zip", digest,
+			"9f4e2c1a7b3d Round totals half-even (Ana Lima)", "staging, where it has run for 26h0m0s",
+			"sha256:0a1b2c3d4e5f", "pass: 5 checks, security waived", "checkout-p99-latency",
+			"Commits since what prod runs now (2)", "77aa01c3e5f7 Add VAT for NO (Lee Park)",
+			"Approvals needed: 2 of ana@example.com, lee@example.com, kim@example.com", got.ApprovalID,
+			"These links are yours alone",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("message to %s lacks %q:\n%s", who, want, msg)
+			}
+		}
+
+		// The approver's own approve and reject links, and no other URL.
+		links := linkLine.FindAllStringSubmatch(msg, -1)
+		if len(links) != 2 || len(anyURL.FindAllString(msg, -1)) != 2 {
+			t.Fatalf("message to %s has %d links and %d URLs, want their 2 links alone:\n%s",
+				who, len(links), len(anyURL.FindAllString(msg, -1)), msg)
+		}
+		for k, l := range links {
+			action := []approval.Action{approval.ActionApprove, approval.ActionReject}[k]
+			u, err := url.Parse(l[2])
+			if err != nil || !strings.HasPrefix(l[2], baseURL+"?") || l[1] != string(action) {
+				t.Fatalf("link %q is not %s's %s link on %s", l[2], who, action, baseURL)
+			}
+			claim, err := f.signer.Verify(u.Query(), t0)
+			want := approval.Claim{ApprovalID: got.ApprovalID, Approver: who, Action: action, Expires: t0.Add(4 * time.Hour)}
+			if err != nil || claim != want {
+				t.Errorf("Verify(link %d to %s) = %+v, %v; want %+v", k, who, claim, err, want)
+			}
+		}
+		if block := "\n" + who + "\n" + links[0][0] + "\n" + links[1][0] + "\n"; !strings.HasSuffix(msg, block) {
+			t.Errorf("message to %s does not end with their block:%s", who, block)
+		}
+		mine[who] = links[0][2]
 	}
 
-	// Each approver's block has their own approve and reject link, in order.
-	links := linkLine.FindAllStringSubmatch(msg, -1)
-	if len(links) != 2*len(approvers) {
-		t.Fatalf("message has %d links, want %d:\n%s", len(links), 2*len(approvers), msg)
-	}
-	for i, m := range links {
-		who, action := approvers[i/2], approval.Action(m[1])
-		u, err := url.Parse(m[2])
-		if err != nil || !strings.HasPrefix(m[2], baseURL+"?") {
-			t.Fatalf("link %q is not on %s", m[2], baseURL)
-		}
-		claim, err := f.signer.Verify(u.Query(), t0)
-		want := approval.Claim{ApprovalID: got.ApprovalID, Approver: who, Action: action, Expires: t0.Add(4 * time.Hour)}
-		if err != nil || claim != want {
-			t.Errorf("Verify(link %d) = %+v, %v; want %+v", i, claim, err, want)
-		}
-	}
-	for k, who := range approvers {
-		if block := "\n" + who + "\n" + links[2*k][0] + "\n" + links[2*k+1][0] + "\n"; !strings.Contains(msg, block) {
-			t.Errorf("message lacks %s's block:%s", who, block)
-		}
-	}
-
-	// The mailed links work: ana and lee approve, the task completes.
-	for _, i := range []int{0, 2} {
-		if resp := f.open(t, "POST", links[i][2], ""); resp.StatusCode != 200 {
-			t.Fatalf("POST %s = %d:\n%s", links[i][2], resp.StatusCode, resp.Body)
+	// The mailed links work: ana and lee approve, each from their own message,
+	// and the task completes.
+	for _, who := range []string{"ana@example.com", "lee@example.com"} {
+		if resp := f.open(t, "POST", mine[who], ""); resp.StatusCode != 200 {
+			t.Fatalf("POST %s = %d:\n%s", mine[who], resp.StatusCode, resp.Body)
 		}
 	}
 	var in struct{ TaskToken string }
@@ -163,6 +210,97 @@ func TestRequestNotifiesApproversWithTheirOwnLinks(t *testing.T) {
 	}
 	if strings.Join(kinds, ",") != "Approval Requested,Approval Decided" {
 		t.Errorf("bus events = %v, want Approval Requested, Approval Decided", kinds)
+	}
+}
+
+// TestOneApproversMessageCannotMeetQuorum: whoever holds ana's message (ana,
+// or anyone who reads her mail) can approve as ana, once, and never as lee, so
+// a quorum of two needs both.
+func TestOneApproversMessageCannotMeetQuorum(t *testing.T) {
+	const ana, lee = "ana@example.com", "lee@example.com"
+	f := newFixtureOn(t, ledger.NewMemory(), nil, 0)
+	r := newRequester(t, f, &policy.Approval{Approvers: []string{ana, lee}, Quorum: 2})
+	got, err := r.Handle(context.Background(), input())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	msgs := mailbox(f, ana)
+	if len(msgs) != 1 {
+		t.Fatalf("messages ana's mail can hold = %d, want 1", len(msgs))
+	}
+	msg := msgs[0].Form.Get("Message")
+	var links []string
+	for _, raw := range anyURL.FindAllString(msg, -1) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("URL %q: %v", raw, err)
+		}
+		if who := u.Query().Get("approver"); who != ana {
+			t.Errorf("ana's message holds a link for %q: %s", who, raw)
+		}
+		links = append(links, raw)
+	}
+	if len(links) == 0 {
+		t.Fatalf("ana's message holds no link:\n%s", msg)
+	}
+
+	// Use every link of the message, approvals first, each opened and confirmed.
+	slices.SortStableFunc(links, func(a, b string) int {
+		return strings.Compare(must(url.Parse(a)).Query().Get("action"), must(url.Parse(b)).Query().Get("action"))
+	})
+	for _, l := range links {
+		f.open(t, "GET", l, "")
+		f.open(t, "POST", l, "holding the message is enough")
+	}
+
+	req := requests(t, f.ledger)[0]
+	if len(req.Approved) > 1 || req.Status != ledger.ApprovalWaiting {
+		t.Errorf("request %s after every link of ana's message = %s, approved by %v; want waiting, at most one approval",
+			got.ApprovalID, req.Status, req.Approved)
+	}
+	if n := f.calls("SendTaskSuccess"); n != 0 {
+		t.Errorf("SendTaskSuccess calls = %d, want 0: one message met a quorum of two", n)
+	}
+}
+
+// TestMessageStaysUnderSNSLimit: a promotion that brings 1,300 commits lists
+// the first ones and counts the rest, so each message stays under the 256 KiB
+// SNS accepts (which would otherwise fail the promotion).
+func TestMessageStaysUnderSNSLimit(t *testing.T) {
+	const snsLimit = 256 << 10 // message, subject and attributes
+	f := newFixtureOn(t, ledger.NewMemory(), nil, 0)
+	in := input()
+	in.Summary.Commits = nil
+	for i := range 1300 {
+		in.Summary.Commits = append(in.Summary.Commits, ledger.CommitLine{
+			SHA:     fmt.Sprintf("%040x", i),
+			Author:  strings.Repeat("a", 80),
+			Message: fmt.Sprintf("commit %04d ", i) + strings.Repeat("m", 200),
+		})
+	}
+	if _, err := newRequester(t, f, &policy.Approval{Approvers: approvers}).Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range f.aws.Calls("Publish") {
+		msg := m.Form.Get("Message")
+		size := len(msg) + len(m.Form.Get("Subject"))
+		for k, v := range m.Form {
+			if strings.HasPrefix(k, "MessageAttributes.") {
+				size += len(v[0])
+			}
+		}
+		if size >= snsLimit {
+			t.Errorf("message to %s is %d bytes, want under %d", attribute(m, approval.MessageAttributeApprover), size, snsLimit)
+		}
+		for _, want := range []string{"Commits since what prod runs now (1300)", "commit 0000 ", "commit 0049 ", "and 1250 more"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("message lacks %q", want)
+			}
+		}
+		if strings.Contains(msg, "commit 0050 ") {
+			t.Error("message lists a 51st commit")
+		}
 	}
 }
 
@@ -184,8 +322,8 @@ func TestRedeliveredRequestFilesAndNotifiesOnce(t *testing.T) {
 	if n := len(requests(t, f.ledger)); n != 1 {
 		t.Errorf("requests filed = %d, want 1", n)
 	}
-	if n := f.calls("Publish"); n != 1 {
-		t.Errorf("SNS messages = %d, want 1", n)
+	if n := f.calls("Publish"); n != len(approvers) {
+		t.Errorf("SNS messages = %d, want one per approver (%d)", n, len(approvers))
 	}
 }
 
@@ -210,8 +348,8 @@ func TestRequestRetriedAfterFailedNotice(t *testing.T) {
 	if got.ApprovalID != filed[0].ID || !got.Notified {
 		t.Errorf("retried Handle() = %+v, want approval %s, notified", got, filed[0].ID)
 	}
-	if n := f.calls("Publish") - failed; n != 1 {
-		t.Errorf("SNS messages on retry = %d, want 1", n)
+	if n := f.calls("Publish") - failed; n != len(approvers) {
+		t.Errorf("SNS messages on retry = %d, want one per approver (%d)", n, len(approvers))
 	}
 	if n := len(requests(t, f.ledger)); n != 1 {
 		t.Errorf("requests filed = %d, want 1", n)
@@ -316,5 +454,47 @@ func TestNewRequesterFailsFast(t *testing.T) {
 				t.Errorf("NewRequester(%q, %q) = nil error, want one", tt.topic, tt.base)
 			}
 		})
+	}
+}
+
+// A retried approval request (the workflow retries the task, with a new
+// token) ends the one before it: that one's task is gone, and its links must
+// answer that it ended rather than seem to approve while nothing deploys.
+func TestRetriedRequestSupersedesTheEarlierOne(t *testing.T) {
+	const ana = "ana@example.com"
+	f := newFixtureOn(t, ledger.NewMemory(), nil, 0)
+	r := newRequester(t, f, &policy.Approval{Approvers: []string{ana}})
+	first, err := r.Handle(context.Background(), input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstLinks := anyURL.FindAllString(mailbox(f, ana)[0].Form.Get("Message"), -1)
+	f.clock.advance(time.Minute)
+	retry := input()
+	retry.TaskToken = taskToken + "-retry"
+	second, err := r.Handle(context.Background(), retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	byID := map[string]*ledger.ApprovalRequest{}
+	for _, req := range requests(t, f.ledger) {
+		byID[req.ID] = req
+	}
+	if old := byID[first.ApprovalID]; old == nil || old.Status != ledger.ApprovalExpired || old.Reason != approval.ReasonSuperseded {
+		t.Errorf("first request after the retry = %+v, want expired, superseded", old)
+	}
+	if cur := byID[second.ApprovalID]; cur == nil || cur.Status != ledger.ApprovalWaiting {
+		t.Errorf("retried request = %+v, want waiting", cur)
+	}
+	for _, l := range firstLinks {
+		if u := must(url.Parse(l)); u.Query().Get("action") == "approve" {
+			if resp := f.open(t, "POST", l, "approve the old one"); resp.StatusCode == 200 {
+				t.Errorf("approving through the superseded request's link = %d, want it refused", resp.StatusCode)
+			}
+		}
+	}
+	if n := f.calls("SendTaskSuccess"); n != 0 {
+		t.Errorf("SendTaskSuccess calls = %d, want 0", n)
 	}
 }

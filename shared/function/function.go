@@ -26,6 +26,8 @@ const (
 
 	// EnvApprovalSecret is the ARN of the secret whose key signs approval links.
 	EnvApprovalSecret = "HIGHWAY_APPROVAL_SECRET"
+	// EnvApprovalTopic is the ARN of the approvals topic, which carries each approver their own links.
+	EnvApprovalTopic = "HIGHWAY_APPROVAL_TOPIC"
 	// EnvApprovalURL is the approval function's URL, where approval links point.
 	EnvApprovalURL = "HIGHWAY_APPROVAL_URL"
 	// EnvApprovalStateMachine is the ARN of the approval state machine promote

@@ -12,6 +12,11 @@
 // then never promoted again. An alarm's runbook may roll an environment back:
 // its current artifact is quarantined and the one it ran before is promoted
 // into it again, at once.
+//
+// A promotion that ended without deploying (its approval expired or was
+// rejected, its workflow failed, its preconditions refused it) stays as it
+// ended; an operator asks for a new attempt (RequestAgain), which is a
+// promotion of its own, with its own id and approval workflow.
 package promotion
 
 import (
@@ -21,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +59,14 @@ var (
 	ErrQuarantined = errors.New("artifact quarantined")
 	// ErrNothingToRollBack: the environment has no earlier verified artifact.
 	ErrNothingToRollBack = errors.New("nothing to roll back to")
+	// ErrUngated: the ledger has no artifact of the digest, or no passed gate
+	// decision for it.
+	ErrUngated = errors.New("artifact not gated")
+	// ErrUnverified: the artifact was not deployed successfully to the
+	// environment before the one asked for.
+	ErrUnverified = errors.New("artifact not verified")
+	// ErrPromoted: the artifact was promoted into the environment already.
+	ErrPromoted = errors.New("artifact already promoted")
 )
 
 // lockTTL is how long a deployment may hold its environment before another
@@ -60,6 +75,10 @@ const lockTTL = 2 * time.Hour
 
 // window is how far back the promotions of an environment are read.
 const window = 30 * 24 * time.Hour
+
+// maxAttempts bounds the attempts RequestAgain numbers for one artifact and
+// environment.
+const maxAttempts = 50
 
 // Deployers gives the deployer of an app's environment, acting in its account.
 type Deployers func(app *policy.App, env *policy.Environment) (deploy.Deployer, error)
@@ -179,24 +198,31 @@ func (p *Promoter) Quarantine(ctx context.Context, digest, reason string) error 
 }
 
 // Request asks for a to be promoted into env, not before notBefore. Asking
-// again for the same artifact and environment changes nothing.
+// again for the same artifact and environment changes nothing: it returns the
+// first attempt, however it ended (RequestAgain asks for another).
 func (p *Promoter) Request(ctx context.Context, a *ledger.Artifact, env *policy.Environment, from string, notBefore time.Time) (*ledger.Promotion, error) {
-	return p.request(ctx, &ledger.Promotion{
-		Header:    ledger.Header{ID: promotionID(a.App, env.Name, a.Digest), App: a.App, Env: env.Name, Commit: a.Commit, Digest: a.Digest, At: p.now()},
+	pr, _, err := p.request(ctx, p.attempt(a, env.Name, from, notBefore, 1))
+	return pr, err
+}
+
+// attempt is attempt n of promoting a into env, requested now.
+func (p *Promoter) attempt(a *ledger.Artifact, env, from string, notBefore time.Time, n int) *ledger.Promotion {
+	return &ledger.Promotion{
+		Header:    ledger.Header{ID: attemptID(promotionID(a.App, env, a.Digest), n), App: a.App, Env: env, Commit: a.Commit, Digest: a.Digest, At: p.now()},
 		From:      from,
 		Status:    ledger.PromotionRequested,
 		NotBefore: notBefore,
-	})
+	}
 }
 
 // request records pr once per id; a second request of the same id returns the
-// promotion recorded first.
-func (p *Promoter) request(ctx context.Context, pr *ledger.Promotion) (*ledger.Promotion, error) {
-	stored, _, err := ledger.RecordOnce(ctx, p.ledger, "promotion:"+pr.ID, 0, pr)
+// promotion recorded first, as it stands now, and created false.
+func (p *Promoter) request(ctx context.Context, pr *ledger.Promotion) (*ledger.Promotion, bool, error) {
+	stored, created, err := ledger.RecordOnce(ctx, p.ledger, "promotion:"+pr.ID, 0, pr)
 	if err != nil {
-		return nil, fmt.Errorf("request promotion of %s to %s: %w", pr.Digest, pr.Env, err)
+		return nil, false, fmt.Errorf("request promotion of %s to %s: %w", pr.Digest, pr.Env, err)
 	}
-	return stored, nil
+	return stored, created, nil
 }
 
 // promotionID names the promotion of a digest into an app's environment (and,
@@ -207,11 +233,130 @@ func promotionID(app, env, digest string, more ...string) string {
 	return "prm-" + hex.EncodeToString(sum[:8])
 }
 
+// attemptID names attempt n of the promotion whose first attempt is id: the
+// first keeps id, the next are id-2, id-3 and so on. The approval workflow's
+// execution is named by it, so each attempt runs its own.
+func attemptID(id string, n int) string {
+	if n <= 1 {
+		return id
+	}
+	return id + "-" + strconv.Itoa(n)
+}
+
+// RequestAgain asks for a new attempt at promoting the artifact of digest into
+// an app's environment, for an operator: after an attempt that ended without
+// deploying it (its approval expired or was rejected, its workflow failed, its
+// preconditions or a newer artifact stopped it). The promote function's next
+// tick advances it like any other request; an environment with approval runs
+// a new approval workflow, named by the new attempt's id.
+//
+// Only a gated artifact is promoted: one the ledger has, with a passed gate
+// decision (ErrUngated), not quarantined (ErrQuarantined), and, past the
+// app's first environment, deployed successfully to the environment before
+// (ErrUnverified), whose soak the new attempt waits for. An attempt that
+// succeeded ends the asking (ErrPromoted). While an attempt is requested,
+// waiting for approval or deploying, RequestAgain returns it, with created
+// false, and starts no other: asking twice asks once.
+func (p *Promoter) RequestAgain(ctx context.Context, appName, envName, digest string) (pr *ledger.Promotion, created bool, err error) {
+	app, ok := p.policy.App(appName)
+	if !ok {
+		return nil, false, fmt.Errorf("app %q is not in the policy", appName)
+	}
+	env, ok := app.Environment(envName)
+	if !ok || env.Deploy == nil {
+		return nil, false, fmt.Errorf("app %q has no environment %q that Highway deploys", appName, envName)
+	}
+	a, err := p.gated(ctx, app.Name, digest)
+	if err != nil {
+		return nil, false, err
+	}
+	from, notBefore, err := p.verified(ctx, app, env, digest)
+	if err != nil {
+		return nil, false, err
+	}
+	for n := 1; n <= maxAttempts; n++ {
+		stored, created, err := p.request(ctx, p.attempt(a, env.Name, from, notBefore, n))
+		switch {
+		case err != nil:
+			return nil, false, err
+		case created:
+			slog.InfoContext(ctx, "promotion requested again", "promotion", stored.ID, "app", app.Name, "env", env.Name, "digest", digest, "attempt", n)
+			return stored, true, nil
+		case !stored.Status.Final():
+			return stored, false, nil // in flight: this is the attempt asked for
+		case stored.Status == ledger.PromotionSucceeded:
+			return nil, false, fmt.Errorf("%w: %s was promoted to %s/%s by %s", ErrPromoted, digest, app.Name, env.Name, stored.ID)
+		}
+	}
+	return nil, false, fmt.Errorf("promotion of %s to %s/%s: %d attempts already", digest, app.Name, env.Name, maxAttempts)
+}
+
+// gated returns the artifact of digest when a gate passed it for app and it
+// is not quarantined.
+func (p *Promoter) gated(ctx context.Context, app, digest string) (*ledger.Artifact, error) {
+	recs, err := p.ledger.ByDigest(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	var a *ledger.Artifact
+	var decision *ledger.GateDecision
+	for _, r := range recs {
+		switch r := r.(type) {
+		case *ledger.Artifact:
+			if a == nil || r.Quarantined {
+				a = r // any record of the digest quarantined quarantines it
+			}
+		case *ledger.GateDecision:
+			decision = r // the latest
+		}
+	}
+	switch {
+	case a == nil:
+		return nil, fmt.Errorf("%w: the ledger has no artifact %s", ErrUngated, digest)
+	case a.App != app:
+		return nil, fmt.Errorf("%s is an artifact of %s, not of %s", digest, a.App, app)
+	case a.Quarantined:
+		return nil, fmt.Errorf("%w: %s: %s", ErrQuarantined, digest, a.Reason)
+	case decision == nil:
+		return nil, fmt.Errorf("%w: the ledger has no gate decision for %s", ErrUngated, digest)
+	case decision.Verdict != ledger.VerdictPass:
+		return nil, fmt.Errorf("%w: gate decision %s for %s is %s", ErrUngated, decision.ID, digest, decision.Verdict)
+	}
+	return a, nil
+}
+
+// verified returns the environment a promotion into env comes from (none for
+// the app's first) and when it may start: once the artifact's latest
+// successful deployment there has soaked for env's soak time.
+func (p *Promoter) verified(ctx context.Context, app *policy.App, env *policy.Environment, digest string) (string, time.Time, error) {
+	now := p.now()
+	i := slices.IndexFunc(app.Environments, func(e policy.Environment) bool { return e.Name == env.Name })
+	if i <= 0 {
+		return "", now, nil
+	}
+	from := app.Environments[i-1].Name
+	deps, err := p.ledger.Deployments(ctx, app.Name, from, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var last *ledger.Deployment
+	for _, d := range deps {
+		if d.Digest == digest && d.Status == ledger.DeploymentSuccess {
+			last = d
+		}
+	}
+	if last == nil {
+		return "", time.Time{}, fmt.Errorf("%w: %s was not deployed successfully to %s/%s in the last %v", ErrUnverified, digest, app.Name, from, window)
+	}
+	return from, last.FinishedAt.Add(env.Soak), nil
+}
+
 // Advance moves an environment's queue: the newest waiting request whose time
 // has come supersedes older ones and, when the environment is free, is
 // deployed, or handed to the approval workflow. A waiting rollback goes first,
 // without approval, and neither supersedes nor is superseded. It does nothing
-// while a deployment holds the environment; the next tick tries again.
+// while a deployment holds the environment, and stops where another delivery
+// moved a promotion it read on; the next tick tries again.
 func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Environment) error {
 	now := p.now()
 	promos, err := p.ledger.Promotions(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
@@ -226,7 +371,7 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 		if stalled(pr, now) {
 			// Claimed, but no deployment was ever confirmed or even started (the
 			// function stopped between the two): free the environment.
-			if err := p.end(ctx, pr, ledger.PromotionFailed, "no deployment was started or confirmed within "+lockTTL.String()); err != nil {
+			if ended, err := p.end(ctx, pr, ledger.PromotionFailed, "no deployment was started or confirmed within "+lockTTL.String()); err != nil || !ended {
 				return err
 			}
 			continue
@@ -239,7 +384,7 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			continue
 		}
 		if next != nil && next.Digest != pr.Digest {
-			if err := p.end(ctx, next, ledger.PromotionSuperseded, "superseded by "+pr.Digest); err != nil {
+			if ended, err := p.end(ctx, next, ledger.PromotionSuperseded, "superseded by "+pr.Digest); err != nil || !ended {
 				return err
 			}
 		}
@@ -256,10 +401,12 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 		return err
 	}
 	if a.Quarantined {
-		return p.end(ctx, next, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
+		_, err := p.end(ctx, next, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
+		return err
 	}
 	if env.Deploy == nil {
-		return p.end(ctx, next, ledger.PromotionRefused, "Highway does not deploy to "+env.Name+": the policy gives it no deploy")
+		_, err := p.end(ctx, next, ledger.PromotionRefused, "Highway does not deploy to "+env.Name+": the policy gives it no deploy")
+		return err
 	}
 	if env.Approval != nil && !rollingBack(next) {
 		return p.requestApproval(ctx, next, env)
@@ -313,7 +460,7 @@ func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Envi
 		return false, err
 	}
 	if a.Quarantined {
-		return true, p.end(ctx, pr, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
+		return p.end(ctx, pr, ledger.PromotionRefused, "artifact quarantined: "+a.Reason)
 	}
 	d, err := p.deployers(app, env)
 	if err != nil {
@@ -327,13 +474,14 @@ func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Envi
 	if err := p.ledger.Update(ctx, pr); err != nil {
 		pr.Status = from
 		if errors.Is(err, ledger.ErrStale) {
-			return false, nil
+			return false, p.movedOn(ctx, pr)
 		}
 		return false, fmt.Errorf("claim promotion %s: %w", pr.ID, err)
 	}
 	res, err := d.Deploy(ctx, deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region})
 	if errors.Is(err, deploy.ErrRefused) {
-		return true, p.end(ctx, pr, ledger.PromotionFailed, err.Error())
+		_, err := p.end(ctx, pr, ledger.PromotionFailed, err.Error())
+		return true, err
 	}
 	if err != nil {
 		// Back to where it was, for the retry; the deployer's own idempotency
@@ -402,8 +550,8 @@ func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Envi
 	if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return fmt.Errorf("record deployment of %s: %w", pr.ID, err)
 	}
-	if err := p.end(ctx, pr, status, detail); err != nil {
-		return err
+	if ended, err := p.end(ctx, pr, status, detail); err != nil || !ended {
+		return err // !ended: another delivery of the completion recorded it
 	}
 	if err := p.announce(ctx, DetailTypeDeploymentFinished, dep); err != nil {
 		return err
@@ -456,13 +604,46 @@ func (p *Promoter) measureWaiting(ctx context.Context, app, env string, promos [
 	}
 }
 
-// end records a promotion's final status and frees its environment.
-func (p *Promoter) end(ctx context.Context, pr *ledger.Promotion, status ledger.PromotionStatus, reason string) error {
+// end records a promotion's final status and, once that write succeeded,
+// frees its environment. When another delivery moved the promotion on first
+// (the write is stale), end changes nothing, re-reads pr as it stands and
+// returns false: the caller stops, for the promotion may be deploying and
+// holding the environment.
+func (p *Promoter) end(ctx context.Context, pr *ledger.Promotion, status ledger.PromotionStatus, reason string) (bool, error) {
+	was := *pr
 	pr.Status, pr.Reason, pr.FinishedAt = status, reason, p.now()
-	if err := p.update(ctx, pr); err != nil {
-		return err
+	err := p.ledger.Update(ctx, pr)
+	if errors.Is(err, ledger.ErrStale) {
+		*pr = was
+		return false, p.movedOn(ctx, pr)
+	}
+	if err != nil {
+		*pr = was
+		return false, fmt.Errorf("end promotion %s: %w", pr.ID, err)
 	}
 	slog.InfoContext(ctx, "promotion ended", "promotion", pr.ID, "app", pr.App, "env", pr.Env, "status", status, "reason", reason)
+	return true, p.unlock(ctx, pr.App, pr.Env, pr.ID)
+}
+
+// movedOn re-reads pr, which another delivery has just written, into pr. If
+// that delivery ended it, its write succeeded, and the environment is not
+// left held by it (a no-op unless pr still holds the lock); a promotion still
+// running keeps what it holds.
+func (p *Promoter) movedOn(ctx context.Context, pr *ledger.Promotion) error {
+	now := p.now()
+	promos, err := p.ledger.Promotions(ctx, pr.App, pr.Env, now.Add(-window), now.Add(time.Second))
+	if err != nil {
+		return fmt.Errorf("re-read promotion %s: %w", pr.ID, err)
+	}
+	i := slices.IndexFunc(promos, func(cur *ledger.Promotion) bool { return cur.ID == pr.ID })
+	if i < 0 {
+		return fmt.Errorf("re-read promotion %s: not in %s/%s", pr.ID, pr.App, pr.Env)
+	}
+	*pr = *promos[i]
+	slog.InfoContext(ctx, "promotion moved on by another delivery", "promotion", pr.ID, "app", pr.App, "env", pr.Env, "status", pr.Status)
+	if !pr.Status.Final() {
+		return nil
+	}
 	return p.unlock(ctx, pr.App, pr.Env, pr.ID)
 }
 
@@ -474,13 +655,19 @@ func (p *Promoter) update(ctx context.Context, pr *ledger.Promotion) error {
 	return nil
 }
 
+// lockCreated is the time every lock record is filed under: a record's key
+// holds its time, so concurrent first takers of an environment's lock, each
+// at its own time, would each create a lock of their own; under one time
+// they race for one key, and the ledger lets one create it.
+var lockCreated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // lock takes the app+env lock for holder, unless another holder has it and its
 // time has not run out. Of concurrent callers exactly one gets it.
 func (p *Promoter) lock(ctx context.Context, app, env, holder string) (bool, error) {
 	now := p.now()
 	rec, err := p.ledger.Latest(ctx, ledger.KindLock, app+"/"+env)
 	if errors.Is(err, ledger.ErrNotFound) {
-		err = p.ledger.Put(ctx, &ledger.Lock{Header: ledger.Header{ID: app + "/" + env, App: app, At: now}, Holder: holder, Until: now.Add(lockTTL)})
+		err = p.ledger.Put(ctx, &ledger.Lock{Header: ledger.Header{ID: app + "/" + env, App: app, At: lockCreated}, Holder: holder, Until: now.Add(lockTTL)})
 		if errors.Is(err, ledger.ErrExists) {
 			return false, nil // a concurrent caller created it first
 		}

@@ -51,7 +51,7 @@ func (p *Promoter) Rollback(ctx context.Context, app *policy.App, env *policy.En
 	if err := p.Quarantine(ctx, current, reason); err != nil {
 		return nil, err
 	}
-	pr, err := p.request(ctx, &ledger.Promotion{
+	pr, _, err := p.request(ctx, &ledger.Promotion{
 		Header: ledger.Header{
 			ID:  promotionID(app.Name, env.Name, previous.Digest, "rollback from "+current),
 			App: app.Name, Env: env.Name, Commit: previous.Commit, Digest: previous.Digest, At: now,

@@ -27,7 +27,7 @@ func (f *fixture) ship(t testing.TB, env, digest string) {
 	f.now = f.now.Add(time.Minute)
 	app, e := f.env(t, env)
 	a := f.register(t, strings.TrimPrefix(digest, "sha256:")[:40], digest)
-	pr, err := f.p.request(ctx, &ledger.Promotion{
+	pr, _, err := f.p.request(ctx, &ledger.Promotion{
 		Header: ledger.Header{ID: fmt.Sprintf("prm-ship-%s-%d", env, len(f.promotions(t, env))), App: a.App, Env: env, Commit: a.Commit, Digest: digest, At: f.now},
 		Status: ledger.PromotionRequested, NotBefore: f.now,
 	})
@@ -221,7 +221,7 @@ func TestRollbackWaitsForTheLock(t *testing.T) {
 	f.ship(t, "prod", other)
 	// A deployment of a third artifact holds prod, waiting for its service.
 	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
-	busy, err := f.p.request(ctx, &ledger.Promotion{
+	busy, _, err := f.p.request(ctx, &ledger.Promotion{
 		Header: ledger.Header{ID: "prm-busy", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
 		Status: ledger.PromotionRequested, NotBefore: f.now,
 	})

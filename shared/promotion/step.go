@@ -19,6 +19,12 @@ const (
 	StepRecord        = "record"
 )
 
+// ApprovalRequestRetries is how many times the approval workflow asks again
+// when its approval request fails (a throttled notification, say), before it
+// records the promotion failed. A rejection, an expiry or bad input is never
+// asked again.
+const ApprovalRequestRetries = 3
+
 // PreconditionFailed fails the workflow's Preconditions state: the promotion
 // may not go ahead. The Lambda runtime reports an error by its type's name, so
 // this is the error name the state machine catches.
@@ -111,7 +117,8 @@ func (p *Promoter) record(ctx context.Context, pr *ledger.Promotion, outcome str
 	if status == "" {
 		status = ledger.PromotionFailed
 	}
-	return p.end(ctx, pr, status, "approval workflow: "+outcome)
+	_, err := p.end(ctx, pr, status, "approval workflow: "+outcome)
+	return err
 }
 
 // promotion finds a promotion of an app's environment by id.

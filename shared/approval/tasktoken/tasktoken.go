@@ -1,13 +1,15 @@
 // Package tasktoken completes the Step Functions tasks that wait for a task
-// token (.waitForTaskToken): the adapter behind approval.Tasks. It is a
-// package of its own so that only the functions that complete tasks link the
-// Step Functions client.
+// token (.waitForTaskToken), and reads the status of the executions that wait:
+// the adapters behind approval.Tasks and approval.Workflows. It is a package
+// of its own so that only the functions that complete tasks link the Step
+// Functions client.
 package tasktoken
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -59,4 +61,45 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, approval.ErrTaskGone, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// ExecutionsAPI is the part of the Step Functions client Executions uses.
+type ExecutionsAPI interface {
+	DescribeExecution(ctx context.Context, params *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+var _ ExecutionsAPI = (*sfn.Client)(nil)
+
+// Executions reads the status of the promotion workflows: the executions of
+// one state machine, each named by its promotion's id, as promote starts them.
+type Executions struct {
+	API ExecutionsAPI
+	// StateMachine is the ARN of the promotion state machine.
+	StateMachine string
+}
+
+var _ approval.Workflows = Executions{}
+
+// Status returns the status of the execution of promotion promotionID.
+func (e Executions) Status(ctx context.Context, promotionID string) (approval.WorkflowStatus, error) {
+	arn, err := ExecutionArn(e.StateMachine, promotionID)
+	if err != nil {
+		return "", err
+	}
+	out, err := e.API.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return "", fmt.Errorf("describe execution %s: %w", arn, err)
+	}
+	return approval.WorkflowStatus(out.Status), nil
+}
+
+// ExecutionArn is the ARN of the execution called name of the state machine
+// stateMachine (arn:<partition>:states:<region>:<account>:stateMachine:<machine>):
+// arn:<partition>:states:<region>:<account>:execution:<machine>:<name>.
+func ExecutionArn(stateMachine, name string) (string, error) {
+	prefix, machine, ok := strings.Cut(stateMachine, ":stateMachine:")
+	if !ok || machine == "" || strings.Contains(machine, ":") || !strings.HasPrefix(prefix, "arn:") || name == "" {
+		return "", fmt.Errorf("execution %q of state machine %q: not a state machine ARN and execution name", name, stateMachine)
+	}
+	return prefix + ":execution:" + machine + ":" + name, nil
 }

@@ -68,3 +68,56 @@ func TestSenderSaysWhenTheTaskIsGone(t *testing.T) {
 		})
 	}
 }
+
+func TestExecutionsReadTheStatusOfThePromotionsExecution(t *testing.T) {
+	const machine = "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-promotion"
+	tests := []struct {
+		name    string
+		give    awsfake.Response
+		want    approval.WorkflowStatus
+		wantErr bool
+	}{
+		{name: "running", give: awsfake.JSON(200, `{"status":"RUNNING"}`), want: approval.WorkflowRunning},
+		{name: "timed out", give: awsfake.JSON(200, `{"status":"TIMED_OUT"}`), want: approval.WorkflowTimedOut},
+		{name: "no such execution", give: awsfake.APIError(400, "ExecutionDoesNotExist", "no execution"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := awsfake.New(t)
+			srv.On("DescribeExecution", tt.give)
+			got, err := tasktoken.Executions{API: sfn.NewFromConfig(srv.Config()), StateMachine: machine}.Status(context.Background(), "prm-1")
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("Status(prm-1) = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+			var in struct{ ExecutionArn string }
+			if err := srv.Calls("DescribeExecution")[0].DecodeJSON(&in); err != nil ||
+				in.ExecutionArn != "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:prm-1" {
+				t.Errorf("DescribeExecution(%q, %v), want the execution named by the promotion", in.ExecutionArn, err)
+			}
+		})
+	}
+}
+
+func TestExecutionArn(t *testing.T) {
+	tests := []struct {
+		name, machine, execution string
+		want                     string
+	}{
+		{name: "aws", machine: "arn:aws:states:eu-west-1:111111111111:stateMachine:highway-promotion", execution: "prm-1",
+			want: "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:prm-1"},
+		{name: "another partition", machine: "arn:aws-us-gov:states:us-gov-west-1:111111111111:stateMachine:m", execution: "prm-1",
+			want: "arn:aws-us-gov:states:us-gov-west-1:111111111111:execution:m:prm-1"},
+		{name: "not a state machine", machine: "arn:aws:states:eu-west-1:111111111111:activity:m", execution: "prm-1"},
+		{name: "a version", machine: "arn:aws:states:eu-west-1:111111111111:stateMachine:m:1", execution: "prm-1"},
+		{name: "no execution", machine: "arn:aws:states:eu-west-1:111111111111:stateMachine:m"},
+		{name: "empty", execution: "prm-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tasktoken.ExecutionArn(tt.machine, tt.execution)
+			if got != tt.want || (err != nil) != (tt.want == "") {
+				t.Errorf("ExecutionArn(%q, %q) = %q, %v; want %q", tt.machine, tt.execution, got, err, tt.want)
+			}
+		})
+	}
+}
