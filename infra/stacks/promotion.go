@@ -202,6 +202,7 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 	}))
 
 	preconditions := lambdaTask(c, "Preconditions", step, stepOf("preconditions", nil), "$.preconditions", nil)
+	retrySteps(preconditions, recordSucceeded, recordFailed, recordExpired, recordRejected, recordRefused)
 	catch(preconditions, recordRefused, ErrPreconditionFailed)
 	catch(preconditions, recordFailed, *awsstepfunctions.Errors_ALL())
 
@@ -246,11 +247,13 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 	catch(approval, recordFailed, *awsstepfunctions.Errors_ALL())
 
 	deploy := lambdaTask(c, "Deploy", step, stepOf("deploy", nil), "", nil)
+	retrySteps(deploy)
 	catch(deploy, recordFailed, *awsstepfunctions.Errors_ALL())
 	wait := awsstepfunctions.NewWait(c, jsii.String("WaitForDeployment"), &awsstepfunctions.WaitProps{
 		Time: awsstepfunctions.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(deploymentPollSeconds))),
 	})
 	status := lambdaTask(c, "Status", step, stepOf("status", nil), "$.status", nil)
+	retrySteps(status)
 	catch(status, recordFailed, *awsstepfunctions.Errors_ALL())
 	const statusPath = "$.status.Payload.status"
 	deployed := awsstepfunctions.NewChoice(c, jsii.String("DeploymentStatus"), nil).
@@ -308,6 +311,22 @@ func lambdaTask(scope constructs.Construct, id string, fn awslambda.IFunction, p
 		Interval:    awscdk.Duration_Seconds(jsii.Number(lambdaRetryInterval)),
 	})
 	return task
+}
+
+// retrySteps has each step of the promotion function run again when it fails
+// for a reason a retry can fix (promotion.StepRetries times, backing off),
+// and never for a refused precondition.
+func retrySteps(tasks ...awsstepfunctionstasks.LambdaInvoke) {
+	for _, t := range tasks {
+		t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings(ErrPreconditionFailed), MaxAttempts: jsii.Number(0)})
+		t.AddRetry(&awsstepfunctions.RetryProps{
+			Errors:         jsii.Strings(*awsstepfunctions.Errors_ALL()),
+			MaxAttempts:    jsii.Number(float64(promotion.StepRetries)),
+			BackoffRate:    jsii.Number(approvalRetryBackoff),
+			Interval:       awscdk.Duration_Seconds(jsii.Number(lambdaRetryInterval)),
+			JitterStrategy: awsstepfunctions.JitterType_FULL,
+		})
+	}
 }
 
 // catch sends the errors of task to handler, with the error at $.error beside

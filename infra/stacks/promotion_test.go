@@ -255,6 +255,13 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 		"IntervalSeconds": 2.0,
 	}
 	lambdaOnly := []any{lambdaRetry}
+	// The promotion function's steps are retried on their own errors, but
+	// never on a refused precondition.
+	stepRetries := []any{
+		lambdaRetry,
+		map[string]any{"ErrorEquals": []any{"PreconditionFailed"}, "MaxAttempts": 0.0},
+		map[string]any{"ErrorEquals": []any{"States.ALL"}, "MaxAttempts": 3.0, "BackoffRate": 2.0, "IntervalSeconds": 2.0, "JitterStrategy": "FULL"},
+	}
 	approvalRetries := []any{
 		lambdaRetry,
 		map[string]any{"ErrorEquals": []any{"Rejected", "InputError", "States.Timeout", "States.HeartbeatTimeout"}, "MaxAttempts": 0.0},
@@ -271,7 +278,7 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 		catches    []stateCatch
 	}{
 		{
-			name: "Preconditions", resource: invoke, retries: lambdaOnly, function: step, payload: payload("preconditions"), resultPath: "$.preconditions", next: "RequestApproval",
+			name: "Preconditions", resource: invoke, retries: stepRetries, function: step, payload: payload("preconditions"), resultPath: "$.preconditions", next: "RequestApproval",
 			catches: []stateCatch{catch("RecordRefused", "PreconditionFailed"), catch("RecordFailed", all...)},
 		},
 		{
@@ -289,13 +296,13 @@ func TestPromotionStateMachineFollowsTheFlow(t *testing.T) {
 			payload: map[string]any{"promotionId.$": "$.promotionId", "digest.$": "$.digest", "error.$": "$.error.Error", "cause.$": "$.error.Cause"},
 			catches: []stateCatch{catch("RecordExpired", all...)},
 		},
-		{name: "Deploy", resource: invoke, retries: lambdaOnly, function: step, payload: payload("deploy"), next: "WaitForDeployment", catches: []stateCatch{catch("RecordFailed", all...)}},
-		{name: "Status", resource: invoke, retries: lambdaOnly, function: step, payload: payload("status"), resultPath: "$.status", next: "DeploymentStatus", catches: []stateCatch{catch("RecordFailed", all...)}},
-		{name: "RecordSucceeded", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "succeeded")},
-		{name: "RecordFailed", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "failed"), next: "Failed"},
-		{name: "RecordExpired", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "expired")},
-		{name: "RecordRejected", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "rejected")},
-		{name: "RecordRefused", resource: invoke, retries: lambdaOnly, function: step, payload: payload("record", "outcome", "refused")},
+		{name: "Deploy", resource: invoke, retries: stepRetries, function: step, payload: payload("deploy"), next: "WaitForDeployment", catches: []stateCatch{catch("RecordFailed", all...)}},
+		{name: "Status", resource: invoke, retries: stepRetries, function: step, payload: payload("status"), resultPath: "$.status", next: "DeploymentStatus", catches: []stateCatch{catch("RecordFailed", all...)}},
+		{name: "RecordSucceeded", resource: invoke, retries: stepRetries, function: step, payload: payload("record", "outcome", "succeeded")},
+		{name: "RecordFailed", resource: invoke, retries: stepRetries, function: step, payload: payload("record", "outcome", "failed"), next: "Failed"},
+		{name: "RecordExpired", resource: invoke, retries: stepRetries, function: step, payload: payload("record", "outcome", "expired")},
+		{name: "RecordRejected", resource: invoke, retries: stepRetries, function: step, payload: payload("record", "outcome", "rejected")},
+		{name: "RecordRefused", resource: invoke, retries: stepRetries, function: step, payload: payload("record", "outcome", "refused")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

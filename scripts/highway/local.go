@@ -186,7 +186,7 @@ func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promot
 		}
 		return rt.environments.recorded(d), nil
 	}
-	w := &workflow{out: rt.out, executions: map[string]execution{}}
+	w := &workflow{out: rt.out, executions: map[string]execution{}, started: map[string]bool{}}
 	promoter := promotion.New(p, l, rt, deployers, w, "local:approval", promotion.WithClock(now))
 	signer, err := approval.NewSigner(demoSecret)
 	if err != nil {

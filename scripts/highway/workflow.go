@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,14 +25,20 @@ import (
 // by state as the CDK app's state machine does: Preconditions, RequestApproval
 // (waiting on a task token; a failed request is asked again
 // promotion.ApprovalRequestRetries times, bad input never), Deploy, the status
-// loop, Record. It stands in for Step Functions' StartExecution and for the
-// SendTask calls the approval links make. Each attempt at a promotion has an
-// id of its own, and so a workflow of its own.
+// loop, Record, each of the promotion function's steps run again
+// promotion.StepRetries times when it fails, a refused precondition never. It
+// stands in for Step Functions' StartExecution, which starts an execution
+// once by its name, and for the SendTask calls the approval links make. As
+// in Step Functions, what fails inside an execution does not fail the call
+// that started or resumed it: the execution records the promotion failed, or
+// fails. Each attempt at a promotion has an id of its own, and so a workflow
+// of its own.
 type workflow struct {
 	out        io.Writer
 	promoter   *promotion.Promoter
 	requests   *approval.Requester
-	executions map[string]execution // by task token
+	executions map[string]execution // waiting, by task token
+	started    map[string]bool      // by execution name
 }
 
 // execution is one waiting workflow: the state machine's input.
@@ -43,25 +50,33 @@ type execution struct {
 	Commit      string `json:"commit"`
 }
 
-// StartExecution runs the workflow up to the approval it waits for.
+// StartExecution runs the workflow up to the approval it waits for; an
+// execution of that name started already is not started again.
 func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	var ex execution
 	if err := json.Unmarshal([]byte(aws.ToString(in.Input)), &ex); err != nil {
 		return nil, fmt.Errorf("workflow input: %w", err)
 	}
+	started := &sfn.StartExecutionOutput{ExecutionArn: aws.String("local:" + ex.PromotionID)}
+	name := cmp.Or(aws.ToString(in.Name), ex.PromotionID)
+	if w.started[name] {
+		return started, nil
+	}
+	w.started[name] = true
 	fmt.Fprintf(w.out, "  workflow %s: Preconditions\n", ex.PromotionID)
-	out, err := w.step(ctx, ex, promotion.StepPreconditions, "")
+	out, err := w.run(ctx, ex, promotion.StepPreconditions, "")
 	var pf *promotion.PreconditionFailed
 	if errors.As(err, &pf) {
 		fmt.Fprintf(w.out, "  workflow %s: %v, Record refused\n", ex.PromotionID, pf)
-		_, err = w.step(ctx, ex, promotion.StepRecord, "refused")
-		return &sfn.StartExecutionOutput{}, err
+		w.record(ctx, ex, "refused")
+		return started, nil
 	}
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(w.out, "  workflow %s: Preconditions failed (%v); Record failed\n", ex.PromotionID, err)
+		w.record(ctx, ex, "failed")
+		return started, nil
 	}
 	fmt.Fprintf(w.out, "  workflow %s: RequestApproval (waiting for the task token)\n", ex.PromotionID)
-	started := &sfn.StartExecutionOutput{ExecutionArn: aws.String("local:" + ex.PromotionID)}
 	for retry := 0; ; retry++ {
 		// Each try is a new task, with a token of its own, as in Step Functions.
 		token := fmt.Sprintf("local-task-%s-%d", ex.PromotionID, retry)
@@ -79,9 +94,7 @@ func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 		fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); retried\n", ex.PromotionID, err)
 	}
 	fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); Record failed\n", ex.PromotionID, err)
-	if _, err := w.step(ctx, ex, promotion.StepRecord, "failed"); err != nil {
-		return nil, err
-	}
+	w.record(ctx, ex, "failed")
 	return started, nil
 }
 
@@ -93,16 +106,18 @@ func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
 	}
 	delete(w.executions, token)
 	fmt.Fprintf(w.out, "  workflow %s: approved; Deploy\n", ex.PromotionID)
-	out, err := w.step(ctx, ex, promotion.StepDeploy, "")
+	out, err := w.run(ctx, ex, promotion.StepDeploy, "")
 	for err == nil && out.Status == "deploying" {
-		out, err = w.step(ctx, ex, promotion.StepStatus, "")
+		out, err = w.run(ctx, ex, promotion.StepStatus, "")
 	}
+	status := out.Status
 	if err != nil {
-		return err
+		fmt.Fprintf(w.out, "  workflow %s: Deploy failed (%v)\n", ex.PromotionID, err)
+		status = "failed"
 	}
-	fmt.Fprintf(w.out, "  workflow %s: Record %s\n", ex.PromotionID, out.Status)
-	_, err = w.step(ctx, ex, promotion.StepRecord, out.Status)
-	return err
+	fmt.Fprintf(w.out, "  workflow %s: Record %s\n", ex.PromotionID, status)
+	w.record(ctx, ex, status)
+	return nil
 }
 
 // Fail ends a rejected workflow: Record rejected.
@@ -113,12 +128,30 @@ func (w *workflow) Fail(ctx context.Context, token, errorName, cause string) err
 	}
 	delete(w.executions, token)
 	fmt.Fprintf(w.out, "  workflow %s: %s (%s); Record rejected\n", ex.PromotionID, errorName, cause)
-	_, err := w.step(ctx, ex, promotion.StepRecord, "rejected")
-	return err
+	w.record(ctx, ex, "rejected")
+	return nil
 }
 
-func (w *workflow) step(ctx context.Context, ex execution, step, outcome string) (promotion.StepOutput, error) {
-	return w.promoter.Step(ctx, promotion.StepInput{Step: step, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env, Outcome: outcome})
+// record runs the Record step; when it fails past its retries, the
+// execution fails, as the state machine's would (and its alarm fires).
+func (w *workflow) record(ctx context.Context, ex execution, outcome string) {
+	if _, err := w.run(ctx, ex, promotion.StepRecord, outcome); err != nil {
+		fmt.Fprintf(w.out, "  workflow %s: Record %s failed (%v); the execution failed\n", ex.PromotionID, outcome, err)
+	}
+}
+
+// run runs one of the promotion function's steps, again when it fails, as
+// the state machine's retriers do: promotion.StepRetries times, never a
+// refused precondition.
+func (w *workflow) run(ctx context.Context, ex execution, step, outcome string) (promotion.StepOutput, error) {
+	for retry := 0; ; retry++ {
+		out, err := w.promoter.Step(ctx, promotion.StepInput{Step: step, PromotionID: ex.PromotionID, App: ex.App, Env: ex.Env, Outcome: outcome})
+		var pf *promotion.PreconditionFailed
+		if err == nil || errors.As(err, &pf) || retry == promotion.StepRetries {
+			return out, err
+		}
+		fmt.Fprintf(w.out, "  workflow %s: %s failed (%v); retried\n", ex.PromotionID, step, err)
+	}
 }
 
 // mailbox is the demo's notification and approvals topics: it prints each

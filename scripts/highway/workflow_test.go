@@ -80,7 +80,7 @@ func TestWorkflowRetriesTheApprovalRequest(t *testing.T) {
 			clock := func() time.Time { return now }
 			l := ledger.NewMemory()
 			var out bytes.Buffer
-			w := &workflow{out: &out, executions: map[string]execution{}}
+			w := &workflow{out: &out, executions: map[string]execution{}, started: map[string]bool{}}
 			w.promoter = promotion.New(p, l, bus.DryRun{W: &bytes.Buffer{}}, nil, w, "local:approval", promotion.WithClock(clock))
 			signer, err := approval.NewSigner(demoSecret)
 			if err != nil {

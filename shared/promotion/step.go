@@ -19,6 +19,13 @@ const (
 	StepRecord        = "record"
 )
 
+// StepRetries is how many times the approval workflow runs a step again
+// when it fails for a reason a retry can fix (a throttled ledger write, say),
+// before it records the promotion failed. Every step may run again: the
+// preconditions only read, a deployment is claimed once, and a record of an
+// ended promotion changes nothing. A refused precondition is never retried.
+const StepRetries = 3
+
 // ApprovalRequestRetries is how many times the approval workflow asks again
 // when its approval request fails (a throttled notification, say), before it
 // records the promotion failed. A rejection, an expiry or bad input is never
