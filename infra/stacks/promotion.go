@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -43,7 +45,7 @@ const (
 // deployment.
 const (
 	promotionTickMinutes     = 1
-	deploymentPollSeconds    = 30
+	deploymentPollSeconds    = int(promotion.StatusPoll / time.Second)
 	promotionStepTimeoutSecs = 60
 )
 

@@ -113,12 +113,12 @@ func demo(ctx context.Context, out io.Writer, policyFile, eventsDir, htmlFile st
 
 // play runs the scenario against the ledger l, printing what happens, and
 // returns the local runtime as the scenario left it.
-func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, eventsDir string, l ledger.Ledger) (*local, error) {
+func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, eventsDir string, l ledger.Ledger, opts ...option) (*local, error) {
 	s, err := loadSamples(eventsDir)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	rt, err := newLocal(out, p, l, s)
+	rt, err := newLocal(out, p, l, s, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/highwayhq/highway/shared/imagescan"
-	"github.com/highwayhq/highway/shared/reportgroups"
 	"io"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/highwayhq/highway/shared/imagescan"
+	"github.com/highwayhq/highway/shared/reportgroups"
+
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
@@ -72,6 +76,35 @@ type local struct {
 	environments   *environments   // what each environment runs
 	cloudFormation *cloudFormation // the local CloudFormation endpoint
 	driftQueue     *driftQueue     // the drift function's queue
+
+	aws      awsCalls          // every call to a stand-in for AWS passes here
+	wire     http.RoundTripper // the transport of the SDK clients of local endpoints; nil: the SDK's
+	delivery delivery          // how events and invocations are delivered
+}
+
+// delivery is how the local runtime delivers, as EventBridge and Lambda do
+// at least once and out of order: each event copies times (1: once), the
+// queue in the order of rng (nil: first in, first out), and an invocation
+// that fails again, attempts times in all (1: not again, the error ends the
+// scenario).
+type delivery struct {
+	copies, attempts int
+	rng              *rand.Rand
+}
+
+// option changes how the local runtime calls and delivers.
+type option func(*local)
+
+// withAWS makes every call to a stand-in for AWS pass through c, and the
+// SDK clients of the local endpoints send through wire, without retrying.
+func withAWS(c awsCalls, wire http.RoundTripper) option {
+	return func(rt *local) { rt.aws, rt.wire = c, wire }
+}
+
+// withDelivery delivers each event copies times in the order of rng, and
+// retries a failed invocation until attempts.
+func withDelivery(copies, attempts int, rng *rand.Rand) option {
+	return func(rt *local) { rt.delivery = delivery{copies: copies, attempts: attempts, rng: rng} }
 }
 
 // samples are the demo's stand-ins for what AWS would answer, read from events/.
@@ -102,29 +135,36 @@ func loadSamples(dir string) (samples, error) {
 // newLocal wires every function's handler to the in-memory ledger l and the
 // samples s. Every route must have a handler, so the demo can never silently
 // drop a capability.
-func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*local, error) {
+func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples, opts ...option) (*local, error) {
 	router, err := route.NewRouter(route.Routes(p))
 	if err != nil {
 		return nil, err
 	}
 	rt := &local{out: out, router: router, metrics: telemetry.NewMetrics(io.Discard, telemetry.Namespace),
-		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p), policy: p}
+		pipelines: &pipelines{out: out, running: map[string]string{}}, ledger: l, environments: newEnvironments(p), policy: p,
+		aws: direct{}, delivery: delivery{copies: 1, attempts: 1}}
+	for _, o := range opts {
+		o(rt)
+	}
 	builds := func(string, string, string) gating.BuildClients {
 		return gating.BuildClients{
-			Reports:   reportgroups.Reader{API: noReportGroups{}},
-			Images:    imagescan.Scanner{API: s.scans},
-			Artifacts: s.artifacts,
-			Pipelines: rt.pipelines,
+			Reports:   reportgroups.Reader{API: reportsVia{rt.aws, noReportGroups{}}},
+			Images:    imagescan.Scanner{API: scansVia{rt.aws, s.scans}},
+			Artifacts: objectsVia{rt.aws, s.artifacts},
+			Pipelines: pipelinesVia{rt.aws, rt.pipelines},
 		}
 	}
+	notify := topicVia{rt.aws, topic{out}}
 	promote, err := rt.promotion(p, l)
 	if err != nil {
 		return nil, err
 	}
 	rt.promoter = promote
 	rt.handlers = map[string]handler{
-		route.FunctionPush:    lambdaHandler(push.NewHandler(p, func(string, string, string) push.CommitGetter { return s.repository }, l, rt, rt.metrics).Handle),
-		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, topic{out}, localTopic).Handle),
+		route.FunctionPush: lambdaHandler(push.NewHandler(p, func(string, string, string) push.CommitGetter {
+			return commitsVia{rt.aws, s.repository}
+		}, l, rt, rt.metrics).Handle),
+		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, notify, localTopic).Handle),
 		route.FunctionPromote: lambdaHandler(promote.Invoke),
 	}
 	if p.Alarms != nil {
@@ -136,7 +176,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples) (*loc
 			},
 			Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{} },
 			Rollback: respond.RollbackByEvent{Bus: rt, Now: now},
-			Bus:      rt, Notify: topic{out}, Topic: localTopic, Now: now,
+			Bus:      rt, Notify: notify, Topic: localTopic, Now: now,
 		})
 		if err != nil {
 			return nil, err
@@ -184,22 +224,25 @@ func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promot
 		if err != nil {
 			return nil, err
 		}
-		return rt.environments.recorded(d), nil
+		return deployerVia{rt.aws, rt.environments.recorded(d)}, nil
 	}
-	w := &workflow{out: rt.out, executions: map[string]execution{}, started: map[string]bool{}}
-	promoter := promotion.New(p, l, rt, deployers, w, "local:approval", promotion.WithClock(now))
+	w := &workflow{out: rt.out, executions: map[string]execution{}, started: map[string]bool{},
+		wait: func(d time.Duration) { rt.clock = rt.clock.Add(d) }}
+	sfn := workflowVia{rt.aws, w}
+	promoter := promotion.New(p, l, rt, deployers, sfn, "local:approval", promotion.WithClock(now))
 	signer, err := approval.NewSigner(demoSecret)
 	if err != nil {
 		return nil, err
 	}
 	rt.mailbox = &mailbox{out: rt.out, to: map[string]string{}}
-	requests, err := approval.NewRequester(p, l, rt.mailbox, localTopic, signer, "https://approvals.highway.local/",
+	mail := topicVia{rt.aws, rt.mailbox}
+	requests, err := approval.NewRequester(p, l, mail, localTopic, signer, "https://approvals.highway.local/",
 		approval.WithClock(now), approval.WithEvents(rt))
 	if err != nil {
 		return nil, err
 	}
 	w.promoter, w.requests = promoter, requests
-	rt.links = approval.NewLinks(approval.New(l, w, rt.mailbox, localTopic, approval.WithClock(now), approval.WithEvents(rt)), signer)
+	rt.links = approval.NewLinks(approval.New(l, sfn, mail, localTopic, approval.WithClock(now), approval.WithEvents(rt)), signer)
 	return promoter, nil
 }
 
@@ -224,7 +267,14 @@ func (rt *local) approve(ctx context.Context, approver string) error {
 		return err
 	}
 	fmt.Fprintf(rt.out, "  %s opens %s://%s%s?...&action=approve&sig=... and confirms\n", approver, u.Scheme, u.Host, u.Path)
-	status, err := click(ctx, rt.links, u, rt.clock)
+	var status int
+	for attempt := 1; ; attempt++ {
+		// A person whose confirmation failed (a 500 page) presses again.
+		if status, err = click(ctx, rt.links, u, rt.clock); err == nil && status < 500 || attempt >= max(rt.delivery.attempts, 1) {
+			break
+		}
+		fmt.Fprintf(rt.out, "  approval → HTTP %d (%v); %s presses again\n", status, err, approver)
+	}
 	if err != nil {
 		return err
 	}
@@ -234,8 +284,11 @@ func (rt *local) approve(ctx context.Context, approver string) error {
 
 // Publish prints each event as a dry-run and queues it for the local router.
 func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
-	if err := (bus.DryRun{W: indent{rt.out}, Max: 160}).Publish(ctx, evs...); err != nil {
-		return err
+	err := rt.aws.call("events:PutEvents", "", func() error {
+		return (bus.DryRun{W: indent{rt.out}, Max: 160}).Publish(ctx, evs...)
+	})
+	if err != nil {
+		return asSDK("events:PutEvents", err)
 	}
 	for _, e := range evs {
 		detail, err := json.Marshal(e.Detail)
@@ -254,23 +307,34 @@ func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
 		if err != nil {
 			return err
 		}
-		rt.queue = append(rt.queue, envelope)
+		rt.enqueue(envelope)
 	}
 	return nil
+}
+
+// enqueue queues event for delivery, as many times as the delivery says.
+func (rt *local) enqueue(event []byte) {
+	for range max(rt.delivery.copies, 1) {
+		rt.queue = append(rt.queue, event)
+	}
 }
 
 // deliver routes event, and then everything the handlers publish in turn, until
 // the queue is empty.
 func (rt *local) deliver(ctx context.Context, event []byte) error {
-	rt.queue = append(rt.queue, event)
+	rt.enqueue(event)
 	return rt.drain(ctx)
 }
 
 // drain routes the queued events until none is left.
 func (rt *local) drain(ctx context.Context) error {
 	for len(rt.queue) > 0 {
-		ev := rt.queue[0]
-		rt.queue = rt.queue[1:]
+		next := 0
+		if rt.delivery.rng != nil {
+			next = rt.delivery.rng.IntN(len(rt.queue))
+		}
+		ev := rt.queue[next]
+		rt.queue = slices.Delete(rt.queue, next, next+1)
 		rt.track(ev)
 		fns, err := rt.router.Functions(ev)
 		if err != nil {
@@ -295,13 +359,31 @@ func (rt *local) drain(ctx context.Context) error {
 // call invokes one function's handler with an event, as Lambda would, and
 // prints its answer.
 func (rt *local) call(ctx context.Context, fn string, ev []byte) error {
-	res, err := rt.handlers[fn](ctx, ev)
-	if err != nil {
-		return fmt.Errorf("%s: %w", fn, err)
+	_, err := rt.invoke(ctx, fn, ev)
+	return err
+}
+
+// invoke invokes one function's handler with an event, as Lambda would: a
+// failed invocation is retried until the delivery's attempts. It prints the
+// answer and returns it.
+func (rt *local) invoke(ctx context.Context, fn string, ev []byte) (any, error) {
+	var res any
+	var err error
+	// Lambda names each invocation, and its retries keep the name.
+	rt.seq++
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("local-request-%d", rt.seq)})
+	for attempt := 1; ; attempt++ {
+		if res, err = rt.handlers[fn](ctx, ev); err == nil {
+			break
+		}
+		if attempt >= max(rt.delivery.attempts, 1) {
+			return nil, fmt.Errorf("%s: %w", fn, err)
+		}
+		fmt.Fprintf(rt.out, "  %s failed (%v); Lambda retries\n", fn, err)
 	}
 	js, _ := json.Marshal(res)
 	fmt.Fprintf(rt.out, "  %s → %s\n", fn, js)
-	return rt.explain(ctx, res)
+	return res, rt.explain(ctx, res)
 }
 
 // explain prints the decision behind a gate's result, check by check.

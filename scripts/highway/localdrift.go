@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,8 @@ func loadStackSamples(dir string) (stackSamples, error) {
 // each account sign with the account id as access key, which is how the
 // endpoint tells accounts apart. A detection started is printed.
 type cloudFormation struct {
-	srv *awsfake.Server
+	srv  *awsfake.Server
+	wire http.RoundTripper // the clients' transport; nil: the SDK's
 }
 
 // detectionID is the id of every detection the local CloudFormation starts:
@@ -101,11 +103,16 @@ func newCloudFormation(out io.Writer, s stackSamples) *cloudFormation {
 	return &cloudFormation{srv: srv}
 }
 
-// clients returns the CloudFormation clients of account.
+// clients returns the CloudFormation clients of account. With wire set,
+// their requests pass through it, and a failed one is not retried.
 func (c *cloudFormation) clients(account, region string) drift.Clients {
 	cfg := c.srv.Config()
 	cfg.Region = region
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(account, "local", "")
+	if c.wire != nil {
+		cfg.HTTPClient = &http.Client{Transport: c.wire}
+		cfg.RetryMaxAttempts = 1
+	}
 	cl := cloudformation.NewFromConfig(cfg)
 	return drift.Clients{Stacks: cl, Detections: cl, Drifts: cl}
 }
@@ -204,10 +211,11 @@ func (f deployerFunc) Deploy(ctx context.Context, t deploy.Target) (deploy.Resul
 	return f(ctx, t)
 }
 
-// clients returns the runtime check's clients; every account reads the same
-// stand-in.
-func (e *environments) clients(string, string, string) runtimecheck.Clients {
-	return runtimecheck.Clients{SSM: environmentsSSM{e}, ECS: environmentsECS{e}}
+// clientsVia are the runtime check's clients, their calls through c.
+func (e *environments) clientsVia(c awsCalls) func(string, string, string) runtimecheck.Clients {
+	return func(string, string, string) runtimecheck.Clients {
+		return runtimecheck.Clients{SSM: ssmVia{c, environmentsSSM{e}}, ECS: ecsVia{c, environmentsECS{e}}}
+	}
 }
 
 type environmentsSSM struct{ e *environments }
@@ -249,11 +257,15 @@ func (s environmentsECS) DescribeTaskDefinition(_ context.Context, in *ecs.Descr
 // newDriftHandler wires the drift function to the stand-ins.
 func (rt *local) newDriftHandler(p *policy.Policy, s stackSamples) (*drift.Handler, error) {
 	rt.cloudFormation = newCloudFormation(rt.out, s)
+	if rt.wire != nil {
+		rt.cloudFormation.wire = transportVia{c: rt.aws, base: rt.wire, service: "cloudformation",
+			mutating: map[string]string{"DetectStackDrift": "StackName"}}
+	}
 	rt.driftQueue = &driftQueue{}
 	return drift.New(drift.Config{
-		Policy: p, Clients: rt.cloudFormation.clients, Runtime: rt.environments.clients,
-		Ledger: rt.ledger, Queue: rt.driftQueue, QueueURL: "local:drift-queue",
-		Bus: rt, Notify: topic{rt.out}, Topic: localTopic, Metrics: rt.metrics,
+		Policy: p, Clients: rt.cloudFormation.clients, Runtime: rt.environments.clientsVia(rt.aws),
+		Ledger: rt.ledger, Queue: queueVia{rt.aws, rt.driftQueue}, QueueURL: "local:drift-queue",
+		Bus: rt, Notify: topicVia{rt.aws, topic{rt.out}}, Topic: localTopic, Metrics: rt.metrics,
 		Limits: drift.NewLimits(100, 0, drift.Backoff{}),
 		Now:    func() time.Time { return rt.clock },
 	})
@@ -271,12 +283,34 @@ func (rt *local) driftRound(ctx context.Context) error {
 	if err := rt.call(ctx, route.FunctionDrift, ev); err != nil {
 		return err
 	}
-	batch, err := json.Marshal(rt.driftQueue.batch())
-	if err != nil {
-		return err
-	}
-	if err := rt.call(ctx, route.FunctionDrift, batch); err != nil {
-		return err
+	// The queue hands the batch over; the messages the function reports
+	// failed come back, as SQS makes them visible again, until none is left.
+	pending := rt.driftQueue.batch()
+	for attempt := 1; len(pending.Records) > 0; attempt++ {
+		batch, err := json.Marshal(pending)
+		if err != nil {
+			return err
+		}
+		res, err := rt.invoke(ctx, route.FunctionDrift, batch)
+		if err != nil {
+			return err
+		}
+		failed := map[string]bool{}
+		if r, ok := res.(events.SQSEventResponse); ok {
+			for _, f := range r.BatchItemFailures {
+				failed[f.ItemIdentifier] = true
+			}
+		}
+		var again events.SQSEvent
+		for _, m := range pending.Records {
+			if failed[m.MessageId] {
+				again.Records = append(again.Records, m)
+			}
+		}
+		if len(again.Records) > 0 && attempt >= max(rt.delivery.attempts, 1) {
+			return fmt.Errorf("drift: %d detections still failed after %d receives", len(again.Records), attempt)
+		}
+		pending = again
 	}
 	return rt.drain(ctx)
 }

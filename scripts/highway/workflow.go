@@ -35,6 +35,7 @@ import (
 // of its own.
 type workflow struct {
 	out        io.Writer
+	wait       func(time.Duration) // the scenario's time passing, as in a Wait state
 	promoter   *promotion.Promoter
 	requests   *approval.Requester
 	executions map[string]execution // waiting, by task token
@@ -98,6 +99,16 @@ func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 	return started, nil
 }
 
+// execution names the execution a task token belongs to (its promotion), or
+// the token when it belongs to none: a task is answered once per execution,
+// whichever try of its request it was.
+func (w *workflow) execution(token string) string {
+	if ex, ok := w.executions[token]; ok {
+		return ex.PromotionID
+	}
+	return token
+}
+
 // Succeed resumes an approved workflow: Deploy, the status loop, Record.
 func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
 	ex, ok := w.executions[token]
@@ -107,7 +118,14 @@ func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
 	delete(w.executions, token)
 	fmt.Fprintf(w.out, "  workflow %s: approved; Deploy\n", ex.PromotionID)
 	out, err := w.run(ctx, ex, promotion.StepDeploy, "")
-	for err == nil && out.Status == "deploying" {
+	for polls := 0; err == nil && out.Status == "deploying"; polls++ {
+		if polls == maxPolls {
+			err = fmt.Errorf("still deploying after %d looks", polls)
+			break
+		}
+		if w.wait != nil {
+			w.wait(promotion.StatusPoll)
+		}
 		out, err = w.run(ctx, ex, promotion.StepStatus, "")
 	}
 	status := out.Status
@@ -131,6 +149,10 @@ func (w *workflow) Fail(ctx context.Context, token, errorName, cause string) err
 	w.record(ctx, ex, "rejected")
 	return nil
 }
+
+// maxPolls bounds the status loop of the demo's workflow: a deployment the
+// demo starts is done at once, or within a few looks.
+const maxPolls = 100
 
 // record runs the Record step; when it fails past its retries, the
 // execution fails, as the state machine's would (and its alarm fires).

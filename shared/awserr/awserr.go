@@ -4,6 +4,10 @@ package awserr
 
 import (
 	"errors"
+	"net"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/aws/smithy-go"
 )
@@ -49,4 +53,31 @@ var refusedCodes = map[string]bool{
 func Refused(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && refusedCodes[ae.ErrorCode()]
+}
+
+// Transient reports whether err is one a retry may fix: AWS throttled the
+// call (the SDK's throttle and retryable codes), failed on its side (HTTP
+// 5xx), or the connection failed. Evidence read with such an error is
+// missing by chance, not absent: the reader retries rather than decide on
+// it.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code := ae.ErrorCode()
+		if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+			return true
+		}
+		if _, ok := retry.DefaultRetryableErrorCodes[code]; ok {
+			return true
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }

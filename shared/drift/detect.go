@@ -63,7 +63,9 @@ func (h *Handler) detectMessage(ctx context.Context, m events.SQSMessage) error 
 			"account", s.Account, "region", s.Region)
 		return nil
 	}
-	started, err := h.Start(ctx, s)
+	// The messages of a batch share the invocation's request id: each claims
+	// as a holder of its own.
+	started, err := h.start(ctx, s, ledger.HolderOf(ctx)+"/"+m.MessageId)
 	if err != nil {
 		if permanent(err) {
 			slog.ErrorContext(ctx, "drift detection refused", "stack", s.Name, "account", s.Account, "region", s.Region, "error", err)
@@ -93,8 +95,16 @@ func permanent(err error) bool {
 
 // Start starts one stack's drift detection within the limits and files it as
 // pending (Status DETECTING, id PendingID). It returns the pending record, or
-// nil when a detection of the stack started within Rerun.
+// nil when a detection of the stack started within Rerun, or is being started
+// by a concurrent delivery: deliveries of the same stack (a swept round run
+// again, SQS delivering a message twice) claim its start on the ledger first,
+// so one of them calls DetectStackDrift.
 func (h *Handler) Start(ctx context.Context, s Stack) (*ledger.DriftReport, error) {
+	return h.start(ctx, s, ledger.HolderOf(ctx))
+}
+
+// start is Start, claiming as holder.
+func (h *Handler) start(ctx context.Context, s Stack, holder string) (*ledger.DriftReport, error) {
 	pid := PendingID(s.Account, s.Region, s.Name)
 	last, err := latestReport(ctx, h.ledger, pid)
 	if err != nil {
@@ -103,13 +113,39 @@ func (h *Handler) Start(ctx context.Context, s Stack) (*ledger.DriftReport, erro
 	if last != nil && h.now().Sub(last.At) < h.rerun {
 		return nil, nil
 	}
+	// The start is claimed for the Rerun window it falls in.
+	window := h.now().Truncate(h.rerun).Unix()
+	var (
+		pending   *ledger.DriftReport
+		detectErr error
+	)
+	done, err := h.claims(holder).Once(ctx, fmt.Sprintf("drift:detect:%s:%d", pid, window), "drift-detect/"+pid, "", func() error {
+		pending, detectErr = h.detect(ctx, s, pid)
+		return detectErr
+	})
+	switch {
+	case detectErr != nil:
+		return nil, detectErr
+	case err != nil && pending == nil: // the claim could not be read or taken
+		return nil, fmt.Errorf("%w: %w", errLedger, err)
+	case err != nil: // started and filed, but the claim not marked done: it ends with its lease
+		slog.WarnContext(ctx, "drift detection started; its claim stays until its lease ends", "stack", s.Name, "error", err)
+	case !done:
+		return nil, nil
+	}
+	return pending, nil
+}
+
+// detect calls DetectStackDrift on one stack and files the pending detection;
+// it fails only when the detection did not start.
+func (h *Handler) detect(ctx context.Context, s Stack, pid string) (*ledger.DriftReport, error) {
 	name := s.ID
 	if name == "" {
 		name = s.Name
 	}
 	api := h.clients(s.Account, s.Region).Detections
 	var out *cloudformation.DetectStackDriftOutput
-	err = h.limits.Do(ctx, s.Account, func(ctx context.Context, opt func(*cloudformation.Options)) error {
+	err := h.limits.Do(ctx, s.Account, func(ctx context.Context, opt func(*cloudformation.Options)) error {
 		var err error
 		out, err = api.DetectStackDrift(ctx, &cloudformation.DetectStackDriftInput{StackName: aws.String(name)}, opt)
 		return err
@@ -126,7 +162,12 @@ func (h *Handler) Start(ctx context.Context, s Stack) (*ledger.DriftReport, erro
 		DetectionID: aws.ToString(out.StackDriftDetectionId),
 	}
 	if err := h.ledger.Put(ctx, pending); err != nil {
-		return nil, fmt.Errorf("%w: record detection of %s: %w", errLedger, s.Name, err)
+		// Started all the same: starting it again would run a second
+		// detection. Its completion is reported as one Highway did not
+		// start (the stack is selected), and a lost completion event is
+		// made up for by the next round.
+		slog.WarnContext(ctx, "drift detection started but not filed as pending", "stack", s.Name,
+			"detection", pending.DetectionID, "error", err)
 	}
 	return pending, nil
 }

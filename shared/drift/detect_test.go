@@ -3,6 +3,7 @@ package drift
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -10,9 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -122,6 +125,54 @@ func TestDetectDoesNotRestartARecentDetection(t *testing.T) {
 	// next sweep's message past DefaultRerun does.
 	if n := len(f.aws.Calls("DetectStackDrift")); n != 2 {
 		t.Errorf("DetectStackDrift called %d times, want 2", n)
+	}
+}
+
+func TestConcurrentDeliveriesOfAStackStartOneDetection(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	var d fakeDetections
+	d.serve(f.aws)
+	// A round swept twice (its first run failed and was retried) queues
+	// every stack twice, and SQS may hand both copies over in one batch.
+	stacks := prodStacks(2)
+	ev := stackMessages(t, append(slices.Clone(stacks), stacks...))
+	// One invocation, whose messages share its request id.
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "b1c0a4a2-0a8e-4d2c-9d43-1f6f0c0e9a11"})
+	resp, err := f.h.Detect(ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("Detect() = %+v, %v", resp, err)
+	}
+	for _, s := range stacks {
+		if d.started[s.ID] != 1 {
+			t.Errorf("detections of %s started = %d, want 1", s.Name, d.started[s.ID])
+		}
+	}
+}
+
+// losingPending is a ledger whose writes of pending detections are lost.
+type losingPending struct{ ledger.Ledger }
+
+func (l losingPending) Put(ctx context.Context, r ledger.Record) error {
+	if rep, ok := r.(*ledger.DriftReport); ok && rep.Status == StatusDetecting {
+		return errors.New("ledger unavailable")
+	}
+	return l.Ledger.Put(ctx, r)
+}
+
+func TestLostPendingWriteStartsNoSecondDetection(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	f.h.ledger = losingPending{f.ledger}
+	var d fakeDetections
+	d.serve(f.aws)
+	stacks := prodStacks(1)
+	ev := stackMessages(t, stacks)
+	for range 2 { // a delivery, then SQS's redelivery of the same message
+		if resp, err := f.h.Detect(context.Background(), ev); err != nil || len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("Detect() = %+v, %v, want the message acknowledged: the detection started", resp, err)
+		}
+	}
+	if n := d.started[stacks[0].ID]; n != 1 {
+		t.Errorf("detections started = %d, want 1: the lost write is no reason to start another", n)
 	}
 }
 

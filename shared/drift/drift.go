@@ -268,3 +268,16 @@ func latestReport(ctx context.Context, l ledger.Ledger, id string) (*ledger.Drif
 	}
 	return r, nil
 }
+
+// ClaimLease is how long a delivery holds its claim on a detection's start
+// or an announcement before another may take it over: longer than the drift
+// function's timeout.
+const ClaimLease = 15 * time.Minute
+
+// claims are the claims of holder, a delivery.
+func (h *Handler) claims(holder string) *ledger.Claims {
+	return &ledger.Claims{Ledger: h.ledger, Now: h.now, Holder: holder, Lease: ClaimLease, Keep: claimKeep}
+}
+
+// claimKeep is how long a claim's key is kept: past any redelivery.
+const claimKeep = 7 * 24 * time.Hour

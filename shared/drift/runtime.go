@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/highwayhq/highway/shared/awserr"
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/report"
@@ -50,7 +51,10 @@ type RuntimeResult struct {
 // digest promoted there, files the outcome with runtimecheck.Check at time
 // at, and announces a changed mismatch as "Artifact Drift" with an alert. An
 // environment that cannot be read is logged and named in Failed; the others
-// are still checked. Without Config.Runtime it checks nothing.
+// are still checked. A read that failed by chance (a throttle, a server
+// error) also fails the round, so that it is run again: its check is not
+// lost until the next schedule, and those done repeat nothing at the same
+// time. Without Config.Runtime it checks nothing.
 func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult, error) {
 	var res RuntimeResult
 	if h.runtime == nil {
@@ -73,6 +77,9 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 			case err != nil:
 				slog.ErrorContext(ctx, "runtime check failed", "environment", id, "error", err)
 				res.Failed = append(res.Failed, id)
+				if awserr.Transient(err) {
+					errs = append(errs, fmt.Errorf("runtime check of %s: %w", id, err))
+				}
 				continue
 			}
 			res.Checked++
@@ -88,7 +95,9 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 }
 
 // announceRuntime measures a runtime report and, when it is a changed
-// mismatch, publishes "Artifact Drift" and alerts.
+// mismatch, publishes "Artifact Drift" and alerts, each once across
+// deliveries of the round (claimed by report and time): a round run again
+// after a failure resumes what it did not do.
 func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) error {
 	mismatch := rep.Status == runtimecheck.StatusMismatch
 	drifted := 0.0
@@ -101,22 +110,30 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 	if !mismatch || !rep.Changed {
 		return nil
 	}
+	claims := h.claims(ledger.HolderOf(ctx))
+	key := func(step string) string { return fmt.Sprintf("drift:%s:%s:%d", step, rep.ID, rep.At.UnixNano()) }
 	notice := ArtifactNotice{App: rep.App, Env: rep.Env, Report: rep.ID, Expected: rep.ExpectedDigest, Running: rep.Digest, Target: rep.Target}
-	if err := h.bus.Publish(ctx, bus.Event{DetailType: DetailTypeArtifactDrift, Detail: notice, Time: rep.At}); err != nil {
-		return fmt.Errorf("announce artifact drift of %s: %w", rep.ID, err)
-	}
-	slog.WarnContext(ctx, "artifact drift", "environment", rep.ID, "expected", rep.ExpectedDigest, "running", rep.Digest, "target", rep.Target)
-	if h.topic == "" {
+	_, err := claims.Once(ctx, key("announce"), "drift-announce/"+rep.ID, rep.App, func() error {
+		if err := h.bus.Publish(ctx, bus.Event{DetailType: DetailTypeArtifactDrift, Detail: notice, Time: rep.At}); err != nil {
+			return fmt.Errorf("announce artifact drift of %s: %w", rep.ID, err)
+		}
+		slog.WarnContext(ctx, "artifact drift", "environment", rep.ID, "expected", rep.ExpectedDigest, "running", rep.Digest, "target", rep.Target)
 		return nil
-	}
-	_, err := h.notify.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(h.topic),
-		Subject:  aws.String(report.Shorten(fmt.Sprintf("Highway ARTIFACT DRIFT: %s %s runs what was not promoted", rep.App, rep.Env), 100)),
-		Message: aws.String(fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",
-			rep.App, rep.Env, orNone(rep.Digest), rep.Target, rep.ExpectedDigest)),
 	})
-	if err != nil {
-		return fmt.Errorf("alert artifact drift of %s: %w", rep.ID, err)
+	if err != nil || h.topic == "" {
+		return err
 	}
-	return nil
+	_, err = claims.Once(ctx, key("alert"), "drift-alert/"+rep.ID, rep.App, func() error {
+		_, err := h.notify.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String(h.topic),
+			Subject:  aws.String(report.Shorten(fmt.Sprintf("Highway ARTIFACT DRIFT: %s %s runs what was not promoted", rep.App, rep.Env), 100)),
+			Message: aws.String(fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",
+				rep.App, rep.Env, orNone(rep.Digest), rep.Target, rep.ExpectedDigest)),
+		})
+		if err != nil {
+			return fmt.Errorf("alert artifact drift of %s: %w", rep.ID, err)
+		}
+		return nil
+	})
+	return err
 }

@@ -132,6 +132,70 @@ func TestCheckRuntimeGoesOnPastAnUnreadableEnvironment(t *testing.T) {
 	}
 }
 
+func TestThrottledRuntimeReadFailsTheRoundToBeRunAgain(t *testing.T) {
+	running := promotedDigest
+	f := runtimeFixture(t, &running)
+	throttled := true
+	f.aws.OnFunc("GetParameter", func(r awsfake.Request) awsfake.Response {
+		if throttled {
+			return awsfake.APIError(400, "ThrottlingException", "Rate exceeded")
+		}
+		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, running))
+	})
+	ctx := context.Background()
+	at := f.clock.now()
+	res, err := f.h.CheckRuntime(ctx, at)
+	if err == nil || !strings.Contains(err.Error(), "checkout/prod") {
+		t.Fatalf("CheckRuntime() error = %v, want prod's throttled read to fail the round", err)
+	}
+	if !slices.Equal(res.Failed, []string{"checkout/prod"}) {
+		t.Errorf("Failed = %v, want [checkout/prod]", res.Failed)
+	}
+	throttled = false
+	for range 2 { // the retried round, then a redelivery of it
+		if _, err := f.h.CheckRuntime(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current, err := f.ledger.CurrentDriftReports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(current) != 1 || current[0].ID != "checkout/prod" || current[0].Status != runtimecheck.StatusInSync {
+		t.Errorf("current reports = %+v, want prod's IN_SYNC, filed by the retried round", current)
+	}
+}
+
+func TestRoundRunAgainAnnouncesArtifactDriftOnce(t *testing.T) {
+	running := strangerDigest
+	f := runtimeFixture(t, &running)
+	snsDown, alerts := true, 0
+	f.aws.OnFunc("Publish", func(awsfake.Request) awsfake.Response {
+		if snsDown {
+			return awsfake.APIError(500, "InternalError", "internal error")
+		}
+		alerts++
+		return awsfake.XML(200, snsOK)
+	})
+	ctx := context.Background()
+	at := f.clock.now()
+	if _, err := f.h.CheckRuntime(ctx, at); err == nil {
+		t.Fatal("CheckRuntime() with the alert failing = nil, want the error")
+	}
+	snsDown = false
+	for range 2 { // the round's retry, then a redelivery of the scheduled event
+		if _, err := f.h.CheckRuntime(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.bus.types(); !slices.Equal(got, []string{DetailTypeArtifactDrift}) {
+		t.Errorf("published %v, want one Artifact Drift", got)
+	}
+	if alerts != 1 {
+		t.Errorf("alert sent %d times, want once, by the retried round", alerts)
+	}
+}
+
 func TestInvokeDispatchesOnThePayload(t *testing.T) {
 	running := strangerDigest
 	f := runtimeFixture(t, &running)

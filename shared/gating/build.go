@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
+	"github.com/highwayhq/highway/shared/awserr"
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/gate"
@@ -197,6 +198,9 @@ func (h *Builds) collect(ctx context.Context, app *policy.App, be evidence.Build
 			ev.ImageScan = gate.Input[gate.ImageScan]{From: fmt.Sprintf("the build exported no %s and %s", evidence.EnvImageRepository, evidence.EnvImageDigest)}
 		}
 	}
+	if err := missedByChance(ev); err != nil {
+		return gate.Evidence{}, ev.Tests, err
+	}
 	if be.Build.Branch != "" && g.Checks.SlowTests != nil && g.Checks.SlowTests.Regression != nil {
 		b, err := h.baseline(ctx, app.Name, be.Build.Branch)
 		if err != nil {
@@ -207,6 +211,21 @@ func (h *Builds) collect(ctx context.Context, app *policy.App, be evidence.Build
 		}
 	}
 	return ev, ev.Tests, nil
+}
+
+// missedByChance returns an error when a piece of evidence could not be read
+// for a reason a retry may fix (AWS throttled or failed the read): such
+// evidence is not missing, and deciding without it would fail a good build
+// for good. The invocation fails instead, and its retry reads it again.
+// Evidence that is absent, refused or unreadable as it is still fails its
+// check closed.
+func missedByChance(ev gate.Evidence) error {
+	for _, err := range []error{ev.Tests.Err, ev.SARIF.Err, ev.Coverage.Err, ev.ImageScan.Err} {
+		if awserr.Transient(err) {
+			return fmt.Errorf("evidence not read, a retry reads it again: %w", err)
+		}
+	}
+	return nil
 }
 
 // learnFrom adds a passing build's timings to its branch's baseline. A failure

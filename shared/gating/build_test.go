@@ -3,11 +3,15 @@ package gating
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/ledger"
@@ -245,5 +249,50 @@ func TestArtifactBeyondTheLimitsFailsClosed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// throttledOnce answers the first request it sees with S3's throttle (503
+// SlowDown), and passes the others on.
+type throttledOnce struct {
+	base http.RoundTripper
+	done atomic.Bool
+}
+
+func (t *throttledOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.done.CompareAndSwap(false, true) {
+		body := `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`
+		return &http.Response{StatusCode: 503, Status: "503 Slow Down", Header: http.Header{"Content-Type": {"application/xml"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
+	}
+	return t.base.RoundTrip(req)
+}
+
+// A throttled artifact read is no evidence missing: the gate decides
+// nothing on it, and fails the invocation; its retry reads the artifact and
+// passes the build. (Failing the checks closed on it would stop a good build
+// for good.)
+func TestThrottledEvidenceIsReadAgainNotFailed(t *testing.T) {
+	f := newFixture(t)
+	f.artifact(t, succeededKey, map[string]string{"reports/junit/unit.xml": junitPass, "reports/gosec.sarif": sarifClean, "reports/coverage.xml": coverage80})
+	store := f.s3opts
+	throttle := &throttledOnce{base: http.DefaultTransport}
+	f.s3opts = func(o *s3.Options) {
+		store(o)
+		o.HTTPClient = &http.Client{Transport: throttle}
+		o.RetryMaxAttempts = 1 // the SDK gave up, as it does after its retries
+	}
+	h := f.builds()
+	ev := localaws.Event(t, "codebuild-build-succeeded.json", nil)
+
+	if _, err := h.Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "a retry reads it again") {
+		t.Fatalf("Handle() with the artifact read throttled = %v, want an error for the retry", err)
+	}
+	if ds := f.decisions(t, "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"); len(ds) != 0 {
+		t.Fatalf("decisions after the throttled read = %d, want none", len(ds))
+	}
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil || res.Verdict != ledger.VerdictPass {
+		t.Fatalf("Handle() retried = %+v, %v; want the build passed", res, err)
 	}
 }

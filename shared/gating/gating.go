@@ -13,7 +13,6 @@ package gating
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -159,13 +158,11 @@ func (c *core) decided(ctx context.Context, commit, id string) (*ledger.GateDeci
 // claim still looks alive.)
 var ErrSettling = errors.New("another delivery is settling the decision")
 
-// Claims on a decision: a delivery holds one until its invocation must end
-// (its context's deadline, plus claimSkew for the clocks of other hosts), or
-// for claimFor when its context has no deadline.
-const (
-	claimFor  = 2 * time.Minute
-	claimSkew = 5 * time.Second
-)
+// claimFor is how long a delivery holds the claim on a decision before
+// another may take it over: longer than the gate's timeout, so a live
+// delivery never loses it. The delivery's own retry (the same Lambda
+// request) takes it over at once.
+const claimFor = 2 * time.Minute
 
 // settle finishes the effects of the decision recorded under key that are not
 // done yet: the announcement, then enforce. Each effect is claimed, then done:
@@ -180,24 +177,28 @@ func (c *core) settle(ctx context.Context, key string, d *ledger.GateDecision, e
 	if d.Announced && d.Enforced {
 		return d, nil
 	}
-	lock, fresh, err := c.claim(ctx, key, d.App)
-	if err != nil {
+	claims := &ledger.Claims{Ledger: c.ledger, Now: c.now, Holder: ledger.HolderOf(ctx), Lease: claimFor}
+	lock, state, err := claims.Claim(ctx, "claim:"+key, key, d.App)
+	switch {
+	case err != nil:
 		return d, err
+	case state != ledger.ClaimHeld:
+		return d, fmt.Errorf("%w: %s is claimed until %s", ErrSettling, key, lock.Until.UTC().Format(time.RFC3339))
 	}
-	if !fresh {
-		// Another delivery held the claim: it may have done some effects.
-		stored, _, err := ledger.RecordOnce(ctx, c.ledger, key, 0, d)
-		if err != nil {
-			return d, errors.Join(fmt.Errorf("read decision %s: %w", key, err), c.release(ctx, lock))
-		}
-		d = stored
+	// A delivery that held the claim before may have done some effects.
+	stored, _, err := ledger.RecordOnce(ctx, c.ledger, key, 0, d)
+	if err != nil {
+		claims.Release(ctx, lock)
+		return d, fmt.Errorf("read decision %s: %w", key, err)
 	}
+	d = stored
 	if !d.Announced {
 		err := c.bus.Publish(ctx, bus.Event{DetailType: DetailTypeGateDecided, Time: d.At, Detail: Decided{
 			App: d.App, Build: d.ID, Commit: d.Commit, Digest: d.Digest, Verdict: d.Verdict, Checks: d.Checks, Artifact: d.Artifact,
 		}})
 		if err != nil {
-			return d, errors.Join(fmt.Errorf("announce decision %s: %w", d.ID, err), c.release(ctx, lock))
+			claims.Release(ctx, lock)
+			return d, fmt.Errorf("announce decision %s: %w", d.ID, err)
 		}
 		d.Announced = true
 		if err := c.done(ctx, d); err != nil {
@@ -207,14 +208,16 @@ func (c *core) settle(ctx context.Context, key string, d *ledger.GateDecision, e
 	if !d.Enforced {
 		what, err := enforce(ctx, d)
 		if err != nil {
-			return d, errors.Join(fmt.Errorf("enforce decision %s: %w", d.ID, err), c.release(ctx, lock))
+			claims.Release(ctx, lock)
+			return d, fmt.Errorf("enforce decision %s: %w", d.ID, err)
 		}
 		d.Enforced, d.Enforcement = true, what
 		if err := c.done(ctx, d); err != nil {
 			return d, err
 		}
 	}
-	return d, c.release(ctx, lock)
+	claims.Release(ctx, lock)
+	return d, nil
 }
 
 // done records on d an effect just done, under the claim. Its claim is not
@@ -224,50 +227,6 @@ func (c *core) done(ctx context.Context, d *ledger.GateDecision) error {
 	if err := c.ledger.Update(ctx, d); err != nil {
 		// ErrStale too: the claim expired and another delivery took it over.
 		return fmt.Errorf("record effects of %s: %w", d.ID, err)
-	}
-	return nil
-}
-
-// claim takes the claim on the decision of key for this delivery, until its
-// context's deadline. The claim is a lock recorded once under the decision's
-// key, so two deliveries cannot both create it; taking it over from a holder
-// whose time is up is a conditional update of its version. fresh says no
-// delivery held it before. It fails with ErrSettling while another delivery
-// holds it, or wins it first.
-func (c *core) claim(ctx context.Context, key, app string) (lock *ledger.Lock, fresh bool, err error) {
-	now := c.now()
-	until := now.Add(claimFor)
-	if deadline, ok := ctx.Deadline(); ok {
-		until = deadline.Add(claimSkew)
-	}
-	holder := rand.Text()
-	lock = &ledger.Lock{Header: ledger.Header{ID: key, App: app, At: now}, Holder: holder, Until: until}
-	lock, created, err := ledger.RecordOnce(ctx, c.ledger, "claim:"+key, 0, lock)
-	switch {
-	case err != nil:
-		return nil, false, fmt.Errorf("claim %s: %w", key, err)
-	case created:
-		return lock, true, nil
-	case lock.Holder != "" && now.Before(lock.Until):
-		return nil, false, fmt.Errorf("%w: %s is claimed until %s", ErrSettling, key, lock.Until.UTC().Format(time.RFC3339))
-	}
-	lock.Holder, lock.Until = holder, until
-	err = c.ledger.Update(ctx, lock)
-	if errors.Is(err, ledger.ErrStale) {
-		return nil, false, fmt.Errorf("%w: a concurrent delivery claimed %s first", ErrSettling, key)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("claim %s: %w", key, err)
-	}
-	return lock, false, nil
-}
-
-// release frees a claim this delivery holds. A claim another delivery took
-// over meanwhile (ErrStale) is theirs to release.
-func (c *core) release(ctx context.Context, lock *ledger.Lock) error {
-	lock.Holder, lock.Until = "", time.Time{}
-	if err := c.ledger.Update(ctx, lock); err != nil && !errors.Is(err, ledger.ErrStale) {
-		return fmt.Errorf("release claim %s: %w", lock.ID, err)
 	}
 	return nil
 }

@@ -222,7 +222,9 @@ func (h *Jobs) judge(ctx context.Context, job pipelineJob, c JobClients) (*ledge
 	ev := gate.Evidence{Build: build}
 	loc := evidence.Location{Bucket: aws.ToString(s3loc.BucketName), Key: aws.ToString(s3loc.ObjectKey)}
 	ev.Tests, ev.SARIF, ev.Coverage = evidence.FromS3(ctx, s3c, loc, app.Gate.Reports, h.limits)
-
+	if err := missedByChance(ev); err != nil {
+		return nil, false, err
+	}
 	return h.record(ctx, jobKey(job.id), gate.Evaluate(ArtifactOnly(app.Gate), ev, h.now()))
 }
 

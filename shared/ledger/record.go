@@ -236,6 +236,10 @@ type Promotion struct {
 	// Handle identifies the deployment the adapter started (a pipeline
 	// execution id, an ECS deployment), to match its completion event.
 	Handle string `json:"handle,omitempty"`
+	// Deployed says the adapter's deployment was done when it returned (an
+	// SSM parameter written, an alias moved): no completion event will come,
+	// and the promotion finishes on its own.
+	Deployed bool `json:"deployed,omitempty"`
 	// Reason says why a promotion was refused, superseded or failed.
 	Reason string `json:"reason,omitempty"`
 }

@@ -376,6 +376,13 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			}
 			continue
 		}
+		if launched(pr) {
+			// Started: what follows its start may not have been done.
+			if err := p.started(ctx, app, env, pr); err != nil {
+				return err
+			}
+			continue
+		}
 		if pr.Status != ledger.PromotionRequested {
 			continue
 		}
@@ -415,10 +422,16 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 	return err
 }
 
-// stalled reports a promotion claimed for deployment whose deployment never got
-// a handle, for longer than the lock lasts.
+// launched reports a promotion whose deployment its adapter started: it got
+// a handle, or was done at once.
+func launched(pr *ledger.Promotion) bool {
+	return pr.Status == ledger.PromotionDeploying && (pr.Handle != "" || pr.Deployed)
+}
+
+// stalled reports a promotion claimed for deployment whose deployment its
+// adapter never started, for longer than the lock lasts.
 func stalled(pr *ledger.Promotion, now time.Time) bool {
-	return pr.Status == ledger.PromotionDeploying && pr.Handle == "" && now.Sub(pr.StartedAt) > lockTTL
+	return pr.Status == ledger.PromotionDeploying && !launched(pr) && now.Sub(pr.StartedAt) > lockTTL
 }
 
 // requestApproval starts the approval workflow of a promotion; its execution
@@ -448,8 +461,11 @@ func (p *Promoter) requestApproval(ctx context.Context, pr *ledger.Promotion, en
 // Deploy takes the environment's lock for pr and deploys its artifact. It
 // returns false, and changes nothing, when another promotion holds the lock.
 func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (bool, error) {
-	if pr.Status == ledger.PromotionDeploying || pr.Status.Final() {
-		return true, nil // a retried step: the deployment already started or ended
+	switch {
+	case launched(pr):
+		return true, p.started(ctx, app, env, pr) // a retried step: resume what follows the start
+	case pr.Status == ledger.PromotionDeploying || pr.Status.Final():
+		return true, nil // a retried step: the deployment is starting, or ended
 	}
 	held, err := p.lock(ctx, app.Name, env.Name, pr.ID)
 	if err != nil || !held {
@@ -489,17 +505,27 @@ func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Envi
 		pr.Status = from
 		return false, errors.Join(fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err), p.update(ctx, pr))
 	}
-	pr.Handle, pr.Reason = res.Handle, res.Detail
+	pr.Handle, pr.Reason, pr.Deployed = res.Handle, res.Detail, res.Done
 	if err := p.update(ctx, pr); err != nil {
 		return false, err
 	}
-	if err := p.announce(ctx, DetailTypeArtifactPromoted, pr); err != nil {
-		return false, err
+	return true, p.started(ctx, app, env, pr)
+}
+
+// started makes what follows a deployment's start, exactly once across
+// deliveries and retries: its announcement and, for a deployment done when
+// its adapter returned, the promotion's finish. A delivery that failed on
+// either leaves the promotion deploying; the retry, or the next tick, finds
+// it so and calls started again.
+func (p *Promoter) started(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) error {
+	claims := &ledger.Claims{Ledger: p.ledger, Now: p.now, Holder: ledger.HolderOf(ctx), Lease: settleLease}
+	done, err := claims.Once(ctx, "promoted:"+pr.ID, pr.ID+"/promoted", pr.App, func() error {
+		return p.announce(ctx, DetailTypeArtifactPromoted, pr)
+	})
+	if err != nil || !done || !pr.Deployed {
+		return err
 	}
-	if res.Done {
-		return true, p.Finish(ctx, app, env, pr, true, res.Detail)
-	}
-	return true, nil
+	return p.Finish(ctx, app, env, pr, true, pr.Reason)
 }
 
 // Finished records the end of the deployment whose handle an environment's
@@ -518,56 +544,84 @@ func (p *Promoter) Finished(ctx context.Context, app *policy.App, env *policy.En
 	return false, nil
 }
 
-// Finish records a deployment's outcome, once: the deployment record, the
-// promotion's end and the lock's release. A success requests the next
-// environment after its soak time and advances it (a rollback stays where it
-// is); a failure quarantines the artifact.
+// Finish records a deployment's outcome, once: the promotion's end and the
+// lock's release, then what follows from it (settle). A delivery that finds
+// the promotion ended by another settles what that one left undone.
 func (p *Promoter) Finish(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion, success bool, detail string) error {
-	if pr.Status.Final() {
-		return nil // a redelivered completion
+	if !pr.Status.Final() {
+		status := ledger.PromotionSucceeded
+		if !success {
+			status = ledger.PromotionFailed
+		}
+		if _, err := p.end(ctx, pr, status, detail); err != nil {
+			return err
+		}
 	}
-	now := p.now()
-	status, dstatus := ledger.PromotionSucceeded, ledger.DeploymentSuccess
-	if !success {
-		status, dstatus = ledger.PromotionFailed, ledger.DeploymentFailure
+	if pr.Status != ledger.PromotionSucceeded && pr.Status != ledger.PromotionFailed {
+		return nil // still running, or ended another way (superseded, rejected, ...)
 	}
-	started := pr.StartedAt
-	if started.IsZero() {
-		started = pr.At
-	}
-	dep := &ledger.Deployment{
-		Header:      ledger.Header{ID: "dep-" + pr.ID, App: pr.App, Env: pr.Env, Commit: pr.Commit, Digest: pr.Digest, At: started},
-		Commits:     []string{pr.Commit},
-		PromotionID: pr.ID, Status: dstatus, FinishedAt: now, Duration: now.Sub(started),
-	}
-	// The commit's time, carried for lead time; a deployment is recorded
-	// without it rather than not at all.
-	if at, err := ledger.CommittedAt(ctx, p.ledger, pr.Commit); err != nil {
-		slog.WarnContext(ctx, "deployment recorded without its commit time", "promotion", pr.ID, "error", err)
-	} else if !at.IsZero() {
-		dep.CommittedAt = map[string]time.Time{pr.Commit: at}
-	}
-	if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
-		return fmt.Errorf("record deployment of %s: %w", pr.ID, err)
-	}
-	if ended, err := p.end(ctx, pr, status, detail); err != nil || !ended {
-		return err // !ended: another delivery of the completion recorded it
-	}
-	if err := p.announce(ctx, DetailTypeDeploymentFinished, dep); err != nil {
-		return err
-	}
-	if !success {
-		return p.Quarantine(ctx, pr.Digest, fmt.Sprintf("deployment to %s failed: %s", env.Name, detail))
-	}
-	next, ok := app.Next(env.Name)
-	if !ok || rollingBack(pr) {
-		return nil
-	}
-	a, err := p.artifact(ctx, pr.Digest)
-	if err != nil {
-		return err
-	}
-	if _, err := p.Request(ctx, a, next, env.Name, now.Add(next.Soak)); err != nil {
+	return p.settle(ctx, app, env, pr)
+}
+
+// settleLease is how long a delivery holds the settling of a finished
+// promotion before another may take it over: longer than the promote
+// function's timeout.
+const settleLease = 2 * time.Minute
+
+// settle makes what follows a finished promotion, exactly once across
+// deliveries and retries (claimed, then done): the deployment record, the
+// next environment's request after its soak (a rollback stays where it is)
+// or the artifact's quarantine, and the announcement. Each may be made again
+// by a retry that resumes after a failure, and each is idempotent; a
+// delivery that finds another settling leaves it to that one. It then
+// advances the next environment, as every minute's tick also does.
+func (p *Promoter) settle(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) error {
+	success := pr.Status == ledger.PromotionSucceeded
+	next, hasNext := app.Next(env.Name)
+	hasNext = hasNext && success && !rollingBack(pr)
+	claims := &ledger.Claims{Ledger: p.ledger, Now: p.now, Holder: ledger.HolderOf(ctx), Lease: settleLease}
+	done, err := claims.Once(ctx, "finished:"+pr.ID, pr.ID+"/finished", pr.App, func() error {
+		started := pr.StartedAt
+		if started.IsZero() {
+			started = pr.At
+		}
+		dstatus := ledger.DeploymentSuccess
+		if !success {
+			dstatus = ledger.DeploymentFailure
+		}
+		dep := &ledger.Deployment{
+			Header:      ledger.Header{ID: "dep-" + pr.ID, App: pr.App, Env: pr.Env, Commit: pr.Commit, Digest: pr.Digest, At: started},
+			Commits:     []string{pr.Commit},
+			PromotionID: pr.ID, Status: dstatus, FinishedAt: pr.FinishedAt, Duration: pr.FinishedAt.Sub(started),
+		}
+		// The commit's time, carried for lead time; a deployment is recorded
+		// without it rather than not at all.
+		if at, err := ledger.CommittedAt(ctx, p.ledger, pr.Commit); err != nil {
+			slog.WarnContext(ctx, "deployment recorded without its commit time", "promotion", pr.ID, "error", err)
+		} else if !at.IsZero() {
+			dep.CommittedAt = map[string]time.Time{pr.Commit: at}
+		}
+		if err := p.ledger.Put(ctx, dep); err != nil && !errors.Is(err, ledger.ErrExists) {
+			return fmt.Errorf("record deployment of %s: %w", pr.ID, err)
+		}
+		switch {
+		case !success:
+			if err := p.Quarantine(ctx, pr.Digest, fmt.Sprintf("deployment to %s failed: %s", env.Name, pr.Reason)); err != nil {
+				return err
+			}
+		case hasNext:
+			a, err := p.artifact(ctx, pr.Digest)
+			if err != nil {
+				return err
+			}
+			// The soak runs from the deployment's end.
+			if _, err := p.Request(ctx, a, next, env.Name, pr.FinishedAt.Add(next.Soak)); err != nil {
+				return err
+			}
+		}
+		return p.announce(ctx, DetailTypeDeploymentFinished, dep)
+	})
+	if err != nil || !done || !hasNext {
 		return err
 	}
 	return p.Advance(ctx, app, next)

@@ -19,6 +19,10 @@ const (
 	StepRecord        = "record"
 )
 
+// StatusPoll is how long the approval workflow waits between two looks at a
+// deployment it started.
+const StatusPoll = 30 * time.Second
+
 // StepRetries is how many times the approval workflow runs a step again
 // when it fails for a reason a retry can fix (a throttled ledger write, say),
 // before it records the promotion failed. Every step may run again: the

@@ -323,7 +323,7 @@ func TestClaimsHandOverSteps(t *testing.T) {
 		after  time.Duration
 		holder string
 		do     string // claim, release or done
-		want   claimState
+		want   ledger.ClaimState
 	}{
 		{0, "a", "claim", claimHeld},
 		{0, "b", "claim", claimBusy},
@@ -339,7 +339,7 @@ func TestClaimsHandOverSteps(t *testing.T) {
 	}
 	for i, st := range steps {
 		c.advance(st.after)
-		cl := &claims{ledger: l, now: c.now, holder: st.holder}
+		cl := newClaims(l, c.now, st.holder)
 		switch st.do {
 		case "claim":
 			lock, got, err := cl.claim(ctx, "step", "inc-1-rb-0")

@@ -218,7 +218,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		slog.InfoContext(ctx, "alarm has insufficient data: nothing done", "alarm", s.Name, "runbooks", len(runbooks))
 		return res, nil
 	}
-	d := &delivery{claims: claims{ledger: h.c.Ledger, now: h.c.Now, holder: h.holder(ctx, ev)}}
+	d := &delivery{claims: newClaims(h.c.Ledger, h.c.Now, h.holder(ctx, ev))}
 	t, answered, err := d.transition(ctx, s)
 	if err != nil {
 		return Result{}, err
@@ -271,8 +271,8 @@ func (h *Handler) holder(ctx context.Context, ev events.CloudWatchEvent) string 
 // finished, so a redelivery of an answered transition costs one write.
 func (d *delivery) transition(ctx context.Context, s alarm.StateChange) (*ledger.Lock, bool, error) {
 	key := "alarm:" + s.Key()
-	t := &ledger.Lock{Header: ledger.Header{ID: key, At: d.now()}, Holder: d.holder}
-	stored, _, err := ledger.RecordOnce(ctx, d.ledger, key, transitionTTL, t)
+	t := &ledger.Lock{Header: ledger.Header{ID: key, At: d.Now()}, Holder: d.Holder}
+	stored, _, err := ledger.RecordOnce(ctx, d.Ledger, key, transitionTTL, t)
 	if err != nil {
 		return nil, false, fmt.Errorf("record transition %s: %w", s.Key(), err)
 	}
@@ -286,7 +286,7 @@ func (d *delivery) transition(ctx context.Context, s alarm.StateChange) (*ledger
 // logged: a redelivery then finds every step done.
 func (d *delivery) answered(ctx context.Context, t *ledger.Lock) {
 	t.Holder = finished
-	if err := d.ledger.Update(ctx, t); err != nil && !errors.Is(err, ledger.ErrStale) {
+	if err := d.Ledger.Update(ctx, t); err != nil && !errors.Is(err, ledger.ErrStale) {
 		slog.WarnContext(ctx, "transition not marked answered", "transition", t.ID, "error", err)
 	}
 }
