@@ -13,6 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/promotion"
 	"github.com/highwayhq/highway/shared/route"
@@ -67,15 +68,15 @@ var (
 	approvalRetryInterval = 5.0 // seconds
 )
 
-// Errors the promotion functions raise for the state machine to catch: a
-// refused precondition (the Lambda error type of promotionstep's preconditions
-// step), a rejection (the error of the approval function's SendTaskFailure),
-// and bad input to approvalrequest (its Lambda error type), which no retry
-// fixes.
+// Errors the state machine catches, named once in Go: a refused precondition
+// (the Lambda error name of promotion's *PreconditionFailed), a rejection (the
+// error of the approval function's SendTaskFailure), and bad input to
+// approvalrequest (the Lambda error name of approval's *InputError), which no
+// retry fixes.
 const (
-	ErrPreconditionFailed = "PreconditionFailed"
-	ErrRejected           = "Rejected"
-	ErrInputError         = "InputError"
+	ErrPreconditionFailed = promotion.ErrorPreconditionFailed
+	ErrRejected           = approval.ErrorRejected
+	ErrInputError         = approval.ErrorInputError
 )
 
 // Why the promotion's forced wildcards are there, for cdk-nag.
@@ -191,24 +192,24 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 		return payload
 	}
 	record := func(id, outcome string) awsstepfunctionstasks.LambdaInvoke {
-		return lambdaTask(c, id, step, stepOf("record", map[string]any{"outcome": outcome}), "", nil)
+		return lambdaTask(c, id, step, stepOf(promotion.StepRecord, map[string]any{"outcome": outcome}), "", nil)
 	}
-	recordSucceeded := record("RecordSucceeded", "succeeded")
-	recordFailed := record("RecordFailed", "failed")
-	recordExpired := record("RecordExpired", "expired")
-	recordRejected := record("RecordRejected", "rejected")
-	recordRefused := record("RecordRefused", "refused")
-	recordFailed.Next(awsstepfunctions.NewFail(c, jsii.String("Failed"), &awsstepfunctions.FailProps{
-		Error: jsii.String("PromotionFailed"),
+	recordSucceeded := record(promotion.StateRecordSucceeded, promotion.OutcomeSucceeded)
+	recordFailed := record(promotion.StateRecordFailed, promotion.OutcomeFailed)
+	recordExpired := record(promotion.StateRecordExpired, promotion.OutcomeExpired)
+	recordRejected := record(promotion.StateRecordRejected, promotion.OutcomeRejected)
+	recordRefused := record(promotion.StateRecordRefused, promotion.OutcomeRefused)
+	recordFailed.Next(awsstepfunctions.NewFail(c, jsii.String(promotion.StateFailed), &awsstepfunctions.FailProps{
+		Error: jsii.String(promotion.ErrorPromotionFailed),
 		Cause: jsii.String("A step of the promotion or its deployment failed; the ledger records which."),
 	}))
 
-	preconditions := lambdaTask(c, "Preconditions", step, stepOf("preconditions", nil), "$.preconditions", nil)
+	preconditions := lambdaTask(c, promotion.StatePreconditions, step, stepOf(promotion.StepPreconditions, nil), "$.preconditions", nil)
 	retrySteps(preconditions, recordSucceeded, recordFailed, recordExpired, recordRejected, recordRefused)
 	catch(preconditions, recordRefused, ErrPreconditionFailed)
 	catch(preconditions, recordFailed, *awsstepfunctions.Errors_ALL())
 
-	approval := lambdaTask(c, "RequestApproval", request, map[string]any{
+	approval := lambdaTask(c, promotion.StateRequestApproval, request, map[string]any{
 		"taskToken":   awsstepfunctions.JsonPath_TaskToken(),
 		"promotionId": promotionID,
 		"app":         app,
@@ -223,7 +224,7 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 	})
 	// A request nobody answered in time is marked expired and people told, by
 	// approvalrequest, before the promotion is recorded expired.
-	expire := lambdaTask(c, "ExpireApproval", request, map[string]any{
+	expire := lambdaTask(c, promotion.StateExpireApproval, request, map[string]any{
 		"promotionId": promotionID,
 		"digest":      awsstepfunctions.JsonPath_StringAt(jsii.String("$.digest")),
 		"error":       awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Error")),
@@ -248,20 +249,20 @@ func newPromotionMachine(scope constructs.Construct, hub *Hub, step, request aws
 	catch(approval, recordRejected, ErrRejected)
 	catch(approval, recordFailed, *awsstepfunctions.Errors_ALL())
 
-	deploy := lambdaTask(c, "Deploy", step, stepOf("deploy", nil), "", nil)
+	deploy := lambdaTask(c, promotion.StateDeploy, step, stepOf(promotion.StepDeploy, nil), "", nil)
 	retrySteps(deploy)
 	catch(deploy, recordFailed, *awsstepfunctions.Errors_ALL())
-	wait := awsstepfunctions.NewWait(c, jsii.String("WaitForDeployment"), &awsstepfunctions.WaitProps{
+	wait := awsstepfunctions.NewWait(c, jsii.String(promotion.StateWaitForDeployment), &awsstepfunctions.WaitProps{
 		Time: awsstepfunctions.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(deploymentPollSeconds))),
 	})
-	status := lambdaTask(c, "Status", step, stepOf("status", nil), "$.status", nil)
+	status := lambdaTask(c, promotion.StateStatus, step, stepOf(promotion.StepStatus, nil), "$.status", nil)
 	retrySteps(status)
 	catch(status, recordFailed, *awsstepfunctions.Errors_ALL())
 	const statusPath = "$.status.Payload.status"
-	deployed := awsstepfunctions.NewChoice(c, jsii.String("DeploymentStatus"), nil).
-		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("deploying")), wait, nil).
-		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("succeeded")), recordSucceeded, nil).
-		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String("failed")), recordFailed, nil).
+	deployed := awsstepfunctions.NewChoice(c, jsii.String(promotion.StateDeploymentStatus), nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String(promotion.StatusDeploying)), wait, nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String(promotion.StatusSucceeded)), recordSucceeded, nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String(statusPath), jsii.String(promotion.StatusFailed)), recordFailed, nil).
 		Otherwise(recordFailed)
 
 	definition := awsstepfunctions.Chain_Start(preconditions).Next(approval).Next(deploy).Next(wait).Next(status).Next(deployed)

@@ -22,7 +22,10 @@ import (
 )
 
 // workflow runs the production approval workflow in the demo's process, state
-// by state as the CDK app's state machine does: Preconditions, RequestApproval
+// by state as the CDK app's state machine does, with the names, retries and
+// outcomes the state machine is built from (promotion.State*, Step*,
+// Outcome*, StepRetries, ApprovalRequestRetries; TestDeployedApprovalWorkflow
+// runs the synthesized state machine itself): Preconditions, RequestApproval
 // (waiting on a task token; a failed request is asked again
 // promotion.ApprovalRequestRetries times, bad input never), Deploy, the status
 // loop, Record, each of the promotion function's steps run again
@@ -64,20 +67,20 @@ func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 		return started, nil
 	}
 	w.started[name] = true
-	fmt.Fprintf(w.out, "  workflow %s: Preconditions\n", ex.PromotionID)
+	fmt.Fprintf(w.out, "  workflow %s: %s\n", ex.PromotionID, promotion.StatePreconditions)
 	out, err := w.run(ctx, ex, promotion.StepPreconditions, "")
 	var pf *promotion.PreconditionFailed
 	if errors.As(err, &pf) {
-		fmt.Fprintf(w.out, "  workflow %s: %v, Record refused\n", ex.PromotionID, pf)
-		w.record(ctx, ex, "refused")
+		fmt.Fprintf(w.out, "  workflow %s: %v, %s\n", ex.PromotionID, pf, promotion.StateRecordRefused)
+		w.record(ctx, ex, promotion.OutcomeRefused)
 		return started, nil
 	}
 	if err != nil {
-		fmt.Fprintf(w.out, "  workflow %s: Preconditions failed (%v); Record failed\n", ex.PromotionID, err)
-		w.record(ctx, ex, "failed")
+		fmt.Fprintf(w.out, "  workflow %s: %s failed (%v); %s\n", ex.PromotionID, promotion.StatePreconditions, err, promotion.StateRecordFailed)
+		w.record(ctx, ex, promotion.OutcomeFailed)
 		return started, nil
 	}
-	fmt.Fprintf(w.out, "  workflow %s: RequestApproval (waiting for the task token)\n", ex.PromotionID)
+	fmt.Fprintf(w.out, "  workflow %s: %s (waiting for the task token)\n", ex.PromotionID, promotion.StateRequestApproval)
 	for retry := 0; ; retry++ {
 		// Each try is a new task, with a token of its own, as in Step Functions.
 		token := fmt.Sprintf("local-task-%s-%d", ex.PromotionID, retry)
@@ -92,10 +95,10 @@ func (w *workflow) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 		if errors.As(err, &bad) || retry == promotion.ApprovalRequestRetries {
 			break
 		}
-		fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); retried\n", ex.PromotionID, err)
+		fmt.Fprintf(w.out, "  workflow %s: %s failed (%v); retried\n", ex.PromotionID, promotion.StateRequestApproval, err)
 	}
-	fmt.Fprintf(w.out, "  workflow %s: RequestApproval failed (%v); Record failed\n", ex.PromotionID, err)
-	w.record(ctx, ex, "failed")
+	fmt.Fprintf(w.out, "  workflow %s: %s failed (%v); %s\n", ex.PromotionID, promotion.StateRequestApproval, err, promotion.StateRecordFailed)
+	w.record(ctx, ex, promotion.OutcomeFailed)
 	return started, nil
 }
 
@@ -116,9 +119,9 @@ func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
 		return approval.ErrTaskGone
 	}
 	delete(w.executions, token)
-	fmt.Fprintf(w.out, "  workflow %s: approved; Deploy\n", ex.PromotionID)
+	fmt.Fprintf(w.out, "  workflow %s: approved; %s\n", ex.PromotionID, promotion.StateDeploy)
 	out, err := w.run(ctx, ex, promotion.StepDeploy, "")
-	for polls := 0; err == nil && out.Status == "deploying"; polls++ {
+	for polls := 0; err == nil && out.Status == promotion.StatusDeploying; polls++ {
 		if polls == maxPolls {
 			err = fmt.Errorf("still deploying after %d looks", polls)
 			break
@@ -130,8 +133,8 @@ func (w *workflow) Succeed(ctx context.Context, token, _ string) error {
 	}
 	status := out.Status
 	if err != nil {
-		fmt.Fprintf(w.out, "  workflow %s: Deploy failed (%v)\n", ex.PromotionID, err)
-		status = "failed"
+		fmt.Fprintf(w.out, "  workflow %s: %s failed (%v)\n", ex.PromotionID, promotion.StateDeploy, err)
+		status = promotion.StatusFailed
 	}
 	fmt.Fprintf(w.out, "  workflow %s: Record %s\n", ex.PromotionID, status)
 	w.record(ctx, ex, status)
@@ -145,8 +148,8 @@ func (w *workflow) Fail(ctx context.Context, token, errorName, cause string) err
 		return approval.ErrTaskGone
 	}
 	delete(w.executions, token)
-	fmt.Fprintf(w.out, "  workflow %s: %s (%s); Record rejected\n", ex.PromotionID, errorName, cause)
-	w.record(ctx, ex, "rejected")
+	fmt.Fprintf(w.out, "  workflow %s: %s (%s); %s\n", ex.PromotionID, errorName, cause, promotion.StateRecordRejected)
+	w.record(ctx, ex, promotion.OutcomeRejected)
 	return nil
 }
 

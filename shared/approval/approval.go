@@ -61,6 +61,10 @@ func (a Action) decision() ledger.Decision {
 // workflow catches it to end the promotion as rejected. The Cause is the reason.
 const ErrorRejected = "Rejected"
 
+// ErrorInputError is the Lambda error name of *InputError, which the workflow
+// never retries.
+const ErrorInputError = "InputError"
+
 // Domain events on the bus. Their detail is a Result: never the task token.
 const (
 	// DetailTypeApprovalRequested is published once the approvers were notified.

@@ -93,8 +93,14 @@ func (s *Site) Deploy(tb testing.TB, name string) *Deployment {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	d := &Deployment{Table: s.Table, AWS: s.AWS, Policy: s.Policy}
-	d.Bootstrap = Build(tb, dir, "functions/"+name)
+	return s.Install(name, Build(tb, dir, "functions/"+name))
+}
+
+// Install prepares bootstrap, built already, to run on the site as the
+// function name, with the environment every function gets and then env,
+// whose values win (as in exec, the last of a name counts).
+func (s *Site) Install(name, bootstrap string, env ...string) *Deployment {
+	d := &Deployment{Bootstrap: bootstrap, Table: s.Table, AWS: s.AWS, Policy: s.Policy}
 	d.Env = []string{
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
@@ -109,6 +115,7 @@ func (s *Site) Deploy(tb testing.TB, name string) *Deployment {
 		function.EnvAccessRole + "=highway-access-" + name,
 		policy.PolicyFileEnv + "=" + s.policyFile,
 	}
+	d.Env = append(d.Env, env...)
 	return d
 }
 

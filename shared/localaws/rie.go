@@ -90,6 +90,10 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return body, nil
 }
 
+// URL is where the emulator takes invocations, as Lambda's Invoke API would:
+// POST the payload, read the function's answer.
+func (e *Emulator) URL() string { return e.url }
+
 // Log returns what the emulator and the function printed so far.
 func (e *Emulator) Log() string { return e.log.String() }
 

@@ -11,7 +11,8 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// The steps of the approval workflow, and the outcomes its Record step takes.
+// The steps of the approval workflow, as the promotion function's payload
+// names them.
 const (
 	StepPreconditions = "preconditions"
 	StepDeploy        = "deploy"
@@ -108,11 +109,11 @@ func (p *Promoter) Step(ctx context.Context, in StepInput) (StepOutput, error) {
 func stepStatus(s ledger.PromotionStatus) string {
 	switch s {
 	case ledger.PromotionSucceeded:
-		return "succeeded"
+		return StatusSucceeded
 	case ledger.PromotionWaiting, ledger.PromotionDeploying, ledger.PromotionRequested:
-		return "deploying"
+		return StatusDeploying
 	}
-	return "failed"
+	return StatusFailed
 }
 
 // record ends a promotion the workflow gave up on; a promotion that ended
@@ -122,8 +123,8 @@ func (p *Promoter) record(ctx context.Context, pr *ledger.Promotion, outcome str
 		return nil
 	}
 	status := map[string]ledger.PromotionStatus{
-		"rejected": ledger.PromotionRejected, "expired": ledger.PromotionExpired,
-		"refused": ledger.PromotionRefused, "succeeded": ledger.PromotionSucceeded,
+		OutcomeRejected: ledger.PromotionRejected, OutcomeExpired: ledger.PromotionExpired,
+		OutcomeRefused: ledger.PromotionRefused, OutcomeSucceeded: ledger.PromotionSucceeded,
 	}[outcome]
 	if status == "" {
 		status = ledger.PromotionFailed
