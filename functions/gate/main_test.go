@@ -30,7 +30,7 @@ const (
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "gate")
-	store := localaws.StartS3(tb, bucket)
+	store := d.StartS3(tb, bucket)
 	for key, dir := range map[string]string{"checkout-pipeline/BuildArtif/m4Tz9Qe": "Xq7Rb2K", "checkout-pipeline/BuildArtif/Xq7Rb2K": "Xq7Rb2K"} {
 		zipped, err := localaws.ZipFolder(filepath.Join("../../events/artifacts", dir))
 		if err != nil {
@@ -94,8 +94,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Fatalf("StopPipelineExecution calls = %d, want 1 (for the failed build only)", len(stops))
 	}
 	for _, call := range append(stops, d.AWS.Calls("ListActionExecutions")...) {
-		if auth := call.Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
-			t.Errorf("%s was not signed with the spoke role's credentials: %s", call.Operation, auth)
+		if role, want := d.RoleOf(call), d.AccessRole("222222222222"); role != want {
+			t.Errorf("%s was made through role %q, want the access role in the delivery account, %s", call.Operation, role, want)
 		}
 	}
 	for commit, want := range map[string]ledger.Verdict{"4032766a1f4d50cd05796f97468fa2761db7ef23": ledger.VerdictFail, "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f": ledger.VerdictPass} {

@@ -26,7 +26,7 @@ import (
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "gatejob")
-	store := localaws.StartS3(tb, "codepipeline-eu-west-1-222222222222")
+	store := d.StartS3(tb, "codepipeline-eu-west-1-222222222222")
 	zipped, err := localaws.ZipFolder("../../events/artifacts/Xq7Rb2K")
 	if err != nil {
 		tb.Fatal(err)
@@ -112,8 +112,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Errorf("GetJobDetails calls = %d, want 3: one a delivery", n)
 	}
 	for _, call := range calls {
-		if auth := call.Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
-			t.Errorf("%s was not signed with the spoke role's credentials: %s", call.Operation, auth)
+		if role, want := d.RoleOf(call), d.AccessRole("222222222222"); role != want {
+			t.Errorf("%s was made through role %q, want the access role in the pipeline's account, %s", call.Operation, role, want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +66,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		in.Value != "checkout-service@sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6" {
 		t.Errorf("PutParameter(%+v), %v; want the image by digest in dev's parameter", in, err)
 	}
-	if auth := puts[0].Header.Get("Authorization"); !strings.Contains(auth, "Credential="+localaws.SpokeAccessKey+"/") {
-		t.Errorf("dev was deployed without the spoke role's credentials: %s", auth)
+	if role, want := d.RoleOf(puts[0]), d.AccessRole("222222222222"); role != want {
+		t.Errorf("dev was deployed through role %q, want the access role in dev's account, %s", role, want)
 	}
 	deps, err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).Deployments(ctx, "checkout", "dev", time.Time{}, time.Now().Add(time.Hour))
 	if err != nil || len(deps) != 1 || deps[0].Status != ledger.DeploymentSuccess {

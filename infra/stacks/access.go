@@ -337,7 +337,7 @@ func driftAccess(p *policy.Policy, account string) []permission {
 	perms := []permission{
 		{
 			sid:       "FindStacks",
-			actions:   []string{"cloudformation:DescribeStacks", "cloudformation:ListStacks", "cloudformation:DescribeStackDriftDetectionStatus"},
+			actions:   []string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackDriftDetectionStatus"},
 			resources: []resourceArn{anyResource},
 			why:       whyStackListing,
 		},

@@ -150,7 +150,6 @@ func apiCalls(p *policy.Policy) []apiCall {
 		for _, s := range reached(p) {
 			stack := "arn:aws:cloudformation:" + s.Region + ":" + s.Account + ":stack/" + prefix + "network/0f3e5a40-9c1b-11ee-8c90-0242ac120002"
 			for _, call := range []struct{ action, resource string }{
-				{"cloudformation:ListStacks", "*"},
 				{"cloudformation:DescribeStacks", "*"},
 				{"cloudformation:DetectStackDrift", stack},
 				{"cloudformation:DescribeStackDriftDetectionStatus", "*"},

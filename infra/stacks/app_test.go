@@ -164,7 +164,6 @@ var forcedWildcards = map[string]string{
 	"ecs:DescribeTaskDefinition":                       "DescribeTaskDefinition",
 	"ecs:RegisterTaskDefinition":                       "DescribeTaskDefinition and RegisterTaskDefinition",
 	"cloudformation:DescribeStacks":                    "DescribeStacks without a stack name",
-	"cloudformation:ListStacks":                        "ListStacks",
 	"cloudformation:DescribeStackDriftDetectionStatus": "drift detection id has no ARN",
 	"logs:CreateLogDelivery":                           "log delivery",
 	"logs:GetLogDelivery":                              "log delivery",

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -53,16 +54,32 @@ func optionalKey(name string) *awsdynamodb.Attribute {
 	return stringKey(name)
 }
 
-// GrantLedgerReadWrite lets fn read and write the ledger's items and query its
-// indexes.
+// GrantLedgerReadWrite lets fn put the ledger's items, query them and query
+// its indexes: the actions the ledger's code takes (ledger.WriteActions), and
+// no Scan, Get, Update, Delete or batch write of an append-only history.
 func (h *Hub) GrantLedgerReadWrite(fn awslambda.IFunction) {
-	h.Table.GrantReadWriteData(fn)
-	h.allowIndexQueries(fn)
+	h.grantLedger(fn, ledger.WriteActions())
 }
 
-// GrantLedgerRead lets fn read the ledger (queries and gets), not write it.
+// GrantLedgerRead lets fn query the ledger and its indexes, not write it
+// (ledger.ReadActions).
 func (h *Hub) GrantLedgerRead(fn awslambda.IFunction) {
-	h.Table.GrantReadData(fn)
+	h.grantLedger(fn, ledger.ReadActions())
+}
+
+// grantLedger lets fn take actions on the ledger's table, and query its
+// indexes.
+func (h *Hub) grantLedger(fn awslambda.IFunction, actions []string) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Ledger"),
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(*h.Table.TableArn()),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LedgerIndexes"),
+		Actions:   jsii.Strings("dynamodb:Query"),
+		Resources: jsii.Strings(*h.Table.TableArn() + "/index/*"),
+	}))
 	h.allowIndexQueries(fn)
 }
 

@@ -110,7 +110,7 @@ const (
 // Decide, Expire and the confirmation page): queries of the table's own
 // partitions and conditional puts, alone or in a transaction. The CDK app
 // grants the approval function these and no other.
-func LedgerActions() []string { return []string{"dynamodb:PutItem", "dynamodb:Query"} }
+func LedgerActions() []string { return ledger.WriteActions() }
 
 // LedgerPartitions are the partition keys of the ledger items deciding reads
 // and writes, as IAM string patterns for dynamodb:LeadingKeys: approval

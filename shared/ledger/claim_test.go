@@ -18,18 +18,19 @@ func TestClaimsAgreeOnWhoMakesAStep(t *testing.T) {
 	b := &ledger.Claims{Ledger: l, Now: clock, Holder: "request-b", Lease: time.Minute}
 	const key, id = "test:announce:1", "announce/1"
 
-	lock, state, err := a.Claim(ctx, key, id, "checkout")
+	_, state, err := a.Claim(ctx, key, id, "checkout")
 	if err != nil || state != ledger.ClaimHeld {
 		t.Fatalf("first claim = %v, %v; want held", state, err)
 	}
 	if _, state, _ := b.Claim(ctx, key, id, "checkout"); state != ledger.ClaimBusy {
 		t.Errorf("another delivery's claim within the lease = %v, want busy", state)
 	}
-	if lock, state, err = a.Claim(ctx, key, id, "checkout"); err != nil || state != ledger.ClaimHeld {
+	lock, state, err := a.Claim(ctx, key, id, "checkout")
+	if err != nil || state != ledger.ClaimHeld {
 		t.Fatalf("the holder's own retry = %v, %v; want held", state, err)
 	}
 	a.Release(ctx, lock)
-	lock, state, err = b.Claim(ctx, key, id, "checkout")
+	_, state, err = b.Claim(ctx, key, id, "checkout")
 	if err != nil || state != ledger.ClaimHeld {
 		t.Fatalf("claim after a release = %v, %v; want held", state, err)
 	}

@@ -22,6 +22,16 @@ type dynamoAPI interface {
 
 var _ dynamoAPI = (*dynamodb.Client)(nil)
 
+// WriteActions are the IAM actions a function that writes the ledger needs
+// on its table: the DynamoDB ledger writes items with PutItem (alone, or in
+// TransactWriteItems, which IAM authorizes as the PutItems it holds) and reads
+// them with Query, on the table and its indexes.
+func WriteActions() []string { return []string{"dynamodb:PutItem", "dynamodb:Query"} }
+
+// ReadActions are the IAM actions a function that only reads the ledger
+// needs: Query, on the table and its indexes.
+func ReadActions() []string { return []string{"dynamodb:Query"} }
+
 // NewDynamo returns a ledger stored in the DynamoDB table named table, which must
 // have the layout of Schema (see CreateTableInput). client is usually a
 // *dynamodb.Client built once in main.

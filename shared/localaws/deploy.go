@@ -12,9 +12,10 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// SpokeAccessKey is the access key of the credentials the fake STS hands out
-// for a function's access role: a call signed with it was made through the
-// role, in the app's account (the hub's included).
+// SpokeAccessKey begins the access key of every credentials the fake STS
+// hands out for a function's access role (each session its own key): a call
+// signed with one was made through the role, in the app's account (the hub's
+// included). RoleOf says which role.
 const SpokeAccessKey = "ASIASPOKE"
 
 // Deployment is a function as Lambda runs it, recreated on this machine: its
@@ -33,6 +34,9 @@ type Deployment struct {
 	AWS *awsfake.Server
 	// Policy is the example policy (infra/highway.yaml) the function ships with.
 	Policy *policy.Policy
+
+	site *Site
+	name string
 }
 
 // Site is a hub recreated on this machine for functions that work together:
@@ -46,22 +50,33 @@ type Site struct {
 	// Policy is the example policy (infra/highway.yaml) the functions ship with.
 	Policy *policy.Policy
 
-	dir        string
-	policyFile string
+	dir         string
+	policyFile  string
+	dynamoDB    string // the endpoint the functions reach DynamoDB Local at
+	rec         *recorder
+	deployments []*Deployment
 }
 
 // NewSite prepares a site for one test: a ledger table, a fake whose STS
-// hands out an access role's credentials, and the example policy as the CDK
-// app ships it beside each function.
+// hands out an access role's credentials (each session its own, so RoleOf
+// tells which role signed a call), and the example policy as the CDK app
+// ships it beside each function. The functions reach DynamoDB Local through
+// a proxy that records their calls, except in benchmarks, which measure them
+// without it; with HIGHWAY_CALLS set, the site writes every call its
+// functions made there when the test ends (see Recording).
 func NewSite(tb testing.TB) *Site {
 	tb.Helper()
 	root := moduleRoot(tb)
 	db := DynamoDB(tb)
-	s := &Site{Table: LedgerTable(tb, db), AWS: awsfake.New(tb), dir: tb.TempDir()}
-	s.AWS.On("AssumeRole", awsfake.XML(200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
-		<Credentials><AccessKeyId>`+SpokeAccessKey+`</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>
-		<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/highway-spoke/highway</Arn><AssumedRoleId>AROA:highway</AssumedRoleId></AssumedRoleUser>
-		</AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`))
+	s := &Site{Table: LedgerTable(tb, db), AWS: awsfake.New(tb), dir: tb.TempDir(), rec: newRecorder()}
+	s.AWS.OnFunc("AssumeRole", s.rec.assumeRole)
+	s.dynamoDB = os.Getenv(EnvDynamoDB)
+	if _, bench := tb.(*testing.B); !bench {
+		s.dynamoDB = s.rec.proxy(tb, s.dynamoDB)
+	}
+	if dir := os.Getenv(EnvCalls); dir != "" {
+		tb.Cleanup(func() { s.write(tb, dir) })
+	}
 	p, err := policy.Load(filepath.Join(root, "infra", "highway.yaml"))
 	if err != nil {
 		tb.Fatal(err)
@@ -100,12 +115,17 @@ func (s *Site) Deploy(tb testing.TB, name string) *Deployment {
 // function name, with the environment every function gets and then env,
 // whose values win (as in exec, the last of a name counts).
 func (s *Site) Install(name, bootstrap string, env ...string) *Deployment {
-	d := &Deployment{Bootstrap: bootstrap, Table: s.Table, AWS: s.AWS, Policy: s.Policy}
+	d := &Deployment{Bootstrap: bootstrap, Table: s.Table, AWS: s.AWS, Policy: s.Policy, site: s, name: name}
+	// The function's own credentials stand for its execution role's.
+	s.rec.mu.Lock()
+	s.rec.keys[functionKey(name)] = credential{function: name, role: ExecutionRole}
+	s.deployments = append(s.deployments, d)
+	s.rec.mu.Unlock()
 	d.Env = []string{
 		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=highway", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_ACCESS_KEY_ID=" + functionKey(name), "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL=" + s.AWS.URL(),
-		"AWS_ENDPOINT_URL_DYNAMODB=" + os.Getenv(EnvDynamoDB),
+		"AWS_ENDPOINT_URL_DYNAMODB=" + s.dynamoDB,
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		"HIGHWAY_TABLE=" + s.Table,
 		"HIGHWAY_BUS=highway",

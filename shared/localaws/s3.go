@@ -33,11 +33,20 @@ func (s *S3) Gets() int64 { return s.gets.Load() }
 // StartS3 starts S3 for the test, with buckets created.
 func StartS3(tb testing.TB, buckets ...string) *S3 {
 	tb.Helper()
+	return startS3(tb, nil, buckets...)
+}
+
+// startS3 is StartS3, calling observe (when not nil) with every request.
+func startS3(tb testing.TB, observe func(*http.Request), buckets ...string) *S3 {
+	tb.Helper()
 	s := &S3{}
 	fake := gofakes3.New(s3mem.New()).Server()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); r.Method == http.MethodGet && key != "" {
 			s.gets.Add(1)
+		}
+		if observe != nil {
+			observe(r)
 		}
 		fake.ServeHTTP(w, r)
 	}))
