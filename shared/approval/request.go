@@ -100,10 +100,11 @@ func NewRequester(p *policy.Policy, l ledger.Ledger, notify Notifier, topic stri
 //
 // The request is recorded once per task token (keyed by its hash), so a
 // redelivered invocation finds the first request instead of filing a second.
-// It is marked notified by one Update after every message is sent: a request
-// still at version 1 and waiting was filed but never announced, and a
-// redelivery sends the messages then. (An approver whose message went out
-// before another's failed gets theirs twice, with the same links.)
+// A new task token of a promotion whose request still waits (the workflow
+// asked again after a failed try) takes that request over: the request
+// answers the new task, and its links stay valid. Each approver's message is
+// sent once per request (a claim per approver), so a retry after a failed
+// send sends only the messages that did not go out.
 func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 	cfg, err := r.config(in)
 	if err != nil {
@@ -121,30 +122,44 @@ func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 		Quorum: orDefault(cfg.Quorum, 1), Expires: now.Add(timeout), Status: ledger.ApprovalWaiting,
 		Summary: &in.Summary,
 	}
-	req, created, err := ledger.RecordOnce(ctx, r.ledger, requestKey(in.TaskToken), timeout+keepKeys, fresh)
+	req, err := r.adopt(ctx, in)
 	if err != nil {
-		return Requested{}, fmt.Errorf("file approval of promotion %s: %w", in.PromotionID, err)
-	}
-	out := Requested{ApprovalID: req.ID, PromotionID: req.PromotionID, Expires: req.Expires}
-	if !created && (req.Version > 1 || req.Status != ledger.ApprovalWaiting) {
-		slog.InfoContext(ctx, "approval already requested", "approval", req.ID, "promotion", req.PromotionID)
-		return out, nil
-	}
-	if err := r.supersede(ctx, req); err != nil {
 		return Requested{}, err
 	}
+	if req == nil {
+		var created bool
+		req, created, err = ledger.RecordOnce(ctx, r.ledger, requestKey(in.TaskToken), timeout+keepKeys, fresh)
+		if err != nil {
+			return Requested{}, fmt.Errorf("file approval of promotion %s: %w", in.PromotionID, err)
+		}
+		if !created && (req.Version > 1 || req.Status != ledger.ApprovalWaiting) {
+			slog.InfoContext(ctx, "approval already requested", "approval", req.ID, "promotion", req.PromotionID)
+			return Requested{ApprovalID: req.ID, PromotionID: req.PromotionID, Expires: req.Expires}, nil
+		}
+		if err := r.supersede(ctx, req); err != nil {
+			return Requested{}, err
+		}
+	}
+	out := Requested{ApprovalID: req.ID, PromotionID: req.PromotionID, Expires: req.Expires}
 	title := subject(fmt.Sprintf("Highway: approve %s to %s? %s", req.App, req.Env, shortDigest(req.Digest)))
+	claims := &ledger.Claims{Ledger: r.ledger, Now: r.opts.now, Holder: ledger.HolderOf(ctx), Lease: notifyLease}
 	for _, who := range req.Approvers {
-		_, err = r.notify.Publish(ctx, &sns.PublishInput{
-			TopicArn: aws.String(r.topic),
-			Subject:  aws.String(title),
-			Message:  aws.String(r.message(req, in.Summary, in.Commit, who)),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{
-				MessageAttributeApprover: {DataType: aws.String("String"), StringValue: aws.String(who)},
-			},
+		done, err := claims.Once(ctx, "approval-notify:"+req.ID+":"+who, req.ID+"/notify/"+who, req.App, func() error {
+			_, err := r.notify.Publish(ctx, &sns.PublishInput{
+				TopicArn: aws.String(r.topic),
+				Subject:  aws.String(title),
+				Message:  aws.String(r.message(req, in.Summary, in.Commit, who)),
+				MessageAttributes: map[string]snstypes.MessageAttributeValue{
+					MessageAttributeApprover: {DataType: aws.String("String"), StringValue: aws.String(who)},
+				},
+			})
+			return err
 		})
 		if err != nil {
 			return Requested{}, fmt.Errorf("notify approver %s of %s: %w", who, req.ID, err)
+		}
+		if !done {
+			return Requested{}, fmt.Errorf("notify approver %s of %s: another delivery is sending it", who, req.ID)
 		}
 	}
 	out.Notified = true
@@ -157,6 +172,45 @@ func (r *Requester) Handle(ctx context.Context, in Request) (Requested, error) {
 		"app", req.App, "env", req.Env, "approvers", len(req.Approvers), "quorum", req.Quorum, "expires", req.Expires)
 	publish(ctx, r.opts.events, DetailTypeApprovalRequested, req)
 	return out, nil
+}
+
+// notifyLease is how long a delivery holds the sending of one approver's
+// message before another may take it over: longer than the function's
+// timeout.
+const notifyLease = 2 * time.Minute
+
+// adopt returns the request of in's promotion that still waits, made to
+// answer in's task: the workflow asked again with a new task token (its
+// earlier try failed, perhaps after some messages went out), and the request
+// people may already hold links to takes the new task over. It returns nil
+// when none waits, or when the waiting one is in's own (a redelivery, which
+// RecordOnce finds).
+func (r *Requester) adopt(ctx context.Context, in Request) (*ledger.ApprovalRequest, error) {
+	recs, err := r.ledger.ByDigest(ctx, in.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("earlier requests of promotion %s: %w", in.PromotionID, err)
+	}
+	var waiting *ledger.ApprovalRequest
+	for _, rec := range recs {
+		req, ok := rec.(*ledger.ApprovalRequest)
+		if !ok || req.PromotionID != in.PromotionID || req.Status != ledger.ApprovalWaiting {
+			continue
+		}
+		if waiting == nil || req.At.After(waiting.At) {
+			waiting = req
+		}
+	}
+	if waiting == nil || waiting.TaskToken == in.TaskToken || !r.opts.now().Before(waiting.Expires) {
+		return nil, nil
+	}
+	waiting.TaskToken = in.TaskToken
+	if err := r.ledger.Update(ctx, waiting); err != nil {
+		// ErrStale: a vote or another delivery changed it first; the retry
+		// reads it again.
+		return nil, fmt.Errorf("move request %s to the workflow's new task: %w", waiting.ID, err)
+	}
+	slog.InfoContext(ctx, "approval request answers the workflow's new task", "approval", waiting.ID, "promotion", in.PromotionID)
+	return waiting, nil
 }
 
 // ReasonSuperseded is the reason of a request that a newer one of the same

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func input() approval.Request {
 func newRequester(t *testing.T, f *fixture, a *policy.Approval) *approval.Requester {
 	t.Helper()
 	r, err := approval.NewRequester(testPolicy(a), f.ledger, sns.NewFromConfig(f.aws.Config()), topic, f.signer, baseURL,
-		approval.WithClock(f.clock.now), approval.WithEvents(f.events))
+		approval.WithClock(f.clock.Now), approval.WithEvents(f.events))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func attribute(r awsfake.Request, name string) string {
 // that does not filter.
 func mailbox(f *fixture, approver string) []awsfake.Request {
 	var out []awsfake.Request
-	for _, r := range f.aws.Calls("Publish") {
+	for _, r := range f.aws.Invocations("Publish") {
 		if to := attribute(r, approval.MessageAttributeApprover); to == approver || to == "" {
 			out = append(out, r)
 		}
@@ -139,7 +140,7 @@ func TestRequestNotifiesApproversWithTheirOwnLinks(t *testing.T) {
 	}
 
 	// One message per approver, on the approvals topic, addressed to them.
-	msgs := f.aws.Calls("Publish")
+	msgs := f.aws.Invocations("Publish")
 	if len(msgs) != len(approvers) {
 		t.Fatalf("SNS messages = %d, want one per approver (%d)", len(msgs), len(approvers))
 	}
@@ -201,7 +202,7 @@ func TestRequestNotifiesApproversWithTheirOwnLinks(t *testing.T) {
 		}
 	}
 	var in struct{ TaskToken string }
-	if calls := f.aws.Calls("SendTaskSuccess"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil || in.TaskToken != taskToken {
+	if calls := f.aws.Invocations("SendTaskSuccess"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil || in.TaskToken != taskToken {
 		t.Errorf("SendTaskSuccess calls = %d (token %q), want 1 with the filed token", len(calls), in.TaskToken)
 	}
 	var kinds []string
@@ -282,7 +283,7 @@ func TestMessageStaysUnderSNSLimit(t *testing.T) {
 	if _, err := newRequester(t, f, &policy.Approval{Approvers: approvers}).Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range f.aws.Calls("Publish") {
+	for _, m := range f.aws.Invocations("Publish") {
 		msg := m.Form.Get("Message")
 		size := len(msg) + len(m.Form.Get("Subject"))
 		for k, v := range m.Form {
@@ -311,7 +312,7 @@ func TestRedeliveredRequestFilesAndNotifiesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	again, err := r.Handle(context.Background(), input())
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +424,7 @@ func TestMessageKeepsTextFromCommitsOnOneLine(t *testing.T) {
 	if _, err := newRequester(t, f, &policy.Approval{Approvers: approvers}).Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	msg := f.aws.Calls("Publish")[0].Form.Get("Message")
+	msg := f.aws.Invocations("Publish")[0].Form.Get("Message")
 	for _, m := range linkLine.FindAllStringSubmatch(msg, -1) {
 		if !strings.HasPrefix(m[2], baseURL) {
 			t.Errorf("message has a link line not made by Highway: %q", m[0])
@@ -458,18 +459,37 @@ func TestNewRequesterFailsFast(t *testing.T) {
 }
 
 // A retried approval request (the workflow retries the task, with a new
-// token) ends the one before it: that one's task is gone, and its links must
-// answer that it ended rather than seem to approve while nothing deploys.
-func TestRetriedRequestSupersedesTheEarlierOne(t *testing.T) {
-	const ana = "ana@example.com"
+// token, after a try failed) takes the waiting request over: the links people
+// hold answer the new task, and nobody is sent a second message.
+func TestRetriedRequestAnswersTheNewTask(t *testing.T) {
+	const ana, lee = "ana@example.com", "lee@example.com"
 	f := newFixtureOn(t, ledger.NewMemory(), nil, 0)
-	r := newRequester(t, f, &policy.Approval{Approvers: []string{ana}})
-	first, err := r.Handle(context.Background(), input())
-	if err != nil {
-		t.Fatal(err)
+	r := newRequester(t, f, &policy.Approval{Approvers: []string{ana, lee}, Quorum: 1})
+	// The first try sends ana's message, then fails on lee's, however often
+	// the SDK asks.
+	var mu sync.Mutex
+	leeDown, sent := true, map[string]int{}
+	f.aws.OnFunc("Publish", func(r awsfake.Request) awsfake.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		to := attribute(r, approval.MessageAttributeApprover)
+		if to == lee && leeDown {
+			return awsfake.XML(500, `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>down</Message></Error></ErrorResponse>`)
+		}
+		sent[to]++
+		return awsfake.XML(200, snsOK)
+	})
+	if _, err := r.Handle(context.Background(), input()); err == nil {
+		t.Fatal("the first try succeeded although lee's message failed")
 	}
-	firstLinks := anyURL.FindAllString(mailbox(f, ana)[0].Form.Get("Message"), -1)
-	f.clock.advance(time.Minute)
+	var anaLinks []string
+	for _, m := range mailbox(f, ana) {
+		anaLinks = anyURL.FindAllString(m.Form.Get("Message"), -1)
+	}
+	f.clock.Advance(time.Minute)
+	mu.Lock()
+	leeDown = false
+	mu.Unlock()
 	retry := input()
 	retry.TaskToken = taskToken + "-retry"
 	second, err := r.Handle(context.Background(), retry)
@@ -477,24 +497,22 @@ func TestRetriedRequestSupersedesTheEarlierOne(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	byID := map[string]*ledger.ApprovalRequest{}
-	for _, req := range requests(t, f.ledger) {
-		byID[req.ID] = req
+	reqs := requests(t, f.ledger)
+	if len(reqs) != 1 || reqs[0].ID != second.ApprovalID || reqs[0].Status != ledger.ApprovalWaiting || reqs[0].TaskToken != retry.TaskToken {
+		t.Fatalf("requests after the retry = %+v, want the one request, waiting on the new task", reqs)
 	}
-	if old := byID[first.ApprovalID]; old == nil || old.Status != ledger.ApprovalExpired || old.Reason != approval.ReasonSuperseded {
-		t.Errorf("first request after the retry = %+v, want expired, superseded", old)
+	if sent[ana] != 1 || sent[lee] != 1 {
+		t.Errorf("messages delivered = %v, want one each", sent)
 	}
-	if cur := byID[second.ApprovalID]; cur == nil || cur.Status != ledger.ApprovalWaiting {
-		t.Errorf("retried request = %+v, want waiting", cur)
-	}
-	for _, l := range firstLinks {
+	for _, l := range anaLinks {
 		if u := must(url.Parse(l)); u.Query().Get("action") == "approve" {
-			if resp := f.open(t, "POST", l, "approve the old one"); resp.StatusCode == 200 {
-				t.Errorf("approving through the superseded request's link = %d, want it refused", resp.StatusCode)
+			if resp := f.open(t, "POST", l, ""); resp.StatusCode != 200 {
+				t.Errorf("approving through ana's first message = %d, want 200", resp.StatusCode)
 			}
 		}
 	}
-	if n := f.calls("SendTaskSuccess"); n != 0 {
-		t.Errorf("SendTaskSuccess calls = %d, want 0", n)
+	var in struct{ TaskToken string }
+	if calls := f.aws.Invocations("SendTaskSuccess"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil || in.TaskToken != retry.TaskToken {
+		t.Errorf("SendTaskSuccess calls = %d (token %q), want 1 answering the new task", len(calls), in.TaskToken)
 	}
 }

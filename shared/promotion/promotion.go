@@ -383,6 +383,16 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			}
 			continue
 		}
+		if unsettled(pr, now) {
+			// Ended lately: what follows its end (the deployment record, the
+			// next request or the quarantine, the announcement) may not have
+			// been made, when the delivery that ended it failed after the
+			// status write. The next environment advances on its own turn.
+			if _, err := p.settleOnce(ctx, app, env, pr); err != nil {
+				return err
+			}
+			continue
+		}
 		if pr.Status != ledger.PromotionRequested {
 			continue
 		}
@@ -576,6 +586,31 @@ const settleLease = 2 * time.Minute
 // delivery that finds another settling leaves it to that one. It then
 // advances the next environment, as every minute's tick also does.
 func (p *Promoter) settle(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) error {
+	next, err := p.settleOnce(ctx, app, env, pr)
+	if err != nil || next == nil {
+		return err
+	}
+	return p.Advance(ctx, app, next)
+}
+
+// settleWindow is how long after a promotion's end the tick still makes what
+// follows it, should the delivery that ended it have failed after the status
+// write: longer than Lambda's retries of that delivery take.
+const settleWindow = time.Hour
+
+// unsettled reports a promotion whose deployment (started by its adapter)
+// ended within settleWindow, whose settling the tick makes sure of. One that
+// ended before deploying (refused, rejected, its workflow failed) has nothing
+// to settle.
+func unsettled(pr *ledger.Promotion, now time.Time) bool {
+	return (pr.Status == ledger.PromotionSucceeded || pr.Status == ledger.PromotionFailed) &&
+		(pr.Handle != "" || pr.Deployed) && !pr.FinishedAt.IsZero() && now.Sub(pr.FinishedAt) < settleWindow
+}
+
+// settleOnce makes what follows a finished promotion once (see settle), and
+// returns the next environment to advance when it is settled and one
+// follows.
+func (p *Promoter) settleOnce(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) (*policy.Environment, error) {
 	success := pr.Status == ledger.PromotionSucceeded
 	next, hasNext := app.Next(env.Name)
 	hasNext = hasNext && success && !rollingBack(pr)
@@ -622,9 +657,9 @@ func (p *Promoter) settle(ctx context.Context, app *policy.App, env *policy.Envi
 		return p.announce(ctx, DetailTypeDeploymentFinished, dep)
 	})
 	if err != nil || !done || !hasNext {
-		return err
+		return nil, err
 	}
-	return p.Advance(ctx, app, next)
+	return next, nil
 }
 
 // Tick advances every environment Highway deploys to: soak times that passed
