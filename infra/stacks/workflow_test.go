@@ -268,7 +268,7 @@ func TestDeployedApprovalWorkflow(t *testing.T) {
 		quorum: 2,
 		waiting: func(f *flow) {
 			f.decide("ana.silva@example.com", approval.ActionApprove)
-			if n := len(f.site.AWS.Calls("SendTaskSuccess")); n != 0 {
+			if n := len(f.site.AWS.Invocations("SendTaskSuccess")); n != 0 {
 				f.t.Errorf("one approval of a quorum of two answered the task (%d SendTaskSuccess)", n)
 			}
 			f.decide("lee.chen@example.com", approval.ActionApprove)
@@ -625,7 +625,7 @@ var linkPattern = regexp.MustCompile(`https://\S+\?\S*sig=\S+`)
 func (f *flow) decide(approver string, action approval.Action) {
 	f.t.Helper()
 	var link *url.URL
-	for _, m := range f.site.AWS.Calls("Publish") {
+	for _, m := range f.site.AWS.Invocations("Publish") {
 		if m.Form.Get("MessageAttributes.entry.1.Value.StringValue") != approver {
 			continue
 		}
@@ -672,7 +672,7 @@ func (f *flow) run(t *testing.T, node, runner string, sc flowScenario) {
 		"account": f.site.Policy.Hub.Account, "region": f.site.Policy.Hub.Region, "time": time.Now().UTC().Format(time.RFC3339),
 		"resources": []string{}, "detail": map[string]any{}}
 	f.invoke(route.FunctionPromote, tick)
-	starts := f.site.AWS.Calls("StartExecution")
+	starts := f.site.AWS.Invocations("StartExecution")
 	if len(starts) != 1 {
 		t.Fatalf("promote's tick made %d StartExecution calls, want 1\nlog:\n%s", len(starts), f.emus[route.FunctionPromote].Log())
 	}
@@ -794,6 +794,9 @@ func (f *flow) run(t *testing.T, node, runner string, sc flowScenario) {
 		}
 		if ev.Error != "" {
 			line += " " + ev.Error
+			if ev.Type == "StateFailed" {
+				line += ": " + clip(ev.Cause, 160)
+			}
 		}
 		printed = append(printed, line)
 	}
@@ -873,9 +876,17 @@ func (f *flow) run(t *testing.T, node, runner string, sc flowScenario) {
 	if quarantined != sc.wantQuarantined {
 		t.Errorf("artifact quarantined = %v, want %v", quarantined, sc.wantQuarantined)
 	}
-	if n := len(f.site.AWS.Calls("UpdateService")); sc.wantDeployment == "" && n != 0 {
+	if n := len(f.site.AWS.Invocations("UpdateService")); sc.wantDeployment == "" && n != 0 {
 		t.Errorf("UpdateService calls = %d, want none", n)
 	}
+}
+
+// clip is s, cut to n bytes with a mark when longer.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // describePromotions lists promotions' ids and statuses.

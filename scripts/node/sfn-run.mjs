@@ -83,6 +83,18 @@ function namedError(name, cause) {
 
 let seq = 0;
 
+// The emulator runs one invocation at a time, where Lambda would start
+// another instance: a task that timed out while its invocation still runs
+// (the approval request past a short timeout) must not make the next task's
+// invocation of the same function fail. Invocations of one function wait
+// their turn.
+const lanes = new Map();
+function oneAtATime(url, work) {
+  const turn = (lanes.get(url) ?? Promise.resolve()).then(work, work);
+  lanes.set(url, turn.catch(() => {}));
+  return turn;
+}
+
 // invoke runs one Lambda task as the optimized integration does: it invokes
 // the function with the Payload, answers {ExecutedVersion, Payload,
 // StatusCode}, and fails with the function's error type when the function
@@ -94,14 +106,16 @@ async function invoke(state, params, waitForToken) {
   say({ type: 'TaskScheduled', state, seq: n });
   const go = await awaitAnswer('go:' + n);
   if (go.lambdaError) throw namedError(go.lambdaError, 'the Lambda service refused the invocation');
-  let res;
-  try {
-    res = await fetch(url, { method: 'POST', body: JSON.stringify(params.Payload ?? {}) });
-  } catch (e) {
-    throw namedError('Lambda.ServiceException', String(e));
-  }
-  const text = await res.text();
-  if (res.status !== 200) throw namedError('Lambda.ServiceException', `HTTP ${res.status}: ${text}`);
+  const { status, text } = await oneAtATime(url, async () => {
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', body: JSON.stringify(params.Payload ?? {}) });
+    } catch (e) {
+      throw namedError('Lambda.ServiceException', String(e));
+    }
+    return { status: res.status, text: await res.text() };
+  });
+  if (status !== 200) throw namedError('Lambda.ServiceException', `HTTP ${status}: ${text}`);
   const payload = text === '' ? null : JSON.parse(text);
   if (payload && typeof payload === 'object' && typeof payload.errorType === 'string' && 'errorMessage' in payload) {
     throw namedError(payload.errorType, text);
