@@ -2,8 +2,11 @@
 package functions_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,17 +31,40 @@ func TestFunctionsLinkOnlyTheServicesTheyUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var pkgs []string
 	for _, d := range dirs {
-		if !d.IsDir() {
-			continue
+		if d.IsDir() {
+			pkgs = append(pkgs, "./"+d.Name())
 		}
-		t.Run(d.Name(), func(t *testing.T) {
-			pkg := "./" + d.Name()
-			allowed := services(t, "go", "list", "-f", `{{join .Imports "\n"}}`, pkg)
+	}
+	// One go list for all of them: what each main package imports, and every
+	// package it links.
+	out, err := exec.Command("go", append([]string{"list", "-json=Dir,Imports,Deps"}, pkgs...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", pkgs, err)
+	}
+	listed := map[string]struct{ Imports, Deps []string }{} // by directory name
+	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+		var p struct {
+			Dir           string
+			Imports, Deps []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		listed[filepath.Base(p.Dir)] = struct{ Imports, Deps []string }{p.Imports, p.Deps}
+	}
+	for _, pkg := range pkgs {
+		t.Run(filepath.Base(pkg), func(t *testing.T) {
+			p, ok := listed[filepath.Base(pkg)]
+			if !ok {
+				t.Fatalf("go list did not list %s", pkg)
+			}
+			allowed := services(p.Imports)
 			for _, s := range append(slices.Clone(allowed), "") {
 				allowed = append(allowed, implied[s]...)
 			}
-			for _, s := range services(t, "go", "list", "-deps", "-f", "{{.ImportPath}}", pkg) {
+			for _, s := range services(p.Deps) {
 				if !slices.Contains(allowed, s) {
 					t.Errorf("%s links service %s, which its main package does not import (allowed: %v)", pkg, s, allowed)
 				}
@@ -47,16 +73,10 @@ func TestFunctionsLinkOnlyTheServicesTheyUse(t *testing.T) {
 	}
 }
 
-// services runs a go list command and returns the AWS service names among the
-// packages it prints.
-func services(t *testing.T, name string, args ...string) []string {
-	t.Helper()
-	out, err := exec.Command(name, args...).Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
-	}
+// services returns the AWS service names among the packages pkgs.
+func services(pkgs []string) []string {
 	var svcs []string
-	for _, p := range strings.Fields(string(out)) {
+	for _, p := range pkgs {
 		rest, ok := strings.CutPrefix(p, servicePrefix)
 		if !ok {
 			continue

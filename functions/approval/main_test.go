@@ -94,7 +94,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Error("the task token left the ledger in a page")
 		}
 	}
-	calls := d.AWS.Calls("SendTaskSuccess")
+	calls := d.AWS.Invocations("SendTaskSuccess")
 	if len(calls) != 1 {
 		t.Fatalf("SendTaskSuccess calls = %d, want 1", len(calls))
 	}
@@ -126,11 +126,11 @@ func TestBootstrapAfterALostAnswer(t *testing.T) {
 		t.Errorf("status %d (%v), want 200, going ahead\n%s", resp.StatusCode, err, body)
 	}
 	var in struct{ ExecutionArn string }
-	if calls := d.AWS.Calls("DescribeExecution"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil ||
+	if calls := d.AWS.Invocations("DescribeExecution"); len(calls) != 1 || calls[0].DecodeJSON(&in) != nil ||
 		in.ExecutionArn != "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:prm-1" {
 		t.Errorf("DescribeExecution calls = %d (%q), want the promotion's execution", len(calls), in.ExecutionArn)
 	}
-	if n := len(d.AWS.Calls("Publish")); n != 0 {
+	if n := len(d.AWS.Invocations("Publish")); n != 0 {
 		t.Errorf("expiry notices = %d, want none", n)
 	}
 }

@@ -60,7 +60,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Fatalf("invoke %d: %s, %v\nlog:\n%s", i+1, body, err, emu.Log())
 		}
 	}
-	msgs := d.AWS.Calls("Publish")
+	msgs := d.AWS.Invocations("Publish")
 	approvers := []string{"ana.silva@example.com", "lee.chen@example.com"}
 	if len(msgs) != len(approvers) {
 		t.Fatalf("SNS Publish calls = %d, want one per approver (%d)", len(msgs), len(approvers))

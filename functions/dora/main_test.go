@@ -64,8 +64,10 @@ func checkRows(body []byte) error {
 			prod1d = r.Metrics.Deployments == 1 && r.Metrics.Commits == 1
 		}
 	}
-	if len(res.Rows) != 9 || !prod1d {
-		return fmt.Errorf("rows = %+v, want 3 environments × 3 windows, prod's day with its deployment", res.Rows)
+	// The example policy deploys checkout to dev, staging and prod, and
+	// storefront to dev.
+	if len(res.Rows) != 12 || !prod1d {
+		return fmt.Errorf("rows = %+v, want 4 environments × 3 windows, prod's day with its deployment", res.Rows)
 	}
 	return nil
 }

@@ -1,10 +1,11 @@
 // Command drift is the Lambda function that detects drift. On the policy's
 // schedule it queues one detection per selected stack in every account
-// Highway reaches, reports detections whose completion event never came, and
-// compares what each environment runs with the digest promoted there; from
-// its queue it starts each stack's drift detection; on CloudFormation's
-// completion event it reads the drifted resources, files the report and
-// announces what changed.
+// Highway reaches and one plan per Terraform workspace, reports detections
+// whose completion event never came, and compares what each environment runs
+// with the digest promoted there; from its queue it starts each stack's drift
+// detection and each workspace's CodeBuild build; on CloudFormation's
+// completion event it reads the drifted resources, on a build's state change
+// the plan the build left, files the report and announces what changed.
 package main
 
 import (
@@ -13,16 +14,19 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/runtimecheck"
@@ -45,6 +49,10 @@ func main() {
 }
 
 func run(rt *function.Runtime) error {
+	artifacts, err := evidence.LimitsForMemory(os.Getenv(evidence.EnvMemorySize))
+	if err != nil {
+		return err
+	}
 	h, err := drift.New(drift.Config{
 		Policy: rt.Policy,
 		Clients: func(account, region string) drift.Clients {
@@ -63,6 +71,11 @@ func run(rt *function.Runtime) error {
 		Topic:    rt.Topic,
 		Metrics:  rt.Metrics,
 		Limits:   drift.LimitsFor(rt.Policy.Drift, processes),
+		Builds: func(account, region string) drift.BuildClients {
+			cfg := rt.Accounts.Config(account, region)
+			return drift.BuildClients{Builds: codebuild.NewFromConfig(cfg), Artifacts: s3.NewFromConfig(cfg)}
+		},
+		Artifacts: artifacts,
 	})
 	if err != nil {
 		return err

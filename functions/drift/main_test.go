@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,12 +101,14 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 
 	var round drift.Round
 	invoke("drift-scheduled.json", &round)
-	// The one fake answers for every account: each lists the same checkout- stack.
-	if q := queued(t, d); round.Sweep.Accounts != 4 || round.Sweep.Stacks != 4 || len(q) != 4 || !strings.Contains(q[0], `"stackName":"checkout-prod-network"`) {
-		t.Errorf("scheduled round sweep = %+v, want 4 accounts with one stack each", round.Sweep)
+	// The one fake answers for every account: each lists the same checkout-
+	// stack; the policy's Terraform workspace is queued among them.
+	if q := queued(t, d); round.Sweep.Accounts != 4 || round.Sweep.Stacks != 4 || round.Sweep.Workspaces != 1 || len(q) != 5 ||
+		!strings.Contains(q[0], `"stackName":"checkout-prod-network"`) || !slices.Contains(q, `{"account":"444444444444","region":"eu-west-1","workspace":"network-prod"}`) {
+		t.Errorf("scheduled round sweep = %+v, queued %q; want 4 accounts with one stack each, and the workspace", round.Sweep, q)
 	}
-	if round.Runtime.Checked != 0 || len(round.Runtime.Skipped) != 2 {
-		t.Errorf("scheduled round runtime = %+v, want dev and prod skipped (nothing promoted)", round.Runtime)
+	if round.Runtime.Checked != 0 || len(round.Runtime.Skipped) != 3 {
+		t.Errorf("scheduled round runtime = %+v, want checkout's dev and prod and storefront's dev skipped (nothing promoted)", round.Runtime)
 	}
 
 	var batch struct {

@@ -89,11 +89,11 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 	}
 
-	stops := d.AWS.Calls("StopPipelineExecution")
+	stops := d.AWS.Invocations("StopPipelineExecution")
 	if len(stops) != 1 {
 		t.Fatalf("StopPipelineExecution calls = %d, want 1 (for the failed build only)", len(stops))
 	}
-	for _, call := range append(stops, d.AWS.Calls("ListActionExecutions")...) {
+	for _, call := range append(stops, d.AWS.Invocations("ListActionExecutions")...) {
 		if role, want := d.RoleOf(call), d.AccessRole("222222222222"); role != want {
 			t.Errorf("%s was made through role %q, want the access role in the delivery account, %s", call.Operation, role, want)
 		}

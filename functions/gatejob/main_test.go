@@ -95,7 +95,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Errorf("a job of another pipeline: response %s (%v), want it refused\nlog:\n%s", body, err, emu.Log())
 	}
 
-	answers := d.AWS.Calls("PutJobSuccessResult")
+	answers := d.AWS.Invocations("PutJobSuccessResult")
 	if len(answers) != 1 {
 		t.Fatalf("PutJobSuccessResult calls = %d, want 1: the redelivery answers nothing again", len(answers))
 	}
@@ -103,12 +103,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err := answers[0].DecodeJSON(&in); err != nil || in.JobId != "11111111-abcd-1111-abcd-111111abcdef" {
 		t.Errorf("PutJobSuccessResult for job %q (%v), want the sample's", in.JobId, err)
 	}
-	refusals := d.AWS.Calls("PutJobFailureResult")
+	refusals := d.AWS.Invocations("PutJobFailureResult")
 	if len(refusals) != 1 || refusals[0].DecodeJSON(&in) != nil || in.JobId != otherJob {
 		t.Errorf("PutJobFailureResult calls = %d (job %q), want one, for the other pipeline's job", len(refusals), in.JobId)
 	}
-	calls := append(append(answers, refusals...), d.AWS.Calls("GetJobDetails")...)
-	if n := len(d.AWS.Calls("GetJobDetails")); n != 3 {
+	calls := append(append(answers, refusals...), d.AWS.Invocations("GetJobDetails")...)
+	if n := len(d.AWS.Invocations("GetJobDetails")); n != 3 {
 		t.Errorf("GetJobDetails calls = %d, want 3: one a delivery", n)
 	}
 	for _, call := range calls {

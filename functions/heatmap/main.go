@@ -1,7 +1,8 @@
 // Command heatmap is the CloudWatch dashboard's custom widget: it returns
-// the DORA metrics and the deployment heatmaps (by day over twelve weeks, by
-// weekday and hour) of the policy's environments as HTML with inline SVG,
-// read from the ledger, as of the end of the dashboard's time range.
+// the DORA page of an app's environments (the metrics with their bands and
+// changes, the weekly trends and the deployment heatmaps over twelve weeks,
+// the latest deployments and incidents) as HTML with inline SVG, read from
+// the ledger, as of the end of the dashboard's time range.
 package main
 
 import (
@@ -35,8 +36,9 @@ type widgetEvent struct {
 
 // documentation is what the widget says of itself in the console.
 const documentation = "## Highway deployments\n" +
-	"DORA metrics over 1, 7 and 30 days, and successful deployments by day (12 weeks) and by weekday × hour (UTC), " +
-	"from Highway's ledger, as of the end of the dashboard's time range.\n\n" +
+	"DORA metrics over 1, 7 and 30 days with their bands and their change against the span before; " +
+	"weekly trends and deployments by day and by weekday × hour (UTC) over 12 weeks; the latest deployments and incidents. " +
+	"From Highway's ledger, as of the end of the dashboard's time range.\n\n" +
 	"Parameters: `app` (required: the widget shows one app), `env` (optional: only that environment).\n"
 
 // missingApp is the widget's answer when its app parameter names no app of
@@ -70,12 +72,12 @@ func main() {
 		if err != nil {
 			return "", err
 		}
-		h, err := dora.HeatmapOf(ctx, l, rt.Policy, now, keep)
+		pg, err := dora.PageOf(ctx, l, rt.Policy, now, keep)
 		if err != nil {
 			return "", err
 		}
 		var page bytes.Buffer
-		if err := dora.WritePage(&page, rows, h); err != nil {
+		if err := dora.WritePage(&page, rows, pg); err != nil {
 			return "", err
 		}
 		return page.String(), nil

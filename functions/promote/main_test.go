@@ -57,7 +57,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		}
 	}
 
-	puts := d.AWS.Calls("PutParameter")
+	puts := d.AWS.Invocations("PutParameter")
 	if len(puts) != 1 {
 		t.Fatalf("PutParameter calls = %d, want 1 (dev)", len(puts))
 	}

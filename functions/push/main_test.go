@@ -10,7 +10,7 @@ import (
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
-	"github.com/highwayhq/highway/shared/push"
+	"github.com/highwayhq/highway/shared/source"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
@@ -42,12 +42,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	for i, want := range []push.Outcome{push.OutcomeRecorded, push.OutcomeDuplicate} {
+	for i, want := range []source.Outcome{source.OutcomeRecorded, source.OutcomeDuplicate} {
 		body, err := emu.Invoke(ctx, sampleEvent(t))
 		if err != nil {
 			t.Fatalf("invoke %d: %v\nlog:\n%s", i+1, err, emu.Log())
 		}
-		var got push.Result
+		var got source.Result
 		if err := json.Unmarshal(body, &got); err != nil {
 			t.Fatalf("invoke %d: response %s: %v", i+1, body, err)
 		}
@@ -88,7 +88,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err := calls[0].DecodeJSON(&in); err != nil {
 		t.Fatal(err)
 	}
-	if len(in.Entries) != 1 || in.Entries[0].DetailType != push.DetailTypeCommitRecorded || in.Entries[0].EventBusName != "highway" {
+	if len(in.Entries) != 1 || in.Entries[0].DetailType != source.DetailTypeCommitRecorded || in.Entries[0].EventBusName != "highway" {
 		t.Errorf("PutEvents entries = %+v", in.Entries)
 	}
 }

@@ -61,7 +61,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Fatalf("ALARM → %+v, want the runbook's rollback and notify done", res)
 	}
 	var rollbackAsked bool
-	for _, c := range d.AWS.Calls("PutEvents") {
+	for _, c := range d.AWS.Invocations("PutEvents") {
 		var in struct {
 			Entries []struct{ DetailType, Detail string }
 		}
@@ -77,7 +77,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if !rollbackAsked {
 		t.Error("no Rollback Requested event for prod on the bus")
 	}
-	if alerts := d.AWS.Calls("Publish"); len(alerts) != 1 || !strings.Contains(alerts[0].Form.Get("Subject"), "checkout-prod-5xx") {
+	if alerts := d.AWS.Invocations("Publish"); len(alerts) != 1 || !strings.Contains(alerts[0].Form.Get("Subject"), "checkout-prod-5xx") {
 		t.Errorf("notifications = %d, want one about checkout-prod-5xx", len(alerts))
 	}
 

@@ -310,8 +310,9 @@ func deployAccess(p *policy.Policy, account string) []permission {
 
 // driftAccess lets the drift function check account in every region of it
 // Highway reaches: list its stacks, detect and read the drift of those the
-// policy selects (by name prefix), and read, for each app, what runs in the
-// account's environments Highway deploys to. DetectStackDrift also reads each
+// policy selects (by name prefix), read, for each app, what runs in the
+// account's environments Highway deploys to, and plan its Terraform
+// workspaces. DetectStackDrift also reads each
 // resource of a stack with the caller's credentials: driftManaged grants that.
 // Without a drift section, nothing.
 func driftAccess(p *policy.Policy, account string) []permission {
@@ -369,7 +370,29 @@ func driftAccess(p *policy.Policy, account string) []permission {
 			byTag(p.Hub, "ReadDeployedServices", []string{"ecs:DescribeServices"}, "ecs", account, "service/*", r),
 			permission{sid: "ReadDeployedTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition"}, resources: []resourceArn{anyResource}, why: whyTaskDefReads})
 	}
-	return perms
+	return append(perms, terraformAccess(p, account)...)
+}
+
+// terraformAccess lets the drift function plan the Terraform workspaces of
+// account: start the builds of their CodeBuild projects and read them (a
+// build whose event never came), and read the plans the builds leave in
+// their artifact buckets. Listing a bucket makes S3 answer a missing object
+// with NoSuchKey rather than AccessDenied, which tells a zipped artifact from
+// a folder of files. It names each project and bucket.
+func terraformAccess(p *policy.Policy, account string) []permission {
+	var projects, buckets, plans []resourceArn
+	for _, w := range p.Drift.Terraform {
+		if w.Account == account {
+			projects = appendArn(projects, arnOf("codebuild", w.Region, w.Account, "project/"+w.Project))
+			buckets = appendArn(buckets, arnOf("s3", "", "", w.ArtifactBucket))
+			plans = appendArn(plans, arnOf("s3", "", "", w.ArtifactBucket+"/*"))
+		}
+	}
+	return nonEmpty(
+		permission{sid: "PlanTerraformWorkspaces", actions: []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds"}, resources: projects},
+		permission{sid: "FindTerraformPlans", actions: []string{"s3:ListBucket"}, resources: buckets},
+		permission{sid: "ReadTerraformPlans", actions: []string{"s3:GetObject"}, resources: plans, why: whyTerraformPlans},
+	)
 }
 
 // driftManaged is the AWS managed policy with which DetectStackDrift reads the

@@ -55,7 +55,7 @@ func (c apiCall) String() string {
 // capability: push reads commits; the gate reads builds, report groups,
 // artifacts and image scans, finds and stops pipeline executions, reads and
 // answers jobs; promotion deploys; drift reads stacks and what environments
-// run; respond runs the runbooks' actions.
+// run, and plans Terraform workspaces; respond runs the runbooks' actions.
 func apiCalls(p *policy.Policy) []apiCall {
 	var out []apiCall
 	arn := func(service, region, account, resource string) string {
@@ -67,7 +67,9 @@ func apiCalls(p *policy.Policy) []apiCall {
 			c.capability, c.action, c.resource = capability, action, resource
 			out = append(out, c)
 		}
-		add(accessCommits, "codecommit:GetCommit", arn("codecommit", a.Region, a.Account, a.Repository))
+		if a.Repository != "" { // an app built from GitHub has no commits to read here
+			add(accessCommits, "codecommit:GetCommit", arn("codecommit", a.Region, a.Account, a.Repository))
+		}
 		if a.Gate != nil {
 			for _, pr := range a.Gate.Projects {
 				add(accessGate, "codebuild:BatchGetBuilds", arn("codebuild", a.Region, a.Account, "project/"+pr))
@@ -156,6 +158,17 @@ func apiCalls(p *policy.Policy) []apiCall {
 				{"cloudformation:DescribeStackResourceDrifts", stack},
 			} {
 				out = append(out, apiCall{capability: accessDrift, account: s.Account, region: s.Region, action: call.action, resource: call.resource})
+			}
+		}
+		for _, w := range p.Drift.Terraform {
+			project := arn("codebuild", w.Region, w.Account, "project/"+w.Project)
+			for _, call := range []struct{ action, resource string }{
+				{"codebuild:StartBuild", project},
+				{"codebuild:BatchGetBuilds", project},
+				{"s3:GetObject", "arn:aws:s3:::" + w.ArtifactBucket + "/" + w.Project + "/Tf7Kd2W"},
+				{"s3:ListBucket", "arn:aws:s3:::" + w.ArtifactBucket},
+			} {
+				out = append(out, apiCall{capability: accessDrift, account: w.Account, region: w.Region, action: call.action, resource: call.resource})
 			}
 		}
 	}

@@ -110,31 +110,41 @@ func newApproval(scope constructs.Construct, hub *Hub, secret awssecretsmanager.
 }
 
 // decisionLedger lets the approval function take the actions deciding takes on
-// the ledger, on the items of approvals alone: dynamodb:LeadingKeys limits it
-// to their partition keys (approval.LedgerPartitions). It cannot scan, delete
-// or write in batches.
+// the ledger, on the items of approvals alone (approval.LedgerPartitions).
 func decisionLedger(hub *Hub) permission {
+	return ledgerItems(hub, "DecideApprovals", approval.LedgerActions(), approval.LedgerPartitions())
+}
+
+// ledgerItems lets a function take actions on the ledger's items whose
+// partition keys match partitions alone: dynamodb:LeadingKeys limits it to
+// them. It cannot scan, delete or write in batches.
+func ledgerItems(hub *Hub, sid string, actions, partitions []string) permission {
 	return permission{
-		sid:       "DecideApprovals",
-		actions:   approval.LedgerActions(),
+		sid:       sid,
+		actions:   actions,
 		resources: []resourceArn{{text: *hub.Table.TableArn()}},
 		conditions: map[string]any{
-			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": approval.LedgerPartitions()},
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": partitions},
 			"Null":                    map[string]any{"dynamodb:LeadingKeys": "false"},
 		},
 	}
 }
 
-// decisionEvents lets the approval function put its own events on the bus:
-// Highway's source, the detail types deciding publishes, and no other.
+// decisionEvents lets the approval function put its own events on the bus.
 func decisionEvents(hub *Hub) permission {
+	return ownEvents(hub, "AnnounceDecisions", approval.DecisionDetailTypes())
+}
+
+// ownEvents lets a function put its own events on the bus: Highway's source,
+// the detail types it publishes, and no other.
+func ownEvents(hub *Hub, sid string, detailTypes []string) permission {
 	return permission{
-		sid:       "AnnounceDecisions",
+		sid:       sid,
 		actions:   []string{"events:PutEvents"},
 		resources: []resourceArn{{text: *hub.Bus.EventBusArn()}},
 		conditions: map[string]any{
 			"ForAllValues:StringEquals": map[string]any{
-				"events:detail-type": approval.DecisionDetailTypes(),
+				"events:detail-type": detailTypes,
 				"events:source":      []string{bus.Source},
 			},
 			"Null": map[string]any{"events:detail-type": "false", "events:source": "false"},

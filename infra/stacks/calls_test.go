@@ -377,6 +377,13 @@ func (a *callAudit) normalized(c localaws.Call, canary, synthesized map[string]s
 	hubScope := func(service, region string) string {
 		return "arn:aws:" + service + ":" + region + ":" + a.hub.Account + ":"
 	}
+	// A secret is named by its ARN, or by its name in the canaries.
+	secret := func(v, r string) string {
+		if strings.HasPrefix(v, "arn:") {
+			return v
+		}
+		return hubScope("secretsmanager", r) + "secret:" + v
+	}
 	var pairs []string
 	for _, kv := range []struct {
 		env  string
@@ -387,12 +394,8 @@ func (a *callAudit) normalized(c localaws.Call, canary, synthesized map[string]s
 		{env: function.EnvBus, arn: func(v, r string) string { return hubScope("events", r) + "event-bus/" + v }},
 		{env: function.EnvTopic, arn: func(v, _ string) string { return v }},
 		{env: function.EnvApprovalTopic, arn: func(v, _ string) string { return v }},
-		{env: function.EnvApprovalSecret, arn: func(v, r string) string {
-			if strings.HasPrefix(v, "arn:") {
-				return v
-			}
-			return hubScope("secretsmanager", r) + "secret:" + v
-		}},
+		{env: function.EnvApprovalSecret, arn: secret},
+		{env: function.EnvWebhookSecret, arn: secret},
 		{env: function.EnvApprovalStateMachine, arn: func(v, _ string) string { return v },
 			also: func(arn string) string { return strings.Replace(arn, ":stateMachine:", ":execution:", 1) + ":" }},
 		{env: function.EnvDriftQueue, arn: func(v, r string) string { return localaws.QueueArn(v, r) }},

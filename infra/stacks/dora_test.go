@@ -105,10 +105,11 @@ func TestOverviewDashboardShowsHighwaysHealthAndAllAppsBySearch(t *testing.T) {
 	}
 
 	// AND it finds the approvals waiting, the gate pass rate, the artifacts
-	// not as promoted and the DORA metrics of all apps' last environment by
-	// SEARCH, each with the sums and means over the apps
+	// not as promoted and the DORA metrics of all apps' last environment
+	// (checkout's prod, storefront's dev) by SEARCH, each with the sums and
+	// means over the apps
 	doraSearch := func(metric string) string {
-		return `SEARCH('{Highway,App,Env,Window} MetricName="` + metric + `" Window="7d" (Env="prod")', 'Maximum', 3600)`
+		return `SEARCH('{Highway,App,Env,Window} MetricName="` + metric + `" Window="7d" (Env="prod" OR Env="dev")', 'Maximum', 3600)`
 	}
 	for _, want := range []string{
 		`SEARCH('{Highway,App,Env} MetricName="` + telemetry.MetricApprovalsWaiting + `"', 'Maximum', 300)`, "SUM(waiting)",
@@ -138,7 +139,7 @@ func TestOverviewDashboardShowsHighwaysHealthAndAllAppsBySearch(t *testing.T) {
 }
 
 func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
-	// GIVEN the example policy, of one app
+	// GIVEN the example policy, of two apps
 	p := examplePolicy(t)
 
 	// WHEN the hub is synthesized
@@ -146,8 +147,9 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	heatmap := functionID(t, tpl, p.Hub, FunctionHeatmap)
 	dashboards := dashboardsOf(t, tpl)
 
-	// THEN one app dashboard starts with a text naming checkout, graphs its
-	// DORA metrics in prod over 7 days and embeds the heatmap function for it
+	// THEN one app dashboard starts with a text naming checkout and
+	// storefront, graphs each one's DORA metrics in its last environment over
+	// 7 days and embeds the heatmap function for it
 	if len(dashboards) != 2 {
 		t.Errorf("dashboards %v, want the overview and one app dashboard", slices.Sorted(maps.Keys(dashboards)))
 	}
@@ -155,17 +157,19 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	if !ok {
 		t.Fatalf("no dashboard %s among %v", AppDashboardName(p.Hub, 0), slices.Sorted(maps.Keys(dashboards)))
 	}
-	if len(d.Widgets) != 6 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout") {
-		t.Errorf("%s widgets = %v, want a text naming checkout, then its 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
+	if len(d.Widgets) != 11 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout, storefront") {
+		t.Errorf("%s widgets = %v, want a text naming checkout and storefront, then each one's 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
 	}
-	for _, metric := range []string{telemetry.MetricDeploymentsPerDay, telemetry.MetricLeadTimeP50, telemetry.MetricChangeFailureRate, telemetry.MetricTimeToRestoreP50} {
-		if want := `["Highway","` + metric + `","App","checkout","Env","prod","Window","7d",`; !strings.Contains(d.body, want) {
-			t.Errorf("%s lacks %s", AppDashboardName(p.Hub, 0), want)
+	for _, last := range []struct{ app, env string }{{"checkout", "prod"}, {"storefront", "dev"}} {
+		for _, metric := range []string{telemetry.MetricDeploymentsPerDay, telemetry.MetricLeadTimeP50, telemetry.MetricChangeFailureRate, telemetry.MetricTimeToRestoreP50} {
+			if want := `["Highway","` + metric + `","App","` + last.app + `","Env","` + last.env + `","Window","7d",`; !strings.Contains(d.body, want) {
+				t.Errorf("%s lacks %s", AppDashboardName(p.Hub, 0), want)
+			}
 		}
-	}
-	for _, want := range []string{`"type":"custom"`, `"endpoint":"${` + heatmap + `}"`, `"params":{"app":"checkout"}`} {
-		if !strings.Contains(d.body, want) {
-			t.Errorf("%s lacks %s:\n%s", AppDashboardName(p.Hub, 0), want, d.body)
+		for _, want := range []string{`"type":"custom"`, `"endpoint":"${` + heatmap + `}"`, `"params":{"app":"` + last.app + `"}`} {
+			if !strings.Contains(d.body, want) {
+				t.Errorf("%s lacks %s:\n%s", AppDashboardName(p.Hub, 0), want, d.body)
+			}
 		}
 	}
 

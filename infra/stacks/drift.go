@@ -39,6 +39,7 @@ const resourceReadPolicy = "SecurityAudit"
 const (
 	whyResourceReads      = "DetectStackDrift reads every resource of a stack with the caller's credentials (ec2:DescribeSecurityGroups for a security group, iam:GetRole and iam:GetRolePolicy for a role, and so on), and the stacks checked are selected at run time by name prefix and tags, so their resource types are not known here. SecurityAudit, maintained by AWS, reads the configuration of every service but not the data resources hold (objects, items, secret values), unlike ReadOnlyAccess; ViewOnlyAccess lists resources but lacks the Get actions drift detection calls, such as iam:GetRole. A resource SecurityAudit cannot read is reported by CloudFormation as a failed detection."
 	whyNoQueueDestination = "Lambda accepts no on-failure destination for an SQS event source: the drift queue's redrive policy moves a detection that failed five receives to its dead-letter queue, which alarms."
+	whyTerraformPlans     = "A build's artifact key ends in the build id CodeBuild assigns when the build starts; the statement reaches only the buckets the policy names as the artifact buckets of its Terraform workspaces' projects, whose builds leave the plans there."
 )
 
 // newDrift detects drift, when the policy has a drift section. On the policy's

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 )
@@ -280,6 +281,98 @@ func TestDriftRouteReceivesDetectionResults(t *testing.T) {
 			checkAWSRouteRules(t, tpl, drift, "aws.cloudformation", "CloudFormation Drift Detection Status Change")
 			checkRouteRules(t, p, tpl)
 		})
+	}
+}
+
+func TestDriftRouteReceivesTheTerraformWorkspacesBuilds(t *testing.T) {
+	// GIVEN the example policy, whose Terraform workspace is planned by a
+	// project of the prod account
+	p := examplePolicy(t)
+	w := p.Drift.Terraform[0]
+
+	// WHEN the hub is synthesized
+	tpl := templateOf(t, synth(t, p).Hub.Stack)
+	drift := functionID(t, tpl, p.Hub, route.FunctionDrift)
+
+	// THEN drift receives the finished CodeBuild builds of that account, on
+	// the hub bus where the spoke forwards them
+	var accounts []string
+	for id, r := range tpl.ofType("AWS::Events::Rule") {
+		pattern := r.Properties["EventPattern"]
+		targets := list(r.Properties["Targets"])
+		if !slices.Equal(strs(path(pattern, "source")), []string{"aws.codebuild"}) || len(targets) != 1 || refTo(path(targets[0], "Arn")) != drift {
+			continue
+		}
+		if got := strs(path(pattern, "detail", "build-status")); !slices.Equal(got, []string{"SUCCEEDED", "FAILED", "STOPPED"}) {
+			t.Errorf("rule %s build-status = %v, want the finished builds", id, got)
+		}
+		if r.Properties["EventBusName"] == nil {
+			t.Errorf("rule %s is on the default bus, want the hub bus: the project is in %s", id, w.Account)
+		}
+		accounts = append(accounts, strs(path(pattern, "account"))...)
+	}
+	if !slices.Equal(accounts, []string{w.Account}) {
+		t.Errorf("drift receives builds of accounts %v, want %s's alone", accounts, w.Account)
+	}
+	checkRouteRules(t, p, tpl)
+}
+
+func TestDriftAccessPlansTheTerraformWorkspacesOnly(t *testing.T) {
+	// GIVEN the example policy, whose workspace's project and artifact
+	// bucket are in the prod account
+	p := examplePolicy(t)
+	h := synth(t, p)
+	w := p.Drift.Terraform[0]
+	project := func(name string) string {
+		return "arn:aws:codebuild:" + w.Region + ":" + w.Account + ":project/" + name
+	}
+
+	// WHEN IAM decides the drift access role's CodeBuild and S3 calls in
+	// that account, for no app
+	tests := []struct {
+		action, resource string
+		want             bool
+	}{
+		{"codebuild:StartBuild", project(w.Project), true},
+		{"codebuild:BatchGetBuilds", project(w.Project), true},
+		{"s3:GetObject", "arn:aws:s3:::" + w.ArtifactBucket + "/" + w.Project + "/Tf7Kd2W", true},
+		{"s3:ListBucket", "arn:aws:s3:::" + w.ArtifactBucket, true},
+		{"s3:ListBucket", "arn:aws:s3:::codepipeline-eu-west-1-444444444444", false},
+		{"codebuild:StartBuild", project("checkout-build"), false},
+		{"codebuild:BatchGetBuilds", project("checkout-build"), false},
+		{"s3:GetObject", "arn:aws:s3:::codepipeline-eu-west-1-444444444444/checkout/output.zip", false},
+		{"s3:PutObject", "arn:aws:s3:::" + w.ArtifactBucket + "/" + w.Project + "/Tf7Kd2W", false},
+		{"codebuild:StopBuild", project(w.Project), false},
+	}
+	var requests []localaws.IAMRequest
+	for _, tt := range tests {
+		req, ok := accessRequest(t, h, apiCall{capability: accessDrift, account: w.Account, region: w.Region, action: tt.action, resource: tt.resource}, "", "")
+		if !ok {
+			t.Fatalf("no drift access role in %s", w.Account)
+		}
+		requests = append(requests, req)
+	}
+	decisions := localaws.SimulateIAM(t, requests)
+
+	// THEN it may start and read the workspace's builds and read (and list)
+	// their artifacts, and nothing of any other project or bucket
+	for i, d := range decisions {
+		if d.Allowed() != tests[i].want {
+			t.Errorf("%s on %s: %s, want allowed=%v", tests[i].action, tests[i].resource, d.Result, tests[i].want)
+		}
+	}
+
+	// AND the accounts without a workspace grant no CodeBuild call
+	for _, s := range reached(p) {
+		if s.Account == w.Account {
+			continue
+		}
+		atpl, role, _ := accessRole(t, h, accessDrift, s.Account)
+		for _, st := range statementsOf(atpl, role) {
+			if slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "codebuild:") }) {
+				t.Errorf("drift access role in %s grants %v on %v, want no CodeBuild call", s.Account, st.actions, st.resources)
+			}
+		}
 	}
 }
 

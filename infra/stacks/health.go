@@ -87,12 +87,15 @@ func (h *Hub) addHealth() {
 			expr("100 * AVG(passed)", "mean of the apps", hourly, "passed", passed)))
 	}
 	drift := []awscloudwatch.IMetric{highwayMetric(telemetry.MetricDriftedStacks, "stacks drifted", "Sum", awscdk.Duration_Seconds(jsii.Number(hourly)), nil)}
+	if d := h.Policy.Drift; d != nil && len(d.Terraform) > 0 {
+		drift = append(drift, highwayMetric(telemetry.MetricDriftedWorkspaces, "Terraform workspaces drifted", "Sum", awscdk.Duration_Seconds(jsii.Number(hourly)), nil))
+	}
 	for _, s := range policy.Severities {
 		drift = append(drift, highwayMetric(telemetry.MetricDriftedResources, s+" resources", "Sum", awscdk.Duration_Seconds(jsii.Number(hourly)), map[string]string{dimSeverity: s}))
 	}
 	// One series per app environment Highway deploys to: at most apps ×
 	// environments (300 for 100 apps of three environments), next to the five
-	// metrics above.
+	// metrics above (six with Terraform workspaces).
 	artifacts := search(telemetry.MetricArtifactDrift, "Maximum", hourly, "", byAppEnv+" not as promoted", dimApp, dimEnv)
 	drift = append(drift, artifacts)
 	row = append(row, graph("Drift found (hourly)", drift...))

@@ -44,6 +44,11 @@ func PromotionStateMachineName(hub policy.Hub) string { return hub.Name + "-prom
 // are still valid, {"previous": key}.
 func ApprovalSecretName(hub policy.Hub) string { return hub.Name + "/approval-links" }
 
+// WebhookSecretName is the name of the secret GitHub signs webhook
+// deliveries with: {"current": secret} and, while a rotation completes,
+// {"previous": secret}.
+func WebhookSecretName(hub policy.Hub) string { return hub.Name + "/github-webhook" }
+
 // PipelineInvokeRoleName is the role in the hub account that pipelines of
 // delivery account account name as the RoleArn of their invoke action of the
 // gatejob function. It lies outside the function roles' path.

@@ -112,7 +112,12 @@ func TestPromotionFunctionGrantsFollowThePolicy(t *testing.T) {
 			// WHEN the hub is synthesized
 			tpl := templateOf(t, synth(t, p).Hub.Stack)
 			ref := func(typ string) string { return "${" + only(t, tpl.ofType(typ)) + "}" }
-			secret := ref("AWS::SecretsManager::Secret")
+			secret := ""
+			for id, r := range tpl.ofType("AWS::SecretsManager::Secret") {
+				if r.Properties["Name"] == ApprovalSecretName(p.Hub) {
+					secret = "${" + id + "}"
+				}
+			}
 			topic, key := notificationTopic(t, tpl, p.Hub)
 			topic, key = "${"+topic+"}", "${"+key+"}"
 			var approvals, approvalsKey string

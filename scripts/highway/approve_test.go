@@ -52,27 +52,24 @@ func TestApproveAndRejectCommands(t *testing.T) {
 	tests := []struct {
 		name       string
 		action     approval.Action
-		args       []string
+		approver   string
+		reason     string
 		wantStatus int
 		wantOut    string
 		succeeded  int
 		failed     int
 	}{
-		{"approve", approval.ActionApprove, []string{"apr-1", "--as", "ana@example.com"}, 0, "checkout/prod promotion prm-1: approved (1 of 1 approvals: ana@example.com)", 1, 0},
-		{"reject", approval.ActionReject, []string{"apr-1", "--as", "lee@example.com", "--reason", "freeze week"}, 0, "rejected", 0, 1},
-		{"reject without a reason", approval.ActionReject, []string{"apr-1", "--as", "lee@example.com"}, 2, "", 0, 0},
-		{"not an approver", approval.ActionApprove, []string{"apr-1", "--as", "eve@example.com"}, 1, "", 0, 0},
-		{"no approver", approval.ActionApprove, []string{"apr-1"}, 2, "", 0, 0},
-		{"no id", approval.ActionApprove, []string{"--as", "ana@example.com"}, 2, "", 0, 0},
+		{"approve", approval.ActionApprove, "ana@example.com", "", 0, "checkout/prod promotion prm-1: approved (1 of 1 approvals: ana@example.com)", 1, 0},
+		{"reject", approval.ActionReject, "lee@example.com", "freeze week", 0, "rejected", 0, 1},
+		{"not an approver", approval.ActionApprove, "eve@example.com", "", 1, "", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("HIGHWAY_APPROVER", "")
-			tk, decide := newRequest(t)
+			tk, d := newRequest(t)
 			var out bytes.Buffer
-			err := decideCmd(context.Background(), &out, tt.action, tt.args, decide)
+			err := decide(context.Background(), &out, d, "apr-1", tt.approver, tt.action, tt.reason)
 			if got := exitStatus(err); got != tt.wantStatus {
-				t.Errorf("highway %s %v: exit status %d (%v), want %d", tt.action, tt.args, got, err, tt.wantStatus)
+				t.Errorf("highway %s apr-1 --as %s: exit status %d (%v), want %d", tt.action, tt.approver, got, err, tt.wantStatus)
 			}
 			if !strings.Contains(out.String(), tt.wantOut) {
 				t.Errorf("printed %q, want %q", out.String(), tt.wantOut)

@@ -1,16 +1,25 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/highwayhq/highway/shared/dora"
+	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/runtimecheck"
 	"github.com/highwayhq/highway/shared/timeline"
 )
 
@@ -23,13 +32,16 @@ type step struct {
 	wait    time.Duration
 	approve string
 	act     func(*local, context.Context) error // a scene of its own
+	// again delivers the event of the step before once more, as
+	// EventBridge may.
+	again bool
 }
 
 // scenario is the story the demo tells, in order. Each capability adds its steps.
 var scenario = []step{
 	{says: "the ledger holds last week's release: checkout 4b7e1a9 runs in dev, staging and prod", act: lastRelease},
 	{says: "a developer pushes two commits to checkout-service main", file: "codecommit-push.json"},
-	{says: "EventBridge delivers the same event again (delivery is at least once)", file: "codecommit-push.json"},
+	{says: "EventBridge delivers the same event again (delivery is at least once)", file: "codecommit-push.json", again: true},
 	{says: "checkout-pipeline builds 9f4e2c1: tests pass, no findings; the artifact goes to dev", file: "codebuild-build-succeeded.json"},
 	{says: "35 minutes later: the artifact has soaked in dev, staging's pipeline deploys it", wait: 35 * time.Minute},
 	{says: "an hour later: it has soaked in staging; prod needs an approval", wait: 65 * time.Minute},
@@ -38,9 +50,13 @@ var scenario = []step{
 	{says: "with last week's version back in prod, the alarm returns to OK", file: "cloudwatch-alarm-state-change-ok.json"},
 	{says: "a developer pushes a commit adding a Python report script", file: "codecommit-push-2.json"},
 	{says: "checkout-pipeline builds c3a97e0: Trivy and the ECR scan find critical CVEs", file: "codebuild-build-vulnerable.json"},
+	{says: "a developer pushes two commits to octo-org/storefront main on GitHub; GitHub delivers the push to the webhook", act: (*local).githubPush},
+	{says: "someone presses Redeliver on that delivery in the webhook's Recent Deliveries: the same X-GitHub-Delivery again", act: (*local).githubPush},
+	{says: "storefront-pipeline (CodePipeline V2, its source a CodeConnections connection to GitHub) builds 7d1f0c4: it compiles; the image goes to dev", file: "codebuild-build-storefront.json"},
 	{says: "someone runs the refused c3a97e0 image in dev by hand: aws ssm put-parameter --name /checkout/dev/image", act: handDeploy},
 	{says: "the drift schedule fires: stacks are queued, detections start, environments are compared with what was promoted", act: (*local).driftRound},
 	{says: "CloudFormation finishes the network stack's detection: a security group rule was added by hand", file: "cloudformation-drift-detection.json"},
+	{says: "CodeBuild finishes the network-prod Terraform workspace's refresh-only plan: SSH was opened on a security group by hand", file: "codebuild-terraform-drift.json"},
 }
 
 // The release that ran everywhere before the scenario.
@@ -91,46 +107,118 @@ func handDeploy(rt *local, _ context.Context) error {
 	return nil
 }
 
+var demoCommand = command{
+	name:     "demo",
+	synopsis: "demo [--html FILE] [--ledger FILE] [--events DIR] [--policy FILE]",
+	about: `replay the sample scenario from events/ in-process, print what happened,
+and leave its ledger as the local hub the other commands read`,
+	define: func(fs *flag.FlagSet) action {
+		var f demoFiles
+		fs.StringVar(&f.events, "events", "events", "the `folder` of the scenario's sample events")
+		fs.StringVar(&f.policy, "policy", defaultPolicy, "the policy `FILE`")
+		fs.StringVar(&f.html, "html", "", "also write the DORA page of the scenario to this `FILE`")
+		fs.StringVar(&f.hub, "ledger", localHubFile, "leave the scenario's ledger in this `FILE`, the local hub (empty: leave none)")
+		return func(ctx context.Context, c *cli, _ []string) error { return runDemo(ctx, c.out, f) }
+	},
+}
+
+// demoFiles are what the demo reads and writes.
+type demoFiles struct {
+	policy, events string
+	html           string // the DORA page; empty: none
+	hub            string // the local hub's ledger file; empty: none
+}
+
+// demo plays the scenario and writes its DORA page to htmlFile (when set),
+// leaving no local hub.
 func demo(ctx context.Context, out io.Writer, policyFile, eventsDir, htmlFile string) error {
-	p, err := policy.Load(policyFile)
+	return runDemo(ctx, out, demoFiles{policy: policyFile, events: eventsDir, html: htmlFile})
+}
+
+// runDemo plays the scenario on a new ledger, prints what it left, writes the
+// DORA page, and replaces the local hub with the ledger, at once, when it is
+// all done. The files it writes are checked before the scenario starts.
+func runDemo(ctx context.Context, out io.Writer, f demoFiles) error {
+	if f.html != "" {
+		if err := writable(f.html); err != nil {
+			return err
+		}
+	}
+	if f.hub != "" {
+		if err := os.MkdirAll(filepath.Dir(f.hub), 0o755); err != nil {
+			return badInput("cannot write %s: %v", f.hub, err)
+		}
+		if err := writable(f.hub); err != nil {
+			return err
+		}
+	}
+	p, err := loadPolicy(f.policy)
 	if err != nil {
 		return err
 	}
-	l := ledger.NewMemory()
-	rt, err := play(ctx, out, p, policyFile, eventsDir, l)
-	if err != nil {
+	// The ledger keeps the scenario's time, so that the hub it leaves is as
+	// of the scenario's end.
+	var rt *local
+	clock := func() time.Time {
+		if rt == nil {
+			return time.Time{}
+		}
+		return rt.clock
+	}
+	where := "in-memory ledger"
+	l := ledger.NewMemory(ledger.WithClock(clock))
+	// Played in a file of its own, which replaces the hub once all is done.
+	work := f.hub + ".new"
+	if f.hub != "" {
+		if err := os.Remove(work); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		defer os.Remove(work)
+		if l, err = ledger.OpenFile(work, ledger.WithClock(clock)); err != nil {
+			return err
+		}
+		where = "the ledger kept in " + f.hub
+	}
+	envs := 0
+	for _, a := range p.Apps {
+		envs += len(a.Environments)
+	}
+	fmt.Fprintf(out, "Highway demo: policy %s (%s, %s), %s, AWS calls printed, not made\n",
+		f.policy, plural(len(p.Apps), "app"), plural(envs, "environment"), where)
+	if rt, err = play(ctx, out, p, f.events, l, func(r *local) { rt = r }); err != nil {
 		return err
 	}
 	rows, err := summarize(ctx, out, p, l, rt)
 	if err != nil {
 		return err
 	}
-	if htmlFile == "" {
-		return nil
+	if f.html != "" {
+		if err := writeDORAPage(ctx, out, l, p, rows, "", "", rt.clock, f.html); err != nil {
+			return err
+		}
 	}
-	return writeDORAPage(ctx, out, l, p, rows, "", "", rt.clock, htmlFile)
+	if f.hub != "" {
+		if err := os.Rename(work, f.hub); err != nil {
+			return err
+		}
+	}
+	return recap(ctx, out, p, l, rt, f)
 }
 
 // play runs the scenario against the ledger l, printing what happens, and
 // returns the local runtime as the scenario left it.
-func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, eventsDir string, l ledger.Ledger, opts ...option) (*local, error) {
+func play(ctx context.Context, out io.Writer, p *policy.Policy, eventsDir string, l ledger.Ledger, opts ...option) (*local, error) {
 	s, err := loadSamples(eventsDir)
 	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
+		return nil, badInput("scenario: %v", err)
 	}
 	rt, err := newLocal(out, p, l, s, opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer rt.Close()
-	envs := 0
-	for _, a := range p.Apps {
-		envs += len(a.Environments)
-	}
-	fmt.Fprintf(out, "Highway demo: policy %s (%s, %s), in-memory ledger, AWS calls printed, not made\n",
-		policyFile, plural(len(p.Apps), "app"), plural(envs, "environment"))
-
-	for _, st := range scenario {
+	for i, st := range scenario {
+		rt.step = i
 		switch {
 		case st.wait > 0:
 			fmt.Fprintf(out, "\n▶ %s\n", st.says)
@@ -145,7 +233,7 @@ func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, even
 			path := filepath.Join(eventsDir, st.file)
 			var event []byte
 			if event, err = os.ReadFile(path); err != nil {
-				return nil, fmt.Errorf("scenario: %w", err)
+				return nil, badInput("scenario: %v", err)
 			}
 			fmt.Fprintf(out, "\n▶ %s (%s)\n", st.says, path)
 			err = rt.deliver(ctx, event)
@@ -161,7 +249,6 @@ func play(ctx context.Context, out io.Writer, p *policy.Policy, policyFile, even
 // incidents, DORA metrics, drift, and each commit's timeline. It returns the
 // DORA rows, for the page.
 func summarize(ctx context.Context, out io.Writer, p *policy.Policy, l ledger.Ledger, rt *local) ([]dora.Row, error) {
-
 	if err := digestTimeline(ctx, out, l, promoted); err != nil {
 		return nil, err
 	}
@@ -221,3 +308,169 @@ func digestTimeline(ctx context.Context, out io.Writer, l ledger.Ledger, digest 
 	fmt.Fprintf(out, "\nTimeline of artifact %s:\n", digest)
 	return timeline.Write(out, recs)
 }
+
+// redelivery says what the push EventBridge delivered twice announced the
+// second time, and why.
+func redelivery(rt *local) string {
+	again := slices.IndexFunc(scenario, func(st step) bool { return st.again })
+	if again < 1 {
+		return ""
+	}
+	var first, second []string
+	for _, a := range rt.announced {
+		switch a.step {
+		case again - 1:
+			first = append(first, shortSHA(a.commit))
+		case again:
+			second = append(second, shortSHA(a.commit))
+		}
+	}
+	if len(first) == 0 {
+		return ""
+	}
+	if len(second) == 0 {
+		return fmt.Sprintf(`The push delivered twice was recorded and announced once: the second
+delivery found %s recorded and announced, and sent nothing again.
+`, strings.Join(first, " and "))
+	}
+	var not []string
+	for _, c := range first {
+		if !slices.Contains(second, c) {
+			not = append(not, c)
+		}
+	}
+	s := fmt.Sprintf(`The push delivered twice was recorded once, but %s was announced twice:
+the push function records a commit, then announces it, so a delivery that finds
+the pushed head recorded cannot tell whether an earlier delivery's announcement
+went out, and sends it again (subscribers take each commit once).
+`, strings.Join(second, " and "))
+	if len(not) > 0 {
+		s += fmt.Sprintf(`%s was not announced again: the walk back from the head stops at the first
+commit recorded before.
+`, strings.Join(not, " and "))
+	}
+	return s
+}
+
+// recap ends the demo: what the scenario left, in a few lines, why the
+// redelivered push announced again, and where to look next.
+func recap(ctx context.Context, out io.Writer, p *policy.Policy, l ledger.Ledger, rt *local, f demoFiles) error {
+	day := rt.clock.Add(-24 * time.Hour)
+	var commits, passed, refused []string
+	for _, sha := range rt.commits {
+		recs, err := l.ByCommit(ctx, sha)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			switch r := r.(type) {
+			case *ledger.Commit:
+				commits = append(commits, shortSHA(sha))
+			case *ledger.GateDecision:
+				if r.Verdict == ledger.VerdictPass {
+					passed = append(passed, shortSHA(sha))
+					continue
+				}
+				var failed []string
+				for _, c := range r.Checks {
+					if !c.Passed && !c.Waived {
+						failed = append(failed, c.Name)
+					}
+				}
+				refused = append(refused, shortSHA(sha)+" ("+strings.Join(failed, ", ")+")")
+			}
+		}
+	}
+	var deployments []string
+	for _, a := range p.Apps {
+		for _, e := range a.Environments {
+			deps, err := l.Deployments(ctx, a.Name, e.Name, day, rt.clock.Add(time.Nanosecond))
+			if err != nil {
+				return err
+			}
+			if len(deps) > 0 {
+				deployments = append(deployments, fmt.Sprintf("%s/%s %d", a.Name, e.Name, len(deps)))
+			}
+		}
+	}
+	incs, err := listIncidents(ctx, l, p, false, day, rt.clock)
+	if err != nil {
+		return err
+	}
+	var incidents []string
+	for _, inc := range incs {
+		state := "open"
+		if !inc.ResolvedAt.IsZero() {
+			state = "restored in " + inc.ResolvedAt.Sub(inc.At).Round(time.Second).String()
+		}
+		incidents = append(incidents, fmt.Sprintf("%s in %s/%s, %s", alarmName(inc.Alarm), inc.App, inc.Env, state))
+	}
+	reports, err := l.CurrentDriftReports(ctx)
+	if err != nil {
+		return err
+	}
+	var drifted []string
+	for _, r := range reports {
+		if r.Status != runtimecheck.StatusInSync { // a stack's, CloudFormation's, is the same word
+			drifted = append(drifted, drift.Checked(r)+" "+r.Status)
+		}
+	}
+	fmt.Fprintf(out, "\nSummary:\n")
+	for _, line := range [][2]string{
+		{"commits", strings.Join(commits, ", ") + " recorded"},
+		{"gate", "passed " + orNone(strings.Join(passed, ", ")) + "; refused " + orNone(strings.Join(refused, ", "))},
+		{"deployments", orNone(strings.Join(deployments, ", "))},
+		{"incidents", orNone(strings.Join(incidents, "; "))},
+		{"drift", orNone(strings.Join(drifted, "; "))},
+	} {
+		fmt.Fprintf(out, "  %-12s %s\n", line[0], line[1])
+	}
+	if why := redelivery(rt); why != "" {
+		fmt.Fprintf(out, "\n%s", why)
+	}
+	if f.html != "" {
+		fmt.Fprintf(out, "\nThe DORA page: open %s\n", f.html)
+	}
+	if f.hub != localHubFile {
+		return nil
+	}
+	fmt.Fprintf(out, "\nThe local hub: %s, as of %s.\nWith %s unset, the local command reads and acts on it\n(make highway builds it); try:\n",
+		f.hub, rt.clock.UTC().Format("2006-01-02 15:04Z"), function.EnvTable)
+	try := []string{"incidents", "dora --html " + cmp.Or(f.html, "dora.html"), "drift report"}
+	if len(passed) > 0 {
+		try = append([]string{"timeline " + passed[0]}, try...)
+	}
+	if id, approver, err := decidedApproval(ctx, l, promoted); err != nil {
+		return err
+	} else if id != "" {
+		try = append(try, "approve "+id+" --as "+approver+"   (decided in the demo: it says by whom)")
+	}
+	for _, t := range try {
+		fmt.Fprintf(out, "  build/highway %s\n", t)
+	}
+	return nil
+}
+
+// decidedApproval is the approval request of the artifact of digest, and an
+// approver who did not approve it; none when it had no approval.
+func decidedApproval(ctx context.Context, l ledger.Ledger, digest string) (id, approver string, err error) {
+	recs, err := l.ByDigest(ctx, digest)
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range recs {
+		if req, ok := r.(*ledger.ApprovalRequest); ok && len(req.Approvers) > 0 {
+			id, approver = req.ID, req.Approvers[0]
+			for _, a := range req.Approvers {
+				if !slices.Contains(req.Approved, a) {
+					approver = a
+					break
+				}
+			}
+		}
+	}
+	return id, approver, nil
+}
+
+// shortSHA is the first seven digits of a commit's SHA.
+func shortSHA(sha string) string { return sha[:min(7, len(sha))] }

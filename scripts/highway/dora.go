@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/highwayhq/highway/shared/dora"
@@ -14,49 +16,84 @@ import (
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// doraCmd is `highway dora [--app A] [--env E] [--policy FILE]`: the DORA
-// metrics of the policy's environments over 1, 7 and 30 days, from the hub's
-// ledger.
-func doraCmd(ctx context.Context, out io.Writer, args []string, now time.Time) error {
-	fs := flag.NewFlagSet("dora", flag.ContinueOnError)
-	fs.SetOutput(out)
-	policyFile := fs.String("policy", "infra/highway.yaml", "policy file")
-	app := fs.String("app", "", "only this app")
-	env := fs.String("env", "", "only this environment")
-	htmlFile := fs.String("html", "", "also write a standalone page with the metrics and the deployment heatmaps to this file")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
+var doraCommand = command{
+	name:     "dora",
+	synopsis: "dora [--app A] [--env E] [--policy FILE] [--html FILE]",
+	about: `the DORA metrics of the policy's environments over 1, 7 and 30 days,
+each with its performance band; --html also writes the page with the trends and heatmaps`,
+	define: func(fs *flag.FlagSet) action {
+		policyFile := fs.String("policy", defaultPolicy, "the policy `FILE`")
+		app := fs.String("app", "", "only this `app`")
+		env := fs.String("env", "", "only this `environment`")
+		htmlFile := fs.String("html", "", "also write a standalone page of the metrics, their trends and the deployment heatmaps to this `FILE`")
+		return func(ctx context.Context, c *cli, _ []string) error {
+			p, err := loadPolicy(*policyFile)
+			if err != nil {
+				return err
+			}
+			if err := checkAppEnv(p, *policyFile, *app, *env); err != nil {
+				return err
+			}
+			if *htmlFile != "" {
+				if err := writable(*htmlFile); err != nil {
+					return err
+				}
+			}
+			h, err := c.openHub(ctx)
+			if err != nil {
+				return err
+			}
+			now := h.now()
+			rows, err := doraTable(ctx, h.ledger, p, *app, *env, now)
+			if err != nil {
+				return err
+			}
+			if err := writeDORA(c.out, rows); err != nil {
+				return err
+			}
+			if *htmlFile == "" {
+				return nil
+			}
+			return writeDORAPage(ctx, c.out, h.ledger, p, rows, *app, *env, now, *htmlFile)
+		}
+	},
+}
+
+// checkAppEnv says what is wrong when app is not in the policy, or env is not
+// an environment of app (of any app, when app is empty).
+func checkAppEnv(p *policy.Policy, policyFile, app, env string) error {
+	var apps, envs []string
+	for _, a := range p.Apps {
+		apps = append(apps, a.Name)
+		if app != "" && a.Name != app {
+			continue
+		}
+		for _, e := range a.Environments {
+			if !slices.Contains(envs, e.Name) {
+				envs = append(envs, e.Name)
+			}
+		}
 	}
-	p, err := policy.Load(*policyFile)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
+	switch {
+	case app != "" && !slices.Contains(apps, app):
+		return badInput("--app %q: %s has no such app (its apps: %s)", app, policyFile, strings.Join(apps, ", "))
+	case env != "" && !slices.Contains(envs, env) && app != "":
+		return badInput("--env %q: app %s has no such environment in %s (its environments: %s)", env, app, policyFile, strings.Join(envs, ", "))
+	case env != "" && !slices.Contains(envs, env):
+		return badInput("--env %q: no app of %s has such an environment (environments: %s)", env, policyFile, strings.Join(envs, ", "))
 	}
-	l, err := hubLedger(ctx)
-	if err != nil {
-		return err
-	}
-	rows, err := doraTable(ctx, l, p, *app, *env, now)
-	if err != nil {
-		return err
-	}
-	if err := writeDORA(out, rows); err != nil {
-		return err
-	}
-	if *htmlFile == "" {
-		return nil
-	}
-	return writeDORAPage(ctx, out, l, p, rows, *app, *env, now, *htmlFile)
+	return nil
 }
 
 // writeDORAPage writes rows, the metrics, and the deployment heatmaps of the
 // environments (app and env, when set) as a standalone page to file.
 func writeDORAPage(ctx context.Context, out io.Writer, l ledger.Ledger, p *policy.Policy, rows []dora.Row, app, env string, now time.Time, file string) error {
-	h, err := dora.HeatmapOf(ctx, l, p, now, dora.Only(app, env))
+	pg, err := dora.PageOf(ctx, l, p, now, dora.Only(app, env))
 	if err != nil {
 		return err
 	}
 	var page bytes.Buffer
-	if err := dora.WritePage(&page, rows, h); err != nil {
+	if err := dora.WritePage(&page, rows, pg); err != nil {
 		return err
 	}
 	if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
@@ -74,7 +111,7 @@ func doraTable(ctx context.Context, l ledger.Ledger, p *policy.Policy, app, env 
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: the policy has no environment %q of app %q", errBadInput, env, app)
+		return nil, badInput("the policy has no environment %q of app %q", env, app)
 	}
 	return rows, nil
 }

@@ -2,56 +2,50 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/highwayhq/highway/shared/drift"
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
-// driftCmd is `highway drift report [--json]`: the latest drift report of
-// every stack and environment, from the hub's ledger ($HIGHWAY_TABLE).
-func driftCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) == 0 || args[0] != "report" {
-		return fmt.Errorf("%w: usage: highway drift report [--json]", errBadInput)
-	}
-	fs := flag.NewFlagSet("drift report", flag.ContinueOnError)
-	fs.SetOutput(out)
-	asJSON := fs.Bool("json", false, "print the reports as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
-	}
-	l, err := hubLedger(ctx)
-	if err != nil {
-		return err
-	}
-	reports, err := l.CurrentDriftReports(ctx)
-	if err != nil {
-		return err
-	}
-	return writeDrift(out, reports, *asJSON)
+var driftReportCommand = command{
+	name:     "drift report",
+	synopsis: "drift report [--json]",
+	about:    "the latest drift report of every stack, Terraform workspace and environment",
+	define: func(fs *flag.FlagSet) action {
+		asJSON := fs.Bool("json", false, "print the reports as a JSON list")
+		return func(ctx context.Context, c *cli, _ []string) error {
+			h, err := c.openHub(ctx)
+			if err != nil {
+				return err
+			}
+			reports, err := h.ledger.CurrentDriftReports(ctx)
+			if err != nil {
+				return err
+			}
+			return writeDrift(c.out, reports, *asJSON)
+		}
+	},
 }
 
 // writeDrift prints drift reports: one block per stack or environment, each
 // drifted resource with its severity and property differences; or JSON.
 func writeDrift(out io.Writer, reports []*ledger.DriftReport, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(reports)
+		return writeJSON(out, nonNil(reports))
 	}
 	if len(reports) == 0 {
 		_, err := fmt.Fprintln(out, "no drift report yet")
 		return err
 	}
 	for _, r := range reports {
-		what := r.Stack
-		if what == "" {
-			what = r.App + "/" + r.Env
+		fmt.Fprintf(out, "%-40s %-16s %s/%s  checked %s\n", drift.Checked(r), r.Status, r.Account, r.Region, r.At.UTC().Format("2006-01-02 15:04Z"))
+		if r.Reason != "" {
+			fmt.Fprintf(out, "    %s\n", r.Reason)
 		}
-		fmt.Fprintf(out, "%-40s %-16s %s/%s  checked %s\n", what, r.Status, r.Account, r.Region, r.At.UTC().Format("2006-01-02 15:04Z"))
 		if r.ExpectedDigest != "" || r.Target != "" {
 			fmt.Fprintf(out, "    %s runs %s, promoted %s\n", r.Target, orNone(r.Digest), orNone(r.ExpectedDigest))
 		}

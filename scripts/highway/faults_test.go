@@ -105,7 +105,7 @@ func runScenario(t *testing.T, f *faults, opts ...option) scenarioRun {
 	ctx := context.Background()
 	opts = append([]option{withAWS(f, http.DefaultTransport)}, opts...)
 	var out bytes.Buffer
-	rt, err := play(ctx, &out, p, "../../infra/highway.yaml", "../../events", l, opts...)
+	rt, err := play(ctx, &out, p, "../../events", l, opts...)
 	if err != nil {
 		lines := strings.Split(out.String(), "\n")
 		t.Fatalf("scenario: %v\nits last output:\n%s", err, strings.Join(lines[max(0, len(lines)-60):], "\n"))

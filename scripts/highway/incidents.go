@@ -2,63 +2,46 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/highwayhq/highway/shared/awsconfig"
-	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// hubLedger is the hub's ledger, $HIGHWAY_TABLE, with the caller's AWS
-// credentials.
-func hubLedger(ctx context.Context) (ledger.Ledger, error) {
-	table := os.Getenv(function.EnvTable)
-	if table == "" {
-		return nil, fmt.Errorf("%w: set %s to the hub's ledger table", errBadInput, function.EnvTable)
-	}
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return ledger.NewDynamo(dynamodb.NewFromConfig(cfg), table), nil
-}
-
-// incidentsCmd is `highway incidents [--open] [--since D] [--json]`: the
-// incidents of every app and environment of the policy that opened within
-// --since, or those still open.
-func incidentsCmd(ctx context.Context, out io.Writer, args []string, now time.Time) error {
-	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
-	fs.SetOutput(out)
-	policyFile := fs.String("policy", "infra/highway.yaml", "policy file")
-	open := fs.Bool("open", false, "only the incidents still open, whenever they opened")
-	since := fs.Duration("since", 7*24*time.Hour, "how far back to list incidents")
-	asJSON := fs.Bool("json", false, "print the incidents as JSON")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
-	}
-	p, err := policy.Load(*policyFile)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
-	}
-	l, err := hubLedger(ctx)
-	if err != nil {
-		return err
-	}
-	incs, err := listIncidents(ctx, l, p, *open, now.Add(-*since), now)
-	if err != nil {
-		return err
-	}
-	return writeIncidents(out, incs, *asJSON, now)
+var incidentsCommand = command{
+	name:     "incidents",
+	synopsis: "incidents [--open] [--since 168h] [--policy FILE] [--json]",
+	about:    "the incidents of the policy's environments, with their time to restore",
+	define: func(fs *flag.FlagSet) action {
+		policyFile := fs.String("policy", defaultPolicy, "the policy `FILE`")
+		open := fs.Bool("open", false, "only the incidents still open, whenever they opened")
+		since := fs.Duration("since", 7*24*time.Hour, "how far back to list incidents")
+		asJSON := fs.Bool("json", false, "print the incidents as a JSON list")
+		return func(ctx context.Context, c *cli, _ []string) error {
+			if *since <= 0 {
+				return badInput("--since %v: want a positive duration, such as 168h", *since)
+			}
+			p, err := loadPolicy(*policyFile)
+			if err != nil {
+				return err
+			}
+			h, err := c.openHub(ctx)
+			if err != nil {
+				return err
+			}
+			now := h.now()
+			incs, err := listIncidents(ctx, h.ledger, p, *open, now.Add(-*since), now)
+			if err != nil {
+				return err
+			}
+			return writeIncidents(c.out, incs, *asJSON, now)
+		}
+	},
 }
 
 // listIncidents returns the open incidents, or those of the policy's
@@ -85,9 +68,7 @@ func listIncidents(ctx context.Context, l ledger.Ledger, p *policy.Policy, open 
 // (or how long they have been open at now) and the deployment blamed; or JSON.
 func writeIncidents(out io.Writer, incs []*ledger.Incident, asJSON bool, now time.Time) error {
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(incs)
+		return writeJSON(out, nonNil(incs))
 	}
 	if len(incs) == 0 {
 		_, err := fmt.Fprintln(out, "no incidents")

@@ -28,6 +28,7 @@ import (
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/gating"
+	"github.com/highwayhq/highway/shared/github"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/promotion"
@@ -68,8 +69,12 @@ type local struct {
 	clock     time.Time       // the scenario's time: its events', moved on by its waits
 	mailbox   *mailbox        // where approval requests arrive, with their links
 	links     *approval.Links // the approval function URL's handler
+	webhook   *github.Webhook // the webhook function URL's handler; nil without GitHub apps
+	github    githubSamples   // what GitHub delivers to it
 	commits   []string        // commits announced, in order, for the timeline
 	seq       int
+	step      int            // the scenario step being played
+	announced []announcement // what was published about commits, step by step
 
 	policy         *policy.Policy
 	promoter       *promotion.Promoter
@@ -113,6 +118,7 @@ type samples struct {
 	artifacts  artifacts
 	scans      imageScans
 	stacks     stackSamples
+	github     githubSamples
 }
 
 // loadSamples reads the stand-ins from the events folder.
@@ -129,10 +135,14 @@ func loadSamples(dir string) (samples, error) {
 	if err != nil {
 		return samples{}, err
 	}
-	return samples{repository: repo, artifacts: artifacts{dir: filepath.Join(dir, "artifacts")}, scans: scans, stacks: stacks}, nil
+	gh, err := loadGitHubSamples(dir)
+	if err != nil {
+		return samples{}, err
+	}
+	return samples{repository: repo, artifacts: artifacts{dir: filepath.Join(dir, "artifacts")}, scans: scans, stacks: stacks, github: gh}, nil
 }
 
-// newLocal wires every function's handler to the in-memory ledger l and the
+// newLocal wires every function's handler to the ledger l and the
 // samples s. Every route must have a handler, so the demo can never silently
 // drop a capability.
 func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples, opts ...option) (*local, error) {
@@ -166,6 +176,12 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples, opts 
 		}, l, rt, rt.metrics).Handle),
 		route.FunctionGate:    lambdaHandler(gating.NewBuilds(p, builds, l, rt, notify, localTopic).Handle),
 		route.FunctionPromote: lambdaHandler(promote.Invoke),
+	}
+	if p.UsesGitHub() && len(s.github.keys) > 0 {
+		if rt.webhook, err = rt.newWebhook(p, l, s.github); err != nil {
+			return nil, err
+		}
+		rt.github = s.github
 	}
 	if p.Alarms != nil {
 		now := func() time.Time { return rt.clock }
@@ -296,8 +312,11 @@ func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
 			return err
 		}
 		var ids struct{ Commit string }
-		if json.Unmarshal(detail, &ids) == nil && ids.Commit != "" && !slices.Contains(rt.commits, ids.Commit) {
-			rt.commits = append(rt.commits, ids.Commit)
+		if json.Unmarshal(detail, &ids) == nil && ids.Commit != "" {
+			if !slices.Contains(rt.commits, ids.Commit) {
+				rt.commits = append(rt.commits, ids.Commit)
+			}
+			rt.announced = append(rt.announced, announcement{step: rt.step, detailType: e.DetailType, commit: ids.Commit})
 		}
 		rt.seq++
 		envelope, err := json.Marshal(events.CloudWatchEvent{
@@ -310,6 +329,13 @@ func (rt *local) Publish(ctx context.Context, evs ...bus.Event) error {
 		rt.enqueue(envelope)
 	}
 	return nil
+}
+
+// announcement is an event published about a commit, during a step of the
+// scenario.
+type announcement struct {
+	step               int
+	detailType, commit string
 }
 
 // enqueue queues event for delivery, as many times as the delivery says.
@@ -386,7 +412,9 @@ func (rt *local) invoke(ctx context.Context, fn string, ev []byte) (any, error) 
 	return res, rt.explain(ctx, res)
 }
 
-// explain prints the decision behind a gate's result, check by check.
+// explain prints the decision behind a gate's result, check by check. It
+// only tells what happened: a ledger read that fails (as AWS may fail it) is
+// said, and changes nothing.
 func (rt *local) explain(ctx context.Context, res any) error {
 	r, ok := res.(gating.Result)
 	if !ok || r.Build == "" {
@@ -394,6 +422,7 @@ func (rt *local) explain(ctx context.Context, res any) error {
 	}
 	d, err := rt.decision(ctx, r.Build)
 	if err != nil {
+		_, err = fmt.Fprintf(rt.out, "  (the decision is not shown: %v)\n", err)
 		return err
 	}
 	_, err = io.WriteString(indent{rt.out}, strings.ReplaceAll(gating.Explain(d), "\n  ", "\n    "))

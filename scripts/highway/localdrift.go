@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -26,20 +28,25 @@ import (
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/drift"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/runtimecheck"
 )
 
-// The demo's stand-ins for what drift detection reads: CloudFormation, the
-// drift queue, and what the environments run.
+// The demo's stand-ins for what drift detection reads: CloudFormation,
+// CodeBuild and the artifacts of Terraform workspaces, the drift queue, and
+// what the environments run.
 
 // stackSamples are CloudFormation's answers in the demo, read from events/:
 // the stacks of the account that has them, and the drifted resources of a
-// detection.
+// detection; and for Terraform workspaces, the build the sample build event
+// finishes, with the artifacts it reads the plan from.
 type stackSamples struct {
 	account        string // the account whose stacks DescribeStacks lists
 	stacks, drifts string // query-protocol XML answers
+	build          string // the build id of codebuild-terraform-drift.json
+	artifacts      artifacts
 }
 
 // loadStackSamples reads the CloudFormation answers; the account with stacks
@@ -68,7 +75,49 @@ func loadStackSamples(dir string) (stackSamples, error) {
 		return s, fmt.Errorf("cloudformation-drift-detection.json: %w", err)
 	}
 	s.account = ev.AccountID
+	b, err = os.ReadFile(filepath.Join(dir, "codebuild-terraform-drift.json"))
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return s, fmt.Errorf("codebuild-terraform-drift.json: %w", err)
+	}
+	be, err := evidence.DecodeBuildEvent(ev)
+	if err != nil {
+		return s, fmt.Errorf("codebuild-terraform-drift.json: %w", err)
+	}
+	s.build, s.artifacts = be.Build.ID, artifacts{dir: filepath.Join(dir, "artifacts")}
 	return s, nil
+}
+
+// terraformBuilds stands in for CodeBuild as the drift function uses it: it
+// starts the sample build of any workspace's project, printing the call, and
+// its calls pass through c.
+type terraformBuilds struct {
+	c     awsCalls
+	out   io.Writer
+	build string
+}
+
+// StartBuild starts the sample build.
+func (b terraformBuilds) StartBuild(_ context.Context, in *codebuild.StartBuildInput, _ ...func(*codebuild.Options)) (*codebuild.StartBuildOutput, error) {
+	project := aws.ToString(in.ProjectName)
+	return through(b.c, "codebuild:StartBuild", project, func() (*codebuild.StartBuildOutput, error) {
+		fmt.Fprintf(b.out, "  codebuild:StartBuild ProjectName=%s → build %s\n", project, b.build)
+		return &codebuild.StartBuildOutput{Build: &cbtypes.Build{Id: aws.String(b.build), ProjectName: in.ProjectName, BuildStatus: cbtypes.StatusTypeInProgress}}, nil
+	})
+}
+
+// BatchGetBuilds finds the builds still running: the scenario delivers
+// their events.
+func (b terraformBuilds) BatchGetBuilds(_ context.Context, in *codebuild.BatchGetBuildsInput, _ ...func(*codebuild.Options)) (*codebuild.BatchGetBuildsOutput, error) {
+	return through(b.c, "codebuild:BatchGetBuilds", "", func() (*codebuild.BatchGetBuildsOutput, error) {
+		out := &codebuild.BatchGetBuildsOutput{}
+		for _, id := range in.Ids {
+			out.Builds = append(out.Builds, cbtypes.Build{Id: aws.String(id), BuildStatus: cbtypes.StatusTypeInProgress})
+		}
+		return out, nil
+	})
 }
 
 // cloudFormation is a local CloudFormation endpoint, on loopback, answering
@@ -268,6 +317,9 @@ func (rt *local) newDriftHandler(p *policy.Policy, s stackSamples) (*drift.Handl
 		Bus: rt, Notify: topicVia{rt.aws, topic{rt.out}}, Topic: localTopic, Metrics: rt.metrics,
 		Limits: drift.NewLimits(100, 0, drift.Backoff{}),
 		Now:    func() time.Time { return rt.clock },
+		Builds: func(string, string) drift.BuildClients {
+			return drift.BuildClients{Builds: terraformBuilds{c: rt.aws, out: rt.out, build: s.build}, Artifacts: objectsVia{rt.aws, s.artifacts}}
+		},
 	})
 }
 

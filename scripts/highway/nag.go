@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +11,22 @@ import (
 	"slices"
 	"strings"
 )
+
+var nagCommand = command{
+	name:     "nag",
+	synopsis: "nag [DIR]",
+	about:    "summarize the cdk-nag reports of a synth (DIR, default cdk.out); fail on unsuppressed errors",
+	maxArgs:  1,
+	define: func(*flag.FlagSet) action {
+		return func(_ context.Context, c *cli, args []string) error {
+			dir := "cdk.out"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return nag(c.out, dir)
+		}
+	},
+}
 
 // nagCounts is what one cdk-nag report says about one stack and rule pack.
 type nagCounts struct {
@@ -22,10 +40,10 @@ type nagCounts struct {
 func nag(out io.Writer, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*-NagReport.csv"))
 	if err != nil {
-		return err
+		return badInput("%s: %v", dir, err)
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no cdk-nag reports in %s: run make synth", dir)
+		return badInput("no cdk-nag reports in %s: run make synth", dir)
 	}
 	slices.Sort(files)
 	var failures []string
@@ -49,15 +67,15 @@ func nag(out io.Writer, dir string) error {
 func readNagReport(path string) (nagCounts, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nagCounts{}, err
+		return nagCounts{}, badInput("%v", err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
-		return nagCounts{}, fmt.Errorf("%s: %w", path, err)
+		return nagCounts{}, badInput("%s: %v", path, err)
 	}
 	if len(rows) == 0 || len(rows[0]) < 5 || rows[0][0] != "Rule ID" || rows[0][2] != "Compliance" || rows[0][4] != "Rule Level" {
-		return nagCounts{}, fmt.Errorf("%s: not a cdk-nag report (header %v)", path, rows[:min(1, len(rows))])
+		return nagCounts{}, badInput("%s: not a cdk-nag report (header %v)", path, rows[:min(1, len(rows))])
 	}
 	var c nagCounts
 	for _, r := range rows[1:] {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,9 @@ import (
 // expiredInProd is a ledger in which checkout's artifact of digest, gated
 // with verdict and deployed to staging two hours ago, waited for its prod
 // approval until it expired; quarantined, when set, is why it was quarantined
-// since. It returns the ledger and the expired promotion's id.
-func expiredInProd(t *testing.T, digest string, verdict ledger.Verdict, quarantined string) (ledger.Ledger, string) {
+// since. It returns the local hub's file holding that ledger, and the expired
+// promotion's id.
+func expiredInProd(t *testing.T, digest string, verdict ledger.Verdict, quarantined string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)
@@ -25,7 +27,11 @@ func expiredInProd(t *testing.T, digest string, verdict ledger.Verdict, quaranti
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.NewMemory()
+	hub := filepath.Join(t.TempDir(), "highway-local.json")
+	l, err := ledger.OpenFile(hub, ledger.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pr := promotion.New(p, l, bus.DryRun{W: &bytes.Buffer{}}, nil, nil, "", promotion.WithClock(func() time.Time { return now }))
 	const commit = "9f4e2c1b7a6d5e8f0c3b2a1d4e7f6a9b8c5d2e1f"
 	a, err := pr.Register(ctx, "checkout", commit, digest, ledger.ArtifactRef{Type: ledger.ArtifactImage, Repository: "checkout-service"})
@@ -55,11 +61,14 @@ func expiredInProd(t *testing.T, digest string, verdict ledger.Verdict, quaranti
 			t.Fatal(err)
 		}
 	}
-	return l, first.ID
+	return hub, first.ID
 }
 
 func TestPromoteCommand(t *testing.T) {
-	const digest = "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6"
+	const (
+		digest  = "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6"
+		unknown = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	)
 	args := func(more ...string) []string {
 		return append([]string{"--policy", "../../infra/highway.yaml"}, more...)
 	}
@@ -79,10 +88,10 @@ func TestPromoteCommand(t *testing.T) {
 			wantStatus: 1, wantErr: "refused: artifact quarantined: " + digest + ": CVE-2026-1234 found after release"},
 		{name: "an artifact whose gate failed", args: good, verdict: ledger.VerdictFail,
 			wantStatus: 1, wantErr: "refused: artifact not gated: gate decision checkout-build:1 for " + digest + " is fail"},
-		{name: "a digest the ledger has no artifact of", args: args("--app", "checkout", "--env", "prod", "--digest", "sha256:0000"), verdict: ledger.VerdictPass,
-			wantStatus: 1, wantErr: "refused: artifact not gated: the ledger has no artifact sha256:0000"},
+		{name: "a digest the ledger has no artifact of", args: args("--app", "checkout", "--env", "prod", "--digest", unknown), verdict: ledger.VerdictPass,
+			wantStatus: 1, wantErr: "refused: artifact not gated: the ledger has no artifact " + unknown},
 		{name: "no digest", args: args("--app", "checkout", "--env", "prod"), verdict: ledger.VerdictPass,
-			wantStatus: 2, wantErr: "usage: highway promote"},
+			wantStatus: 2, wantErr: "--app, --env and --digest are required"},
 		{name: "not a digest", args: args("--app", "checkout", "--env", "prod", "--digest", "checkout-service:latest"), verdict: ledger.VerdictPass,
 			wantStatus: 2, wantErr: `--digest "checkout-service:latest" is not an artifact digest`},
 		{name: "an app not in the policy", args: args("--app", "chekout", "--env", "prod", "--digest", digest), verdict: ledger.VerdictPass,
@@ -96,17 +105,16 @@ func TestPromoteCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, first := expiredInProd(t, digest, tt.verdict, tt.quarantined)
-			var out bytes.Buffer
-			err := promoteCmd(context.Background(), &out, tt.args, func(context.Context) (ledger.Ledger, error) { return l, nil })
-			if got := exitStatus(err); got != tt.wantStatus {
-				t.Errorf("highway promote %v: exit status %d (%v), want %d", tt.args, got, err, tt.wantStatus)
+			hub, first := expiredInProd(t, digest, tt.verdict, tt.quarantined)
+			r := highway(t, hub, append([]string{"promote"}, tt.args...)...)
+			if r.status != tt.wantStatus {
+				t.Errorf("highway promote %v: exit status %d (%s), want %d", tt.args, r.status, r.errOut, tt.wantStatus)
 			}
-			if want := strings.ReplaceAll(tt.wantOut, "<first>", first); !strings.Contains(out.String(), want) {
-				t.Errorf("printed %q, want %q", out.String(), want)
+			if want := strings.ReplaceAll(tt.wantOut, "<first>", first); !strings.Contains(r.out, want) {
+				t.Errorf("printed %q, want %q", r.out, want)
 			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Errorf("error = %v, want one saying %q", err, tt.wantErr)
+			if !strings.Contains(r.errOut, tt.wantErr) {
+				t.Errorf("stderr %q, want one saying %q", r.errOut, tt.wantErr)
 			}
 		})
 	}
@@ -116,17 +124,15 @@ func TestPromoteCommand(t *testing.T) {
 // asks for nothing new while the attempt is in flight.
 func TestPromoteCommandAsksOnce(t *testing.T) {
 	const digest = "sha256:e648cabf48d6a5984c1d5b81ccbeee918af76b27563b8fc615f1749ebd4b33c6"
-	l, first := expiredInProd(t, digest, ledger.VerdictPass, "")
-	open := func(context.Context) (ledger.Ledger, error) { return l, nil }
-	args := []string{"--policy", "../../infra/highway.yaml", "--app", "checkout", "--env", "prod", "--digest", digest}
+	hub, first := expiredInProd(t, digest, ledger.VerdictPass, "")
+	args := []string{"promote", "--policy", "../../infra/highway.yaml", "--app", "checkout", "--env", "prod", "--digest", digest}
 	wants := []string{
 		"promotion " + first + "-2 of " + digest + " requested",
 		"promotion " + first + "-2 of " + digest + " is requested already: nothing new asked",
 	}
 	for i, want := range wants {
-		var out bytes.Buffer
-		if err := promoteCmd(context.Background(), &out, args, open); err != nil || !strings.Contains(out.String(), want) {
-			t.Errorf("run %d: highway promote = %v, printed %q; want %q", i+1, err, out.String(), want)
+		if r := highway(t, hub, args...); r.status != 0 || !strings.Contains(r.out, want) {
+			t.Errorf("run %d: highway promote: exit status %d (%s), printed %q; want %q", i+1, r.status, r.errOut, r.out, want)
 		}
 	}
 }

@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -11,24 +12,77 @@ import (
 	"github.com/highwayhq/highway/shared/timeline"
 )
 
-// timelineCmd is `highway timeline <commit|sha256:digest>`: the causal chain
-// of a commit or an artifact, from the hub's ledger.
-func timelineCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) != 1 || args[0] == "" {
-		return fmt.Errorf("%w: usage: highway timeline <commit SHA|sha256:DIGEST>", errBadInput)
+var timelineCommand = command{
+	name:     "timeline",
+	synopsis: "timeline <commit SHA|sha256:DIGEST>",
+	about: `the causal chain of a commit or an artifact: build, gate decision,
+artifact, promotions, approvals, deployments, incidents, remediations`,
+	details: `A commit is its SHA, 7 to 40 hex digits; the local hub finds a commit by
+the start of its SHA, a deployed hub by the whole of it. An artifact is its
+digest, sha256: and 64 hex digits.
+`,
+	minArgs: 1, maxArgs: 1,
+	define: func(*flag.FlagSet) action {
+		return func(ctx context.Context, c *cli, args []string) error { return c.timeline(ctx, args[0]) }
+	},
+}
+
+var (
+	commitSHA = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
+	digestRef = regexp.MustCompile(`^sha256:[0-9a-fA-F]{64}$`)
+)
+
+// timeline prints the causal chain of ref, a commit SHA or an artifact
+// digest, from the hub's ledger.
+func (c *cli) timeline(ctx context.Context, ref string) error {
+	if !commitSHA.MatchString(ref) && !digestRef.MatchString(ref) {
+		return badInput("%q is neither a commit SHA (7 to 40 hex digits) nor an artifact digest (sha256: and 64 hex digits)", ref)
 	}
-	l, err := hubLedger(ctx)
+	ref = strings.ToLower(ref)
+	h, err := c.openHub(ctx)
 	if err != nil {
 		return err
 	}
-	recs, err := chain(ctx, l, args[0])
+	if !strings.HasPrefix(ref, "sha256:") && len(ref) < 40 {
+		if ref, err = fullSHA(h, ref); err != nil {
+			return err
+		}
+	}
+	recs, err := chain(ctx, h.ledger, ref)
 	if err != nil {
 		return err
 	}
 	if len(recs) == 0 {
-		return fmt.Errorf("%w: the ledger holds nothing of %s", errBadInput, args[0])
+		return badInput("the hub's ledger holds nothing of %s", ref)
 	}
-	return timeline.Write(out, recs)
+	return timeline.Write(c.out, recs)
+}
+
+// commitLister is a ledger that can list its commits: a file can, DynamoDB,
+// read by key, cannot.
+type commitLister interface{ Commits() []string }
+
+var _ commitLister = (*ledger.File)(nil)
+
+// fullSHA is the SHA of the one commit of h's ledger starting with short.
+func fullSHA(h *hub, short string) (string, error) {
+	l, ok := h.ledger.(commitLister)
+	if !ok {
+		return "", badInput("a deployed hub finds a commit by its full SHA: give all 40 hex digits of %s (git rev-parse %s)", short, short)
+	}
+	var found []string
+	for _, sha := range l.Commits() {
+		if strings.HasPrefix(sha, short) {
+			found = append(found, sha)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", badInput("the hub's ledger holds no commit %s", short)
+	case 1:
+		return found[0], nil
+	}
+	return "", badInput("%s is the start of %d commits: %s; give more of its SHA", short, len(found), strings.Join(found, ", "))
 }
 
 // chain is everything the ledger holds of a commit or a digest and of what

@@ -55,7 +55,7 @@ func demoLedger(t *testing.T) ledger.Ledger {
 		t.Fatal(err)
 	}
 	l := ledger.NewMemory()
-	if _, err := play(context.Background(), io.Discard, p, "../../infra/highway.yaml", "../../events", l); err != nil {
+	if _, err := play(context.Background(), io.Discard, p, "../../events", l); err != nil {
 		t.Fatal(err)
 	}
 	return l

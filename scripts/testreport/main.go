@@ -1,13 +1,17 @@
-// Command testreport reads `go test -json` on stdin and prints a short report: one
-// line per package, the named suites with how many of their tests passed, the
-// figures tests log (lines "figure: ..."), the full output of every failed
-// test, and a closing "N passed, N failed, N skipped" line. It exits non-zero when a test or a build failed, or, with -noskip, when
-// any test was skipped (under `make test` every local service is running, so a
-// skip means something was left out).
+// Command testreport reads `go test -json` on stdin and prints a short report:
+// one line per package as soon as the package finishes, and at the end the
+// named suites with how many of their tests passed, the figures tests log
+// (lines "figure: ..."), the full output of every failed test, and a closing
+// "N passed, N failed, N skipped" line. When nothing was printed for 20
+// seconds, it says what it waits for: Go compiling, or the packages started
+// and not finished. It exits non-zero when a test or a build failed, or, with
+// -noskip, when any test was skipped (under `make test` every local service
+// is running, so a skip means something was left out).
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -46,7 +50,20 @@ type report struct {
 	failed   []string
 	skipped  []string
 	figures  []string // package: figure, in the order logged
+
+	ok      bool                     // no package line so far showed a failure
+	started map[string]time.Duration // package started and not finished → when
+	done    int                      // packages finished
+	elapsed time.Duration            // ticks seen × tick
+	silent  int                      // ticks since the report last printed
 }
+
+// tick is how often the report looks at the clock; after quiet ticks without
+// a line printed, it says what it waits for.
+const (
+	tick  = 10 * time.Second
+	quiet = 2
+)
 
 // figureMark starts a line a test logs as a figure for the report, such as a
 // quota's headroom: t.Logf("figure: %v", f).
@@ -61,12 +78,15 @@ func main() {
 		re = regexp.MustCompile(*suites)
 	}
 	r := newReport(re)
-	if err := r.read(os.Stdin); err != nil {
+	clock := time.NewTicker(tick)
+	defer clock.Stop()
+	inputs, readErr := feed(os.Stdin, clock.C)
+	r.follow(os.Stdout, inputs)
+	if err := readErr(); err != nil {
 		fmt.Fprintln(os.Stderr, "testreport:", err)
 		os.Exit(2)
 	}
-	ok := r.print(os.Stdout, *noskip)
-	if !ok {
+	if !r.summary(os.Stdout, *noskip) {
 		os.Exit(1)
 	}
 }
@@ -77,22 +97,109 @@ func newReport(suites *regexp.Regexp) *report {
 	return &report{
 		suites: suites, output: map[string][]string{}, pkgOut: map[string][]string{}, pkgState: map[string]string{},
 		pkgTime: map[string]float64{}, pkgCount: map[string]*counts{}, suite: map[string]*counts{},
+		ok: true, started: map[string]time.Duration{},
 	}
 }
 
-func (r *report) read(in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
+// An input is what the report follows: a line of `go test -json`, or a tick
+// of the clock.
+type input struct {
+	line []byte
+	tick bool
+}
+
+// feed sends the lines of in, and a tick for each of ticks, on the channel
+// it returns, which it closes after the last line; err then says why
+// reading stopped early, if it did.
+func feed(in io.Reader, ticks <-chan time.Time) (inputs <-chan input, err func() error) {
+	out := make(chan input)
+	read := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			out <- input{line: bytes.Clone(sc.Bytes())}
+		}
+		readErr = sc.Err()
+	}()
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-read:
+				return
+			case <-ticks:
+				select {
+				case out <- input{tick: true}:
+				case <-read:
+					return
+				}
+			}
+		}
+	}()
+	return out, func() error { return readErr }
+}
+
+// follow reads inputs until they end, printing each package's line as soon
+// as it finishes, and what the report waits for when it has printed nothing
+// for quiet ticks.
+func (r *report) follow(w io.Writer, inputs <-chan input) {
+	for in := range inputs {
+		if in.tick {
+			r.elapsed += tick
+			if r.silent++; r.silent >= quiet {
+				r.waiting(w)
+			}
+			continue
+		}
 		var e event
-		if err := json.Unmarshal(line, &e); err != nil || e.Action == "" {
-			fmt.Println(string(line)) // not test2json: a build or vet message
+		if err := json.Unmarshal(in.line, &e); err != nil || e.Action == "" {
+			fmt.Fprintln(w, string(in.line)) // not test2json: a build or vet message
+			r.silent = 0
 			continue
 		}
 		r.add(e)
+		if e.Test == "" && finished(e.Action) {
+			if r.line(w, e.Package) {
+				r.silent = 0
+			}
+		}
 	}
-	return sc.Err()
+}
+
+// finished is whether a package's action is its verdict.
+func finished(action string) bool {
+	return action == "pass" || action == "fail" || action == "skip"
+}
+
+// waiting says what the report waits for: Go compiling the first packages,
+// or the packages started and not finished, for how long.
+func (r *report) waiting(w io.Writer) {
+	r.silent = 0
+	if r.done == 0 && len(r.started) == 0 {
+		fmt.Fprintf(w, "… %s: Go is compiling the tests; no package has started yet\n", r.elapsed)
+		return
+	}
+	done := fmt.Sprintf("%d packages done", r.done)
+	switch r.done {
+	case 0:
+		done = "no package done yet"
+	case 1:
+		done = "1 package done"
+	}
+	if len(r.started) == 0 {
+		fmt.Fprintf(w, "… %s: %s; the next are compiling\n", r.elapsed, done)
+		return
+	}
+	var running []string
+	for _, p := range r.pkgs {
+		if since, ok := r.started[p]; ok {
+			running = append(running, fmt.Sprintf("%s (%s)", strings.TrimPrefix(p, module), r.elapsed-since))
+		}
+	}
+	fmt.Fprintf(w, "… %s: %s; running %s\n", r.elapsed, done, strings.Join(running, ", "))
 }
 
 func (r *report) add(e event) {
@@ -102,6 +209,10 @@ func (r *report) add(e event) {
 	}
 	key := e.Package + " " + e.Test
 	switch e.Action {
+	case "start":
+		if e.Test == "" {
+			r.started[e.Package] = r.elapsed
+		}
 	case "output", "build-output":
 		if e.Test != "" {
 			r.output[key] = append(r.output[key], e.Output)
@@ -115,6 +226,8 @@ func (r *report) add(e event) {
 		if e.Test == "" {
 			r.pkgState[e.Package] = e.Action
 			r.pkgTime[e.Package] = e.Elapsed
+			delete(r.started, e.Package)
+			r.done++
 			return
 		}
 		c := r.pkgCount[e.Package]
@@ -158,26 +271,39 @@ func parent(test string) string {
 	return ""
 }
 
-func (r *report) print(w io.Writer, noskip bool) bool {
-	ok := true
+// line prints package p's line, with its build errors when it failed
+// without a failed test, and says whether it printed one: a package without
+// tests that passed has none.
+func (r *report) line(w io.Writer, p string) bool {
+	c := r.pkgCount[p]
+	state := r.pkgState[p]
+	if state == "" {
+		state = "fail" // no verdict: the test binary crashed or did not build
+	}
+	if state == "fail" {
+		r.ok = false
+	}
+	if c.pass+c.fail+c.skip == 0 && state != "fail" {
+		return false // a package without tests
+	}
+	fmt.Fprintf(w, "%-4s %-55s %6s  %d passed, %d failed, %d skipped\n", strings.ToUpper(state), p,
+		(time.Duration(r.pkgTime[p]*1000) * time.Millisecond).String(), c.pass, c.fail, c.skip)
+	if state == "fail" && c.fail == 0 {
+		fmt.Fprint(w, indent(strings.Join(r.pkgOut[p], "")))
+	}
+	return true
+}
+
+// summary prints the lines of the packages that never finished, then the
+// suites, the figures, the failed tests' output, the skipped tests and the
+// totals. It says whether everything passed.
+func (r *report) summary(w io.Writer, noskip bool) bool {
 	for _, p := range r.pkgs {
-		c := r.pkgCount[p]
-		state := r.pkgState[p]
-		if state == "" {
-			state = "fail" // no verdict: the test binary crashed or did not build
-		}
-		if state == "fail" {
-			ok = false
-		}
-		if c.pass+c.fail+c.skip == 0 && state != "fail" {
-			continue // a package without tests
-		}
-		fmt.Fprintf(w, "%-4s %-55s %6s  %d passed, %d failed, %d skipped\n", strings.ToUpper(state), p,
-			(time.Duration(r.pkgTime[p]*1000) * time.Millisecond).String(), c.pass, c.fail, c.skip)
-		if state == "fail" && c.fail == 0 {
-			fmt.Fprint(w, indent(strings.Join(r.pkgOut[p], "")))
+		if r.pkgState[p] == "" {
+			r.line(w, p)
 		}
 	}
+	ok := r.ok
 	if len(r.suite) > 0 {
 		fmt.Fprintln(w, "\nsuites:")
 		keys := make([]string, 0, len(r.suite))

@@ -286,11 +286,11 @@ func TestTagsAreReadOncePerTTL(t *testing.T) {
 		}
 		got["team"] = "changed by the caller"
 	}
-	if n := len(srv.Calls("ListTagsForResource")); n != 1 {
+	if n := len(srv.Invocations("ListTagsForResource")); n != 1 {
 		t.Errorf("ListTagsForResource calls = %d, want 1 within the TTL", n)
 	}
 	var in struct{ ResourceARN string }
-	if err := srv.Calls("ListTagsForResource")[0].DecodeJSON(&in); err != nil || in.ResourceARN != s.ARN {
+	if err := srv.Invocations("ListTagsForResource")[0].DecodeJSON(&in); err != nil || in.ResourceARN != s.ARN {
 		t.Errorf("ListTagsForResource(%+v), %v; want the alarm's ARN", in, err)
 	}
 	if !slices.Equal(asked, []string{"444444444444/eu-west-1"}) {
@@ -300,7 +300,7 @@ func TestTagsAreReadOncePerTTL(t *testing.T) {
 	if _, err := tags.Of(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(srv.Calls("ListTagsForResource")); n != 2 {
+	if n := len(srv.Invocations("ListTagsForResource")); n != 2 {
 		t.Errorf("ListTagsForResource calls = %d, want 2 after the TTL", n)
 	}
 }

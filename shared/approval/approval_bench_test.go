@@ -15,6 +15,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/approval/tasktoken"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
@@ -83,13 +84,13 @@ func BenchmarkHandleApproval(b *testing.B) {
 		b.Fatal(err)
 	}
 	ev.RawQueryString = link.RawQuery
-	clk := &clock{t: t0.Add(3*time.Hour + 32*time.Minute)}
+	clk := clocktest.New(t0.Add(3*time.Hour + 32*time.Minute))
 	tasks, notify := &decideSFN{}, &decideSNS{}
 	ctx := context.Background()
 
 	// fresh is the handler over a ledger holding the waiting request.
 	fresh := func() (*approval.Links, *publisher) {
-		l := ledger.NewMemory(ledger.WithClock(clk.now))
+		l := ledger.NewMemory(ledger.WithClock(clk.Now))
 		err := l.Put(ctx, &ledger.ApprovalRequest{
 			Header:      ledger.Header{ID: approvalID, App: "checkout", Env: "prod", Digest: digest, At: t0},
 			PromotionID: "promo-42", TaskToken: taskToken, Approvers: []string{"ana@example.com", "lee@example.com", "kim@example.com"},
@@ -99,7 +100,7 @@ func BenchmarkHandleApproval(b *testing.B) {
 			b.Fatal(err)
 		}
 		p := &publisher{}
-		a := approval.New(l, tasktoken.Sender{API: tasks}, notify, topic, approval.WithClock(clk.now), approval.WithEvents(p))
+		a := approval.New(l, tasktoken.Sender{API: tasks}, notify, topic, approval.WithClock(clk.Now), approval.WithEvents(p))
 		return approval.NewLinks(a, signer), p
 	}
 	check := func(resp events.LambdaFunctionURLResponse, announced *publisher) {

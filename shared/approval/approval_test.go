@@ -25,6 +25,7 @@ import (
 	"github.com/highwayhq/highway/shared/approval/tasktoken"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
@@ -45,24 +46,6 @@ const (
 var t0 = time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)
 
 const snsOK = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`
-
-// clock is a settable clock shared by the handlers and the ledger.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // publisher is a hand-written fake of bus.Publisher.
 type publisher struct {
@@ -103,7 +86,7 @@ func (l *racingLedger) Update(ctx context.Context, rec ledger.Record) error {
 type fixture struct {
 	aws       *awsfake.Server
 	ledger    ledger.Ledger
-	clock     *clock
+	clock     *clocktest.Clock
 	events    *publisher
 	signer    approval.Signer
 	approvals *approval.Approvals
@@ -121,14 +104,14 @@ func newFixtureOn(t *testing.T, l ledger.Ledger, approvers []string, quorum int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{aws: awsfake.New(t), ledger: l, clock: &clock{t: t0}, events: &publisher{}, signer: signer}
+	f := &fixture{aws: awsfake.New(t), ledger: l, clock: clocktest.New(t0), events: &publisher{}, signer: signer}
 	f.aws.On("SendTaskSuccess", awsfake.JSON(200, `{}`))
 	f.aws.On("SendTaskFailure", awsfake.JSON(200, `{}`))
 	f.aws.On("Publish", awsfake.XML(200, snsOK))
 	cfg := f.aws.Config()
 	workflows := sfn.NewFromConfig(cfg)
 	f.approvals = approval.New(l, tasktoken.Sender{API: workflows}, sns.NewFromConfig(cfg), topic,
-		approval.WithClock(f.clock.now), approval.WithEvents(f.events),
+		approval.WithClock(f.clock.Now), approval.WithEvents(f.events),
 		approval.WithWorkflows(tasktoken.Executions{API: workflows, StateMachine: machine}))
 	f.links = approval.NewLinks(f.approvals, signer)
 	if approvers != nil {
@@ -200,7 +183,7 @@ func (f *fixture) decisions(t *testing.T) []*ledger.Approval {
 	return out
 }
 
-func (f *fixture) calls(op string) int { return len(f.aws.Calls(op)) }
+func (f *fixture) calls(op string) int { return len(f.aws.Invocations(op)) }
 
 // checkTokenKept fails the test if the task token reached anything but Step
 // Functions: an SNS message, a page, or a bus event.
@@ -316,7 +299,7 @@ func TestLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.clock.advance(tt.later)
+			f.clock.Advance(tt.later)
 			resp := f.open(t, tt.method, tt.give(f), tt.reason)
 			checkPage(t, resp)
 			if resp.StatusCode != tt.want {
@@ -397,12 +380,12 @@ func TestQuorumTwoOfThree(t *testing.T) {
 		t.Errorf("decisions after one approval = %+v, want ana's approval of promo-42", d)
 	}
 
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	resp = f.open(t, "POST", f.link("lee@example.com", approval.ActionApprove), "soaked a day, alarms quiet")
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "goes ahead") {
 		t.Fatalf("second approval = %d, want 200 saying it goes ahead:\n%s", resp.StatusCode, resp.Body)
 	}
-	calls := f.aws.Calls("SendTaskSuccess")
+	calls := f.aws.Invocations("SendTaskSuccess")
 	if len(calls) != 1 {
 		t.Fatalf("SendTaskSuccess calls = %d, want 1", len(calls))
 	}
@@ -463,7 +446,7 @@ func TestRejectSendsReasonAsCause(t *testing.T) {
 	if strings.Contains(resp.Body, "<b>doubled") || !strings.Contains(resp.Body, "&lt;b&gt;doubled") {
 		t.Errorf("page does not escape the reason:\n%s", resp.Body)
 	}
-	calls := f.aws.Calls("SendTaskFailure")
+	calls := f.aws.Invocations("SendTaskFailure")
 	if len(calls) != 1 || f.calls("SendTaskSuccess") != 0 {
 		t.Fatalf("SendTaskFailure, SendTaskSuccess calls = %d, %d; want 1, 0", len(calls), f.calls("SendTaskSuccess"))
 	}
@@ -559,7 +542,7 @@ func TestWorkflowNoLongerWaiting(t *testing.T) {
 			if req := f.request(t); req.Status != ledger.ApprovalExpired {
 				t.Errorf("request status = %s, want expired", req.Status)
 			}
-			notices := f.aws.Calls("Publish")
+			notices := f.aws.Invocations("Publish")
 			if len(notices) != 1 || !strings.Contains(notices[0].Form.Get("Subject"), "expired") {
 				t.Errorf("SNS notices = %d, want 1 saying expired", len(notices))
 			}
@@ -680,7 +663,7 @@ func TestDecideFromTheLocalCommand(t *testing.T) {
 func TestExpire(t *testing.T) {
 	f := newFixtureOn(t, ledger.NewMemory(), []string{"ana@example.com", "lee@example.com"}, 2)
 	f.open(t, "POST", f.link("ana@example.com", approval.ActionApprove), "")
-	f.clock.advance(24 * time.Hour)
+	f.clock.Advance(24 * time.Hour)
 
 	res, err := f.approvals.HandleTimeout(context.Background(), approval.Timeout{
 		PromotionID: "promo-42", Digest: digest, Error: "States.Timeout",
@@ -688,7 +671,7 @@ func TestExpire(t *testing.T) {
 	if err != nil || res.Status != ledger.ApprovalExpired || res.ApprovalID != approvalID {
 		t.Fatalf("HandleTimeout() = %s %s, %v; want %s expired", res.ApprovalID, res.Status, err, approvalID)
 	}
-	notices := f.aws.Calls("Publish")
+	notices := f.aws.Invocations("Publish")
 	if len(notices) != 1 {
 		t.Fatalf("SNS notices = %d, want 1", len(notices))
 	}

@@ -127,7 +127,7 @@ func TestDecidingStaysWithinItsLedgerAccess(t *testing.T) {
 			}},
 		{name: "expired by the clock", approvers: []string{"ana@example.com"}, quorum: 1,
 			run: func(t *testing.T, f *fixture) {
-				f.clock.advance(25 * time.Hour)
+				f.clock.Advance(25 * time.Hour)
 				f.open(t, "POST", f.link("ana@example.com", approval.ActionApprove), "")
 				if _, err := f.approvals.Expire(context.Background(), approvalID); err != nil {
 					t.Fatal(err)

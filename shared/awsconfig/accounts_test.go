@@ -55,7 +55,7 @@ func TestAccountsAssumeTheAccessRoleOncePerAppAndAccount(t *testing.T) {
 
 	type session struct{ role, app string }
 	var got []session
-	for _, c := range srv.Calls("AssumeRole") {
+	for _, c := range srv.Invocations("AssumeRole") {
 		if name := c.Form.Get("RoleSessionName"); name != "highway-push" {
 			t.Errorf("RoleSessionName = %q, want highway-push", name)
 		}
@@ -77,7 +77,7 @@ func TestAccountsAssumeTheAccessRoleOncePerAppAndAccount(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("AssumeRole sessions = %v, want %v (one per app and account, cached)", got, want)
 	}
-	for i, c := range srv.Calls("PutEvents") {
+	for i, c := range srv.Invocations("PutEvents") {
 		auth := c.Header.Get("Authorization")
 		if !strings.Contains(auth, "Credential=ASIASPOKE/") || !strings.Contains(auth, "/eu-west-1/") {
 			t.Errorf("call %d signed with %q, want the access role's session in eu-west-1", i+1, auth)
@@ -99,7 +99,7 @@ func TestAccountsWithoutRoleRefuse(t *testing.T) {
 	if !errors.Is(err, awsconfig.ErrNoAccessRole) {
 		t.Errorf("PutEvents without an access role = %v, want ErrNoAccessRole", err)
 	}
-	if n := len(srv.Calls("PutEvents")) + len(srv.Calls("AssumeRole")); n != 0 {
+	if n := len(srv.Invocations("PutEvents")) + len(srv.Invocations("AssumeRole")); n != 0 {
 		t.Errorf("%d calls reached AWS, want none", n)
 	}
 }

@@ -186,6 +186,30 @@ func (s *Server) Calls(operation string) []Request {
 	return out
 }
 
+// InvocationHeader is the header the SDK gives every attempt of one
+// operation call, with the same value: its retries share it.
+const InvocationHeader = "Amz-Sdk-Invocation-Id"
+
+// Invocations returns the calls the code made of operation, in arrival
+// order: every attempt the SDK made of one call (one InvocationHeader) counts
+// once, as the first of them; a request without the header counts alone.
+// Count these, not Calls, when a test asserts what the code decided: the SDK
+// may retry a call the fake answered when a loaded machine breaks the
+// connection, and Calls then holds it twice.
+func (s *Server) Invocations(operation string) []Request {
+	seen := map[string]bool{}
+	var out []Request
+	for _, r := range s.Calls(operation) {
+		id := r.Header.Get(InvocationHeader)
+		if id != "" && seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, r)
+	}
+	return out
+}
+
 // serveHTTP tells the protocols apart: X-Amz-Target means AWS JSON, a form
 // body with Action means query, anything else is routed as REST.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -486,3 +486,35 @@ func TestConcurrentCallsAreAllRecorded(t *testing.T) {
 		}
 	}
 }
+
+// Invocations counts the calls the code made once each, however many
+// attempts the SDK took for them.
+func TestInvocationsCountEachCallOnce(t *testing.T) {
+	const op = "StopPipelineExecution"
+	srv := awsfake.New(t)
+	srv.On(op, awsfake.JSON(200, `{"pipelineExecutionId":"exec-1"}`))
+	srv.Inject(awsfake.Fault{Operation: op, Kind: awsfake.Throttle, First: 2})
+
+	for i := range 2 {
+		if err := stopPipeline(context.Background(), srv.Config()); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+
+	got := srv.Invocations(op)
+	if len(got) != 2 || got[0].Call != 1 || got[0].Fault != awsfake.Throttle || got[1].Fault != 0 {
+		t.Fatalf("Invocations(%s) = %d calls (%+v), want 2: the throttled first call's first attempt, then the second call", op, len(got), got)
+	}
+	ids := map[string]bool{}
+	for _, r := range got {
+		ids[r.Header.Get(awsfake.InvocationHeader)] = true
+	}
+	for _, r := range srv.Calls(op) {
+		if !ids[r.Header.Get(awsfake.InvocationHeader)] {
+			t.Errorf("attempt %d of %s belongs to no invocation", r.Call, op)
+		}
+	}
+	if len(ids) != 2 || ids[""] {
+		t.Errorf("invocation ids %v, want 2, none empty", ids)
+	}
+}

@@ -44,7 +44,7 @@ func ecsDeployer(t *testing.T, srv *awsfake.Server, p *policy.Deploy) deploy.Dep
 // body decodes the JSON body of the only call of op.
 func body(t *testing.T, srv *awsfake.Server, op string) map[string]any {
 	t.Helper()
-	calls := srv.Calls(op)
+	calls := srv.Invocations(op)
 	if len(calls) != 1 {
 		t.Fatalf("%s calls = %d, want 1", op, len(calls))
 	}
@@ -164,11 +164,11 @@ func TestECSRefusesWhatCannotBeDeployed(t *testing.T) {
 			if !errors.Is(err, deploy.ErrRefused) || !strings.Contains(err.Error(), tt.wantInErr) {
 				t.Errorf("Deploy error = %v, want ErrRefused mentioning %q", err, tt.wantInErr)
 			}
-			if n := len(srv.Calls("DescribeTaskDefinition")); n != tt.wantCalls {
+			if n := len(srv.Invocations("DescribeTaskDefinition")); n != tt.wantCalls {
 				t.Errorf("DescribeTaskDefinition calls = %d, want %d", n, tt.wantCalls)
 			}
 			for _, op := range []string{"RegisterTaskDefinition", "UpdateService"} {
-				if n := len(srv.Calls(op)); n != 0 {
+				if n := len(srv.Invocations(op)); n != 0 {
 					t.Errorf("%s calls = %d, want 0", op, n)
 				}
 			}
@@ -203,7 +203,7 @@ func TestECSAlreadyRunningTheImageChangesNothing(t *testing.T) {
 				t.Errorf("Deploy = %+v, want Handle ecs-svc/3947562830158294761, Done %v", res, tt.wantDone)
 			}
 			for _, op := range []string{"RegisterTaskDefinition", "UpdateService"} {
-				if n := len(srv.Calls(op)); n != 0 {
+				if n := len(srv.Invocations(op)); n != 0 {
 					t.Errorf("%s calls = %d, want 0", op, n)
 				}
 			}
@@ -234,14 +234,14 @@ func TestECSRetriesThrottling(t *testing.T) {
 			if res.Handle != "ecs-svc/8120459273658102214" {
 				t.Errorf("Handle = %q, want ecs-svc/8120459273658102214", res.Handle)
 			}
+			// Each operation called once: the SDK retried the throttling.
 			for _, op := range ops {
-				want := 1
-				if op == tt.give {
-					want = 3
+				if got := len(srv.Invocations(op)); got != 1 {
+					t.Errorf("%s called %d times, want once", op, got)
 				}
-				if got := len(srv.Calls(op)); got != want {
-					t.Errorf("%s calls = %d, want %d", op, got, want)
-				}
+			}
+			if first := srv.Calls(tt.give)[0]; first.Fault != awsfake.Throttle {
+				t.Errorf("first %s attempt fault = %v, want Throttle", tt.give, first.Fault)
 			}
 		})
 	}

@@ -107,35 +107,20 @@ func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, fro
 			ID: d.ID, PromotionID: d.PromotionID, Status: d.Status,
 			At: d.At, FinishedAt: d.FinishedAt, Commits: d.Commits,
 		})
-		for _, c := range d.Commits {
-			if _, ok := cp.CommittedAt[c]; ok {
-				continue
-			}
-			if at, ok := d.CommittedAt[c]; ok {
-				cp.CommittedAt[c] = at
-				continue
-			}
-			if prev != nil {
-				if at, ok := prev.CommittedAt[c]; ok {
-					cp.CommittedAt[c] = at
-					continue
-				}
-			}
-			at, err := ledger.CommittedAt(ctx, l, c)
-			if err != nil {
-				return err
-			}
-			if !at.IsZero() {
-				cp.CommittedAt[c] = at
-			}
-		}
+	}
+	var known map[string]time.Time
+	if prev != nil {
+		known = prev.CommittedAt
+	}
+	if err := commitTimes(ctx, l, deps, cp.CommittedAt, known); err != nil {
+		return err
 	}
 	promos, err := l.Promotions(ctx, cp.App, cp.Env, from, to)
 	if err != nil {
 		return err
 	}
 	for _, p := range promos {
-		if p.From == p.Env {
+		if isRollback(p) {
 			cp.Rollbacks[p.ID] = p.At
 		}
 	}
@@ -147,6 +132,36 @@ func gather(ctx context.Context, l ledger.Ledger, cp *ledger.DORACheckpoint, fro
 		cp.Incidents = append(cp.Incidents, ledger.IncidentFact{ID: i.ID, DeploymentID: i.DeploymentID, At: i.At, ResolvedAt: i.ResolvedAt})
 	}
 	sortFacts(cp)
+	return nil
+}
+
+// commitTimes adds to into the commit time of each commit deps carry that
+// it lacks: the time the deployment carries, else known's (which may be
+// nil), else the one the commit's record on l holds. A commit the ledger
+// knows no time of is left out.
+func commitTimes(ctx context.Context, l ledger.Ledger, deps []*ledger.Deployment, into, known map[string]time.Time) error {
+	for _, d := range deps {
+		for _, c := range d.Commits {
+			if _, ok := into[c]; ok {
+				continue
+			}
+			if at, ok := d.CommittedAt[c]; ok {
+				into[c] = at
+				continue
+			}
+			if at, ok := known[c]; ok {
+				into[c] = at
+				continue
+			}
+			at, err := ledger.CommittedAt(ctx, l, c)
+			if err != nil {
+				return err
+			}
+			if !at.IsZero() {
+				into[c] = at
+			}
+		}
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/longtest"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -130,26 +131,41 @@ func (c *counting) Incidents(ctx context.Context, app, env string, from, to time
 	return c.Ledger.Incidents(ctx, app, env, from, to)
 }
 
-// GIVEN 40 days of a busy prod, its records reaching the ledger when
-// Highway would write them (deployments when they end, resolutions days
-// after their incident)
+// GIVEN days of a busy prod, its records reaching the ledger when Highway
+// would write them (deployments when they end, resolutions days after their
+// incident)
 // WHEN the metrics are tallied every hour from the last run's checkpoint
 // THEN every run's figures equal a full read of the ledger, for each window,
 // AND after the first run each run reads deployments from its last run less
 // Settle only, and reads each commit's time once.
+//
+// The long version (make test-long) tallies 40 days of each seed hourly
+// from its 36th hour. The short one keeps the two things those 40 days
+// show: the first days, while the windows fill (seed 1, 12 days), and the
+// days past the longest window and its margin, whose oldest deployments each
+// run drops (seed 2, tallied from day 31 to day 33).
 func TestTallyEqualsAFullReadEveryHour(t *testing.T) {
-	for _, seed := range []uint64{1, 2} {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+	type simulation struct {
+		seed  uint64
+		days  int // of records
+		first int // the hour of the first tally, from the first record's
+	}
+	sims := longtest.Size(t, "simulations {seed, days, first tally's hour}",
+		[]simulation{{1, 12, 36}, {2, 33, 31 * 24}},
+		[]simulation{{1, 40, 36}, {2, 40, 36}})
+	for _, sim := range sims {
+		t.Run(fmt.Sprint("seed ", sim.seed), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			p := prodOnly(t)
 			start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-			writes := simulate(rand.New(rand.NewPCG(seed, seed)), start, 40)
+			end := start.Add(time.Duration(sim.days) * 24 * time.Hour)
+			writes := simulate(rand.New(rand.NewPCG(sim.seed, sim.seed)), start, sim.days)
 			mem := ledger.NewMemory()
 			l := &counting{Ledger: mem}
 			fullReads, saves, runs := 0, 0, 0
 			var saved time.Time // Through of the checkpoint on the ledger
-			for now := start.Add(36 * time.Hour); now.Before(start.Add(40 * 24 * time.Hour)); now = now.Add(time.Hour) {
+			for now := start.Add(time.Duration(sim.first) * time.Hour); now.Before(end); now = now.Add(time.Hour) {
 				for len(writes) > 0 && writes[0].due.Before(now) {
 					if err := writes[0].do(ctx, mem); err != nil {
 						t.Fatal(err)
@@ -196,6 +212,15 @@ func TestTallyEqualsAFullReadEveryHour(t *testing.T) {
 			}
 			cp := rec.(*ledger.DORACheckpoint)
 			commits = len(cp.CommittedAt)
+			// Past the longest window and its margin, the runs dropped the
+			// deployments that fell out of it.
+			if horizon := cp.Through.Add(-longest() - failureMargin); horizon.After(start) {
+				for _, d := range cp.Deployments {
+					if d.At.Before(horizon) {
+						t.Errorf("checkpoint through %s holds deployment %s of %s, before %s", cp.Through, d.ID, d.At, horizon)
+					}
+				}
+			}
 			t.Logf("%d runs saved the checkpoint %d times: tally read %d commit times, the full reads %d; checkpoint holds %d deployments, %d commit times, %d incidents",
 				runs, saves, tallyReads, fullReads, len(cp.Deployments), commits, len(cp.Incidents))
 			if tallyReads*20 > fullReads {

@@ -44,6 +44,9 @@ type Metrics struct {
 	// on them or by a rollback; ChangeFailureRate is Failed over Deployments.
 	Failed            int
 	ChangeFailureRate float64
+	// Rollbacks counts the rollbacks that finished in the window, which
+	// Deployments leaves out.
+	Rollbacks int
 	// TimeToRestoreMedian is over the incidents resolved in the window:
 	// opened to resolved. Restored counts them.
 	TimeToRestoreMedian time.Duration
@@ -55,52 +58,28 @@ func Compute(h History, from, to time.Time) Metrics {
 	m := Metrics{From: from, To: to}
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
 
-	// Successful deployments, in the order they finished; a promotion
-	// deployed more than once counts at its first success.
-	var ok []*ledger.Deployment
-	for _, d := range h.Deployments {
-		if d.Status == ledger.DeploymentSuccess {
-			ok = append(ok, d)
-		}
-	}
-	slices.SortStableFunc(ok, func(a, b *ledger.Deployment) int { return finished(a).Compare(finished(b)) })
-	seen := map[string]bool{}
-	var changes []*ledger.Deployment // every counted deployment, in any window, rollbacks included
-	for _, d := range ok {
-		key := cmp.Or(d.PromotionID, d.ID)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		changes = append(changes, d)
-	}
-
-	blamed := map[string]bool{}
-	for _, inc := range h.Incidents {
-		if inc.DeploymentID != "" {
-			blamed[inc.DeploymentID] = true
-		}
-	}
 	firstSeen := map[string]time.Time{} // commit -> end of its first deployment
 	var leads []time.Duration
-	for i, d := range changes {
-		rollback := h.Rollbacks[d.PromotionID]
-		for _, c := range d.Commits {
-			if _, dup := firstSeen[c]; dup || rollback {
+	for _, c := range changesOf(h) {
+		done := finished(c.Deployment)
+		for _, sha := range c.Commits {
+			if _, dup := firstSeen[sha]; dup || c.Rollback {
 				continue
 			}
-			firstSeen[c] = finished(d)
-			if at, ok := h.CommittedAt[c]; ok && in(finished(d)) {
-				leads = append(leads, finished(d).Sub(at))
+			firstSeen[sha] = done
+			if at, ok := h.CommittedAt[sha]; ok && in(done) {
+				leads = append(leads, done.Sub(at))
 			}
 		}
-		if rollback || !in(finished(d)) {
-			continue
-		}
-		m.Deployments++
-		rolledBack := i+1 < len(changes) && h.Rollbacks[changes[i+1].PromotionID]
-		if blamed[d.ID] || rolledBack {
-			m.Failed++
+		switch {
+		case !in(done):
+		case c.Rollback:
+			m.Rollbacks++
+		default:
+			m.Deployments++
+			if c.Failed {
+				m.Failed++
+			}
 		}
 	}
 	m.Commits = len(leads)
@@ -122,6 +101,55 @@ func Compute(h History, from, to time.Time) Metrics {
 	m.TimeToRestoreMedian = percentile(restores, 50)
 	return m
 }
+
+// change is a successful deployment as the metrics count it.
+type change struct {
+	*ledger.Deployment
+	// Rollback says it rolled the environment back: it is not a deployment
+	// of a change, and its commits add no lead time.
+	Rollback bool
+	// Failed says an incident was blamed on it or the next change rolled it
+	// back: it counts as a failed change.
+	Failed bool
+}
+
+// changesOf returns h's successful deployments as the metrics count them,
+// in the order they finished: a promotion deployed more than once counts at
+// its first success only.
+func changesOf(h History) []change {
+	var ok []*ledger.Deployment
+	for _, d := range h.Deployments {
+		if d.Status == ledger.DeploymentSuccess {
+			ok = append(ok, d)
+		}
+	}
+	slices.SortStableFunc(ok, func(a, b *ledger.Deployment) int { return finished(a).Compare(finished(b)) })
+	seen := map[string]bool{}
+	var out []change
+	for _, d := range ok {
+		key := cmp.Or(d.PromotionID, d.ID)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, change{Deployment: d, Rollback: h.Rollbacks[d.PromotionID]})
+	}
+	blamed := map[string]bool{}
+	for _, inc := range h.Incidents {
+		if inc.DeploymentID != "" {
+			blamed[inc.DeploymentID] = true
+		}
+	}
+	for i := range out {
+		rolledBack := i+1 < len(out) && out[i+1].Rollback
+		out[i].Failed = !out[i].Rollback && (blamed[out[i].ID] || rolledBack)
+	}
+	return out
+}
+
+// isRollback reports whether p rolled its environment back: a promotion
+// from the environment into itself.
+func isRollback(p *ledger.Promotion) bool { return p.From == p.Env }
 
 // finished is when a deployment ended (its start when the end is unknown).
 func finished(d *ledger.Deployment) time.Time {

@@ -54,11 +54,11 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a hand-checked week",
 			give: handCheckedWeek(),
-			// G, A (once), B, C; leads c1 14h, c2 4h, c3 2h, c4 24h; B blamed, C rolled back;
-			// restores i1 30m, i2 60m.
+			// G, A (once), B, C, and R apart; leads c1 14h, c2 4h, c3 2h, c4 24h;
+			// B blamed, C rolled back; restores i1 30m, i2 60m.
 			want: Metrics{From: from, To: to, Deployments: 4, PerDay: 4.0 / 7,
 				LeadTimeMedian: 4 * time.Hour, LeadTimeP90: 24 * time.Hour, Commits: 4,
-				Failed: 2, ChangeFailureRate: 0.5, TimeToRestoreMedian: 30 * time.Minute, Restored: 2},
+				Failed: 2, ChangeFailureRate: 0.5, Rollbacks: 1, TimeToRestoreMedian: 30 * time.Minute, Restored: 2},
 			wantBands: Bands{DeploymentFrequency: High, LeadTime: Elite, ChangeFailureRate: Low, TimeToRestore: Elite},
 		},
 		{

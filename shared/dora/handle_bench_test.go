@@ -111,8 +111,9 @@ func BenchmarkHandleDora(b *testing.B) {
 // one app (params app=checkout) over a memory ledger holding 12 weeks of
 // prod (ten deployments a day, two commits each, one incident a day), as
 // the heatmap function answers it: All (the metrics of 1, 7 and 30 days,
-// read in full), HeatmapOf (successful deployments by day over 12 weeks and
-// by weekday and hour) and WritePage (the HTML with both SVG heatmaps).
+// read in full), PageOf (12 weeks read once: the weekly trends, the span
+// before each window, the heatmaps, the latest deployments and incidents)
+// and WritePage (the HTML with its SVG charts).
 func BenchmarkHandleHeatmap(b *testing.B) {
 	p := prodOnly(b)
 	ctx := context.Background()
@@ -125,24 +126,25 @@ func BenchmarkHandleHeatmap(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h, err := HeatmapOf(ctx, l, p, now, keep)
+		pg, err := PageOf(ctx, l, p, now, keep)
 		if err != nil {
 			b.Fatal(err)
 		}
 		var page bytes.Buffer
-		if err := WritePage(&page, rows, h); err != nil {
+		if err := WritePage(&page, rows, pg); err != nil {
 			b.Fatal(err)
 		}
 		html := page.String()
 		total := 0
-		for _, d := range h.Days {
-			total += d.Count
+		for _, d := range pg.Heatmap.Days {
+			total += d.Deployments
 		}
 		// The 30 days before the range's end hold 300 deployments, 600
-		// commits and 30 restored incidents; the 12 weeks, 840 deployments.
+		// commits and 30 restored incidents; every day the heatmap shows
+		// (the weeks' Mondays through the range's last day), ten.
 		if m := rows[len(rows)-1].Metrics; len(rows) != 3 || m.Deployments != days*perDay || m.Commits != 2*days*perDay ||
-			m.Restored != days || total != 7*HeatmapWeeks*perDay || !strings.HasPrefix(html, "<!DOCTYPE html>") {
-			b.Fatalf("widget: %d rows (30d %+v), %d deployments on the heatmap, want 3 rows and %d", len(rows), m, total, 7*HeatmapWeeks*perDay)
+			m.Restored != days || total != perDay*len(pg.Heatmap.Days) || !strings.HasPrefix(html, "<!DOCTYPE html>") {
+			b.Fatalf("widget: %d rows (30d %+v), %d deployments on the heatmap, want 3 rows and %d", len(rows), m, total, perDay*len(pg.Heatmap.Days))
 		}
 	}
 }

@@ -197,16 +197,35 @@ func wantOf(recs []ledger.Record, p *policy.Policy, s doraScale, saved bool, thr
 		})
 	}
 	if s.Phase == phaseHeatmap {
-		now := s.Now.UTC()
-		last := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-		first := last.AddDate(0, 0, -7*HeatmapWeeks+1)
+		// PageOf: each environment's deployments and promotions from the
+		// first week (or twice the longest window back) less failureMargin,
+		// its incidents from then less restoreMargin; the heatmap shows each
+		// promotion's first success that finished since the first week, as
+		// a deployment unless it is a rollback.
+		weeks := weeksTo(s.Now)
+		start := weeks[0]
+		if t := s.Now.Add(-2 * longest()); t.Before(start) {
+			start = t
+		}
+		count(func(string) (time.Time, time.Time) { return start.Add(-failureMargin), start.Add(-restoreMargin) })
+		rollback := map[string]bool{}
+		for _, r := range recs {
+			if p, ok := r.(*ledger.Promotion); ok && envs[p.App+"/"+p.Env] && isRollback(p) {
+				rollback[p.ID] = true
+			}
+		}
+		first := map[string]time.Time{}
 		for _, r := range recs {
 			d, ok := r.(*ledger.Deployment)
-			if !ok || !envs[d.App+"/"+d.Env] || within(d.At, first.Add(-24*time.Hour), last.Add(24*time.Hour)) == 0 {
+			if !ok || !envs[d.App+"/"+d.Env] || d.Status != ledger.DeploymentSuccess || within(d.At, start.Add(-failureMargin), s.Now) == 0 {
 				continue
 			}
-			w.Items++
-			if day := finished(d).UTC(); d.Status == ledger.DeploymentSuccess && !day.Before(first) && day.Before(last.Add(24*time.Hour)) {
+			if at, seen := first[d.PromotionID]; !seen || finished(d).Before(at) {
+				first[d.PromotionID] = finished(d)
+			}
+		}
+		for id, at := range first {
+			if !rollback[id] && within(at, weeks[0], s.Now) == 1 {
 				w.Shown++
 			}
 		}
@@ -320,25 +339,25 @@ func hourlyRun(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.
 }
 
 // widget is the heatmap function's work for the app parameter app: the
-// metrics, the heatmaps and the page; it returns the rows, how many
-// deployments the day heatmap counts, and the page.
+// metrics, the rest of the page and the page; it returns the rows, how
+// many deployments the day heatmap counts, and the page.
 func widget(ctx context.Context, l ledger.Ledger, p *policy.Policy, now time.Time, app string) ([]Row, int, string, error) {
 	keep := Only(app, "")
 	rows, err := All(ctx, l, p, now, keep)
 	if err != nil {
 		return nil, 0, "", err
 	}
-	h, err := HeatmapOf(ctx, l, p, now, keep)
+	pg, err := PageOf(ctx, l, p, now, keep)
 	if err != nil {
 		return nil, 0, "", err
 	}
 	var page bytes.Buffer
-	if err := WritePage(&page, rows, h); err != nil {
+	if err := WritePage(&page, rows, pg); err != nil {
 		return nil, 0, "", err
 	}
 	shown := 0
-	for _, d := range h.Days {
-		shown += d.Count
+	for _, d := range pg.Heatmap.Days {
+		shown += d.Deployments
 	}
 	return rows, shown, page.String(), nil
 }

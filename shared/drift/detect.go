@@ -51,10 +51,45 @@ func (h *Handler) Detect(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
 
-// detectMessage starts one stack's detection; an error means a retry may work.
+// message is the body of a drift queue message: a Stack, or a Terraform
+// workspace to plan, {account, region, workspace}.
+type message struct {
+	Stack
+	// Workspace names the policy's Terraform workspace; empty for a stack.
+	Workspace string `json:"workspace,omitempty"`
+}
+
+// MarshalJSON writes a stack's message as its Stack, and a workspace's as
+// {account, region, workspace}.
+func (m message) MarshalJSON() ([]byte, error) {
+	if m.Workspace == "" {
+		return json.Marshal(m.Stack)
+	}
+	return json.Marshal(struct {
+		Account   string `json:"account"`
+		Region    string `json:"region"`
+		Workspace string `json:"workspace"`
+	}{m.Account, m.Region, m.Workspace})
+}
+
+// name names the stack or workspace of m.
+func (m message) name() string {
+	if m.Workspace != "" {
+		return workspaceKey(m.Workspace)
+	}
+	return m.Name
+}
+
+// detectMessage starts one stack's detection, or one workspace's plan; an
+// error means a retry may work.
 func (h *Handler) detectMessage(ctx context.Context, m events.SQSMessage) error {
-	var s Stack
-	if err := json.Unmarshal([]byte(m.Body), &s); err != nil || s.Account == "" || s.Region == "" || s.Name == "" {
+	var msg message
+	err := json.Unmarshal([]byte(m.Body), &msg)
+	if err == nil && msg.Workspace != "" {
+		return h.planMessage(ctx, m, msg.Workspace)
+	}
+	s := msg.Stack
+	if err != nil || s.Account == "" || s.Region == "" || s.Name == "" {
 		slog.ErrorContext(ctx, "drift message dropped: not a stack", "message", m.MessageId, "body", m.Body, "error", err)
 		return nil
 	}
@@ -106,6 +141,18 @@ func (h *Handler) Start(ctx context.Context, s Stack) (*ledger.DriftReport, erro
 // start is Start, claiming as holder.
 func (h *Handler) start(ctx context.Context, s Stack, holder string) (*ledger.DriftReport, error) {
 	pid := PendingID(s.Account, s.Region, s.Name)
+	return h.startOnce(ctx, pid, s.Name, holder, func(string) (*ledger.DriftReport, error) {
+		return h.detect(ctx, s, pid)
+	})
+}
+
+// startOnce runs begin, which starts the check of name (a stack's detection,
+// a workspace's build) and files it as pending under pid, unless a check
+// filed there started within Rerun, or another delivery holds the claim of
+// the Rerun window now falls in. begin is given the claim's key, which
+// names that window's start. It returns what begin filed, or nil when it did
+// not run.
+func (h *Handler) startOnce(ctx context.Context, pid, name, holder string, begin func(key string) (*ledger.DriftReport, error)) (*ledger.DriftReport, error) {
 	last, err := latestReport(ctx, h.ledger, pid)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errLedger, err)
@@ -114,22 +161,22 @@ func (h *Handler) start(ctx context.Context, s Stack, holder string) (*ledger.Dr
 		return nil, nil
 	}
 	// The start is claimed for the Rerun window it falls in.
-	window := h.now().Truncate(h.rerun).Unix()
+	key := fmt.Sprintf("drift:detect:%s:%d", pid, h.now().Truncate(h.rerun).Unix())
 	var (
-		pending   *ledger.DriftReport
-		detectErr error
+		pending  *ledger.DriftReport
+		beginErr error
 	)
-	done, err := h.claims(holder).Once(ctx, fmt.Sprintf("drift:detect:%s:%d", pid, window), "drift-detect/"+pid, "", func() error {
-		pending, detectErr = h.detect(ctx, s, pid)
-		return detectErr
+	done, err := h.claims(holder).Once(ctx, key, "drift-detect/"+pid, "", func() error {
+		pending, beginErr = begin(key)
+		return beginErr
 	})
 	switch {
-	case detectErr != nil:
-		return nil, detectErr
+	case beginErr != nil:
+		return nil, beginErr
 	case err != nil && pending == nil: // the claim could not be read or taken
 		return nil, fmt.Errorf("%w: %w", errLedger, err)
 	case err != nil: // started and filed, but the claim not marked done: it ends with its lease
-		slog.WarnContext(ctx, "drift detection started; its claim stays until its lease ends", "stack", s.Name, "error", err)
+		slog.WarnContext(ctx, "drift check started; its claim stays until its lease ends", "name", name, "error", err)
 	case !done:
 		return nil, nil
 	}

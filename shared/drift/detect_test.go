@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -89,7 +90,7 @@ func TestDetectStartsAndRecordsEachStack(t *testing.T) {
 	if got := failedIDs(resp); len(got) != 0 {
 		t.Errorf("Detect() failed %v, want none (bad and foreign messages are acknowledged)", got)
 	}
-	if n := len(f.aws.Calls("DetectStackDrift")); n != 3 {
+	if n := len(f.aws.Invocations("DetectStackDrift")); n != 3 {
 		t.Errorf("DetectStackDrift called %d times, want 3", n)
 	}
 	for _, s := range stacks {
@@ -116,14 +117,14 @@ func TestDetectDoesNotRestartARecentDetection(t *testing.T) {
 	ev := stackMessages(t, prodStacks(1))
 
 	for _, after := range []time.Duration{0, time.Minute, DefaultRerun + time.Second} {
-		f.clock.set(f.clock.now().Add(after))
+		f.clock.Set(f.clock.Now().Add(after))
 		if resp, err := f.h.Detect(context.Background(), ev); err != nil || len(resp.BatchItemFailures) > 0 {
 			t.Fatalf("Detect() = %+v, %v", resp, err)
 		}
 	}
 	// The first delivery starts, the redelivery a minute later does not, the
 	// next sweep's message past DefaultRerun does.
-	if n := len(f.aws.Calls("DetectStackDrift")); n != 2 {
+	if n := len(f.aws.Invocations("DetectStackDrift")); n != 2 {
 		t.Errorf("DetectStackDrift called %d times, want 2", n)
 	}
 }
@@ -228,7 +229,7 @@ func TestDetectGivesBackMessagesStillThrottled(t *testing.T) {
 		t.Errorf("Detect() failed %v, want %v", got, want)
 	}
 	// Bounded: Backoff.Attempts calls per stack, no SDK retries on top.
-	if n, want := len(f.aws.Calls("DetectStackDrift")), 3*testBackoff.Attempts; n != want {
+	if n, want := len(f.aws.Invocations("DetectStackDrift")), 3*testBackoff.Attempts; n != want {
 		t.Errorf("DetectStackDrift called %d times, want %d", n, want)
 	}
 	for _, s := range stacks {
@@ -246,55 +247,63 @@ func TestDetectAcknowledgesStacksCloudFormationRefuses(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("Detect() = %+v, %v; want the message acknowledged", resp, err)
 	}
-	if n := len(f.aws.Calls("DetectStackDrift")); n != 1 {
+	if n := len(f.aws.Invocations("DetectStackDrift")); n != 1 {
 		t.Errorf("DetectStackDrift called %d times, want 1: a refusal is not retried", n)
 	}
 }
 
+// GIVEN limits of 50 calls a second and 4 in flight in each account
+// WHEN 26 calls of 30 ms each start at once in one account, then one call in
+// another account
+// THEN no more than 4 run at once, the 26 take as long as the rate says (one
+// token at the start, then 25 at 50 a second: the last starts 500 ms in),
+// and the other account's call does not wait for the first account's tokens.
+// The clock is synctest's: the bounds hold however loaded the machine is.
 func TestLimitsKeepToRateAndConcurrency(t *testing.T) {
-	l := NewLimits(50, 4, testBackoff)
-	start := time.Now()
-	var (
-		wg                  sync.WaitGroup
-		mu                  sync.Mutex
-		inFlight, most, hub int
-	)
-	call := func(account string) {
-		_ = l.Do(context.Background(), account, func(context.Context, func(*cloudformation.Options)) error {
-			mu.Lock()
-			if account == hubAccount {
-				hub++
-			} else {
-				inFlight++
-				most = max(most, inFlight)
-			}
-			mu.Unlock()
-			time.Sleep(30 * time.Millisecond)
-			mu.Lock()
-			if account != hubAccount {
-				inFlight--
-			}
-			mu.Unlock()
-			return nil
-		})
-	}
-	for range 26 {
-		wg.Go(func() { call(prodAccount) })
-	}
-	wg.Wait()
-	// One token at the start, then 25 at 50 a second: at least 0.5 s.
-	if took := time.Since(start); took < 480*time.Millisecond {
-		t.Errorf("26 calls at 50/s took %v, want at least 500ms", took)
-	}
-	if most > 4 {
-		t.Errorf("%d calls in flight at once, want at most 4", most)
-	}
-	// Another account has its own bucket: its call does not wait for prod's.
-	start = time.Now()
-	call(hubAccount)
-	if took := time.Since(start); took > 200*time.Millisecond {
-		t.Errorf("first call of another account took %v, want no wait", took)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const work = 30 * time.Millisecond
+		l := NewLimits(50, 4, testBackoff)
+		var (
+			wg                  sync.WaitGroup
+			mu                  sync.Mutex
+			inFlight, most, hub int
+		)
+		call := func(account string) {
+			_ = l.Do(context.Background(), account, func(context.Context, func(*cloudformation.Options)) error {
+				mu.Lock()
+				if account == hubAccount {
+					hub++
+				} else {
+					inFlight++
+					most = max(most, inFlight)
+				}
+				mu.Unlock()
+				time.Sleep(work)
+				mu.Lock()
+				if account != hubAccount {
+					inFlight--
+				}
+				mu.Unlock()
+				return nil
+			})
+		}
+		start := time.Now()
+		for range 26 {
+			wg.Go(func() { call(prodAccount) })
+		}
+		wg.Wait()
+		if took, least, longest := time.Since(start), 500*time.Millisecond, 500*time.Millisecond+work; took < least-time.Millisecond || took > longest+time.Millisecond {
+			t.Errorf("26 calls at 50/s took %v, want %v to %v", took, least, longest)
+		}
+		if most > 4 {
+			t.Errorf("%d calls in flight at once, want at most 4", most)
+		}
+		start = time.Now()
+		call(hubAccount)
+		if took := time.Since(start); took != work || hub != 1 {
+			t.Errorf("the first call of another account took %v (%d calls), want one call of %v: no wait for a token", took, hub, work)
+		}
+	})
 }
 
 func TestLimitsForSharesThePolicyRate(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package drift finds CloudFormation stacks whose resources were changed by
-// hand, in every account Highway reaches, and reports each change once.
+// Package drift finds CloudFormation stacks and Terraform workspaces whose
+// resources were changed by hand, in every account Highway reaches, and
+// reports each change once.
 //
 // A scheduled Sweep selects the policy's stacks (Select) in every account and
 // sends one queue message per stack. Detect takes a batch of those messages and
@@ -12,9 +13,15 @@
 // alerts only when the stack's unsuppressed drift changed. SweepStale reports
 // the detections whose event never came. Nothing polls inside a function.
 //
+// A Terraform workspace of the policy takes the same way (workspace.go): one
+// queue message per round, its CodeBuild project's build started in place of
+// a detection, OnBuild reading the plan the build leaves (ParseTerraformPlan)
+// in place of OnStatusChange.
+//
 // Ledger layout: a stack's reports have the id ReportID (account/region/stack),
 // so Latest gives its current drift; its pending detections have the id
-// PendingID, so a started detection never hides the last report.
+// PendingID, so a started detection never hides the last report. A
+// workspace's are WorkspaceReportID and WorkspacePendingID.
 package drift
 
 import (
@@ -30,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/runtimecheck"
@@ -164,6 +172,13 @@ type Config struct {
 	// Runtime returns the clients with which CheckRuntime reads what an
 	// app's environment in an account and region runs; nil: no runtime checks.
 	Runtime func(app, account, region string) runtimecheck.Clients
+	// Builds returns the CodeBuild and S3 clients of an account and region,
+	// with which Terraform workspaces are planned and their plans read; it
+	// must be set when the policy names workspaces.
+	Builds func(account, region string) BuildClients
+	// Artifacts bounds the reading of a workspace's build artifact, as the
+	// gate's are bounded; default evidence.LimitsFor(evidence.DefaultMemoryMB).
+	Artifacts evidence.Limits
 }
 
 // DefaultRerun is Config.Rerun's default.
@@ -188,6 +203,9 @@ type Handler struct {
 	rerun    time.Duration
 	now      func() time.Time
 	runtime  func(app, account, region string) runtimecheck.Clients
+
+	builds    func(account, region string) BuildClients
+	artifacts evidence.Limits
 }
 
 // New returns a Handler, or an error naming what Config lacks.
@@ -204,6 +222,7 @@ func New(c Config) (*Handler, error) {
 		{"Bus", c.Bus == nil},
 		{"Metrics", c.Metrics == nil},
 		{"Notify", c.Topic != "" && c.Notify == nil},
+		{"Builds", c.Policy != nil && c.Policy.Drift != nil && len(c.Policy.Drift.Terraform) > 0 && c.Builds == nil},
 	} {
 		if m.unset {
 			missing = append(missing, m.name)
@@ -216,7 +235,10 @@ func New(c Config) (*Handler, error) {
 		policy: c.Policy, drift: c.Policy.Drift, runtime: c.Runtime, accounts: Accounts(c.Policy), allowed: map[string]bool{},
 		clients: c.Clients, ledger: c.Ledger, queue: c.Queue, queueURL: c.QueueURL,
 		bus: c.Bus, notify: c.Notify, topic: c.Topic, metrics: c.Metrics,
-		limits: c.Limits, rerun: c.Rerun, now: c.Now,
+		limits: c.Limits, rerun: c.Rerun, now: c.Now, builds: c.Builds, artifacts: c.Artifacts,
+	}
+	if h.artifacts.MemoryMB == 0 {
+		h.artifacts = evidence.LimitsFor(evidence.DefaultMemoryMB)
 	}
 	for _, a := range h.accounts {
 		h.allowed[a.Account+"/"+a.Region] = true

@@ -18,6 +18,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/telemetry"
@@ -186,24 +187,6 @@ func (b *recordingBus) types() []string {
 	return out
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // fixture is a Handler over wire-level fakes of CloudFormation and SNS, a
 // memory ledger, a recording bus and real EMF metrics. The prod account's
 // CloudFormation is aws (with SNS); the hub's is hub, which lists no stacks
@@ -216,7 +199,7 @@ type fixture struct {
 	bus        *recordingBus
 	metricsOut *bytes.Buffer
 	metrics    *telemetry.Metrics
-	clock      *clock
+	clock      *clocktest.Clock
 	h          *Handler
 }
 
@@ -228,7 +211,7 @@ func newFixture(t *testing.T, policyText string, configure ...func(*Config)) *fi
 	}
 	f := &fixture{
 		t: t, aws: awsfake.New(t), hub: awsfake.New(t), ledger: ledger.NewMemory(), bus: &recordingBus{},
-		metricsOut: &bytes.Buffer{}, clock: &clock{t: time.Date(2026, 11, 18, 6, 0, 0, 0, time.UTC)},
+		metricsOut: &bytes.Buffer{}, clock: clocktest.New(time.Date(2026, 11, 18, 6, 0, 0, 0, time.UTC)),
 	}
 	f.metrics = telemetry.NewMetrics(f.metricsOut, "Highway")
 	f.aws.On("Publish", awsfake.XML(200, snsOK))
@@ -258,7 +241,7 @@ func newFixture(t *testing.T, policyText string, configure ...func(*Config)) *fi
 		Topic:   topicARN,
 		Metrics: f.metrics,
 		Limits:  NewLimits(200, 8, testBackoff),
-		Now:     f.clock.now,
+		Now:     f.clock.Now,
 	}
 	for _, fn := range configure {
 		fn(&c)
@@ -273,7 +256,7 @@ func newFixture(t *testing.T, policyText string, configure ...func(*Config)) *fi
 // alerts returns the SNS messages sent so far.
 func (f *fixture) alerts() []string {
 	var out []string
-	for _, r := range f.aws.Calls("Publish") {
+	for _, r := range f.aws.Invocations("Publish") {
 		out = append(out, r.Form.Get("Subject")+"\n"+r.Form.Get("Message"))
 	}
 	return out
@@ -284,7 +267,7 @@ func (f *fixture) alerts() []string {
 func (f *fixture) pend(detection string) *ledger.DriftReport {
 	f.t.Helper()
 	p := &ledger.DriftReport{
-		Header: ledger.Header{ID: PendingID(prodAccount, testRegion, networkStack), At: f.clock.now()},
+		Header: ledger.Header{ID: PendingID(prodAccount, testRegion, networkStack), At: f.clock.Now()},
 		Stack:  networkStack, Status: StatusDetecting, Account: prodAccount, Region: testRegion, DetectionID: detection,
 	}
 	if err := f.ledger.Put(context.Background(), p); err != nil {
@@ -323,7 +306,7 @@ func (f *fixture) metricLines() map[string][]float64 {
 		if s, ok := doc["Severity"].(string); ok {
 			suffix = "/" + s
 		}
-		for _, name := range []string{telemetry.MetricDriftedStacks, telemetry.MetricDriftedResources, telemetry.MetricDetectionsFailed, telemetry.MetricArtifactDrift} {
+		for _, name := range []string{telemetry.MetricDriftedStacks, telemetry.MetricDriftedWorkspaces, telemetry.MetricDriftedResources, telemetry.MetricDetectionsFailed, telemetry.MetricArtifactDrift} {
 			switch v := doc[name].(type) {
 			case float64:
 				out[name+suffix] = append(out[name+suffix], v)

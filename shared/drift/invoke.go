@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/highwayhq/highway/shared/evidence"
 )
 
 // StaleAfter is how long a detection may stay pending before the scheduled
@@ -22,10 +24,11 @@ type Round struct {
 	Runtime RuntimeResult `json:"runtime"`
 }
 
-// Invoke is the drift function's handler. It tells its three triggers apart
-// by the payload: a batch from the drift queue (Records) goes to Detect and
-// is answered with the messages to deliver again; CloudFormation's
-// completion event goes to OnStatusChange; the schedule's event runs a round:
+// Invoke is the drift function's handler. It tells its triggers apart by
+// the payload: a batch from the drift queue (Records) goes to Detect and is
+// answered with the messages to deliver again; CloudFormation's completion
+// event goes to OnStatusChange, a CodeBuild build's state change (a
+// Terraform workspace's plan) to OnBuild; the schedule's event runs a round:
 // SweepStale, Sweep and CheckRuntime at the event's time, each running even
 // when another fails. Anything else is refused, naming what it was.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
@@ -50,6 +53,12 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 			return nil, fmt.Errorf("drift: decode %s: %w", head.DetailType, err)
 		}
 		return h.OnStatusChange(ctx, ev)
+	case head.Source == evidence.SourceCodeBuild && head.DetailType == evidence.DetailTypeBuildStateChange:
+		var ev events.CloudWatchEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("drift: decode %s: %w", head.DetailType, err)
+		}
+		return h.OnBuild(ctx, ev)
 	case head.Source == "aws.events" && head.DetailType == "Scheduled Event":
 		var ev events.CloudWatchEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
@@ -57,15 +66,15 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		}
 		return h.Round(ctx, ev.Time)
 	default:
-		return nil, fmt.Errorf("drift: unexpected event (source %q, detail-type %q): want a drift queue batch, a scheduled event or %q",
-			head.Source, head.DetailType, DetailTypeStatusChange)
+		return nil, fmt.Errorf("drift: unexpected event (source %q, detail-type %q): want a drift queue batch, a scheduled event, %q or %q",
+			head.Source, head.DetailType, DetailTypeStatusChange, evidence.DetailTypeBuildStateChange)
 	}
 }
 
 // Round runs one scheduled round at time at (the schedule's time, so that a
 // redelivered event repeats no runtime check): it reports detections whose
-// event never came, queues every selected stack, and checks what the
-// environments run.
+// event never came, queues every selected stack and Terraform workspace,
+// and checks what the environments run.
 func (h *Handler) Round(ctx context.Context, at time.Time) (Round, error) {
 	if at.IsZero() {
 		at = h.now()

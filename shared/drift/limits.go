@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/smithy-go"
 
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -31,10 +33,11 @@ type Backoff struct {
 // the message back to the queue.
 var DefaultBackoff = Backoff{Base: 250 * time.Millisecond, Max: 15 * time.Second, Attempts: 8}
 
-// Limits paces one process's CloudFormation calls in each account: a token
-// bucket of RatePerSecond (burst 1, so calls are spread evenly: CloudFormation
-// throttles bursts), at most Concurrency calls in flight, and throttled or
-// transient failures retried with Backoff. Every attempt takes a token, so the
+// Limits paces one process's CloudFormation calls in each account, and its
+// CodeBuild calls apart (Run): a token bucket of RatePerSecond (burst 1, so
+// calls are spread evenly: CloudFormation throttles bursts), at most
+// Concurrency calls in flight, and throttled or transient failures retried
+// with Backoff. Every attempt takes a token, so the
 // SDK's own retries are turned off for paced calls. Safe for concurrent use;
 // share one per process.
 type Limits struct {
@@ -115,7 +118,15 @@ func noSDKRetries(o *cloudformation.Options) { o.RetryMaxAttempts = 1 }
 // before each attempt and retries throttling and transient errors with
 // backoff, up to Backoff.Attempts attempts. call must pass opt to the SDK.
 func (l *Limits) Do(ctx context.Context, account string, call func(ctx context.Context, opt func(*cloudformation.Options)) error) error {
-	a := l.account(account)
+	return l.Run(ctx, account, func(ctx context.Context) error { return call(ctx, noSDKRetries) })
+}
+
+// Run is Do for the calls of any service: key names the budget the calls
+// share (an account's CloudFormation calls are keyed by the account alone,
+// another service's by service and account, as AWS throttles each service
+// apart), and call makes a single attempt, with the SDK's own retries off.
+func (l *Limits) Run(ctx context.Context, key string, call func(ctx context.Context) error) error {
+	a := l.account(key)
 	for attempt := 0; ; attempt++ {
 		err := l.once(ctx, a, call)
 		if err == nil || !retryable(err) || attempt+1 >= l.backoff.Attempts {
@@ -127,7 +138,7 @@ func (l *Limits) Do(ctx context.Context, account string, call func(ctx context.C
 	}
 }
 
-func (l *Limits) once(ctx context.Context, a *accountLimit, call func(context.Context, func(*cloudformation.Options)) error) error {
+func (l *Limits) once(ctx context.Context, a *accountLimit, call func(context.Context) error) error {
 	select {
 	case a.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -137,7 +148,7 @@ func (l *Limits) once(ctx context.Context, a *accountLimit, call func(context.Co
 	if err := sleep(ctx, a.reserve(l.rate)); err != nil {
 		return err
 	}
-	return call(ctx, noSDKRetries)
+	return call(ctx)
 }
 
 // delay is the wait before retry n (from 0).
@@ -153,10 +164,13 @@ func (b Backoff) delay(n int) time.Duration {
 }
 
 // retryable reports errors a later attempt may not meet: throttling, 5xx and
-// broken connections, as the SDK classifies them.
+// broken connections, as the SDK classifies them, and CodeBuild refusing a
+// build while the account runs as many as its quota allows.
 func retryable(err error) bool {
+	var api smithy.APIError
 	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary ||
-		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary ||
+		errors.As(err, &api) && api.ErrorCode() == "AccountLimitExceededException"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

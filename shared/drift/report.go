@@ -108,9 +108,17 @@ type Result struct {
 type Notice struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`
-	Stack   string `json:"stack"`
-	// Report is the ledger id of the stack's reports (ReportID).
-	Report      string `json:"report"`
+	// Stack is the stack checked, or empty for a Terraform workspace.
+	Stack string `json:"stack,omitempty"`
+	// Workspace is the Terraform workspace checked, or empty for a stack,
+	// and Project the CodeBuild project that planned it.
+	Workspace string `json:"workspace,omitempty"`
+	Project   string `json:"project,omitempty"`
+	// Report is the ledger id of the stack's or workspace's reports
+	// (ReportID, WorkspaceReportID).
+	Report string `json:"report"`
+	// DetectionID is CloudFormation's detection id, or the build id that
+	// planned the workspace.
 	DetectionID string `json:"detectionId"`
 	// Status is the report's status: DRIFTED, IN_SYNC, ...
 	Status string `json:"status"`
@@ -216,17 +224,25 @@ func (h *Handler) report(ctx context.Context, c completion) (Result, error) {
 	case rep.Status == "":
 		rep.Status = string(cftypes.StackDriftStatusUnknown)
 	}
-	Triage(h.drift, rep.Drifted, at)
-	// A report older than the stack's last one (a late event) is kept for the
+	return h.file(ctx, rep, prev, pending, ours)
+}
+
+// file triages a new report of a stack or workspace (rep.ID), records it
+// once per detection or build (rep.DetectionID) and acts on it: it retires
+// prev, the last report, writes the metrics and announces what changed. A
+// report recorded already is settled instead.
+func (h *Handler) file(ctx context.Context, rep, prev, pending *ledger.DriftReport, ours bool) (Result, error) {
+	Triage(h.drift, rep.Drifted, rep.At)
+	// A report older than the last one (a late event) is kept for the
 	// timeline but compared with nothing and announced to nobody.
-	late := prev != nil && !prev.At.Before(at)
+	late := prev != nil && !prev.At.Before(rep.At)
 	if !late {
 		rep.Changed = h.changed(prev, rep)
-		rep.Current = true // the stack's latest report, listed in the open index
+		rep.Current = true // the latest report, listed in the open index
 	}
-	stored, created, err := ledger.RecordOnce(ctx, h.ledger, "drift:detection:"+c.detection, onceTTL, rep)
+	stored, created, err := ledger.RecordOnce(ctx, h.ledger, "drift:detection:"+rep.DetectionID, onceTTL, rep)
 	if err != nil {
-		return Result{}, fmt.Errorf("record drift report %s: %w", rid, err)
+		return Result{}, fmt.Errorf("record drift report %s: %w", rep.ID, err)
 	}
 	if !created {
 		return h.settle(ctx, stored, pending, ours)
@@ -234,15 +250,15 @@ func (h *Handler) report(ctx context.Context, c completion) (Result, error) {
 	if rep.Current && prev != nil && prev.Current {
 		prev.Current = false
 		if err := h.ledger.Update(ctx, prev); err != nil && !errors.Is(err, ledger.ErrStale) {
-			return Result{}, fmt.Errorf("retire drift report %s: %w", rid, err)
+			return Result{}, fmt.Errorf("retire drift report %s: %w", rep.ID, err)
 		}
 	}
 	h.measure(ctx, rep)
 	if err := h.conclude(ctx, rep, pending, ours, true); err != nil {
 		return Result{}, err
 	}
-	res := Result{Outcome: OutcomeReported, Report: rid, Detection: c.detection, Status: rep.Status, Changed: rep.Changed}
-	slog.InfoContext(ctx, "drift reported", "report", rid, "detection", c.detection, "status", rep.Status,
+	res := Result{Outcome: OutcomeReported, Report: rep.ID, Detection: rep.DetectionID, Status: rep.Status, Changed: rep.Changed}
+	slog.InfoContext(ctx, "drift reported", "report", rep.ID, "detection", rep.DetectionID, "status", rep.Status,
 		"drifted", len(rep.Drifted), "changed", rep.Changed, "late", late)
 	return res, nil
 }
@@ -435,7 +451,11 @@ func (h *Handler) measure(ctx context.Context, rep *ledger.DriftReport) {
 			drifted++
 		}
 	}
-	put(telemetry.MetricDriftedStacks, float64(min(drifted, 1)), nil)
+	if rep.Workspace != "" {
+		put(telemetry.MetricDriftedWorkspaces, float64(min(drifted, 1)), nil)
+	} else {
+		put(telemetry.MetricDriftedStacks, float64(min(drifted, 1)), nil)
+	}
 	for _, s := range slices.Sorted(maps.Keys(withSeverities(bySeverity))) {
 		put(telemetry.MetricDriftedResources, float64(bySeverity[s]), telemetry.Dimensions{telemetry.DimSeverity: s})
 	}
@@ -462,8 +482,8 @@ func (h *Handler) announce(ctx context.Context, rep *ledger.DriftReport) error {
 	failed := rep.Status == StatusDetectionFailed
 	if !failed {
 		detail := Notice{
-			Account: rep.Account, Region: rep.Region, Stack: rep.Stack, Report: rep.ID,
-			DetectionID: rep.DetectionID, Status: rep.Status, Drifted: open,
+			Account: rep.Account, Region: rep.Region, Stack: rep.Stack, Workspace: rep.Workspace, Project: rep.Project,
+			Report: rep.ID, DetectionID: rep.DetectionID, Status: rep.Status, Drifted: open,
 		}
 		kind := DetailTypeDriftResolved
 		if len(open) > 0 {
@@ -485,11 +505,11 @@ func (h *Handler) alert(ctx context.Context, rep *ledger.DriftReport, open []led
 	var subject string
 	switch {
 	case rep.Status == StatusDetectionFailed:
-		subject = fmt.Sprintf("Highway drift detection FAILED: %s", rep.Stack)
+		subject = fmt.Sprintf("Highway drift detection FAILED: %s", Checked(rep))
 	case len(open) > 0:
-		subject = fmt.Sprintf("Highway drift DETECTED (%s): %s", highest(severitiesOf(open)), rep.Stack)
+		subject = fmt.Sprintf("Highway drift DETECTED (%s): %s", highest(severitiesOf(open)), Checked(rep))
 	default:
-		subject = fmt.Sprintf("Highway drift RESOLVED: %s", rep.Stack)
+		subject = fmt.Sprintf("Highway drift RESOLVED: %s", Checked(rep))
 	}
 	_, err := h.notify.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(h.topic),
@@ -502,15 +522,39 @@ func (h *Handler) alert(ctx context.Context, rep *ledger.DriftReport, open []led
 	return nil
 }
 
-// Explain renders a report for people: the stack and status, then each
-// drifted resource with its property differences, suppressed ones last.
+// Checked names what a report checked: the stack, the Terraform workspace
+// (terraform:<name>), or the app's environment.
+func Checked(rep *ledger.DriftReport) string {
+	switch {
+	case rep.Workspace != "":
+		return "terraform:" + rep.Workspace
+	case rep.Stack != "":
+		return rep.Stack
+	}
+	return rep.App + "/" + rep.Env
+}
+
+// Explain renders a report for people: the stack or Terraform workspace and
+// its status, then each drifted resource with its property differences,
+// suppressed ones last.
 func Explain(rep *ledger.DriftReport) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Stack %s in %s/%s: %s", rep.Stack, rep.Account, rep.Region, rep.Status)
+	if rep.Workspace != "" {
+		fmt.Fprintf(&b, "Terraform workspace %s (CodeBuild project %s) in %s/%s: %s", rep.Workspace, rep.Project, rep.Account, rep.Region, rep.Status)
+	} else {
+		fmt.Fprintf(&b, "Stack %s in %s/%s: %s", rep.Stack, rep.Account, rep.Region, rep.Status)
+	}
 	if rep.Resources > 0 {
 		fmt.Fprintf(&b, ", %d of %d resources drifted", len(rep.Drifted), rep.Resources)
 	}
-	fmt.Fprintf(&b, " (detection %s)\n", rep.DetectionID)
+	if rep.Workspace != "" {
+		fmt.Fprintf(&b, " (build %s)\n", rep.DetectionID)
+	} else {
+		fmt.Fprintf(&b, " (detection %s)\n", rep.DetectionID)
+	}
+	if rep.Reason != "" {
+		fmt.Fprintf(&b, "Why: %s\n", rep.Reason)
+	}
 	if rep.Status == StatusDetectionFailed && len(rep.Drifted) > 0 {
 		b.WriteString("Drift last seen:\n")
 	}

@@ -69,7 +69,7 @@ func TestOnStatusChangeReportsADriftedStack(t *testing.T) {
 		t.Errorf("Drifted =\n%+v\nwant\n%+v", rep.Drifted, wantDrifted)
 	}
 
-	calls := f.aws.Calls("DescribeStackResourceDrifts")
+	calls := f.aws.Invocations("DescribeStackResourceDrifts")
 	if len(calls) != 2 {
 		t.Fatalf("DescribeStackResourceDrifts called %d times, want 2 (two pages)", len(calls))
 	}
@@ -131,10 +131,10 @@ func (f *fixture) run(steps ...step) []bool {
 	f.t.Helper()
 	var changed []bool
 	for i, s := range steps {
-		f.clock.set(f.clock.now().Add(6 * time.Hour))
+		f.clock.Set(f.clock.Now().Add(6 * time.Hour))
 		id := fmt.Sprintf("%08d-c44f-11f0-94c2-0a3f1e2b8c41", i+1)
 		f.pend(id)
-		res, err := f.h.OnStatusChange(context.Background(), statusEvent(f.t, id, s.stackStatus, s.detectionStatus, f.clock.now().Add(90*time.Second)))
+		res, err := f.h.OnStatusChange(context.Background(), statusEvent(f.t, id, s.stackStatus, s.detectionStatus, f.clock.Now().Add(90*time.Second)))
 		if err != nil {
 			f.t.Fatalf("step %d: %v", i+1, err)
 		}
@@ -200,7 +200,7 @@ func TestFailedDetectionIsRecorded(t *testing.T) {
 	if rep.Status != StatusDetectionFailed || len(rep.Drifted) != 2 || rep.Resources != 0 {
 		t.Errorf("report = %s with %d drifted of %d, want DETECTION_FAILED keeping the 2 drifted resources", rep.Status, len(rep.Drifted), rep.Resources)
 	}
-	if n := len(f.aws.Calls("DescribeStackResourceDrifts")); n != 2 {
+	if n := len(f.aws.Invocations("DescribeStackResourceDrifts")); n != 2 {
 		t.Errorf("DescribeStackResourceDrifts called %d times, want 2: a failed detection is not read", n)
 	}
 	got := f.metricLines()
@@ -251,8 +251,8 @@ func TestSuppressions(t *testing.T) {
 			f := newFixture(t, testPolicy+"  suppressions:"+tt.suppressions+"\n")
 			onResourceDrifts(t, f.aws)
 			f.run(drifted)
-			if !f.clock.now().Equal(at) {
-				t.Fatalf("detection at %v, want %v", f.clock.now(), at)
+			if !f.clock.Now().Equal(at) {
+				t.Fatalf("detection at %v, want %v", f.clock.Now(), at)
 			}
 
 			rep := f.report()
@@ -326,7 +326,7 @@ func TestRedeliveredCompletionIsReportedOnce(t *testing.T) {
 			if want := []Outcome{OutcomeReported, OutcomeDuplicate, OutcomeDuplicate}; !slices.Equal(outcomes, want) {
 				t.Errorf("outcomes = %v, want %v", outcomes, want)
 			}
-			if n := len(f.aws.Calls("DescribeStackResourceDrifts")); n != 2 {
+			if n := len(f.aws.Invocations("DescribeStackResourceDrifts")); n != 2 {
 				t.Errorf("DescribeStackResourceDrifts called %d times, want 2: one report's pages", n)
 			}
 			if got := f.bus.types(); !slices.Equal(got, []string{DetailTypeDriftDetected}) {
@@ -422,7 +422,7 @@ func TestSweepStaleReportsDetectionsWhoseEventNeverCame(t *testing.T) {
 	ctx := context.Background()
 	put := func(stack, detection string) {
 		if err := f.ledger.Put(ctx, &ledger.DriftReport{
-			Header: ledger.Header{ID: PendingID(prodAccount, testRegion, stack), At: f.clock.now()},
+			Header: ledger.Header{ID: PendingID(prodAccount, testRegion, stack), At: f.clock.Now()},
 			Stack:  stack, Status: StatusDetecting, Account: prodAccount, Region: testRegion, DetectionID: detection,
 		}); err != nil {
 			t.Fatal(err)
@@ -430,9 +430,9 @@ func TestSweepStaleReportsDetectionsWhoseEventNeverCame(t *testing.T) {
 	}
 	put(networkStack, "lost")
 	put("checkout-prod-db", "slow")
-	f.clock.set(f.clock.now().Add(25 * time.Minute))
+	f.clock.Set(f.clock.Now().Add(25 * time.Minute))
 	put("checkout-prod-cache", "recent")
-	f.clock.set(f.clock.now().Add(10 * time.Minute))
+	f.clock.Set(f.clock.Now().Add(10 * time.Minute))
 
 	res, err := f.h.SweepStale(ctx, 30*time.Minute)
 	if err != nil {
@@ -442,7 +442,7 @@ func TestSweepStaleReportsDetectionsWhoseEventNeverCame(t *testing.T) {
 		t.Errorf("SweepStale() = %+v, want %+v", res, want)
 	}
 	var asked []string
-	for _, c := range f.aws.Calls("DescribeStackDriftDetectionStatus") {
+	for _, c := range f.aws.Invocations("DescribeStackDriftDetectionStatus") {
 		asked = append(asked, c.Form.Get("StackDriftDetectionId"))
 	}
 	slices.Sort(asked)
@@ -458,7 +458,7 @@ func TestSweepStaleReportsDetectionsWhoseEventNeverCame(t *testing.T) {
 	}
 
 	// The event arrives after all: nothing new.
-	late, err := f.h.OnStatusChange(ctx, statusEvent(t, "lost", "DRIFTED", "DETECTION_COMPLETE", f.clock.now()))
+	late, err := f.h.OnStatusChange(ctx, statusEvent(t, "lost", "DRIFTED", "DETECTION_COMPLETE", f.clock.Now()))
 	if err != nil || late.Outcome != OutcomeDuplicate {
 		t.Errorf("late event = %+v, %v; want a duplicate", late, err)
 	}
@@ -519,12 +519,12 @@ func TestEventOutrunningDetectIsAnnouncedOnce(t *testing.T) {
 
 	// The completion event is handled before Detect files its detection.
 	ev := sampleStatusEvent(t)
-	f.clock.set(ev.Time.Add(2 * time.Second))
+	f.clock.Set(ev.Time.Add(2 * time.Second))
 	if res, err := f.h.OnStatusChange(ctx, ev); err != nil || res.Outcome != OutcomeReported {
 		t.Fatalf("OnStatusChange() = %+v, %v; want reported", res, err)
 	}
 	f.pend(sampleDetection)
-	f.clock.set(f.clock.now().Add(time.Hour))
+	f.clock.Set(f.clock.Now().Add(time.Hour))
 
 	res, err := f.h.SweepStale(ctx, 30*time.Minute)
 	if err != nil || res.Stale != 1 || res.Reported != 1 {
@@ -561,7 +561,7 @@ func TestOnlyTheLatestReportIsCurrent(t *testing.T) {
 	// A completion older than the stack's last report is kept for the
 	// timeline and does not displace the current one.
 	onDescribeStacks(f.aws, []fakeStack{managed(prodAccount, networkStack)}, 10)
-	old := f.clock.now().Add(-24 * time.Hour)
+	old := f.clock.Now().Add(-24 * time.Hour)
 	if res, err := f.h.OnStatusChange(ctx, statusEvent(t, "console-1", "DRIFTED", "DETECTION_COMPLETE", old)); err != nil || res.Outcome != OutcomeReported {
 		t.Fatalf("late completion = %+v, %v; want it reported", res, err)
 	}

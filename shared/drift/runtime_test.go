@@ -53,7 +53,7 @@ func runtimeFixture(t *testing.T, running *string) *fixture {
 		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, *running))
 	})
 	err := f.ledger.Put(context.Background(), &ledger.Deployment{
-		Header: ledger.Header{ID: "dep-prod-1", App: "checkout", Env: "prod", Digest: promotedDigest, At: f.clock.now().Add(-time.Hour)},
+		Header: ledger.Header{ID: "dep-prod-1", App: "checkout", Env: "prod", Digest: promotedDigest, At: f.clock.Now().Add(-time.Hour)},
 		Status: ledger.DeploymentSuccess,
 	})
 	if err != nil {
@@ -68,8 +68,8 @@ func TestCheckRuntimeAnnouncesArtifactDriftOnChange(t *testing.T) {
 	ctx := context.Background()
 	round := func() RuntimeResult {
 		t.Helper()
-		f.clock.set(f.clock.now().Add(6 * time.Hour))
-		res, err := f.h.CheckRuntime(ctx, f.clock.now())
+		f.clock.Set(f.clock.Now().Add(6 * time.Hour))
+		res, err := f.h.CheckRuntime(ctx, f.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,13 +117,13 @@ func TestCheckRuntimeGoesOnPastAnUnreadableEnvironment(t *testing.T) {
 	f := runtimeFixture(t, &running)
 	f.aws.On("GetParameter", awsfake.APIError(400, "AccessDeniedException", "not authorized to perform: ssm:GetParameter"))
 	err := f.ledger.Put(context.Background(), &ledger.Deployment{
-		Header: ledger.Header{ID: "dep-dev-1", App: "checkout", Env: "dev", Digest: promotedDigest, At: f.clock.now().Add(-2 * time.Hour)},
+		Header: ledger.Header{ID: "dep-dev-1", App: "checkout", Env: "dev", Digest: promotedDigest, At: f.clock.Now().Add(-2 * time.Hour)},
 		Status: ledger.DeploymentSuccess,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.h.CheckRuntime(context.Background(), f.clock.now())
+	res, err := f.h.CheckRuntime(context.Background(), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestThrottledRuntimeReadFailsTheRoundToBeRunAgain(t *testing.T) {
 		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, running))
 	})
 	ctx := context.Background()
-	at := f.clock.now()
+	at := f.clock.Now()
 	res, err := f.h.CheckRuntime(ctx, at)
 	if err == nil || !strings.Contains(err.Error(), "checkout/prod") {
 		t.Fatalf("CheckRuntime() error = %v, want prod's throttled read to fail the round", err)
@@ -169,16 +169,16 @@ func TestThrottledRuntimeReadFailsTheRoundToBeRunAgain(t *testing.T) {
 func TestRoundRunAgainAnnouncesArtifactDriftOnce(t *testing.T) {
 	running := strangerDigest
 	f := runtimeFixture(t, &running)
-	snsDown, alerts := true, 0
-	f.aws.OnFunc("Publish", func(awsfake.Request) awsfake.Response {
+	snsDown, alerts := true, map[string]bool{} // the calls answered, by invocation
+	f.aws.OnFunc("Publish", func(r awsfake.Request) awsfake.Response {
 		if snsDown {
 			return awsfake.APIError(500, "InternalError", "internal error")
 		}
-		alerts++
+		alerts[r.Header.Get(awsfake.InvocationHeader)] = true
 		return awsfake.XML(200, snsOK)
 	})
 	ctx := context.Background()
-	at := f.clock.now()
+	at := f.clock.Now()
 	if _, err := f.h.CheckRuntime(ctx, at); err == nil {
 		t.Fatal("CheckRuntime() with the alert failing = nil, want the error")
 	}
@@ -191,8 +191,8 @@ func TestRoundRunAgainAnnouncesArtifactDriftOnce(t *testing.T) {
 	if got := f.bus.types(); !slices.Equal(got, []string{DetailTypeArtifactDrift}) {
 		t.Errorf("published %v, want one Artifact Drift", got)
 	}
-	if alerts != 1 {
-		t.Errorf("alert sent %d times, want once, by the retried round", alerts)
+	if len(alerts) != 1 {
+		t.Errorf("alert sent %d times, want once, by the retried round", len(alerts))
 	}
 }
 
@@ -209,7 +209,7 @@ func TestInvokeDispatchesOnThePayload(t *testing.T) {
 	ctx := context.Background()
 
 	scheduled := fmt.Sprintf(`{"version":"0","id":"s-1","detail-type":"Scheduled Event","source":"aws.events","account":"111111111111","time":%q,"region":"eu-west-1","resources":[],"detail":{}}`,
-		f.clock.now().Format(time.RFC3339))
+		f.clock.Now().Format(time.RFC3339))
 	out, err := f.h.Invoke(ctx, json.RawMessage(scheduled))
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestInvokeDispatchesOnThePayload(t *testing.T) {
 
 	batch, _ := json.Marshal(stackMessages(t, prodStacks(2)))
 	out, err = f.h.Invoke(ctx, batch)
-	if n := len(f.aws.Calls("DetectStackDrift")); err != nil || n != 2 {
+	if n := len(f.aws.Invocations("DetectStackDrift")); err != nil || n != 2 {
 		t.Errorf("queue batch → %#v, %v; started %d detections, want 2", out, err, n)
 	}
 

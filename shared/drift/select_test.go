@@ -74,7 +74,7 @@ func TestSelectReadsEveryPage(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Select() = %+v, want %+v", got, want)
 	}
-	calls := srv.Calls("DescribeStacks")
+	calls := srv.Invocations("DescribeStacks")
 	if len(calls) != 3 {
 		t.Fatalf("DescribeStacks called %d times, want 3 (three pages)", len(calls))
 	}

@@ -23,6 +23,8 @@ const staleParallel = 16
 type StaleResult struct {
 	// Stacks is how many selected stacks were looked at.
 	Stacks int `json:"stacks"`
+	// Workspaces is how many Terraform workspaces were looked at.
+	Workspaces int `json:"workspaces,omitempty"`
 	// Stale is how many had a detection pending for longer than asked.
 	Stale int `json:"stale"`
 	// Reported is how many of those were finished and are reported now.
@@ -38,8 +40,9 @@ type StaleResult struct {
 // every selected stack whose last detection has been pending (DETECTING) for
 // longer than olderThan, it asks DescribeStackDriftDetectionStatus and, when
 // the detection is over, reports it exactly as OnStatusChange would (an event
-// arriving later is then a duplicate). Stacks of an account that fails are
-// skipped, and the error names the account.
+// arriving later is then a duplicate); for every Terraform workspace whose
+// build has, it asks BatchGetBuilds and reports it as OnBuild would. Stacks
+// of an account that fails are skipped, and the error names the account.
 func (h *Handler) SweepStale(ctx context.Context, olderThan time.Duration) (StaleResult, error) {
 	var (
 		mu   sync.Mutex
@@ -62,8 +65,23 @@ func (h *Handler) SweepStale(ctx context.Context, olderThan time.Duration) (Stal
 			}
 		})
 	}
+	sem := make(chan struct{}, staleParallel)
+	for _, w := range h.drift.Terraform {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			found, err := h.staleWorkspace(ctx, w, olderThan)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Workspaces++
+			res.count(found)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
 	wg.Wait()
-	slog.InfoContext(ctx, "drift stale sweep", "stacks", res.Stacks, "stale", res.Stale, "reported", res.Reported,
+	slog.InfoContext(ctx, "drift stale sweep", "stacks", res.Stacks, "workspaces", res.Workspaces, "stale", res.Stale, "reported", res.Reported,
 		"running", res.Running, "unknown", res.Unknown)
 	return res, errors.Join(errs...)
 }
@@ -88,19 +106,7 @@ func (h *Handler) staleAccount(ctx context.Context, a policy.Spoke, olderThan ti
 			found, err := h.staleStack(ctx, c.Drifts, s, olderThan)
 			mu.Lock()
 			defer mu.Unlock()
-			switch found {
-			case staleReported:
-				res.Stale++
-				res.Reported++
-			case staleRunning:
-				res.Stale++
-				res.Running++
-			case staleUnknown:
-				res.Stale++
-				res.Unknown++
-			case staleFailed:
-				res.Stale++
-			}
+			res.count(found)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -110,7 +116,24 @@ func (h *Handler) staleAccount(ctx context.Context, a policy.Spoke, olderThan ti
 	return res, errors.Join(errs...)
 }
 
-// staleFinding is what the stale check of one stack found.
+// count adds what the stale check of one stack or workspace found.
+func (r *StaleResult) count(found staleFinding) {
+	switch found {
+	case staleReported:
+		r.Stale++
+		r.Reported++
+	case staleRunning:
+		r.Stale++
+		r.Running++
+	case staleUnknown:
+		r.Stale++
+		r.Unknown++
+	case staleFailed:
+		r.Stale++
+	}
+}
+
+// staleFinding is what the stale check of one stack or workspace found.
 type staleFinding int
 
 const (

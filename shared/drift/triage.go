@@ -14,7 +14,9 @@ import (
 const DefaultSeverity = "medium"
 
 // change is one drifted (resource, property path) pair; a deleted resource, or
-// a modified one CloudFormation lists no property of, has the path "".
+// a modified one CloudFormation lists no property of, has the path "". For a
+// Terraform resource, the resource is its address and the path an attribute
+// path.
 type change struct {
 	resource string
 	path     string
@@ -127,14 +129,19 @@ func typeMatches(pattern, typ string) bool {
 }
 
 // propertyMatches reports whether prefix is empty, or p is prefix or lies
-// under it: /SecurityGroupIngress matches /SecurityGroupIngress/2, not
-// /SecurityGroupIngressRules.
+// under it, segment by segment: /SecurityGroupIngress matches
+// /SecurityGroupIngress/2, not /SecurityGroupIngressRules; a Terraform
+// attribute path, ingress, matches ingress[0].from_port, not ingress_rules.
 func propertyMatches(prefix, p string) bool {
 	if prefix == "" {
 		return true
 	}
-	prefix = strings.TrimSuffix(prefix, "/")
-	return p == prefix || strings.HasPrefix(p, prefix+"/")
+	if strings.HasPrefix(prefix, "/") {
+		prefix = strings.TrimSuffix(prefix, "/")
+		return p == prefix || strings.HasPrefix(p, prefix+"/")
+	}
+	rest, ok := strings.CutPrefix(p, prefix)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
 }
 
 // highest returns the highest of severities (policy.Severities order),

@@ -33,6 +33,9 @@ const (
 	// EnvApprovalStateMachine is the ARN of the approval state machine promote
 	// starts for environments that need approval.
 	EnvApprovalStateMachine = "HIGHWAY_APPROVAL_STATE_MACHINE"
+	// EnvWebhookSecret is the ARN of the secret GitHub signs the webhook's
+	// deliveries with.
+	EnvWebhookSecret = "HIGHWAY_WEBHOOK_SECRET"
 	// EnvDriftQueue is the URL of the queue the drift function fans stacks
 	// out through.
 	EnvDriftQueue = "HIGHWAY_DRIFT_QUEUE"

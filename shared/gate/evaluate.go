@@ -145,6 +145,8 @@ func unusable[T any](in Input[T], what string) string {
 	switch {
 	case in.Err != nil:
 		return fmt.Sprintf("%s unreadable: %v", what, in.Err)
+	case !in.Found && in.Missing != "":
+		return in.Missing
 	case !in.Found:
 		return "no " + what + " found" + lookedIn(in.From)
 	}

@@ -66,6 +66,10 @@ type Input[T any] struct {
 	Found bool
 	// Err says why existing evidence could not be read.
 	Err error
+	// Missing, when set, says why there is no evidence at all and how to
+	// give it ("no image scan given: pass --image-scan ..."): a check without
+	// the evidence says this instead of where it looked.
+	Missing string
 }
 
 // ImageScan is the result of an ECR image scan: finding counts by severity.

@@ -237,6 +237,14 @@ func TestSecurity(t *testing.T) {
 				Reason: "within limits: 0 critical, 0 high, 0 medium, 0 low; no image scan found (looked in ecr scan sha256:abc)"},
 		},
 		{
+			name:  "an image scan not given says how to give it",
+			give:  policy.SecurityCheck{Image: true},
+			sarif: runs(report.Run{Tool: "Trivy"}),
+			image: gate.Input[gate.ImageScan]{Missing: "no image scan given: pass --image-scan or set security.image: false"},
+			want: ledger.CheckResult{Name: "security", Input: sarifFrom,
+				Reason: "within limits: 0 critical, 0 high, 0 medium, 0 low; no image scan given: pass --image-scan or set security.image: false"},
+		},
+		{
 			name:  "missing image scan, optional",
 			give:  policy.SecurityCheck{Tools: []string{"Trivy"}, Image: true, Optional: true},
 			sarif: runs(report.Run{Tool: "Trivy"}),

@@ -134,7 +134,7 @@ func TestStopFindsTheExecutionThatRanTheBuild(t *testing.T) {
 				t.Fatalf("Handle() = %+v, %v; want a fail, enforced with %q", res, err, tt.want)
 			}
 			var got []call
-			for _, r := range f.aws.Calls("ListActionExecutions") {
+			for _, r := range f.aws.Invocations("ListActionExecutions") {
 				var in listRequest
 				if err := r.DecodeJSON(&in); err != nil {
 					t.Fatal(err)
@@ -151,7 +151,7 @@ func TestStopFindsTheExecutionThatRanTheBuild(t *testing.T) {
 			if !slices.Equal(got, tt.wantCalls) {
 				t.Errorf("ListActionExecutions (filter, nextToken) = %v, want %v", got, tt.wantCalls)
 			}
-			stops := f.aws.Calls("StopPipelineExecution")
+			stops := f.aws.Invocations("StopPipelineExecution")
 			wantStops := 0
 			if strings.HasPrefix(tt.want, "stopped") {
 				wantStops = 1
@@ -187,10 +187,10 @@ func TestStopSearchIsBounded(t *testing.T) {
 	if err != nil || !strings.Contains(res.Enforcement, "nothing to stop") {
 		t.Fatalf("Handle() = %+v, %v; want nothing stopped", res, err)
 	}
-	if n := len(f.aws.Calls("ListActionExecutions")); n != maxActionPages {
+	if n := len(f.aws.Invocations("ListActionExecutions")); n != maxActionPages {
 		t.Errorf("ListActionExecutions calls = %d, want %d", n, maxActionPages)
 	}
-	if n := len(f.aws.Calls("StopPipelineExecution")); n != 0 {
+	if n := len(f.aws.Invocations("StopPipelineExecution")); n != 0 {
 		t.Errorf("StopPipelineExecution calls = %d, want 0", n)
 	}
 }

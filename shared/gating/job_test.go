@@ -74,7 +74,7 @@ func TestJobActsOnWhatGetJobDetailsSays(t *testing.T) {
 			if err != nil || res.Outcome != OutcomeDecided || res.App != "checkout" || res.Verdict != ledger.VerdictFail {
 				t.Fatalf("Handle() = %+v, %v; want checkout's artifact judged, and failed", res, err)
 			}
-			calls := f.aws.Calls("GetJobDetails")
+			calls := f.aws.Invocations("GetJobDetails")
 			var in struct{ JobId string }
 			if len(calls) != 1 || calls[0].DecodeJSON(&in) != nil || in.JobId != "11111111-abcd-1111-abcd-111111abcdef" {
 				t.Fatalf("GetJobDetails calls = %d (%+v), want one for the payload's job", len(calls), in)
@@ -85,7 +85,7 @@ func TestJobActsOnWhatGetJobDetailsSays(t *testing.T) {
 			if len(f.creds) != 1 || aws.ToString(f.creds[0].AccessKeyId) != "ASIA4EXAMPLEJOBREAD" || aws.ToString(f.creds[0].SessionToken) == "" {
 				t.Errorf("artifact read with %+v, want GetJobDetails' credentials", f.creds)
 			}
-			if n := len(f.aws.Calls("PutJobFailureResult")); n != 1 {
+			if n := len(f.aws.Invocations("PutJobFailureResult")); n != 1 {
 				t.Errorf("PutJobFailureResult calls = %d, want 1", n)
 			}
 		})
@@ -137,7 +137,7 @@ func TestJobNotMatchingThePolicyIsRefused(t *testing.T) {
 			if err != nil || res.Outcome != OutcomeIgnored || !strings.Contains(res.Reason, tt.want) {
 				t.Fatalf("Handle() = %+v, %v; want refused because %q", res, err, tt.want)
 			}
-			calls := f.aws.Calls("PutJobFailureResult")
+			calls := f.aws.Invocations("PutJobFailureResult")
 			if len(calls) != 1 {
 				t.Fatalf("PutJobFailureResult calls = %d, want 1", len(calls))
 			}
@@ -154,7 +154,7 @@ func TestJobNotMatchingThePolicyIsRefused(t *testing.T) {
 			if n := f.store.Gets(); n != 0 || len(f.creds) != 0 {
 				t.Errorf("read %d artifacts with %d credentials, want none", n, len(f.creds))
 			}
-			if n := len(f.pub.events) + len(f.aws.Calls("Publish")); n != 0 {
+			if n := len(f.pub.events) + len(f.aws.Invocations("Publish")); n != 0 {
 				t.Errorf("announced or notified %d times, want none: nothing was decided", n)
 			}
 		})

@@ -196,7 +196,7 @@ func TestRacingDeliveriesSettleOnce(t *testing.T) {
 						if err := deliver(second); !errors.Is(err, ErrSettling) {
 							t.Fatalf("the retry within the claim = %v, want %v", err, ErrSettling)
 						}
-						if n := len(f.aws.Calls(gh.enforcement)); n != 0 {
+						if n := len(f.aws.Invocations(gh.enforcement)); n != 0 {
 							t.Fatalf("%s calls after the retry within the claim = %d, want 0", gh.enforcement, n)
 						}
 						clock = clock.Add(claimFor + time.Second)
@@ -208,8 +208,8 @@ func TestRacingDeliveriesSettleOnce(t *testing.T) {
 					// THEN each effect happened once, and the decision says so
 					effects := map[string]int{
 						"Gate Decided events":     len(f.pub.events),
-						"SNS publishes":           len(f.aws.Calls("Publish")),
-						gh.enforcement + " calls": len(f.aws.Calls(gh.enforcement)),
+						"SNS publishes":           len(f.aws.Invocations("Publish")),
+						gh.enforcement + " calls": len(f.aws.Invocations(gh.enforcement)),
 					}
 					for what, n := range effects {
 						if n != 1 {

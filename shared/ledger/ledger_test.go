@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +16,11 @@ func TestContract(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
 		ledgertest.Run(t, func(t *testing.T, now func() time.Time) ledger.Ledger {
 			return ledger.NewMemory(ledger.WithClock(now))
+		})
+	})
+	t.Run("file", func(t *testing.T) {
+		ledgertest.Run(t, func(t *testing.T, now func() time.Time) ledger.Ledger {
+			return reopened{path: filepath.Join(t.TempDir(), "ledger.json"), now: now}
 		})
 	})
 	t.Run("dynamodb", func(t *testing.T) {

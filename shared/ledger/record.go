@@ -64,11 +64,13 @@ type Record interface {
 // At is when it was pushed.
 type Commit struct {
 	Header
-	// Repo is the repository name.
+	// Repo is the repository: a CodeCommit repository's name, or a GitHub
+	// repository's owner/name.
 	Repo string `json:"repo"`
 	// Branch is the branch the commit was pushed to.
 	Branch string `json:"branch"`
-	// Pusher is the IAM identity that pushed the commit.
+	// Pusher is who pushed the commit: an IAM identity (CodeCommit) or a
+	// GitHub user.
 	Pusher string `json:"pusher,omitempty"`
 	// Author is the commit's author.
 	Author string `json:"author,omitempty"`
@@ -412,6 +414,10 @@ type DriftReport struct {
 	Header
 	// Stack is the CloudFormation stack checked, if any.
 	Stack string `json:"stack,omitempty"`
+	// Workspace is the Terraform workspace checked, if any (the policy's
+	// drift.terraform name), and Project the CodeBuild project that planned it.
+	Workspace string `json:"workspace,omitempty"`
+	Project   string `json:"project,omitempty"`
 	// Status is the outcome (IN_SYNC, DRIFTED, or DIGEST_MISMATCH for an env
 	// running a digest other than the one promoted).
 	Status string `json:"status"`
@@ -425,8 +431,12 @@ type DriftReport struct {
 	// Account and Region locate the stack or the environment checked.
 	Account string `json:"account,omitempty"`
 	Region  string `json:"region,omitempty"`
-	// DetectionID is CloudFormation's stack drift detection id.
+	// DetectionID is CloudFormation's stack drift detection id, or the
+	// CodeBuild build id (project:uuid) that planned a Terraform workspace.
 	DetectionID string `json:"detectionId,omitempty"`
+	// Reason says why a check failed (Status DETECTION_FAILED), when Highway
+	// knows: a Terraform workspace's build left no plan it could read, say.
+	Reason string `json:"reason,omitempty"`
 	// Target says what a runtime check read: a Lambda alias, an ECS service or
 	// an SSM parameter.
 	Target string `json:"target,omitempty"`
@@ -441,11 +451,13 @@ type DriftReport struct {
 func (r *DriftReport) open() bool { return r.Current }
 
 // PropertyDifference is one property of a drifted resource, as CloudFormation
-// reports it.
+// reports it, or one attribute of a drifted Terraform resource.
 type PropertyDifference struct {
-	// Path is the property's JSON path, for example /SecurityGroupIngress/2.
+	// Path is the property's JSON path, for example /SecurityGroupIngress/2,
+	// or a Terraform attribute path such as ingress[0].cidr_blocks.
 	Path string `json:"path"`
-	// Expected and Actual are the template's value and the live one.
+	// Expected and Actual are the template's value and the live one (for
+	// Terraform, the state's and the refreshed one, sensitive values masked).
 	Expected string `json:"expected,omitempty"`
 	Actual   string `json:"actual,omitempty"`
 	// Type is ADD, REMOVE or NOT_EQUAL.
@@ -454,9 +466,10 @@ type PropertyDifference struct {
 
 // DriftedResource is one resource whose live state differs from its template.
 type DriftedResource struct {
-	// LogicalID is the resource's logical id in the stack.
+	// LogicalID is the resource's logical id in the stack, or a Terraform
+	// resource's address (module.net.aws_security_group.web).
 	LogicalID string `json:"logicalId"`
-	// Type is the CloudFormation resource type.
+	// Type is the CloudFormation or Terraform resource type.
 	Type string `json:"type"`
 	// Status is MODIFIED, DELETED, IN_SYNC or NOT_CHECKED.
 	Status string `json:"status"`

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/highwayhq/highway/shared/awsfake"
@@ -141,9 +143,32 @@ func (s *Site) Install(name, bootstrap string, env ...string) *Deployment {
 
 // Build compiles the main package src (a path from the module root, such as
 // functions/push or scripts/hello) with scripts/build.sh, the flags it ships
-// with, for this machine's architecture, and returns the bootstrap's path.
+// with, for this machine's architecture, and returns the bootstrap's path
+// under dir. A test process builds each package once: later calls copy the
+// binary it built.
 func Build(tb testing.TB, dir, src string) string {
 	tb.Helper()
+	bootstrap := filepath.Join(dir, filepath.Base(src), "bootstrap")
+	// What scripts/build.sh reads from the environment makes another binary.
+	key := strings.Join([]string{src, os.Getenv("XRAY"), os.Getenv("TAGS"), os.Getenv("KEEP_SYMBOLS")}, "\x00")
+	built.mu.Lock()
+	b := built.binaries[key]
+	if b == nil {
+		b = &binary{}
+		built.binaries[key] = b
+	}
+	built.mu.Unlock()
+	b.mu.Lock() // one build of a package at a time; others go on
+	defer b.mu.Unlock()
+	if b.bin != nil {
+		if err := os.MkdirAll(filepath.Dir(bootstrap), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(bootstrap, b.bin, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		return bootstrap
+	}
 	root := moduleRoot(tb)
 	cmd := exec.Command(filepath.Join(root, "scripts", "build.sh"), src)
 	cmd.Dir = root
@@ -151,5 +176,23 @@ func Build(tb testing.TB, dir, src string) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("build %s: %v\n%s", src, err, out)
 	}
-	return filepath.Join(dir, filepath.Base(src), "bootstrap")
+	bin, err := os.ReadFile(bootstrap)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b.bin = bin
+	return bootstrap
+}
+
+// built holds the binaries Build built in this process, by package and the
+// build's environment.
+var built = struct {
+	mu       sync.Mutex
+	binaries map[string]*binary
+}{binaries: map[string]*binary{}}
+
+// binary is one package's bootstrap, once built.
+type binary struct {
+	mu  sync.Mutex
+	bin []byte
 }

@@ -25,6 +25,29 @@ type Drift struct {
 	Severities []SeverityRule `yaml:"severities,omitempty" json:"severities,omitempty"`
 	// Suppressions are known false positives: reported, never alerted on.
 	Suppressions []Suppression `yaml:"suppressions,omitempty" json:"suppressions,omitempty"`
+	// Terraform are the Terraform root modules (one entry per workspace)
+	// checked in the same rounds: Highway starts each one's CodeBuild
+	// project, which runs a refresh-only plan, and reads the plan from the
+	// build's artifact.
+	Terraform []TerraformWorkspace `yaml:"terraform,omitempty" json:"terraform,omitempty"`
+}
+
+// TerraformWorkspace is one Terraform root module and workspace whose drift
+// a CodeBuild project finds: it runs terraform plan -refresh-only and writes
+// terraform show -json of the plan to drift.json in its artifact.
+type TerraformWorkspace struct {
+	// Name identifies the workspace in reports, alerts and metrics; unique
+	// in the policy.
+	Name string `yaml:"name" json:"name" policy:"required"`
+	// Project is the CodeBuild project that plans it.
+	Project string `yaml:"project" json:"project" policy:"required"`
+	// Account and Region are where the project is: the hub's or an
+	// environment's, where Highway has its drift access role.
+	Account string `yaml:"account" json:"account" policy:"required"`
+	Region  string `yaml:"region" json:"region" policy:"required"`
+	// ArtifactBucket is the S3 bucket of the project's output artifact,
+	// which Highway's drift access role may read.
+	ArtifactBucket string `yaml:"artifactBucket" json:"artifactBucket" policy:"required"`
 }
 
 // StackSelector selects stacks by name prefix and tags.
@@ -37,11 +60,13 @@ type StackSelector struct {
 
 // SeverityRule rates the changes of one resource type (and property).
 type SeverityRule struct {
-	// Type is a CloudFormation resource type; path.Match syntax, so
-	// AWS::IAM::* matches every IAM type.
+	// Type is a CloudFormation resource type, or a Terraform one such as
+	// aws_security_group; path.Match syntax, so AWS::IAM::* matches every
+	// IAM type and aws_iam_* every Terraform IAM type.
 	Type string `yaml:"type" json:"type" policy:"required"`
-	// Property is a property path prefix, for example /SecurityGroupIngress;
-	// empty matches every property.
+	// Property is a property path prefix, for example /SecurityGroupIngress
+	// for CloudFormation, or an attribute path such as ingress or
+	// tags.Owner for Terraform; empty matches every property.
 	Property string `yaml:"property,omitempty" json:"property,omitempty"`
 	// Severity is critical, high, medium or low.
 	Severity string `yaml:"severity" json:"severity" policy:"required"`
@@ -50,9 +75,11 @@ type SeverityRule struct {
 // Suppression marks the changes of one resource type and property path as a
 // known false positive.
 type Suppression struct {
-	// Type is a CloudFormation resource type (path.Match syntax).
+	// Type is a CloudFormation or Terraform resource type (path.Match
+	// syntax).
 	Type string `yaml:"type" json:"type" policy:"required"`
-	// Property is a property path prefix; empty matches every property.
+	// Property is a property or attribute path prefix, as for
+	// SeverityRule; empty matches every property.
 	Property string `yaml:"property,omitempty" json:"property,omitempty"`
 	// Until ends the suppression; zero never does.
 	Until time.Time `yaml:"until,omitempty" json:"until,omitzero"`

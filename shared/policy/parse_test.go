@@ -145,8 +145,8 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "required key without a value",
-			give: strings.Replace(small, "    repository: checkout-service", "    repository:", 1),
-			want: `p.yaml:5:5: apps[0].repository: missing value`,
+			give: strings.Replace(small, "      - {name: dev, account: \"222222222222\", region: eu-west-1}", "      - {name: dev, account: \"222222222222\", region: }", 1),
+			want: `p.yaml:7:46: apps[0].environments[0].region: missing value`,
 		},
 		{
 			name: "empty app",

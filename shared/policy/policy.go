@@ -51,8 +51,12 @@ type Hub struct {
 type App struct {
 	// Name identifies the app in the ledger, events and metrics.
 	Name string `yaml:"name" json:"name" policy:"required"`
-	// Repository is the CodeCommit repository the app is built from.
-	Repository string `yaml:"repository" json:"repository" policy:"required"`
+	// Repository is the CodeCommit repository the app is built from. An app's
+	// source is either Repository or GitHub.
+	Repository string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	// GitHub is the GitHub repository the app is built from, whose pushes
+	// reach Highway through the webhook function, when it is not in CodeCommit.
+	GitHub *GitHub `yaml:"github,omitempty" json:"github,omitempty"`
 	// Environments are ordered: an artifact is promoted from the first to the last.
 	Environments []Environment `yaml:"environments" json:"environments" policy:"required"`
 	// Account is where the app's repository, builds and pipelines live (the

@@ -144,6 +144,11 @@ func (c *checker) section(n *yaml.Node, t reflect.Type, path string) {
 		c.walk(kv.value, f.typ, child)
 	}
 	for _, f := range fields {
+		if suggested[f.key] && !seen[f.key] {
+			// The misspelt key's message names this one: checks of its
+			// absence would say the same again.
+			c.broken[join(path, f.key)] = true
+		}
 		if f.required && !seen[f.key] {
 			c.broken[join(path, f.key)] = true
 			if suggested[f.key] {

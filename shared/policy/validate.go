@@ -91,6 +91,7 @@ func checkApps(c *checker, p *Policy) {
 		c.errorf("apps", "no apps; list at least one")
 		return
 	}
+	checkGitHubRepositories(c, p)
 	firstApp := map[string]string{}
 	for i, app := range p.Apps {
 		path := fmt.Sprintf("apps[%d]", i)
@@ -101,9 +102,7 @@ func checkApps(c *checker, p *Policy) {
 				firstApp[app.Name] = path + ".name"
 			}
 		}
-		if !repositoryPattern.MatchString(app.Repository) || strings.HasSuffix(app.Repository, ".git") {
-			c.errorf(path+".repository", "repository %q is not a CodeCommit repository name (letters, digits, '.', '_' and '-', at most 100, not ending in .git)", app.Repository)
-		}
+		checkSource(c, path, app)
 		if len(app.Environments) == 0 {
 			c.errorf(path+".environments", "app %q has no environments; list at least one", app.Name)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
+	"github.com/highwayhq/highway/shared/source"
 	"github.com/highwayhq/highway/shared/telemetry"
 	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
@@ -38,7 +39,7 @@ func BenchmarkHandlePush(b *testing.B) {
 		r.calls, pub.events = r.calls[:0], pub.events[:0]
 
 		res, err := h.Handle(ctx, ev)
-		if err != nil || res.Outcome != OutcomeRecorded || res.App != "checkout" || !slices.Equal(res.Commits, want) {
+		if err != nil || res.Outcome != source.OutcomeRecorded || res.App != "checkout" || !slices.Equal(res.Commits, want) {
 			b.Fatalf("Handle() = %+v, %v; want commits %v of checkout recorded", res, err, want)
 		}
 		if len(pub.events) != 2 {

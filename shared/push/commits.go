@@ -11,12 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
-)
 
-// MaxCommitsPerPush bounds how many commits one push records: a push of a long
-// history (a new branch of an old repository, a force push) records its newest
-// commits only, and says so.
-const MaxCommitsPerPush = 50
+	"github.com/highwayhq/highway/shared/source"
+)
 
 // CommitGetter is the part of the CodeCommit client the handler uses.
 type CommitGetter interface {
@@ -29,21 +26,22 @@ var _ CommitGetter = (*codecommit.Client)(nil)
 // region it lives in (a session of the access role tagged with the app).
 type Commits func(app, account, region string) CommitGetter
 
-// commitInfo is what CodeCommit says of one commit.
+// commitInfo is what CodeCommit says of one commit: what is recorded, and
+// its parents, which the walk follows.
 type commitInfo struct {
-	sha, author, message string
-	committedAt          time.Time
-	parents              []string
+	source.Commit
+	parents []string
 }
 
 // pushed lists the commits a push brought, newest first: from head back along
-// first parents until old (exclusive), a root commit, or MaxCommitsPerPush. known
+// first parents until old (exclusive), a root commit, or
+// source.MaxCommitsPerPush. known
 // reports a commit Highway already recorded, which also ends the walk (a new
 // branch stops where it forked).
-func pushed(ctx context.Context, cc CommitGetter, repo, head, old string, known func(string) (bool, error)) ([]commitInfo, bool, error) {
-	var out []commitInfo
+func pushed(ctx context.Context, cc CommitGetter, repo, head, old string, known func(string) (bool, error)) ([]source.Commit, bool, error) {
+	var out []source.Commit
 	for sha := head; sha != "" && sha != old; {
-		if len(out) == MaxCommitsPerPush {
+		if len(out) == source.MaxCommitsPerPush {
 			return out, true, nil
 		}
 		if len(out) > 0 {
@@ -59,7 +57,7 @@ func pushed(ctx context.Context, cc CommitGetter, repo, head, old string, known 
 		if err != nil {
 			return nil, false, err
 		}
-		out = append(out, c)
+		out = append(out, c.Commit)
 		sha = ""
 		if len(c.parents) > 0 {
 			sha = c.parents[0]
@@ -77,23 +75,23 @@ func getCommit(ctx context.Context, cc CommitGetter, repo, sha string) (commitIn
 	if c == nil {
 		return commitInfo{}, fmt.Errorf("get commit %s of %s: empty answer", sha, repo)
 	}
-	info := commitInfo{sha: sha, message: firstLine(aws.ToString(c.Message)), parents: c.Parents}
+	info := commitInfo{Commit: source.Commit{SHA: sha, Message: aws.ToString(c.Message)}, parents: c.Parents}
 	// The committer's date is when the commit took its final form (after a
 	// rebase or an amend); lead time starts there. The author's is the fallback.
 	for _, u := range []*cctypes.UserInfo{c.Committer, c.Author} {
 		if u == nil {
 			continue
 		}
-		if info.committedAt.IsZero() {
+		if info.CommittedAt.IsZero() {
 			if t, err := parseGitDate(aws.ToString(u.Date)); err == nil {
-				info.committedAt = t
+				info.CommittedAt = t
 			}
 		}
 	}
 	if a := c.Author; a != nil {
-		info.author = aws.ToString(a.Name)
+		info.Author = aws.ToString(a.Name)
 		if e := aws.ToString(a.Email); e != "" {
-			info.author += " <" + e + ">"
+			info.Author += " <" + e + ">"
 		}
 	}
 	return info, nil
@@ -128,13 +126,4 @@ func parseGitDate(s string) (time.Time, error) {
 		}
 	}
 	return t, nil
-}
-
-// firstLine is a commit message's subject, at most 200 characters.
-func firstLine(msg string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
-	if r := []rune(line); len(r) > 200 {
-		line = string(r[:199]) + "…"
-	}
-	return line
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/source"
 )
 
 // FuzzHandleDetail feeds arbitrary event details to the push handler: whatever
@@ -40,7 +41,7 @@ func FuzzHandleDetail(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Handle(%q) error = %v, want an acknowledgement", detail, err)
 		}
-		if res.Outcome == OutcomeIgnored && len(pub.events) != 0 {
+		if res.Outcome == source.OutcomeIgnored && len(pub.events) != 0 {
 			t.Errorf("Handle(%q) ignored the event but published %d events", detail, len(pub.events))
 		}
 		for _, sha := range res.Commits {

@@ -5,21 +5,17 @@ package push
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/source"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
-
-// DetailTypeCommitRecorded is the domain event published for each new commit.
-const DetailTypeCommitRecorded = "Commit Recorded"
 
 // Detail is the detail of a CodeCommit "Repository State Change" event
 // (route.DetailTypeRepositoryStateChange).
@@ -42,55 +38,6 @@ type Detail struct {
 	CallerUserArn string `json:"callerUserArn"`
 }
 
-// Recorded is the detail of a "Commit Recorded" event.
-type Recorded struct {
-	// App is the app the repository belongs to in the policy.
-	App string `json:"app"`
-	// Repository is the CodeCommit repository.
-	Repository string `json:"repository"`
-	// Branch is the branch pushed to.
-	Branch string `json:"branch"`
-	// Commit is the commit's SHA.
-	Commit string `json:"commit"`
-	// Author is the commit's author, "name <email>".
-	Author string `json:"author,omitempty"`
-	// CommittedAt is the commit's time; lead time starts here.
-	CommittedAt time.Time `json:"committedAt,omitzero"`
-	// Pusher is the IAM identity that pushed.
-	Pusher string `json:"pusher,omitempty"`
-	// PushedAt is when CodeCommit reported the push.
-	PushedAt time.Time `json:"pushedAt"`
-}
-
-// Outcome says what became of one push event.
-type Outcome string
-
-// The outcomes of a push event. Only Recorded writes anything.
-const (
-	OutcomeRecorded  Outcome = "recorded"
-	OutcomeDuplicate Outcome = "duplicate"
-	OutcomeIgnored   Outcome = "ignored"
-)
-
-// Result is what the handler returns for one event; it is logged and, under the
-// Lambda runtime, the invocation's response.
-type Result struct {
-	// Outcome is recorded when the push brought at least one new commit,
-	// duplicate when every commit was recorded before, or ignored.
-	Outcome Outcome `json:"outcome"`
-	// Reason explains an ignored event.
-	Reason string `json:"reason,omitempty"`
-	// App is the app the push belongs to.
-	App string `json:"app,omitempty"`
-	// Commit is the pushed head's SHA.
-	Commit string `json:"commit,omitempty"`
-	// Commits are the pushed commits this delivery walked, newest first; the walk
-	// stops at a commit recorded before, so a redelivery lists fewer.
-	Commits []string `json:"commits,omitempty"`
-	// Truncated says the push brought more than MaxCommitsPerPush commits.
-	Truncated bool `json:"truncated,omitempty"`
-}
-
 // Handler records pushes to the branches of the repositories the policy names.
 type Handler struct {
 	ledger  ledger.Ledger
@@ -105,19 +52,21 @@ type Handler struct {
 func NewHandler(p *policy.Policy, cc Commits, l ledger.Ledger, b bus.Publisher, m telemetry.Putter) *Handler {
 	apps := make(map[string]*policy.App, len(p.Apps))
 	for i := range p.Apps {
-		apps[p.Apps[i].Repository] = &p.Apps[i]
+		if r := p.Apps[i].Repository; r != "" { // GitHub apps have none
+			apps[r] = &p.Apps[i]
+		}
 	}
 	return &Handler{ledger: l, bus: b, metrics: m, commits: cc, apps: apps}
 }
 
 // Handle records each commit a push brought, once, with its author and commit
-// time read from CodeCommit. Events that are not branch pushes of a known
-// repository, from the app's delivery account, are acknowledged with the reason:
-// a retry could not fix them. The push rule selects CodeCommit's events by
-// account only, so this is where another app's repository is told apart.
-// CodeCommit, ledger and bus failures are returned for a retry; a redelivered
-// event records nothing twice.
-func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+// time read from CodeCommit (source.Recorder). Events that are not branch
+// pushes of a known repository, from the app's delivery account, are
+// acknowledged with the reason: a retry could not fix them. The push rule
+// selects CodeCommit's events by account only, so this is where another app's
+// repository is told apart. CodeCommit, ledger and bus failures are returned
+// for a retry; a redelivered event records nothing twice.
+func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (source.Result, error) {
 	ctx = telemetry.Correlate(ctx, telemetry.Correlation{EventID: ev.ID})
 	if ev.Source != route.SourceCodeCommit || ev.DetailType != route.DetailTypeRepositoryStateChange {
 		return h.ignore(ctx, fmt.Sprintf("%q from %q is not a %q event", ev.DetailType, ev.Source, route.DetailTypeRepositoryStateChange))
@@ -151,50 +100,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result
 		return h.ignore(ctx, err.Error())
 	}
 	if err != nil {
-		return Result{}, err
+		return source.Result{}, err
 	}
-	res := Result{Outcome: OutcomeDuplicate, App: app.Name, Commit: d.CommitID, Truncated: truncated}
-	var announce []bus.Event
-	// Oldest first: if a write fails, the commits recorded so far are the oldest,
-	// and the redelivery's walk, which stops at the first recorded commit, still
-	// reaches every commit that is missing.
-	for i := len(commits) - 1; i >= 0; i-- {
-		c := commits[i]
-		rec := &ledger.Commit{
-			Header:      ledger.Header{ID: c.sha, Commit: c.sha, App: app.Name, At: ev.Time},
-			Repo:        d.RepositoryName,
-			Branch:      d.ReferenceName,
-			Pusher:      d.CallerUserArn,
-			Author:      c.author,
-			Message:     c.message,
-			CommittedAt: c.committedAt,
-		}
-		switch err := h.ledger.Put(ctx, rec); {
-		case errors.Is(err, ledger.ErrExists):
-			// A redelivery: the record stands, but its announcement may not have
-			// gone out, so it is sent again (subscribers are idempotent by commit).
-		case err != nil:
-			return Result{}, fmt.Errorf("record commit %s: %w", c.sha, err)
-		default:
-			res.Outcome = OutcomeRecorded
-			if err := h.metrics.Put(telemetry.MetricCommitsRecorded, 1, telemetry.Count, telemetry.Dimensions{telemetry.DimApp: app.Name}); err != nil {
-				slog.WarnContext(ctx, "metric not recorded", "error", err)
-			}
-		}
-		res.Commits = append([]string{c.sha}, res.Commits...)
-		announce = append(announce, bus.Event{
-			DetailType: DetailTypeCommitRecorded,
-			Time:       ev.Time,
-			Detail: Recorded{App: app.Name, Repository: d.RepositoryName, Branch: d.ReferenceName, Commit: c.sha,
-				Author: c.author, CommittedAt: c.committedAt.UTC(), Pusher: d.CallerUserArn, PushedAt: ev.Time.UTC()},
-		})
-	}
-	if err := h.bus.Publish(ctx, announce...); err != nil {
-		return Result{}, fmt.Errorf("announce commits of %s: %w", d.CommitID, err)
-	}
-	slog.InfoContext(ctx, "push recorded", "outcome", res.Outcome, "app", app.Name, "repository", d.RepositoryName,
-		"branch", d.ReferenceName, "commits", len(commits), "truncated", truncated)
-	return res, nil
+	rec := source.Recorder{Ledger: h.ledger, Bus: h.bus, Metrics: h.metrics}
+	return rec.Record(ctx, source.Push{App: app.Name, Repository: d.RepositoryName, Branch: d.ReferenceName, Head: d.CommitID,
+		Pusher: d.CallerUserArn, PushedAt: ev.Time, Commits: commits, Truncated: truncated})
 }
 
 // known reports whether the ledger already holds a commit.
@@ -213,7 +123,7 @@ func (h *Handler) known(ctx context.Context) func(string) (bool, error) {
 	}
 }
 
-func (h *Handler) ignore(ctx context.Context, reason string) (Result, error) {
+func (h *Handler) ignore(ctx context.Context, reason string) (source.Result, error) {
 	slog.WarnContext(ctx, "push ignored", "reason", reason)
-	return Result{Outcome: OutcomeIgnored, Reason: reason}, nil
+	return source.Result{Outcome: source.OutcomeIgnored, Reason: reason}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
+	"github.com/highwayhq/highway/shared/source"
 	"github.com/highwayhq/highway/shared/telemetry"
 )
 
@@ -189,7 +190,7 @@ func TestPushRecordsEachNewCommitWithItsMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Outcome != OutcomeRecorded || got.App != "checkout" || got.Commit != head || !slices.Equal(got.Commits, []string{head, middle}) {
+	if got.Outcome != source.OutcomeRecorded || got.App != "checkout" || got.Commit != head || !slices.Equal(got.Commits, []string{head, middle}) {
 		t.Errorf("Handle() = %+v, want recorded commits [head middle] of checkout", got)
 	}
 	recs := f.commits(t)
@@ -207,7 +208,7 @@ func TestPushRecordsEachNewCommitWithItsMetadata(t *testing.T) {
 	if n := f.count[telemetry.MetricCommitsRecorded+"/checkout"]; n != 2 {
 		t.Errorf("%s = %v, want 2", telemetry.MetricCommitsRecorded, n)
 	}
-	if len(f.pub.events) != 2 || f.pub.events[1].Detail.(Recorded).Commit != head {
+	if len(f.pub.events) != 2 || f.pub.events[1].Detail.(source.Recorded).Commit != head {
 		t.Errorf("published %+v, want one Commit Recorded per commit, oldest first", f.pub.events)
 	}
 }
@@ -215,7 +216,7 @@ func TestPushRecordsEachNewCommitWithItsMetadata(t *testing.T) {
 func TestRedeliveryRecordsNothingTwice(t *testing.T) {
 	f := newFixture(t, ledger.NewMemory(), newRepo(root, old, middle, head))
 	ev := sample(t, nil)
-	for i, want := range []Outcome{OutcomeRecorded, OutcomeDuplicate, OutcomeDuplicate} {
+	for i, want := range []source.Outcome{source.OutcomeRecorded, source.OutcomeDuplicate, source.OutcomeDuplicate} {
 		got, err := f.h.Handle(context.Background(), ev)
 		if err != nil || got.Outcome != want {
 			t.Errorf("delivery %d: Handle() = %v, %v; want %v", i+1, got.Outcome, err, want)
@@ -240,7 +241,7 @@ func TestRetryAfterPartialFailureRecordsTheRest(t *testing.T) {
 		t.Fatal("Handle() with a failing ledger = nil error, want one for a retry")
 	}
 	got, err := f.h.Handle(context.Background(), ev)
-	if err != nil || got.Outcome != OutcomeRecorded || !slices.Equal(got.Commits, []string{head}) {
+	if err != nil || got.Outcome != source.OutcomeRecorded || !slices.Equal(got.Commits, []string{head}) {
 		t.Fatalf("retry: Handle() = %+v, %v; want head recorded", got, err)
 	}
 	if n := len(f.commits(t)); n != 2 {
@@ -263,18 +264,18 @@ func TestNewBranchStopsWhereItForked(t *testing.T) {
 
 func TestLongPushIsTruncated(t *testing.T) {
 	chain := []string{root}
-	for i := range MaxCommitsPerPush + 5 {
+	for i := range source.MaxCommitsPerPush + 5 {
 		chain = append(chain, fmt.Sprintf("%040x", i+2))
 	}
 	r := newRepo(chain...)
 	f := newFixture(t, ledger.NewMemory(), r)
 	ev := sample(t, func(d map[string]any) { d["commitId"] = chain[len(chain)-1]; d["oldCommitId"] = root })
 	got, err := f.h.Handle(context.Background(), ev)
-	if err != nil || !got.Truncated || len(got.Commits) != MaxCommitsPerPush {
-		t.Errorf("Handle() = %d commits, truncated %v, %v; want %d, true", len(got.Commits), got.Truncated, err, MaxCommitsPerPush)
+	if err != nil || !got.Truncated || len(got.Commits) != source.MaxCommitsPerPush {
+		t.Errorf("Handle() = %d commits, truncated %v, %v; want %d, true", len(got.Commits), got.Truncated, err, source.MaxCommitsPerPush)
 	}
-	if len(r.calls) != MaxCommitsPerPush {
-		t.Errorf("GetCommit calls = %d, want %d", len(r.calls), MaxCommitsPerPush)
+	if len(r.calls) != source.MaxCommitsPerPush {
+		t.Errorf("GetCommit calls = %d, want %d", len(r.calls), source.MaxCommitsPerPush)
 	}
 }
 
@@ -336,7 +337,7 @@ func TestEventsThatAreNotPushesAreAcknowledged(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Handle() error = %v, want nil: a retry cannot fix bad input", err)
 			}
-			if res.Outcome != OutcomeIgnored || !strings.Contains(res.Reason, tt.want) {
+			if res.Outcome != source.OutcomeIgnored || !strings.Contains(res.Reason, tt.want) {
 				t.Errorf("Handle() = %+v, want ignored with reason containing %q", res, tt.want)
 			}
 			if len(f.pub.events) != 0 || len(f.commits(t)) != 0 {
@@ -374,7 +375,7 @@ func TestPushToARepositoryNoAppHasIsRoutedThenIgnored(t *testing.T) {
 			}
 			f := newFixture(t, ledger.NewMemory(), newRepo(root, old, middle, head))
 			res, err := f.h.Handle(context.Background(), ev)
-			if err != nil || res.Outcome != OutcomeIgnored || res.Reason != tt.wantReason {
+			if err != nil || res.Outcome != source.OutcomeIgnored || res.Reason != tt.wantReason {
 				t.Errorf("Handle(push to %s) = %+v, %v; want ignored: %s", tt.repository, res, err, tt.wantReason)
 			}
 			if len(f.pub.events) != 0 || len(f.commits(t)) != 0 || len(f.repo.calls) != 0 {
@@ -420,11 +421,11 @@ func TestGetCommitThroughTheSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.author != "Dana Okafor <dana@example.com>" || got.message != "Fix rounding in totals" ||
-		!got.committedAt.Equal(time.Unix(1763372600, 0)) || !slices.Equal(got.parents, []string{old}) {
+	if got.Author != "Dana Okafor <dana@example.com>" || got.Message != "Fix rounding in totals\n\nDetails." ||
+		!got.CommittedAt.Equal(time.Unix(1763372600, 0)) || !slices.Equal(got.parents, []string{old}) {
 		t.Errorf("getCommit() = %+v", got)
 	}
-	if _, off := got.committedAt.Zone(); off != -8*3600 {
+	if _, off := got.CommittedAt.Zone(); off != -8*3600 {
 		t.Errorf("committedAt zone offset = %d, want -8h as CodeCommit gave it", off)
 	}
 	if n := len(srv.Calls("GetCommit")); n != 2 {

@@ -82,7 +82,7 @@ func TestECSScaleKeepsTheDesiredCountWithinBounds(t *testing.T) {
 				t.Errorf("DescribeServices(%v), want cluster prod, services [checkout]", describe)
 			}
 			if tt.wantCount == 0 {
-				if n := len(srv.Calls("UpdateService")); n != 0 {
+				if n := len(srv.Invocations("UpdateService")); n != 0 {
 					t.Errorf("UpdateService calls = %d, want none", n)
 				}
 			} else {
@@ -108,7 +108,7 @@ func TestECSScaleRefusesAMissingService(t *testing.T) {
 	if !errors.Is(err, remediate.ErrRefused) {
 		t.Errorf("ECSScale error = %v, want ErrRefused", err)
 	}
-	if n := len(srv.Calls("UpdateService")); n != 0 {
+	if n := len(srv.Invocations("UpdateService")); n != 0 {
 		t.Errorf("UpdateService calls = %d, want none", n)
 	}
 }

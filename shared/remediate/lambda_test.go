@@ -90,14 +90,14 @@ func TestLambdaAliasRollbackMovesTheAliasToThePreviousVersion(t *testing.T) {
 				t.Fatalf("LambdaAliasRollback: %v", err)
 			}
 
-			get := srv.Calls("GetAlias")
+			get := srv.Invocations("GetAlias")
 			if len(get) != 1 || get[0].PathValues["FunctionName"] != "checkout" || get[0].PathValues["Name"] != "live" {
 				t.Fatalf("GetAlias calls = %d, want 1 of checkout/live", len(get))
 			}
-			if n := len(srv.Calls("ListVersionsByFunction")); n != 2 {
+			if n := len(srv.Invocations("ListVersionsByFunction")); n != 2 {
 				t.Errorf("ListVersionsByFunction calls = %d, want 2 pages", n)
 			}
-			calls := srv.Calls("UpdateAlias")
+			calls := srv.Invocations("UpdateAlias")
 			if len(calls) != 1 {
 				t.Fatalf("UpdateAlias calls = %d, want 1", len(calls))
 			}
@@ -134,10 +134,10 @@ func TestLambdaAliasRollbackWithoutPreviousVersionIsRefused(t *testing.T) {
 			if !errors.Is(err, remediate.ErrRefused) {
 				t.Errorf("LambdaAliasRollback error = %v, want ErrRefused", err)
 			}
-			if n := len(srv.Calls("ListVersionsByFunction")); n != tt.wantLists {
+			if n := len(srv.Invocations("ListVersionsByFunction")); n != tt.wantLists {
 				t.Errorf("ListVersionsByFunction calls = %d, want %d", n, tt.wantLists)
 			}
-			if n := len(srv.Calls("UpdateAlias")); n != 0 {
+			if n := len(srv.Invocations("UpdateAlias")); n != 0 {
 				t.Errorf("UpdateAlias calls = %d, want none", n)
 			}
 		})

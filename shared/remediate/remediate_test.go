@@ -59,7 +59,7 @@ func testdata(t *testing.T, name string) string {
 // body decodes the JSON body of the only call of op.
 func body(t *testing.T, srv *awsfake.Server, op string) map[string]any {
 	t.Helper()
-	calls := srv.Calls(op)
+	calls := srv.Invocations(op)
 	if len(calls) != 1 {
 		t.Fatalf("%s calls = %d, want 1", op, len(calls))
 	}
@@ -116,7 +116,7 @@ func TestAWSRefusalsAreRefused(t *testing.T) {
 			if !errors.Is(err, remediate.ErrRefused) || !errors.As(err, &ae) || ae.ErrorCode() != tt.code {
 				t.Fatalf("error = %v, want ErrRefused wrapping %s", err, tt.code)
 			}
-			if n := len(srv.Calls(tt.op)); n != 1 {
+			if n := len(srv.Invocations(tt.op)); n != 1 {
 				t.Errorf("%s calls = %d, want 1 (a refusal is not retried)", tt.op, n)
 			}
 		})
@@ -149,8 +149,8 @@ func TestThrottlingIsNotRefused(t *testing.T) {
 			if errors.Is(err, remediate.ErrRefused) {
 				t.Errorf("error = %v wraps ErrRefused, want it retryable", err)
 			}
-			if n := len(srv.Calls(tt.op)); n != 3 {
-				t.Errorf("%s calls = %d, want the SDK's 3 attempts", tt.op, n)
+			if n, attempts := len(srv.Invocations(tt.op)), len(srv.Calls(tt.op)); n != 1 || attempts < 2 {
+				t.Errorf("%s called %d times in %d attempts, want once, retried by the SDK", tt.op, n, attempts)
 			}
 		})
 	}

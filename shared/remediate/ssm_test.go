@@ -89,7 +89,7 @@ func TestSSMAutomationTemplateErrorIsRefusedWithoutCall(t *testing.T) {
 			if !errors.Is(err, remediate.ErrRefused) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("SSMAutomation(%q) error = %v, want ErrRefused naming %s", tt.give, err, tt.want)
 			}
-			if n := len(srv.Calls("StartAutomationExecution")); n != 0 {
+			if n := len(srv.Invocations("StartAutomationExecution")); n != 0 {
 				t.Errorf("StartAutomationExecution calls = %d, want none", n)
 			}
 		})

@@ -8,34 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // guards over a memory ledger that shares the guards' clock.
-func memoryGuards(a *policy.Alarms) (*Guards, ledger.Ledger, *clock) {
-	c := &clock{t: time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)}
-	l := ledger.NewMemory(ledger.WithClock(c.now))
-	return NewGuards(l, a, c.now), l, c
+func memoryGuards(a *policy.Alarms) (*Guards, ledger.Ledger, *clocktest.Clock) {
+	c := clocktest.New(time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC))
+	l := ledger.NewMemory(ledger.WithClock(c.Now))
+	return NewGuards(l, a, c.Now), l, c
 }
 
 // A guard's token stays its holder's: the retry of an action that took it
@@ -86,7 +69,7 @@ func TestCooldown(t *testing.T) {
 		{31 * time.Minute, 2, time.Hour, true},  // past it
 	}
 	for i, s := range steps {
-		c.advance(s.after)
+		c.Advance(s.after)
 		got, err := g.Cooldown(ctx, alarm, "checkout-prod-errors", s.action, s.own, fmt.Sprintf("r-%d", i))
 		if err != nil || got != s.want {
 			t.Errorf("step %d: Cooldown(action %d) = %v, %v; want %v", i, s.action, got, err, s.want)
@@ -104,7 +87,7 @@ func TestSlotsBoundActionsPerHour(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, ok)
-		c.advance(10 * time.Minute)
+		c.Advance(10 * time.Minute)
 	}
 	if fmt.Sprint(got) != "[true true true false]" {
 		t.Errorf("four actions within 40 minutes: %v, want the first three", got)
@@ -112,7 +95,7 @@ func TestSlotsBoundActionsPerHour(t *testing.T) {
 	if ok, _ := g.Slot(ctx, "checkout", "dev", "r-dev"); !ok {
 		t.Error("another environment has its own slots")
 	}
-	c.advance(25 * time.Minute) // an hour after the first action
+	c.Advance(25 * time.Minute) // an hour after the first action
 	if ok, _ := g.Slot(ctx, "checkout", "prod", "r-4"); !ok {
 		t.Error("an hour after the first action, its slot is free again")
 	}
@@ -157,7 +140,7 @@ func TestBreakerOpensAfterFailures(t *testing.T) {
 	remediate := func(env string, failed bool) {
 		t.Helper()
 		seq++
-		r := &ledger.Remediation{Header: ledger.Header{ID: fmt.Sprintf("r-%d", seq), App: "checkout", Env: env, At: c.now()},
+		r := &ledger.Remediation{Header: ledger.Header{ID: fmt.Sprintf("r-%d", seq), App: "checkout", Env: env, At: c.Now()},
 			IncidentID: "i-1", Action: "rollback", Failed: failed}
 		if err := l.Put(ctx, r); err != nil {
 			t.Fatal(err)
@@ -172,18 +155,18 @@ func TestBreakerOpensAfterFailures(t *testing.T) {
 		return ok
 	}
 	remediate("prod", true)
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	remediate("prod", false) // successes do not count
 	remediate("dev", true)   // nor failures elsewhere
 	if open() {
 		t.Fatal("breaker open after one failure, want closed until two")
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	remediate("prod", true)
 	if !open() {
 		t.Fatal("breaker closed after two failures within 30 minutes, want open")
 	}
-	c.advance(29 * time.Minute) // the first failure leaves the window
+	c.Advance(29 * time.Minute) // the first failure leaves the window
 	if open() {
 		t.Error("breaker open with one failure left in the window, want closed")
 	}

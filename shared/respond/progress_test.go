@@ -18,6 +18,7 @@ import (
 	"github.com/highwayhq/highway/shared/alarm"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/policy"
@@ -44,11 +45,13 @@ var ledgers = []struct {
 // parses every call. The fake rejects chosen bus entries as EventBridge
 // does (FailedEntryCount, InternalFailure) and fails chosen SNS publishes
 // with KMSThrottling, errors the SDK does not retry itself; it counts what
-// AWS accepted, and runs a hook inside a chosen call.
+// AWS accepted, and runs a hook inside a chosen call. An attempt the SDK
+// repeats (a connection broken on a loaded machine) gets the answer its call
+// got, and is counted once: the counts are what the code sent.
 type wire struct {
 	aws    *awsfake.Server
 	ledger ledger.Ledger
-	clock  *clock
+	clock  *clocktest.Clock
 	h      *Handler
 
 	mu       sync.Mutex
@@ -61,6 +64,8 @@ type wire struct {
 	// hooks run once, inside the call they are named by: a bus detail type,
 	// "UpdateService" or "Publish" (SNS).
 	hooks map[string]func()
+	// answered holds each call's answer, by its awsfake.InvocationHeader.
+	answered map[string]awsfake.Response
 }
 
 func newWire(t *testing.T, policyText string, open func(*testing.T, func() time.Time) ledger.Ledger) *wire {
@@ -69,11 +74,12 @@ func newWire(t *testing.T, policyText string, open func(*testing.T, func() time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &wire{aws: awsfake.New(t), clock: &clock{t: time.Date(2026, 11, 17, 11, 52, 30, 0, time.UTC)},
-		accepted: map[string]int{}, details: map[string][]string{}, rejects: map[string]int{}, hooks: map[string]func(){}}
-	w.ledger = open(t, w.clock.now)
-	w.aws.OnFunc("PutEvents", w.putEvents)
-	w.aws.OnFunc("Publish", func(r awsfake.Request) awsfake.Response {
+	w := &wire{aws: awsfake.New(t), clock: clocktest.New(time.Date(2026, 11, 17, 11, 52, 30, 0, time.UTC)),
+		accepted: map[string]int{}, details: map[string][]string{}, rejects: map[string]int{}, hooks: map[string]func(){},
+		answered: map[string]awsfake.Response{}}
+	w.ledger = open(t, w.clock.Now)
+	w.aws.OnFunc("PutEvents", w.once(w.putEvents))
+	w.aws.OnFunc("Publish", w.once(func(r awsfake.Request) awsfake.Response {
 		w.mu.Lock()
 		fail := w.snsFails > 0
 		if fail {
@@ -87,14 +93,14 @@ func newWire(t *testing.T, policyText string, open func(*testing.T, func() time.
 			return awsfake.APIError(400, "KMSThrottling", "The request was denied due to request throttling by AWS KMS.")
 		}
 		return awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`)
-	})
-	w.aws.OnFunc("UpdateService", func(awsfake.Request) awsfake.Response {
+	}))
+	w.aws.OnFunc("UpdateService", w.once(func(awsfake.Request) awsfake.Response {
 		w.mu.Lock()
 		w.redeploy++
 		w.mu.Unlock()
 		w.hook("UpdateService")
 		return awsfake.JSON(200, `{"service":{"serviceName":"checkout","clusterArn":"arn:aws:ecs:eu-west-1:444444444444:cluster/shop","status":"ACTIVE","desiredCount":3,"deployments":[{"id":"ecs-svc/9876543210","status":"PRIMARY","desiredCount":3,"rolloutState":"IN_PROGRESS"}]}}`)
-	})
+	}))
 	events := bus.NewEventBridge(eventbridge.NewFromConfig(w.aws.Config()), "highway")
 	ecsClient := ecs.NewFromConfig(w.aws.Config())
 	w.h, err = New(Config{
@@ -103,8 +109,8 @@ func newWire(t *testing.T, policyText string, open func(*testing.T, func() time.
 			return func(context.Context) (map[string]string, error) { return nil, nil }
 		},
 		Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{ECS: ecsClient} },
-		Rollback: RollbackByEvent{Bus: events, Now: w.clock.now},
-		Bus:      events, Notify: sns.NewFromConfig(w.aws.Config()), Topic: topic, Now: w.clock.now,
+		Rollback: RollbackByEvent{Bus: events, Now: w.clock.Now},
+		Bus:      events, Notify: sns.NewFromConfig(w.aws.Config()), Topic: topic, Now: w.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +143,25 @@ func (w *wire) putEvents(r awsfake.Request) awsfake.Response {
 		w.hook(e.DetailType)
 	}
 	return awsfake.JSON(200, fmt.Sprintf(`{"FailedEntryCount":%d,"Entries":[%s]}`, failed, strings.Join(answers, ",")))
+}
+
+// once answers each call with answer, and an SDK retry of an answered call
+// with the answer it got, without answering it again.
+func (w *wire) once(answer func(awsfake.Request) awsfake.Response) func(awsfake.Request) awsfake.Response {
+	return func(r awsfake.Request) awsfake.Response {
+		id := r.Header.Get(awsfake.InvocationHeader)
+		w.mu.Lock()
+		resp, ok := w.answered[id]
+		w.mu.Unlock()
+		if ok {
+			return resp
+		}
+		resp = answer(r)
+		w.mu.Lock()
+		w.answered[id] = resp
+		w.mu.Unlock()
+		return resp
+	}
 }
 
 // hook runs the hook of a call once, outside the lock: it may call AWS.
@@ -203,7 +228,7 @@ func TestRetryResumesWhatATransientErrorLeft(t *testing.T) {
 					if err == nil {
 						t.Fatalf("first attempt = %+v, nil; want the transient error, for Lambda to retry", first)
 					}
-					w.clock.advance(time.Minute) // Lambda retries a minute later
+					w.clock.Advance(time.Minute) // Lambda retries a minute later
 					res, err := w.h.Handle(invocation(retry), ev)
 					if err != nil || len(res.Runbooks) != 1 {
 						t.Fatalf("retry = %+v, %v; want it to finish the runbook", res, err)
@@ -218,7 +243,7 @@ func TestRetryResumesWhatATransientErrorLeft(t *testing.T) {
 						!strings.Contains(msg, "ecs-redeploy: done") {
 						t.Errorf("the notification does not list the actions taken before it:\n%s", msg)
 					}
-					rs, err := w.ledger.Remediations(context.Background(), "checkout", "prod", w.clock.now().Add(-time.Hour), w.clock.now().Add(time.Second))
+					rs, err := w.ledger.Remediations(context.Background(), "checkout", "prod", w.clock.Now().Add(-time.Hour), w.clock.Now().Add(time.Second))
 					if err != nil || len(rs) != 3 {
 						t.Fatalf("remediations = %+v, %v; want 3", rs, err)
 					}
@@ -291,7 +316,7 @@ func TestRacingDeliveriesRunEachActionOnce(t *testing.T) {
 					if err == nil {
 						t.Errorf("first delivery = %+v, nil; want its notice's error, for Lambda to retry", first)
 					}
-					w.clock.advance(time.Minute)
+					w.clock.Advance(time.Minute)
 					if retry, err := w.h.Handle(invocation("req-1"), ev); err != nil || retry.Outcome != OutcomeDuplicate {
 						t.Errorf("first delivery's retry = %+v, %v; want nothing left to do", retry, err)
 					}
@@ -315,8 +340,8 @@ func TestRacingDeliveriesRunEachActionOnce(t *testing.T) {
 // retry takes the step over at once, another delivery only once the claim's
 // lease has passed.
 func TestClaimsHandOverSteps(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)}
-	l := ledger.NewMemory(ledger.WithClock(c.now))
+	c := clocktest.New(time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC))
+	l := ledger.NewMemory(ledger.WithClock(c.Now))
 	ctx := context.Background()
 	held := map[string]*ledger.Lock{}
 	steps := []struct {
@@ -338,8 +363,8 @@ func TestClaimsHandOverSteps(t *testing.T) {
 		{0, "a", "claim", claimDone},
 	}
 	for i, st := range steps {
-		c.advance(st.after)
-		cl := newClaims(l, c.now, st.holder)
+		c.Advance(st.after)
+		cl := newClaims(l, c.Now, st.holder)
 		switch st.do {
 		case "claim":
 			lock, got, err := cl.claim(ctx, "step", "inc-1-rb-0")

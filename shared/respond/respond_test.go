@@ -19,7 +19,9 @@ import (
 	"github.com/highwayhq/highway/shared/alarm"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
+	"github.com/highwayhq/highway/shared/longtest"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/remediate"
 	"github.com/highwayhq/highway/shared/route"
@@ -99,7 +101,7 @@ type fixture struct {
 	ledger    ledger.Ledger
 	bus       *recordingBus
 	rollbacks *rollbacks
-	clock     *clock
+	clock     *clocktest.Clock
 	h         *Handler
 }
 
@@ -109,8 +111,8 @@ func newFixture(t *testing.T, policyText string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 11, 17, 11, 52, 30, 0, time.UTC)}
-	f := &fixture{aws: awsfake.New(t), ledger: ledger.NewMemory(ledger.WithClock(c.now)), bus: &recordingBus{}, rollbacks: &rollbacks{}, clock: c}
+	c := clocktest.New(time.Date(2026, 11, 17, 11, 52, 30, 0, time.UTC))
+	f := &fixture{aws: awsfake.New(t), ledger: ledger.NewMemory(ledger.WithClock(c.Now)), bus: &recordingBus{}, rollbacks: &rollbacks{}, clock: c}
 	f.aws.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	f.aws.On("UpdateService", awsfake.JSON(200, `{"service":{"serviceName":"checkout","clusterArn":"arn:aws:ecs:eu-west-1:444444444444:cluster/shop","status":"ACTIVE","desiredCount":3,"deployments":[{"id":"ecs-svc/9876543210","status":"PRIMARY","desiredCount":3,"rolloutState":"IN_PROGRESS"}]}}`))
 	ecsClient := ecs.NewFromConfig(f.aws.Config())
@@ -120,7 +122,7 @@ func newFixture(t *testing.T, policyText string) *fixture {
 			return func(context.Context) (map[string]string, error) { return nil, nil }
 		},
 		Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{ECS: ecsClient} },
-		Rollback: f.rollbacks, Bus: f.bus, Notify: sns.NewFromConfig(f.aws.Config()), Topic: topic, Now: c.now,
+		Rollback: f.rollbacks, Bus: f.bus, Notify: sns.NewFromConfig(f.aws.Config()), Topic: topic, Now: c.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -186,10 +188,10 @@ func TestAlarmOpensAnIncidentAndRunsTheRunbook(t *testing.T) {
 		Cluster, Service   string
 		ForceNewDeployment bool
 	}
-	if calls := f.aws.Calls("UpdateService"); len(calls) != 1 || calls[0].DecodeJSON(&upd) != nil || upd.Cluster != "shop" || !upd.ForceNewDeployment {
+	if calls := f.aws.Invocations("UpdateService"); len(calls) != 1 || calls[0].DecodeJSON(&upd) != nil || upd.Cluster != "shop" || !upd.ForceNewDeployment {
 		t.Errorf("UpdateService = %+v, want a forced deployment of shop/checkout", upd)
 	}
-	alerts := f.aws.Calls("Publish")
+	alerts := f.aws.Invocations("Publish")
 	if len(alerts) != 1 {
 		t.Fatalf("SNS publishes = %d, want 1", len(alerts))
 	}
@@ -209,9 +211,9 @@ func TestAlarmOpensAnIncidentAndRunsTheRunbook(t *testing.T) {
 
 	// The same event again acts zero more times.
 	again, err := f.h.Handle(ctx, ev)
-	if err != nil || again.Outcome != "duplicate" || len(f.rollbacks.asked) != 1 || len(f.aws.Calls("UpdateService")) != 1 {
+	if err != nil || again.Outcome != "duplicate" || len(f.rollbacks.asked) != 1 || len(f.aws.Invocations("UpdateService")) != 1 {
 		t.Errorf("redelivery = %+v, %v; rollbacks %d, redeploys %d; want a duplicate that does nothing", again, err,
-			len(f.rollbacks.asked), len(f.aws.Calls("UpdateService")))
+			len(f.rollbacks.asked), len(f.aws.Invocations("UpdateService")))
 	}
 
 	// Back to OK 14 minutes later: the incident is resolved.
@@ -241,7 +243,7 @@ func TestDryRunRecordsButDoesNothing(t *testing.T) {
 			if got := outcomes(res.Runbooks[0]); !slices.Equal(got, []string{"rollback:dry-run", "ecs-redeploy:dry-run", "notify:dry-run"}) {
 				t.Errorf("actions = %v", got)
 			}
-			if len(f.rollbacks.asked) != 0 || len(f.aws.Calls("UpdateService")) != 0 || len(f.aws.Calls("Publish")) != 0 {
+			if len(f.rollbacks.asked) != 0 || len(f.aws.Invocations("UpdateService")) != 0 || len(f.aws.Invocations("Publish")) != 0 {
 				t.Error("a dry run acted")
 			}
 			rs, _ := f.ledger.Remediations(ctx, "checkout", "prod", fired, fired.Add(time.Hour))
@@ -262,7 +264,7 @@ func TestFailureStopsTheRunbookAndTheBreakerOpens(t *testing.T) {
 		{"rollback:failed", "ecs-redeploy:skipped", "notify:skipped"},
 		{"rollback:breaker-open", "ecs-redeploy:skipped", "notify:skipped"},
 	} {
-		f.clock.advance(2 * time.Minute) // past the cooldown
+		f.clock.Advance(2 * time.Minute) // past the cooldown
 		res, err := f.h.Handle(ctx, event(t, fmt.Sprintf("checkout-prod-%d", i), alarm.StateAlarm, fired.Add(time.Duration(i)*time.Minute)))
 		if err != nil {
 			t.Fatal(err)
@@ -274,7 +276,7 @@ func TestFailureStopsTheRunbookAndTheBreakerOpens(t *testing.T) {
 	if len(f.rollbacks.asked) != 2 {
 		t.Errorf("rollbacks tried = %d, want 2 before the breaker opened", len(f.rollbacks.asked))
 	}
-	alerts := f.aws.Calls("Publish")
+	alerts := f.aws.Invocations("Publish")
 	if len(alerts) != 1 || !strings.Contains(alerts[0].Form.Get("Subject"), "needs a human") {
 		t.Errorf("alerts = %d, want one asking for a human", len(alerts))
 	}
@@ -289,7 +291,7 @@ func TestCooldownAndInsufficientData(t *testing.T) {
 	}
 	first, _ := f.h.Handle(ctx, event(t, "checkout-prod-5xx", alarm.StateAlarm, fired))
 	// The alarm flaps back to ALARM 30 s later: a new transition, within the runbook's 1m cooldown.
-	f.clock.advance(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	second, err := f.h.Handle(ctx, event(t, "checkout-prod-5xx", alarm.StateAlarm, fired.Add(30*time.Second)))
 	if err != nil {
 		t.Fatal(err)
@@ -305,9 +307,9 @@ func TestCooldownAndInsufficientData(t *testing.T) {
 	}
 }
 
-// An alarm storm: 1,000 transitions of 50 alarms, delivered 8 at a time,
-// each twice. Every transition is answered once; the rate limit bounds the
-// actions.
+// An alarm storm: transitions of 50 alarms, delivered 8 at a time, each
+// twice. Every transition is answered once; the rate limit bounds the
+// actions. make test plays 200 transitions, make test-long 1,000.
 func TestAlarmStormLosesNothing(t *testing.T) {
 	f := newFixture(t, strings.Replace(respondPolicy, "  breaker: {failures: 2, window: 1h}", "  breaker: {failures: 100, window: 1h}", 1))
 	ctx := context.Background()
@@ -316,7 +318,7 @@ func TestAlarmStormLosesNothing(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	t.Cleanup(func() { slog.SetDefault(prevLogger) })
 	fired := time.Date(2026, 11, 17, 11, 0, 0, 0, time.UTC)
-	const n = 1000
+	n := longtest.Size(t, "transitions", 200, 1000)
 	evs := make([]events.CloudWatchEvent, 0, 2*n)
 	for i := range n {
 		ev := event(t, fmt.Sprintf("checkout-prod-%02d", i%50), alarm.StateAlarm, fired.Add(time.Duration(i)*time.Second))
@@ -357,8 +359,8 @@ func TestAlarmStormLosesNothing(t *testing.T) {
 	if len(open) != n {
 		t.Errorf("open incidents = %d, want %d: one per transition", len(open), n)
 	}
-	if len(f.rollbacks.asked)+len(f.aws.Calls("UpdateService")) != 10 {
-		t.Errorf("rollbacks %d + redeploys %d, want the hour's 10 slots", len(f.rollbacks.asked), len(f.aws.Calls("UpdateService")))
+	if len(f.rollbacks.asked)+len(f.aws.Invocations("UpdateService")) != 10 {
+		t.Errorf("rollbacks %d + redeploys %d, want the hour's 10 slots", len(f.rollbacks.asked), len(f.aws.Invocations("UpdateService")))
 	}
 }
 

@@ -76,7 +76,7 @@ func TestSuppressedActionsOpenAnIncidentAndRunNothing(t *testing.T) {
 				if n.ActionsSuppressedBy != tt.by || n.ActionsSuppressedReason != tt.reason {
 					t.Errorf("Incident Opened says suppressed by %q (%q), want %q (%q)", n.ActionsSuppressedBy, n.ActionsSuppressedReason, tt.by, tt.reason)
 				}
-				rs, err := w.ledger.Remediations(context.Background(), "service", "prod", w.clock.now().Add(-1), w.clock.now().Add(1))
+				rs, err := w.ledger.Remediations(context.Background(), "service", "prod", w.clock.Now().Add(-1), w.clock.Now().Add(1))
 				if err != nil || len(rs) != 3 {
 					t.Fatalf("remediations = %+v, %v; want one record per action", rs, err)
 				}

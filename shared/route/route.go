@@ -95,8 +95,10 @@ const (
 // limited to the accounts that send what they want: CodeCommit and CodeBuild
 // events to the apps' delivery accounts, pipeline and ECS events to the accounts
 // of the environments that deploy with them, CloudFormation drift and CloudWatch
-// alarms to every account Highway reaches. A route whose accounts would make its
-// pattern longer than EventBridge allows is split by account (see byAccount).
+// alarms to every account Highway reaches, and CodeBuild events to the drift
+// function from the accounts of the projects that plan Terraform workspaces. A
+// route whose accounts would make its pattern longer than EventBridge allows is
+// split by account (see byAccount).
 //
 // Adding a route is adding one entry here; the CDK app creates one EventBridge
 // rule per entry and the local router dispatches with the same patterns. Each
@@ -152,6 +154,23 @@ func Routes(p *policy.Policy) []Route {
 					"source":      []string{"aws.cloudformation"},
 					"detail-type": []string{"CloudFormation Drift Detection Status Change"},
 					"account":     accounts,
+				},
+			}
+		})...)
+		var terraform accountSet
+		for _, w := range p.Drift.Terraform {
+			terraform.add(w.Account)
+		}
+		routes = append(routes, byAccount(terraform.sorted(), func(accounts []string) Route {
+			return Route{
+				Function:    FunctionDrift,
+				Name:        "terraform-builds",
+				Description: "finished CodeBuild builds, from the accounts of the projects that plan the Terraform workspaces",
+				Pattern: Pattern{
+					"source":      []string{"aws.codebuild"},
+					"detail-type": []string{"CodeBuild Build State Change"},
+					"account":     accounts,
+					"detail":      Pattern{"build-status": []string{"SUCCEEDED", "FAILED", "STOPPED"}},
 				},
 			}
 		})...)

@@ -335,7 +335,8 @@ func TestExamplePolicyRoutes(t *testing.T) {
 	// The rules the example policy deploys: each names the accounts its events
 	// come from (the hub is 111111111111; checkout is delivered from
 	// 222222222222 and deployed to 222222222222 by SSM, 333333333333 by
-	// pipeline and 444444444444 on ECS), never an app's resource.
+	// pipeline and 444444444444 on ECS, where the project planning the
+	// Terraform workspace also is), never an app's resource.
 	tests := []struct {
 		function, name string
 		want           string
@@ -352,6 +353,8 @@ func TestExamplePolicyRoutes(t *testing.T) {
 			`"detail-type":["ECS Deployment State Change"],"source":["aws.ecs"]}`},
 		{FunctionDrift, "", `{"account":["111111111111","222222222222","333333333333","444444444444"],` +
 			`"detail-type":["CloudFormation Drift Detection Status Change"],"source":["aws.cloudformation"]}`},
+		{FunctionDrift, "terraform-builds", `{"account":["444444444444"],"detail":{"build-status":["SUCCEEDED","FAILED","STOPPED"]},` +
+			`"detail-type":["CodeBuild Build State Change"],"source":["aws.codebuild"]}`},
 		{FunctionRespond, "", `{"account":["111111111111","222222222222","333333333333","444444444444"],` +
 			`"detail-type":["CloudWatch Alarm State Change"],"source":["aws.cloudwatch"]}`},
 	}

@@ -157,8 +157,10 @@ func TestRouterSendsEachSampleWhereItWent(t *testing.T) {
 		{sample: "cloudwatch-alarm-state-change.json", want: []string{"respond/"}},
 		{sample: "cloudwatch-custom-widget.json"},
 		{sample: "codebuild-build-failed.json", want: []string{"gate/"}},
+		{sample: "codebuild-build-storefront.json", want: []string{"gate/"}},
 		{sample: "codebuild-build-succeeded.json", want: []string{"gate/"}},
 		{sample: "codebuild-build-vulnerable.json", want: []string{"gate/"}},
+		{sample: "codebuild-terraform-drift.json", want: []string{"drift/terraform-builds"}},
 		{sample: "codecommit-push-2.json", want: []string{"push/"}},
 		{sample: "codecommit-push.json", want: []string{"push/"}},
 		{sample: "codepipeline-execution-succeeded.json", want: []string{"promote/pipeline-finished"}},
@@ -169,7 +171,10 @@ func TestRouterSendsEachSampleWhereItWent(t *testing.T) {
 		{sample: "ecr-image-scan.json"},
 		{sample: "ecs-deployment-completed.json", want: []string{"promote/ecs-finished"}},
 		{sample: "gate-decided.json", want: []string{"promote/gate-passed"}, anyAccount: true},
+		{sample: "github-ping.json"},
+		{sample: "github-push.json"},
 		{sample: "highway-rollback-requested.json", want: []string{"promote/rollback-requested"}, anyAccount: true},
+		{sample: "secretsmanager-github-webhook.json"},
 		{sample: "sqs-drift-detections.json"},
 	}
 	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))

@@ -246,7 +246,7 @@ func TestCheckRedeliveredReturnsTheStoredReport(t *testing.T) {
 		t.Errorf("redelivered Check = %s %s changed %v, want the first %s %s changed true",
 			again.Status, again.Digest, again.Changed, first.Status, first.Digest)
 	}
-	if n := len(srv.Calls("GetParameter")); n != 1 {
+	if n := len(srv.Invocations("GetParameter")); n != 1 {
 		t.Errorf("GetParameter calls = %d, want 1", n)
 	}
 	later, err := runtimecheck.Check(ctx, "checkout", ssmEnv, l, clients(srv), now.Add(time.Minute))

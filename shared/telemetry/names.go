@@ -37,6 +37,9 @@ const (
 	// MetricDriftedStacks is 1 for a drift report with unsuppressed drift,
 	// else 0.
 	MetricDriftedStacks = "DriftedStacks"
+	// MetricDriftedWorkspaces is 1 for a Terraform workspace's drift report
+	// with unsuppressed drift, else 0.
+	MetricDriftedWorkspaces = "DriftedWorkspaces"
 	// MetricDriftedResources counts a report's unsuppressed drifted
 	// resources, with a Severity dimension.
 	MetricDriftedResources = "DriftedResources"

@@ -5,66 +5,26 @@ package linksecret
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/highwayhq/highway/shared/approval"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/highwayhq/highway/shared/approval"
+	"github.com/highwayhq/highway/shared/keyring"
 )
 
 // API is the part of the Secrets Manager client Load uses.
-type API interface {
-	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-var _ API = (*secretsmanager.Client)(nil)
+type API = keyring.API
 
 // Load reads the link-signing secrets, current first, for approval.NewSigner. The
 // secret is either a JSON object {"current": "...", "previous": "..."}
 // ("previous" optional: set it while rotating, so links already mailed keep
-// working) or the secret itself as a plain string or binary. A function's main
-// calls it once at start.
+// working) or the secret itself as a plain string or binary (keyring.Load). A
+// function's main calls it once at start.
 func Load(ctx context.Context, api API, secretID string) ([][]byte, error) {
-	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	keys, err := keyring.Load(ctx, api, secretID)
 	if err != nil {
-		return nil, fmt.Errorf("read approval secret %s: %w", secretID, err)
+		return nil, fmt.Errorf("approval link key: %w", err)
 	}
-	if out.SecretString == nil {
-		if len(out.SecretBinary) == 0 {
-			return nil, fmt.Errorf("approval secret %s is empty", secretID)
-		}
-		return [][]byte{out.SecretBinary}, nil
-	}
-	s := *out.SecretString
-	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		if s == "" {
-			return nil, fmt.Errorf("approval secret %s is empty", secretID)
-		}
-		return [][]byte{[]byte(s)}, nil
-	}
-	var keys struct {
-		Current  string `json:"current"`
-		Previous string `json:"previous"`
-	}
-	if err := json.Unmarshal([]byte(s), &keys); err != nil {
-		// The error would quote the secret: say only where it is.
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return nil, fmt.Errorf("approval secret %s: invalid JSON at byte %d", secretID, syn.Offset)
-		}
-		return nil, fmt.Errorf("approval secret %s: want {\"current\": string, \"previous\": string}", secretID)
-	}
-	if keys.Current == "" {
-		return nil, fmt.Errorf("approval secret %s has no \"current\"", secretID)
-	}
-	secrets := [][]byte{[]byte(keys.Current)}
-	if keys.Previous != "" {
-		secrets = append(secrets, []byte(keys.Previous))
-	}
-	return secrets, nil
+	return keys, nil
 }
 
 // LoadSigner loads the link secret and returns the signer of approval links:

@@ -2,14 +2,14 @@ package linksecret_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"reflect"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/highwayhq/highway/shared/approval"
 	"github.com/highwayhq/highway/shared/approval/linksecret"
 	"github.com/highwayhq/highway/shared/awsfake"
 )
@@ -19,58 +19,26 @@ const (
 	oldSecret = "U2e9Wq4Zr7Ty1Io5Pa8Sd3Fg6Hj0Kl2M-previous"
 )
 
-const secretARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway/approval-links-AbCdEf"
-
-// secretValue is a GetSecretValue answer as Secrets Manager sends it.
-func secretValue(t *testing.T, fields map[string]any) awsfake.Response {
-	t.Helper()
-	fields["ARN"], fields["Name"], fields["VersionId"] = secretARN, "highway/approval-links", "v-1"
-	b, err := json.Marshal(fields)
+// The secret's forms are keyring's (shared/keyring tests them); linksecret
+// makes a signer of them, whose previous key still verifies.
+func TestLoadSignerVerifiesWithThePreviousKey(t *testing.T) {
+	srv := awsfake.New(t)
+	srv.On("GetSecretValue", awsfake.JSON(200, `{"Name":"highway/approval-links","SecretString":"{\"current\":\"`+secret+`\",\"previous\":\"`+oldSecret+`\"}"}`))
+	signer, err := linksecret.LoadSigner(context.Background(), secretsmanager.NewFromConfig(srv.Config()), "highway/approval-links")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return awsfake.JSON(200, string(b))
-}
-
-func TestLoad(t *testing.T) {
-	tests := []struct {
-		name    string
-		give    map[string]any
-		want    []string
-		wantErr bool
-	}{
-		{name: "rotating", give: map[string]any{"SecretString": `{"current": "` + secret + `", "previous": "` + oldSecret + `"}`}, want: []string{secret, oldSecret}},
-		{name: "current only", give: map[string]any{"SecretString": `{"current": "` + secret + `"}`}, want: []string{secret}},
-		{name: "plain string", give: map[string]any{"SecretString": secret}, want: []string{secret}},
-		{name: "binary", give: map[string]any{"SecretBinary": base64.StdEncoding.EncodeToString([]byte(secret))}, want: []string{secret}},
-		{name: "JSON without current", give: map[string]any{"SecretString": `{"previous": "` + oldSecret + `"}`}, wantErr: true},
-		{name: "broken JSON", give: map[string]any{"SecretString": `{"current": "` + secret}, wantErr: true},
-		{name: "JSON of the wrong shape", give: map[string]any{"SecretString": `{"current": ["` + secret + `"]}`}, wantErr: true},
-		{name: "empty", give: map[string]any{"SecretString": ""}, wantErr: true},
+	old, err := approval.NewSigner([]byte(oldSecret))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := awsfake.New(t)
-			srv.On("GetSecretValue", secretValue(t, tt.give))
-			got, err := linksecret.Load(context.Background(), secretsmanager.NewFromConfig(srv.Config()), "highway/approval-links")
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Load() error = %v, want error %v", err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), secret[:12]) {
-				t.Errorf("Load() error quotes the secret: %v", err)
-			}
-			var gotStr []string
-			for _, b := range got {
-				gotStr = append(gotStr, string(b))
-			}
-			if !reflect.DeepEqual(gotStr, tt.want) {
-				t.Errorf("Load() = %q, want %q", gotStr, tt.want)
-			}
-			var in struct{ SecretId string }
-			if err := srv.Calls("GetSecretValue")[0].DecodeJSON(&in); err != nil || in.SecretId != "highway/approval-links" {
-				t.Errorf("GetSecretValue(SecretId %q), want highway/approval-links", in.SecretId)
-			}
-		})
+	expires := time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)
+	link, err := url.Parse(old.Link("https://approvals.example/", "apr-1", "ana@example.com", approval.ActionApprove, expires))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signer.Verify(link.Query(), expires.Add(-time.Hour)); err != nil {
+		t.Errorf("Verify(link signed with the previous key) = %v, want it accepted", err)
 	}
 }
 
@@ -78,7 +46,7 @@ func TestLoadReportsAPIErrors(t *testing.T) {
 	srv := awsfake.New(t)
 	srv.On("GetSecretValue", awsfake.APIError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret."))
 	_, err := linksecret.Load(context.Background(), secretsmanager.NewFromConfig(srv.Config()), "highway/approval-links")
-	if err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
-		t.Errorf("Load(missing) error = %v, want ResourceNotFoundException", err)
+	if err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") || !strings.Contains(err.Error(), "approval link key") {
+		t.Errorf("Load(missing) error = %v, want ResourceNotFoundException, said of the approval link key", err)
 	}
 }

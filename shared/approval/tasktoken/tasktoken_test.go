@@ -27,11 +27,11 @@ func TestSenderSendsWhatItIsGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ok struct{ TaskToken, Output string }
-	if err := srv.Calls("SendTaskSuccess")[0].DecodeJSON(&ok); err != nil || ok.TaskToken != token || ok.Output != `{"approvedBy":["ana@example.com"]}` {
+	if err := srv.Invocations("SendTaskSuccess")[0].DecodeJSON(&ok); err != nil || ok.TaskToken != token || ok.Output != `{"approvedBy":["ana@example.com"]}` {
 		t.Errorf("SendTaskSuccess = %+v, %v; want the token and output", ok, err)
 	}
 	var failed struct{ TaskToken, Error, Cause string }
-	if err := srv.Calls("SendTaskFailure")[0].DecodeJSON(&failed); err != nil ||
+	if err := srv.Invocations("SendTaskFailure")[0].DecodeJSON(&failed); err != nil ||
 		failed != (struct{ TaskToken, Error, Cause string }{token, "Rejected", "error budget spent"}) {
 		t.Errorf("SendTaskFailure = %+v, %v; want the token, Rejected and the cause", failed, err)
 	}
@@ -90,7 +90,7 @@ func TestExecutionsReadTheStatusOfThePromotionsExecution(t *testing.T) {
 				t.Errorf("Status(prm-1) = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
 			}
 			var in struct{ ExecutionArn string }
-			if err := srv.Calls("DescribeExecution")[0].DecodeJSON(&in); err != nil ||
+			if err := srv.Invocations("DescribeExecution")[0].DecodeJSON(&in); err != nil ||
 				in.ExecutionArn != "arn:aws:states:eu-west-1:111111111111:execution:highway-promotion:prm-1" {
 				t.Errorf("DescribeExecution(%q, %v), want the execution named by the promotion", in.ExecutionArn, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/ledger"
 )
 
@@ -28,7 +29,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 func Run(t *testing.T, newLedger NewLedger) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, l ledger.Ledger, c *clock)
+		run  func(t *testing.T, l ledger.Ledger, c *clocktest.Clock)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"PutExists", testPutExists},
@@ -53,30 +54,10 @@ func Run(t *testing.T, newLedger NewLedger) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{now: t0}
+			c := clocktest.New(t0)
 			tt.run(t, newLedger(t, c.Now), c)
 		})
 	}
-}
-
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 const (
@@ -182,7 +163,7 @@ func find(recs []ledger.Record, kind ledger.Kind, id string) ledger.Record {
 	return nil
 }
 
-func testRoundTrip(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRoundTrip(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	wantKinds := []ledger.Kind{
 		ledger.KindCommit, ledger.KindBuild, ledger.KindGateDecision, ledger.KindArtifact,
@@ -216,7 +197,7 @@ func testRoundTrip(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testPutExists(t *testing.T, l ledger.Ledger, _ *clock) {
+func testPutExists(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	first := &ledger.Build{Header: ledger.Header{ID: "b-1", Commit: sha1, At: at(0)}, Project: "shop", Status: "IN_PROGRESS"}
 	again := &ledger.Build{Header: ledger.Header{ID: "b-1", Commit: sha1, At: at(0)}, Project: "shop", Status: "FAILED"}
 	put(t, l, first)
@@ -229,7 +210,7 @@ func testPutExists(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testPutInvalid(t *testing.T, l ledger.Ledger, _ *clock) {
+func testPutInvalid(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	tests := []struct {
 		name string
 		give ledger.Record
@@ -248,7 +229,7 @@ func testPutInvalid(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testByCommit(t *testing.T, l ledger.Ledger, _ *clock) {
+func testByCommit(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	// Written out of time order, interleaved with another commit and unfiled records.
 	put(t, l,
@@ -280,7 +261,7 @@ func testByCommit(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testByDigest(t *testing.T, l ledger.Ledger, _ *clock) {
+func testByDigest(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	put(t, l,
 		&ledger.Deployment{Header: ledger.Header{ID: "d-2", App: "shop", Env: "prod", Commit: sha1, Digest: digest, At: at(time.Hour)}},
@@ -307,7 +288,7 @@ func testByDigest(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testDeployments(t *testing.T, l ledger.Ledger, _ *clock) {
+func testDeployments(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	dep := func(id, app, env string, d time.Duration) *ledger.Deployment {
 		return &ledger.Deployment{
 			Header: ledger.Header{ID: id, App: app, Env: env, Commit: sha1, At: t0.Add(d)},
@@ -350,7 +331,7 @@ func testDeployments(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testIncidents(t *testing.T, l ledger.Ledger, _ *clock) {
+func testIncidents(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	inc := func(id, env string, d time.Duration) *ledger.Incident {
 		return &ledger.Incident{Header: ledger.Header{ID: id, App: "shop", Env: env, At: t0.Add(d)}, Alarm: "shop-5xx"}
 	}
@@ -382,7 +363,7 @@ func testIncidents(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testOpenIncidents(t *testing.T, l ledger.Ledger, _ *clock) {
+func testOpenIncidents(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	shop := &ledger.Incident{Header: ledger.Header{ID: "i-shop", App: "shop", Env: "prod", At: at(time.Hour)}, Alarm: "shop-5xx"}
 	cart := &ledger.Incident{Header: ledger.Header{ID: "i-cart", App: "cart", Env: "dev", At: at(0)}, Alarm: "cart-latency"}
@@ -420,7 +401,7 @@ func testOpenIncidents(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testRecordOnce(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRecordOnce(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	const key = "alarm:arn:aws:cloudwatch:eu-west-1:111122223333:alarm:shop-5xx:ALARM:2026-03-02T09:00:00Z"
 	first := &ledger.Incident{Header: ledger.Header{ID: "i-1", App: "shop", Env: "prod", At: at(0)}, Alarm: "shop-5xx"}
@@ -447,7 +428,7 @@ func testRecordOnce(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testRecordOnceOtherKind(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRecordOnceOtherKind(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	inc := &ledger.Incident{Header: ledger.Header{ID: "i-1", App: "shop", Env: "prod", At: at(0)}}
 	if _, _, err := ledger.RecordOnce(ctx, l, "k", time.Hour, inc); err != nil {
@@ -459,7 +440,7 @@ func testRecordOnceOtherKind(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testRecordOnceConcurrent(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRecordOnceConcurrent(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	const n = 20
 	var (
@@ -505,7 +486,7 @@ func testRecordOnceConcurrent(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testRecordOnceExpiry(t *testing.T, l ledger.Ledger, c *clock) {
+func testRecordOnceExpiry(t *testing.T, l ledger.Ledger, c *clocktest.Clock) {
 	ctx := context.Background()
 	rem := func(id string) *ledger.Remediation {
 		return &ledger.Remediation{Header: ledger.Header{ID: id, App: "shop", Env: "prod", Digest: digest, At: c.Now()}, Action: "notify"}
@@ -559,7 +540,7 @@ func testRecordOnceExpiry(t *testing.T, l ledger.Ledger, c *clock) {
 	}
 }
 
-func testUpdate(t *testing.T, l ledger.Ledger, _ *clock) {
+func testUpdate(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	d := &ledger.Deployment{Header: ledger.Header{ID: "d-1", App: "shop", Env: "prod", Commit: sha1, At: at(0)}, Status: ledger.DeploymentSuccess}
 	put(t, l, d)
@@ -589,7 +570,7 @@ func testUpdate(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testUpdateConcurrent(t *testing.T, l ledger.Ledger, _ *clock) {
+func testUpdateConcurrent(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	inc := &ledger.Incident{Header: ledger.Header{ID: "i-1", App: "shop", Env: "prod", At: at(0)}, Alarm: "shop-5xx"}
 	put(t, l, inc)
@@ -630,7 +611,7 @@ func testUpdateConcurrent(t *testing.T, l ledger.Ledger, _ *clock) {
 // testLatest reads the newest record of a kind and id filed without a commit: a
 // baseline round-trips, an update keeps one record, a newer one wins, and a
 // missing or commit-filed one is not found.
-func testLatest(t *testing.T, l ledger.Ledger, _ *clock) {
+func testLatest(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	base := &ledger.Baseline{
 		Header: ledger.Header{ID: "shop/main", App: "shop", At: at(0)},
@@ -693,7 +674,7 @@ func testLatest(t *testing.T, l ledger.Ledger, _ *clock) {
 
 // testRecordOnceSeesUpdates: a redelivery gets the record as it stands now, so a
 // handler sees which of its effects a first delivery already recorded.
-func testRecordOnceSeesUpdates(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRecordOnceSeesUpdates(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	first := &ledger.GateDecision{Header: ledger.Header{ID: "shop-build:9", App: "shop", Commit: sha1, At: at(0)}, Verdict: ledger.VerdictFail}
 	stored, created, err := ledger.RecordOnce(ctx, l, "gate:build:shop-build:9", 0, first)
@@ -715,7 +696,7 @@ func testRecordOnceSeesUpdates(t *testing.T, l ledger.Ledger, _ *clock) {
 }
 
 // testPromotions reads an app+env's promotions by start time, half-open.
-func testPromotions(t *testing.T, l ledger.Ledger, _ *clock) {
+func testPromotions(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	for i, env := range []string{"prod", "prod", "staging", "prod"} {
 		put(t, l, &ledger.Promotion{Header: ledger.Header{ID: fmt.Sprintf("p-%d", i), App: "shop", Env: env, Commit: sha1, Digest: digest,
@@ -735,7 +716,7 @@ func testPromotions(t *testing.T, l ledger.Ledger, _ *clock) {
 
 // testApprovalRequestAndLock: the records promotion keeps outside a commit's
 // timeline round-trip and are read back by Latest.
-func testApprovalRequestAndLock(t *testing.T, l ledger.Ledger, _ *clock) {
+func testApprovalRequestAndLock(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	req := &ledger.ApprovalRequest{
 		Header:      ledger.Header{ID: "apr-7f3c", App: "shop", Env: "prod", Digest: digest, At: at(0)},
@@ -759,7 +740,7 @@ func testApprovalRequestAndLock(t *testing.T, l ledger.Ledger, _ *clock) {
 
 // testCurrentDriftReports: only reports marked Current are listed, and
 // replacing one (Current false) takes it off the list.
-func testCurrentDriftReports(t *testing.T, l ledger.Ledger, _ *clock) {
+func testCurrentDriftReports(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	old := &ledger.DriftReport{Header: ledger.Header{ID: "444444444444/eu-west-1/shop-network", At: at(0)}, Stack: "shop-network", Status: "DRIFTED", Current: true}
 	other := &ledger.DriftReport{Header: ledger.Header{ID: "shop/prod", App: "shop", Env: "prod", At: at(time.Minute)}, Status: "IN_SYNC", Current: true}
@@ -782,7 +763,7 @@ func testCurrentDriftReports(t *testing.T, l ledger.Ledger, _ *clock) {
 	}
 }
 
-func testRemediations(t *testing.T, l ledger.Ledger, _ *clock) {
+func testRemediations(t *testing.T, l ledger.Ledger, _ *clocktest.Clock) {
 	ctx := context.Background()
 	for _, r := range []*ledger.Remediation{
 		{Header: ledger.Header{ID: "r-early", App: "shop", Env: "prod", At: at(-time.Hour)}, IncidentID: "i-1", Action: "rollback"},

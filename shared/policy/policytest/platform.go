@@ -41,7 +41,7 @@ func AppName(i int) string { return fmt.Sprintf("app-%03d", i) }
 // its own repository, projects, pipelines, image repositories, artifact
 // buckets, parameters, services and functions (every name of the first app is
 // renamed after the copy), its own runbooks (the first app's, renamed), and
-// drift selecting every copy's stacks. The first pl.Central apps are delivered
+// drift selecting every copy's stacks (and no Terraform workspace). The first pl.Central apps are delivered
 // from CentralAccount and deployed to the three shared accounts; the others
 // are spread over pl.Teams team accounts, where each is delivered and deployed.
 // The result is parsed again, so it is as valid as a policy file.
@@ -93,6 +93,7 @@ func Build(base *policy.Policy, pl Platform) (*policy.Policy, error) {
 	if base.Drift != nil {
 		d := *base.Drift
 		d.Stacks.Prefixes = []string{"app-"}
+		d.Terraform = nil // its accounts are the base's, which the platform has not
 		out.Drift = &d
 	}
 	data, err := out.Encode()
