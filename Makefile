@@ -53,6 +53,14 @@ test:
 		go test -json -count=1 -tags highway_noxray ./shared/telemetry/; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
 	echo "make test: $$(( $$(date +%s) - start )) s"
 
+## test-long: make test with the long simulations at full size (HIGHWAY_LONG=1):
+## 40 days of hourly DORA tallies, 1,000 stacks swept for drift, 1,000 alarm
+## transitions; make test runs each short, asserting the same properties
+.PHONY: test-long
+test-long:
+	@echo "make test-long: make test with the long simulations at full size (HIGHWAY_LONG=1), a few minutes more"
+	@HIGHWAY_LONG=1 $(MAKE) --no-print-directory test
+
 ## fuzz: run every fuzz target for FUZZTIME each (make test runs their seed corpora only)
 FUZZTIME ?= 60s
 fuzz:
