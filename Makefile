@@ -46,7 +46,7 @@ demo:
 CALLS := $(CURDIR)/build/calls
 test:
 	@echo "make test: every package's tests (and telemetry's without X-Ray) against DynamoDB Local, the Lambda RIE and Chromium," \
-		"about 90 s with warm caches on 2 cores, minutes more the first time while Go compiles; a line per package as it finishes"
+		"about 3 to 4 minutes with warm caches on 2 cores (more under load, and the first time while Go compiles); a line per package as it finishes"
 	@start=$$(date +%s); rm -rf $(CALLS); mkdir -p $(CALLS); \
 	scripts/services.sh run -- bash -c '{ HIGHWAY_CALLS=$(CALLS) go test -json -count=1 -timeout 20m -skip "^TestEveryAWSCallIsAllowed$$" ./... && \
 		HIGHWAY_CALLS=$(CALLS) go test -json -count=1 -run "^TestEveryAWSCallIsAllowed$$" ./infra/stacks/ && \
