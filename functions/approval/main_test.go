@@ -75,6 +75,7 @@ func sampleEvent(tb testing.TB) []byte {
 // signed approve link: the workflow's task succeeds once; the same link again
 // is refused.
 func TestBootstrapUnderEmulator(t *testing.T) {
+	t.Parallel() // each test runs on a site of its own
 	d := deploy(t)
 	payload := sampleEvent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -109,6 +110,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 // was lost: SendTaskSuccess finds the task gone, the execution of the
 // promotion is running, and the approval stands.
 func TestBootstrapAfterALostAnswer(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	d.AWS.On("SendTaskSuccess", awsfake.APIError(400, "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"))
 	d.AWS.On("DescribeExecution", awsfake.JSON(200, `{"status":"RUNNING"}`))

@@ -38,6 +38,7 @@ func read(tb testing.TB, name string) []byte {
 // asks promotion for the rollback on the bus and notifies; the same event
 // again does nothing; the alarm's OK resolves the incident.
 func TestBootstrapUnderEmulator(t *testing.T) {
+	t.Parallel() // each test runs on a site of its own
 	d := deploy(t)
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -104,6 +105,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 // redelivery) sends the notice and the notification, and asks no second
 // rollback; a third does nothing.
 func TestBootstrapResumesAfterATransientError(t *testing.T) {
+	t.Parallel()
 	d := localaws.Deploy(t, "respond")
 	var (
 		mu                  sync.Mutex

@@ -263,6 +263,7 @@ func TestElementCountLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each parses its own reader
 			err := tt.parse(tt.give)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("parse error = %v, want one containing %q", err, tt.want)
