@@ -45,17 +45,13 @@ demo:
 ## policies (TestEveryAWSCallIsAllowed). Each run records into a folder of its
 ## own there, removed when it ends, so that runs side by side keep apart
 CALLS := $(CURDIR)/build/calls
-# Every run links some fifty test binaries afresh; without DWARF (-ldflags=-w;
-# panics and stack traces keep their function names and lines) that is about a
-# fifth less work.
-TESTFLAGS := -count=1 -ldflags=-w
 test:
 	@echo "make test: every package's tests (and telemetry's without X-Ray) against DynamoDB Local, the Lambda RIE and Chromium," \
 		"about 3 to 4 minutes with warm caches on 2 cores (more under load, and the first time while Go compiles); a line per package as it finishes"
 	@start=$$(date +%s); calls=$(CALLS)/run-$$$$; rm -rf $$calls; mkdir -p $$calls; trap 'rm -rf '$$calls EXIT; \
-	HIGHWAY_CALLS=$$calls scripts/services.sh run -- bash -c '{ go test -json $(TESTFLAGS) -timeout 20m -skip "^TestEveryAWSCallIsAllowed$$" ./... && \
-		go test -json $(TESTFLAGS) -run "^TestEveryAWSCallIsAllowed$$" ./infra/stacks/ && \
-		go test -json $(TESTFLAGS) -tags highway_noxray ./shared/telemetry/; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
+	HIGHWAY_CALLS=$$calls scripts/services.sh run -- bash -c '{ go test -json -count=1 -timeout 20m -skip "^TestEveryAWSCallIsAllowed$$" ./... && \
+		go test -json -count=1 -run "^TestEveryAWSCallIsAllowed$$" ./infra/stacks/ && \
+		go test -json -count=1 -tags highway_noxray ./shared/telemetry/; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
 	echo "make test: $$(( $$(date +%s) - start )) s"
 
 ## test-long: make test with the long simulations at full size (HIGHWAY_LONG=1):
