@@ -6,6 +6,7 @@
 #
 #   scripts/build.sh [FUNCTION...]   build/FUNCTION/bootstrap for each (default: all)
 #   scripts/build.sh scripts/hello   any main package by path: build/hello/bootstrap
+#   scripts/build.sh -n              print the build flags, one per line, and build nothing
 #
 # GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
 # under the local Runtime Interface Emulator set it to the host's architecture.
@@ -25,6 +26,11 @@ off) tags="$tags,highway_noxray" ;;
 esac
 ldflags="-s -w"
 [ -z "${KEEP_SYMBOLS:-}" ] || ldflags=""
+flags=(-tags "$tags" -trimpath -ldflags "$ldflags")
+if [ "${1:-}" = -n ]; then
+	printf '%s\n' "${flags[@]}"
+	exit 0
+fi
 if [ $# -eq 0 ]; then
 	for dir in functions/*/; do
 		set -- "$@" "$(basename "$dir")"
@@ -37,6 +43,6 @@ for arg in "$@"; do
 	esac
 	[ -f "$src/main.go" ] || { echo "build: no main package in $src" >&2; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=${GOARCH:-arm64} \
-		go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out/$fn/bootstrap" "./$src"
+		go build "${flags[@]}" -o "$out/$fn/bootstrap" "./$src"
 	echo "build: $out/$fn/bootstrap ($(stat -c %s "$out/$fn/bootstrap") bytes, ${GOARCH:-arm64})"
 done

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/policy/policytest"
@@ -67,9 +68,14 @@ func (f figure) String() string {
 	return fmt.Sprintf("%s: %d of %d %s (headroom %d%%)", f.where, f.used, f.limit, f.what, 100*(f.limit-f.used)/f.limit)
 }
 
-func TestPlatformStaysWithinAWSQuotas(t *testing.T) {
-	// GIVEN a policy file of 100 apps, 60 delivered from one account and 40
-	// over 20 others, as a platform team would write it
+// platformApp synthesizes, once for the package's tests, the platform of
+// 100 apps from a policy file as a platform team would write it, cdk-nag
+// included, and says how long the synthesis took.
+func platformApp(t *testing.T) (*Highway, cxapi.CloudAssembly, time.Duration) {
+	t.Helper()
+	if platformOnce.h != nil {
+		return platformOnce.h, platformOnce.assembly, platformOnce.took
+	}
 	p, err := policytest.Build(examplePolicy(t), platform)
 	if err != nil {
 		t.Fatal(err)
@@ -78,20 +84,39 @@ func TestPlatformStaysWithinAWSQuotas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "highway.yaml")
+	file := filepath.Join(sharedDir, "platform.yaml")
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if p, err = policy.Load(file); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
+	dir, err := os.MkdirTemp(sharedDir, "platform-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := synthIn(t, p, filepath.Join(dir, "out"), buildDirIn(t, filepath.Join(dir, "build")))
+	assembly := awscdk.Stage_Of(h.Hub.Stack).Synth(nil)
+	platformOnce.h, platformOnce.assembly, platformOnce.took = h, assembly, time.Since(start)
+	return h, assembly, platformOnce.took
+}
 
+// platformOnce is the platform platformApp synthesized.
+var platformOnce struct {
+	h        *Highway
+	assembly cxapi.CloudAssembly
+	took     time.Duration
+}
+
+func TestPlatformStaysWithinAWSQuotas(t *testing.T) {
+	// GIVEN a policy file of 100 apps, 60 delivered from one account and 40
+	// over 20 others, as a platform team would write it
 	// WHEN it is synthesized, cdk-nag included, and the cloud assembly read
 	// as the CDK CLI hands it to CloudFormation
-	start := time.Now()
-	h := synthFresh(t, p)
-	assembly := awscdk.Stage_Of(h.Hub.Stack).Synth(nil)
-	t.Logf("figure: synthesized %d apps (%d stacks) in %v", len(p.Apps), len(stacksOf(h)), time.Since(start).Round(100*time.Millisecond))
+	h, assembly, took := platformApp(t)
+	p := h.Hub.Policy
+	t.Logf("figure: synthesized %d apps (%d stacks) in %v", len(p.Apps), len(stacksOf(h)), took.Round(100*time.Millisecond))
 	dir := *assembly.Directory()
 
 	// THEN no quota is passed, and cdk-nag has no unsuppressed error

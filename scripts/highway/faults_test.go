@@ -19,6 +19,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
+	"github.com/highwayhq/highway/shared/longtest"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
@@ -185,14 +186,18 @@ func endState(t *testing.T, l ledger.Ledger, p *policy.Policy, rt *local) []stri
 // the SDK does not retry, so the code meets each one), every event delivered
 // three times in a shuffled order, and a failed invocation retried as Lambda
 // and EventBridge do. The ledger must end the same, and every effect happen
-// as many times: none twice, none lost.
+// as many times: none twice, none lost. make test plays one seed of faults;
+// make test-long twelve.
 func TestScenarioUnderFaults(t *testing.T) {
 	telemetrytest.DiscardLogs(t)
 	clean := runScenario(t, newFaults(nil))
 	if len(clean.effects) == 0 || len(clean.state) == 0 {
 		t.Fatalf("the clean run did nothing: %d effects, %d records", len(clean.effects), len(clean.state))
 	}
-	seeds := []uint64{1, 2, 3}
+	var seeds []uint64
+	for seed := range longtest.Size(t, "seeds of faults", uint64(1), uint64(12)) {
+		seeds = append(seeds, seed+1)
+	}
 	if testing.Short() {
 		seeds = seeds[:1]
 	}

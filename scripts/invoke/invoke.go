@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -37,21 +35,18 @@ const every = 20 * time.Second
 // build compiles functions/fn with scripts/build.sh, the flags it ships
 // with, for this machine's architecture, into dir, and returns the
 // bootstrap's path. It says what it does, and while it compiles, that it
-// still does.
-func build(ctx context.Context, root, fn, dir string, log io.Writer) (string, error) {
+// still does. The binary is kept in build/cache/functions and linked again
+// only when something that goes into it changed.
+func build(root, fn, dir string, log io.Writer) (string, error) {
 	fmt.Fprintf(log, "invoke: building functions/%s for linux/%s as it ships (the first build compiles the AWS SDK, a minute or two; later ones take seconds)\n", fn, runtime.GOARCH)
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "build.sh"), fn)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "OUT="+dir, "GOARCH="+runtime.GOARCH)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	stop := heartbeat(log, "building functions/"+fn)
-	err := cmd.Run()
+	bin, err := localaws.BuildShipped(root, "functions/"+fn)
 	stop()
 	if err != nil {
-		return "", fmt.Errorf("build functions/%s: %w\n%s", fn, err, out.String())
+		return "", fmt.Errorf("build functions/%s: %w", fn, err)
 	}
-	return filepath.Join(dir, fn, "bootstrap"), nil
+	bootstrap := filepath.Join(dir, fn, "bootstrap")
+	return bootstrap, localaws.Place(bin, bootstrap)
 }
 
 // heartbeat says, every 20 seconds until stop is called, that the step

@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, dynamoDB, rie string, stdout, stder
 	if *out == "" {
 		*out = filepath.Join(root, "build", "invoke")
 	}
-	bootstrap, err := build(ctx, root, fn, *out, stderr)
+	bootstrap, err := build(root, fn, *out, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "invoke:", err)
 		return exitFailed

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/localaws/linkcache"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -144,13 +146,29 @@ func (s *Site) Install(name, bootstrap string, env ...string) *Deployment {
 // Build compiles the main package src (a path from the module root, such as
 // functions/push or scripts/hello) with scripts/build.sh, the flags it ships
 // with, for this machine's architecture, and returns the bootstrap's path
-// under dir. A test process builds each package once: later calls copy the
-// binary it built.
+// under dir, where it is placed (see BuildShipped and Place).
 func Build(tb testing.TB, dir, src string) string {
 	tb.Helper()
+	bin, err := BuildShipped(moduleRoot(tb), src)
+	if err != nil {
+		tb.Fatalf("build %s: %v", src, err)
+	}
 	bootstrap := filepath.Join(dir, filepath.Base(src), "bootstrap")
+	if err := Place(bin, bootstrap); err != nil {
+		tb.Fatal(err)
+	}
+	return bootstrap
+}
+
+// BuildShipped returns the path of the binary scripts/build.sh links from
+// the main package src (a path from the module root root) for this machine's
+// architecture, kept in build/cache/functions by what went into it (package
+// linkcache) and linked again only when something that goes into it
+// changed. A process asks go once for each package; later calls return the
+// same path. Place puts it where it runs.
+func BuildShipped(root, src string) (string, error) {
 	// What scripts/build.sh reads from the environment makes another binary.
-	key := strings.Join([]string{src, os.Getenv("XRAY"), os.Getenv("TAGS"), os.Getenv("KEEP_SYMBOLS")}, "\x00")
+	key := strings.Join([]string{root, src, os.Getenv("XRAY"), os.Getenv("TAGS"), os.Getenv("KEEP_SYMBOLS")}, "\x00")
 	built.mu.Lock()
 	b := built.binaries[key]
 	if b == nil {
@@ -160,28 +178,63 @@ func Build(tb testing.TB, dir, src string) string {
 	built.mu.Unlock()
 	b.mu.Lock() // one build of a package at a time; others go on
 	defer b.mu.Unlock()
-	if b.bin != nil {
-		if err := os.MkdirAll(filepath.Dir(bootstrap), 0o755); err != nil {
-			tb.Fatal(err)
+	if b.bin == "" {
+		bin, err := buildShipped(root, src)
+		if err != nil {
+			return "", err
 		}
-		if err := os.WriteFile(bootstrap, b.bin, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		return bootstrap
+		b.bin = bin
 	}
-	root := moduleRoot(tb)
-	cmd := exec.Command(filepath.Join(root, "scripts", "build.sh"), src)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "OUT="+dir, "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build %s: %v\n%s", src, err, out)
-	}
-	bin, err := os.ReadFile(bootstrap)
+	return b.bin, nil
+}
+
+// buildShipped is BuildShipped without the process's memory of what it
+// built.
+func buildShipped(root, src string) (string, error) {
+	script := filepath.Join(root, "scripts", "build.sh")
+	printed, err := exec.Command(script, "-n").Output()
 	if err != nil {
-		tb.Fatal(err)
+		return "", fmt.Errorf("%s -n: %v", script, err)
 	}
-	b.bin = bin
-	return bootstrap
+	flags := strings.Split(strings.TrimSuffix(string(printed), "\n"), "\n")
+	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH}
+	bins, err := linkcache.Keys(root, env, flags, false, "./"+src)
+	if err != nil {
+		return "", err
+	}
+	if len(bins) != 1 {
+		return "", fmt.Errorf("%s is not one main package", src)
+	}
+	name := src + "@" + runtime.GOARCH + "@" + strings.Join(flags, " ")
+	path, _, err := linkcache.Get(filepath.Join(root, "build", "cache", "functions"), name, bins[0].Key, func(out string) error {
+		dir := filepath.Join(filepath.Dir(out), "out")
+		cmd := exec.Command(script, src)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "OUT="+dir, "GOARCH="+runtime.GOARCH)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%v\n%s", err, msg)
+		}
+		return os.Rename(filepath.Join(dir, filepath.Base(src), "bootstrap"), out)
+	})
+	return path, err
+}
+
+// Place makes bin's binary appear at path, as a hard link where the file
+// system allows (a binary of tens of megabytes is not copied for each
+// emulator), as a copy elsewhere.
+func Place(bin, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	os.Remove(path) // a binary placed before
+	if os.Link(bin, path) == nil {
+		return nil
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o755)
 }
 
 // built holds the binaries Build built in this process, by package and the
@@ -194,5 +247,5 @@ var built = struct {
 // binary is one package's bootstrap, once built.
 type binary struct {
 	mu  sync.Mutex
-	bin []byte
+	bin string // its path in build/cache/functions
 }

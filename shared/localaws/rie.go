@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,9 +23,10 @@ import (
 // Emulator is one bootstrap running under the Lambda Runtime Interface Emulator,
 // listening on 127.0.0.1.
 type Emulator struct {
-	cmd *exec.Cmd
-	url string
-	log *lockedBuffer
+	cmd   *exec.Cmd
+	url   string
+	log   *lockedBuffer
+	ports []*os.File // the ports' reservations, held while it runs
 	// Started is when the emulator process was started.
 	Started time.Time
 }
@@ -32,15 +35,16 @@ type Emulator struct {
 // the environment, on free loopback ports. It returns once the emulator accepts
 // connections; the function itself starts on the first invocation, as in Lambda.
 func StartEmulator(rie, bootstrap string, env []string) (*Emulator, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	api, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	e := &Emulator{log: &lockedBuffer{}}
+	port, err := e.reservePort()
+	if err != nil {
+		return nil, err
+	}
+	api, err := e.reservePort()
+	if err != nil {
+		e.release()
+		return nil, err
+	}
 	e.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", api),
@@ -51,6 +55,7 @@ func StartEmulator(rie, bootstrap string, env []string) (*Emulator, error) {
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop the bootstrap with it
 	e.Started = time.Now()
 	if err := e.cmd.Start(); err != nil {
+		e.release()
 		return nil, fmt.Errorf("start %s: %w", rie, err)
 	}
 	e.url = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
@@ -113,6 +118,7 @@ func (e *Emulator) WaitLog(want string, wait time.Duration) string {
 
 // Stop ends the emulator and the function process, by process group.
 func (e *Emulator) Stop() {
+	defer e.release()
 	if e.cmd.Process == nil {
 		return
 	}
@@ -133,17 +139,53 @@ func Emulate(tb testing.TB, bootstrap string, env []string) *Emulator {
 	return e
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+// Emulator ports are taken from [portLow, portHigh): below the kernel's
+// ephemeral range (32768 and up by default), where no port-0 listener nor
+// outgoing connection lands, and below services.sh's (20000 and up). The
+// emulator binds its runtime API only at the first invocation, so a port
+// merely found free would be free for others too until then: each port is
+// reserved, across processes, by a lock on a file of its own, held until
+// the emulator stops.
+const (
+	portLow  = 10000
+	portHigh = 20000
+)
+
+// reservePort finds a loopback port nothing listens on and no other emulator
+// holds, and holds it for e.
+func (e *Emulator) reservePort() (int, error) {
+	dir := filepath.Join(os.TempDir(), "highway-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return 0, fmt.Errorf("reserve a port: %w", err)
 	}
-	defer l.Close()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("find a free port: not a TCP address")
+	for range 200 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			return 0, fmt.Errorf("reserve a port: %w", err)
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // another emulator holds it
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			f.Close() // something else listens there
+			continue
+		}
+		l.Close()
+		e.ports = append(e.ports, f)
+		return port, nil
 	}
-	return addr.Port, nil
+	return 0, errors.New("reserve a port: no free port found in 200 tries")
+}
+
+// release gives up e's ports: closing a file drops its lock.
+func (e *Emulator) release() {
+	for _, f := range e.ports {
+		f.Close()
+	}
+	e.ports = nil
 }
 
 type lockedBuffer struct {
