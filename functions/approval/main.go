@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,15 +24,7 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	rt, err := function.Load(ctx)
-	if err == nil {
-		err = run(ctx, rt)
-	}
-	if err != nil {
-		slog.Error("approval: start", "error", err)
-		os.Exit(1)
-	}
+	function.Main("approval", run)
 }
 
 func run(ctx context.Context, rt *function.Runtime) error {

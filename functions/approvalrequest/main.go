@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -22,15 +21,7 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	rt, err := function.Load(ctx)
-	if err == nil {
-		err = run(ctx, rt)
-	}
-	if err != nil {
-		slog.Error("approvalrequest: start", "error", err)
-		os.Exit(1)
-	}
+	function.Main("approvalrequest", run)
 }
 
 func run(ctx context.Context, rt *function.Runtime) error {

@@ -316,7 +316,9 @@ func (rt *local) newDriftHandler(p *policy.Policy, s stackSamples) (*drift.Handl
 		Ledger: rt.ledger, Queue: queueVia{rt.aws, rt.driftQueue}, QueueURL: "local:drift-queue",
 		Bus: rt, Notify: topicVia{rt.aws, topic{rt.out}}, Topic: localTopic, Metrics: rt.metrics,
 		Limits: drift.NewLimits(100, 0, drift.Backoff{}),
-		Now:    func() time.Time { return rt.clock },
+		// One message at a time: the demo prints its calls in the batch's order.
+		Parallel: 1,
+		Now:      func() time.Time { return rt.clock },
 		Builds: func(string, string) drift.BuildClients {
 			return drift.BuildClients{Builds: terraformBuilds{c: rt.aws, out: rt.out, build: s.build}, Artifacts: objectsVia{rt.aws, s.artifacts}}
 		},

@@ -32,11 +32,11 @@ func (h *Handler) Detect(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		mu       sync.Mutex
 		failures []events.SQSBatchItemFailure
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, detectParallel)
+		sem      = make(chan struct{}, h.parallel)
 	)
 	for _, m := range ev.Records {
+		sem <- struct{}{} // taken in the batch's order
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			if err := h.detectMessage(ctx, m); err != nil {
 				slog.WarnContext(ctx, "drift detection not started; the message returns to the queue",

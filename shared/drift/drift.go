@@ -163,6 +163,9 @@ type Config struct {
 	// Limits paces CloudFormation calls; default LimitsFor(Policy.Drift, 1).
 	// Share one across everything a process runs.
 	Limits *Limits
+	// Parallel bounds the messages of one batch Detect handles at once;
+	// default 32. One handles them in the batch's order.
+	Parallel int
 	// Rerun is how long after a stack's detection started Detect refuses to
 	// start another (a redelivered message, an overlapping sweep); default
 	// DefaultRerun.
@@ -201,6 +204,7 @@ type Handler struct {
 	metrics  telemetry.Putter
 	limits   *Limits
 	rerun    time.Duration
+	parallel int // messages of a batch handled at once
 	now      func() time.Time
 	runtime  func(app, account, region string) runtimecheck.Clients
 
@@ -235,7 +239,10 @@ func New(c Config) (*Handler, error) {
 		policy: c.Policy, drift: c.Policy.Drift, runtime: c.Runtime, accounts: Accounts(c.Policy), allowed: map[string]bool{},
 		clients: c.Clients, ledger: c.Ledger, queue: c.Queue, queueURL: c.QueueURL,
 		bus: c.Bus, notify: c.Notify, topic: c.Topic, metrics: c.Metrics,
-		limits: c.Limits, rerun: c.Rerun, now: c.Now, builds: c.Builds, artifacts: c.Artifacts,
+		limits: c.Limits, rerun: c.Rerun, now: c.Now, builds: c.Builds, artifacts: c.Artifacts, parallel: c.Parallel,
+	}
+	if h.parallel <= 0 {
+		h.parallel = detectParallel
 	}
 	if h.artifacts.MemoryMB == 0 {
 		h.artifacts = evidence.LimitsFor(evidence.DefaultMemoryMB)

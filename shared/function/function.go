@@ -96,6 +96,21 @@ func Load(ctx context.Context) (*Runtime, error) {
 	}, nil
 }
 
+// Main loads the function's Runtime and hands it to setup, which builds the
+// handler and calls Start. When either fails, it logs "<name>: start" with the
+// error and ends the process: Lambda reports the failed init.
+func Main(name string, setup func(context.Context, *Runtime) error) {
+	ctx := context.Background()
+	rt, err := Load(ctx)
+	if err == nil {
+		err = setup(ctx, rt)
+	}
+	if err != nil {
+		slog.Error(name+": start", "error", err)
+		os.Exit(1)
+	}
+}
+
 // Start runs handler for every invocation, flushing rt's metrics after each one
 // and when the runtime sends SIGTERM. It does not return.
 func Start[In, Out any](rt *Runtime, handler func(context.Context, In) (Out, error)) {

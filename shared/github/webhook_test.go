@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/clocktest"
 	"github.com/highwayhq/highway/shared/github"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
@@ -79,11 +80,6 @@ func (l *failingPuts) Put(ctx context.Context, r ledger.Record) error {
 	return l.Ledger.Put(ctx, r)
 }
 
-// clock is the settable clock of the secret and the claims.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 // fixture is a webhook over an in-memory ledger, with the current and
 // previous keys.
 type fixture struct {
@@ -91,7 +87,7 @@ type fixture struct {
 	ledger  ledger.Ledger
 	pub     *publisher
 	metrics *telemetrytest.Recorder
-	clock   *clock
+	clock   *clocktest.Clock
 	loads   int
 	keys    [][]byte
 }
@@ -104,15 +100,15 @@ func newFixture(t *testing.T, l ledger.Ledger) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{ledger: l, pub: &publisher{}, metrics: &telemetrytest.Recorder{},
-		clock: &clock{time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)}, keys: [][]byte{key, oldKey}}
+		clock: clocktest.New(time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)), keys: [][]byte{key, oldKey}}
 	secret, err := github.NewSecret(context.Background(), func(context.Context) ([][]byte, error) {
 		f.loads++
 		return f.keys, nil
-	}, f.clock.now)
+	}, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.hook = github.New(github.Config{Policy: p, Secret: secret, Ledger: l, Bus: f.pub, Metrics: f.metrics, Now: f.clock.now})
+	f.hook = github.New(github.Config{Policy: p, Secret: secret, Ledger: l, Bus: f.pub, Metrics: f.metrics, Now: f.clock.Now})
 	return f
 }
 
@@ -255,7 +251,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 
 	// GitHub's Redeliver sends the same body, signature and delivery id, an
 	// hour later.
-	f.clock.t = f.clock.t.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	for i := range 2 {
 		status, a := f.deliver(t, request("push", id, body, key))
 		if status != http.StatusOK || a.Outcome != source.OutcomeDuplicate || a.Commit != exampleCommit {
@@ -347,7 +343,7 @@ func TestRotationReachesARunningFunction(t *testing.T) {
 	body := octokit(t, "push/with-new-branch.payload.json")
 
 	for i := range 3 {
-		f.clock.t = f.clock.t.Add(10 * time.Second)
+		f.clock.Advance(10 * time.Second)
 		if status, _ := f.deliver(t, request("push", fmt.Sprintf("d-%d", i), body, newKey)); status != http.StatusForbidden {
 			t.Errorf("delivery %d, %v after start, signed with the new key = %d, want 403 until the keys may be read again", i+1, 10*time.Second*time.Duration(i+1), status)
 		}
@@ -355,7 +351,7 @@ func TestRotationReachesARunningFunction(t *testing.T) {
 	if f.loads != 1 {
 		t.Errorf("the secret was read %d times within %v, want once (at start)", f.loads, github.ReloadAfter)
 	}
-	f.clock.t = f.clock.t.Add(github.ReloadAfter)
+	f.clock.Advance(github.ReloadAfter)
 	if status, a := f.deliver(t, request("push", "d-after", body, newKey)); status != http.StatusOK || a.Outcome != source.OutcomeRecorded {
 		t.Errorf("delivery signed with the new key after %v = %d %+v, want recorded", github.ReloadAfter, status, a)
 	}
