@@ -66,9 +66,11 @@ func TestOversizedInputsAreRefused(t *testing.T) {
 			name:   "junit",
 			format: "junit",
 			parse:  func(r io.Reader) error { _, err := ParseJUnit(r); return err },
-			head:   `<testsuites><testsuite name="big"><properties>`,
-			body:   `<property name="k" value="v"/>`,
-			tail:   `</properties></testsuite></testsuites>`,
+			// One property's value of 70 MiB: the cap, not the parser's
+			// pace through elements, must end it.
+			head: `<testsuites><testsuite name="big"><properties><property name="k" value="`,
+			body: `vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv`,
+			tail: `"/></properties></testsuite></testsuites>`,
 		},
 		{
 			name:   "sarif",
@@ -82,9 +84,9 @@ func TestOversizedInputsAreRefused(t *testing.T) {
 			name:   "cobertura",
 			format: "coverage",
 			parse:  func(r io.Reader) error { _, err := ParseCoverage(r); return err },
-			head:   `<coverage><sources>`,
-			body:   `<source>/src</source>`,
-			tail:   `</sources></coverage>`,
+			head:   `<coverage><sources><source>`,
+			body:   `/src/src/src/src/src/src/src/src`,
+			tail:   `</source></sources></coverage>`,
 		},
 		{
 			name:   "go cover profile",
