@@ -144,7 +144,8 @@ func Emulate(tb testing.TB, bootstrap string, env []string) *Emulator {
 // outgoing connection lands, and below services.sh's (20000 and up). The
 // emulator binds its runtime API only at the first invocation, so a port
 // merely found free would be free for others too until then: each port is
-// reserved, across processes, by a lock on a file of its own, held until
+// reserved, across processes, by a lock on a file of its own (in the user's
+// highway-ports folder under the temporary folder), held until
 // the emulator stops.
 const (
 	portLow  = 10000
@@ -154,13 +155,15 @@ const (
 // reservePort finds a loopback port nothing listens on and no other emulator
 // holds, and holds it for e.
 func (e *Emulator) reservePort() (int, error) {
-	dir := filepath.Join(os.TempDir(), "highway-ports")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
+	// The user's own folder: no one else's files decide which ports it may
+	// take (another user's emulators still show as listening).
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("highway-ports-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, fmt.Errorf("reserve a port: %w", err)
 	}
 	for range 200 {
 		port := portLow + rand.IntN(portHigh-portLow)
-		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDONLY, 0o600)
 		if err != nil {
 			return 0, fmt.Errorf("reserve a port: %w", err)
 		}
