@@ -2,10 +2,10 @@ package stacks
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 	"text/tabwriter"
-	"time"
 
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/localaws"
@@ -124,20 +123,20 @@ func recordedCalls(t *testing.T) []localaws.Recording {
 }
 
 // waitForOtherPackages returns once every other package of the run has
-// finished, when scripts/testrun (make test) says where it will tell so, in
-// HIGHWAY_OTHERS_DONE; at once otherwise.
+// finished, when scripts/testrun (make test) names in HIGHWAY_OTHERS_DONE the
+// socket that says so by ending the connection; at once otherwise.
 func waitForOtherPackages(t *testing.T) {
 	done := os.Getenv("HIGHWAY_OTHERS_DONE")
 	if done == "" {
 		return
 	}
-	for {
-		if _, err := os.Stat(done); err == nil {
-			return
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond) // waits for other processes; decides nothing
+	c, err := net.Dial("unix", done)
+	if err != nil {
+		t.Fatalf("the runner's socket %s: %v", done, err)
+	}
+	defer c.Close()
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("waiting for the other packages: %v", err)
 	}
 }
 

@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/highwayhq/highway/shared/localaws"
 )
 
 func main() {
@@ -57,7 +59,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, out, benchtime string, count int, strict bool) error {
-	root, err := moduleRoot()
+	root, err := localaws.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func run(ctx context.Context, w io.Writer, out, benchtime string, count int, str
 
 // printModules builds fn and prints its size by module.
 func printModules(ctx context.Context, w io.Writer, out, fn string) error {
-	root, err := moduleRoot()
+	root, err := localaws.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -175,24 +177,6 @@ func goBench(ctx context.Context, root string, raw io.Writer, name string, args 
 		fmt.Fprintln(raw, l)
 	}
 	return results, nil
-}
-
-// moduleRoot is the directory of go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // machine says what the figures were measured on.

@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -82,7 +81,7 @@ func run(ctx context.Context, args []string, dynamoDB, rie string, stdout, stder
 	if err := flags.Parse(args); err != nil {
 		return exitUsage
 	}
-	root, err := moduleRoot()
+	root, err := localaws.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(stderr, "invoke:", err)
 		return exitUsage
@@ -231,24 +230,6 @@ func functions(root string) ([]string, error) {
 		}
 	}
 	return fns, nil
-}
-
-// moduleRoot is the directory of go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run it from Highway's folder")
-		}
-		dir = parent
-	}
 }
 
 // indent indents every line of s by two spaces, and ends it with a newline.

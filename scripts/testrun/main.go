@@ -8,10 +8,11 @@
 // failed or a binary could not be linked, 2 for bad arguments.
 //
 // With -after-others PKG, PKG's tests find in the environment variable
-// HIGHWAY_OTHERS_DONE a file that appears once every other package of the
-// run has finished: a test that checks what the others left (the AWS calls
-// they made, for one) waits for it, and runs in the same process as the rest
-// of its package instead of in a second run.
+// HIGHWAY_OTHERS_DONE a Unix socket that holds every connection open until
+// every other package of the run has finished, then closes them (and any
+// later one at once): a test that checks what the others left (the AWS calls
+// they made, for one) connects and reads to the end, and runs in the same
+// process as the rest of its package instead of in a second run.
 //
 //	go run ./scripts/testrun [-p N] [-run RE] [-skip RE] [-tags T] [-timeout D] [-after-others PKG] [packages]
 package main
@@ -22,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +36,9 @@ import (
 	"github.com/highwayhq/highway/shared/localaws/linkcache"
 )
 
-// EnvOthersDone names, for the -after-others package's tests, the file that
-// appears once every other package of the run has finished.
+// EnvOthersDone names, for the -after-others package's tests, the Unix
+// socket whose connections end once every other package of the run has
+// finished.
 const EnvOthersDone = "HIGHWAY_OTHERS_DONE"
 
 func main() {
@@ -90,10 +93,11 @@ type runner struct {
 	buildFlags []string // for go list and go test -c
 	testFlags  []string // for each test binary
 	test2json  string
+	path       string // PATH for the tests: the toolchain's go first, as go test does
 
 	cpu         bool   // print each package's CPU time
 	afterOthers string // the package told when the others are done
-	othersDone  string // the file that tells it
+	othersDone  string // the socket that tells it
 
 	mu     sync.Mutex // guards what follows
 	out    *bufio.Writer
@@ -110,6 +114,11 @@ func (r *runner) main(patterns []string, p int) error {
 		return fmt.Errorf("go tool -n test2json: %v", err)
 	}
 	r.test2json = strings.TrimSpace(string(tool))
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOROOT: %v", err)
+	}
+	r.path = filepath.Join(strings.TrimSpace(string(goroot)), "bin") + string(os.PathListSeparator) + os.Getenv("PATH")
 	if err := os.MkdirAll(r.cache, 0o755); err != nil {
 		return err
 	}
@@ -137,6 +146,7 @@ func (r *runner) main(patterns []string, p int) error {
 			others++
 		}
 	}
+	var done *barrier
 	if others < len(bins) {
 		dir, err := os.MkdirTemp("", "testrun-")
 		if err != nil {
@@ -144,10 +154,13 @@ func (r *runner) main(patterns []string, p int) error {
 		}
 		defer os.RemoveAll(dir)
 		r.othersDone = filepath.Join(dir, "others-done")
+		done, err = newBarrier(r.othersDone)
+		if err != nil {
+			return err
+		}
+		defer done.close()
 		if others == 0 {
-			if err := os.WriteFile(r.othersDone, nil, 0o644); err != nil {
-				return err
-			}
+			done.open()
 		}
 	}
 	if p == 1 {
@@ -167,10 +180,8 @@ func (r *runner) main(patterns []string, p int) error {
 				tmu.Lock()
 				took[r.runName(b)] = time.Since(start).Seconds()
 				if b.ImportPath != r.afterOthers {
-					if others--; others == 0 && r.othersDone != "" {
-						if err := os.WriteFile(r.othersDone, nil, 0o644); err != nil {
-							fmt.Fprintln(os.Stderr, "testrun:", err)
-						}
+					if others--; others == 0 && done != nil {
+						done.open()
 					}
 				}
 				tmu.Unlock()
@@ -211,8 +222,7 @@ func (r *runner) test(b linkcache.Binary) {
 	cmd := exec.Command(r.test2json, append([]string{"-t", "-p", b.ImportPath, bin}, r.testFlags...)...)
 	cmd.Dir = b.Dir
 	// As go test does: the toolchain's go first on PATH for tests that run it.
-	goroot, _ := exec.Command("go", "env", "GOROOT").Output()
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(strings.TrimSpace(string(goroot)), "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "PATH="+r.path)
 	if b.ImportPath == r.afterOthers {
 		cmd.Env = append(cmd.Env, EnvOthersDone+"="+r.othersDone)
 	}
@@ -254,6 +264,57 @@ func (r *runner) test(b linkcache.Binary) {
 // run's durations remember it.
 func (r *runner) runName(b linkcache.Binary) string {
 	return strings.Join(append([]string{b.ImportPath, r.tags}, r.testFlags...), " ")
+}
+
+// barrier is a Unix socket that holds the connections made to it until it
+// opens, and closes those made after at once: a reader waits for the end of
+// its connection, without polling.
+type barrier struct {
+	l      net.Listener
+	mu     sync.Mutex
+	opened bool
+	conns  []net.Conn
+}
+
+func newBarrier(path string) (*barrier, error) {
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	b := &barrier{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return // closed
+			}
+			b.mu.Lock()
+			if b.opened {
+				c.Close()
+			} else {
+				b.conns = append(b.conns, c)
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return b, nil
+}
+
+// open ends every connection held, and every one to come.
+func (b *barrier) open() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.opened = true
+	for _, c := range b.conns {
+		c.Close()
+	}
+	b.conns = nil
+}
+
+// close stops listening and ends the connections held.
+func (b *barrier) close() {
+	b.l.Close()
+	b.open()
 }
 
 // cmpBool orders false before true.

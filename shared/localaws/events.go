@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,17 +55,27 @@ func Event(tb testing.TB, name string, edit func(detail map[string]any)) events.
 // moduleRoot is the folder holding go.mod, above the test's working directory.
 func moduleRoot(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	root, err := ModuleRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return root
+}
+
+// ModuleRoot is the folder of go.mod, from the working directory up: Highway's
+// folder, for tests and the commands under scripts/.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatal("no go.mod above the test's folder")
+			return "", errors.New("no go.mod above the working directory: run it from Highway's folder")
 		}
 		dir = parent
 	}
