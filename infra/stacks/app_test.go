@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -211,4 +213,51 @@ func nagName(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// synthValidated synthesizes app and returns the panic it raised, if any.
+func synthValidated(app awscdk.App) (failure any) {
+	defer func() { failure = recover() }()
+	app.Synth(nil)
+	return nil
+}
+
+func TestTemplatesPassCloudFormationValidation(t *testing.T) {
+	// GIVEN the example app, which the tests share, synthesized as cdk synth
+	// does with cdk.json's context and CDK's built-in CloudFormation
+	// validation; and a control app with the same context and a queue that
+	// breaks the SQS schema
+	ctx := cdkJSONContext(t)
+	if ctx["@aws-cdk/core:validateAgainstDefaultRules"] != true {
+		t.Fatalf("cdk.json context = %v, want @aws-cdk/core:validateAgainstDefaultRules: true, so that cdk synth fails on a template CloudFormation would refuse", ctx)
+	}
+	h := synth(t, examplePolicy(t))
+	control := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	awscdk.NewCfnResource(awscdk.NewStack(control, jsii.String("Control"), nil), jsii.String("Queue"), &awscdk.CfnResourceProps{
+		Type:       jsii.String("AWS::SQS::Queue"),
+		Properties: &map[string]any{"VisibilityTimeout": "an hour"},
+	})
+
+	// WHEN both are synthesized
+	dir := *awscdk.Stage_Of(h.Hub.Stack).Synth(nil).Directory()
+	controlFailure := synthValidated(control)
+
+	// THEN the control's synthesis fails on its queue, so the validation runs
+	// and fails synthesis; and the example app's validation report, which
+	// only a validated synthesis writes, lists no violation
+	if controlFailure == nil || !strings.Contains(fmt.Sprint(controlFailure), "ValidationFailed") {
+		t.Fatalf("control app synthesized with %v, want ValidationFailed for a VisibilityTimeout that is not an integer", controlFailure)
+	}
+	var report struct {
+		PluginReports []struct {
+			PluginName string
+			Violations []struct{ RuleName, Description string }
+		}
+	}
+	readJSON(t, filepath.Join(dir, "validation-report.json"), &report)
+	for _, r := range report.PluginReports {
+		for _, v := range r.Violations {
+			t.Errorf("%s: %s %s", r.PluginName, v.RuleName, v.Description)
+		}
+	}
 }

@@ -101,7 +101,11 @@ var synthesized = map[string]*Highway{}
 // synth builds the whole app from p with dummy bootstraps, once per policy:
 // tests given the same policy share its app, synthesized once (CDK through
 // jsii takes about a second an app). A test that changes the app takes its
-// own, from synthFresh.
+// own, from synthFresh. The example policy's app is synthesized as cdk synth
+// does it, with cdk.json's context and CDK's built-in CloudFormation
+// validation, which fails its synthesis on a template CloudFormation's schemas
+// refuse; the other apps skip that validation, which costs about half a
+// second of CPU each.
 func synth(t *testing.T, p *policy.Policy) *Highway {
 	t.Helper()
 	key, err := p.Encode()
@@ -111,11 +115,21 @@ func synth(t *testing.T, p *policy.Policy) *Highway {
 	if h, ok := synthesized[string(key)]; ok {
 		return h
 	}
+	example, err := loadExample(t).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir, err := os.MkdirTemp(sharedDir, "app-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := synthIn(t, p, filepath.Join(dir, "out"), buildDirIn(t, filepath.Join(dir, "build")))
+	props := awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "out")), BuiltinCloudFormationValidation: jsii.Bool(false)}
+	if string(key) == string(example) {
+		ctx := cdkJSONContext(t)
+		props.Context = &ctx
+		props.BuiltinCloudFormationValidation = nil
+	}
+	h := synthApp(t, awscdk.NewApp(&props), p, buildDirIn(t, filepath.Join(dir, "build")))
 	synthesized[string(key)] = h
 	return h
 }
@@ -128,15 +142,36 @@ func synthFresh(t *testing.T, p *policy.Policy) *Highway {
 }
 
 // synthIn builds the app from p, to write to outDir from the bootstraps in
-// buildDir.
+// buildDir, without CDK's built-in CloudFormation validation.
 func synthIn(t testing.TB, p *policy.Policy, outDir, buildDir string) *Highway {
 	t.Helper()
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outDir)})
+	return synthApp(t, awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outDir), BuiltinCloudFormationValidation: jsii.Bool(false)}), p, buildDir)
+}
+
+// synthApp builds Highway from p in app, from the bootstraps in buildDir.
+func synthApp(t testing.TB, app awscdk.App, p *policy.Policy, buildDir string) *Highway {
+	t.Helper()
 	h, err := New(app, Props{Policy: p, BuildDir: buildDir})
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
 	return h
+}
+
+// cdkJSONContext is the context cdk.json gives the app, without the policy
+// file, which the tests pass themselves.
+func cdkJSONContext(t testing.TB) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdkJSON struct{ Context map[string]any }
+	if err := json.Unmarshal(b, &cdkJSON); err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	delete(cdkJSON.Context, "policy")
+	return cdkJSON.Context
 }
 
 // cfnTemplate is the part of a synthesized template the tests read.
@@ -167,8 +202,10 @@ func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
 	if tpl, ok := templates[stack]; ok {
 		return tpl
 	}
+	// The template is read from the file the synthesis wrote: asking jsii
+	// for it as an object costs more than the synthesis.
 	assembly := awscdk.Stage_Of(stack).Synth(nil)
-	raw, err := json.Marshal(assembly.GetStackArtifact(stack.ArtifactId()).Template())
+	raw, err := os.ReadFile(filepath.Join(*assembly.Directory(), *stack.TemplateFile()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,12 @@
 // they made, for one) connects and reads to the end, and runs in the same
 // process as the rest of its package instead of in a second run.
 //
-//	go run ./scripts/testrun [-p N] [-run RE] [-skip RE] [-tags T] [-timeout D] [-after-others PKG] [packages]
+// With -shipped PKGS, it computes once the keys under which
+// localaws.BuildShipped keeps the binaries of those main packages as they
+// ship, and names the file in HIGHWAY_SHIPPED_KEYS: the tests that run
+// functions under the emulator then ask go nothing.
+//
+//	go run ./scripts/testrun [-p N] [-run RE] [-skip RE] [-tags T] [-timeout D] [-after-others PKG] [-shipped PKGS] [packages]
 package main
 
 import (
@@ -33,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/highwayhq/highway/shared/localaws"
 	"github.com/highwayhq/highway/shared/localaws/linkcache"
 )
 
@@ -51,8 +57,9 @@ func main() {
 	cpu := flags.Bool("cpu", false, "print each package's CPU time (its test binary and what that ran) to stderr")
 	afterOthers := flags.String("after-others", "", "the package whose tests may wait for every other package to finish")
 	cache := flags.String("cache", filepath.Join("build", "cache", "test"), "where linked test binaries are kept")
+	shipped := flags.String("shipped", "", "comma-separated main packages (paths from the module root, or patterns such as functions/...) whose shipped binaries' keys are computed once for every test (localaws.EnvShippedKeys)")
 	flags.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: testrun [-cpu] [-p N] [-run RE] [-skip RE] [-tags T] [-timeout D] [-after-others PKG] [-cache DIR] [packages]")
+		fmt.Fprintln(os.Stderr, "usage: testrun [-cpu] [-p N] [-run RE] [-skip RE] [-tags T] [-timeout D] [-after-others PKG] [-shipped PKGS] [-cache DIR] [packages]")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(os.Args[1:]); err != nil {
@@ -67,6 +74,9 @@ func main() {
 		patterns = []string{"."}
 	}
 	r := &runner{out: bufio.NewWriter(os.Stdout), cache: *cache, tags: *tags, afterOthers: *afterOthers, cpu: *cpu}
+	if *shipped != "" {
+		r.shipped = strings.Split(*shipped, ",")
+	}
 	if *tags != "" {
 		r.buildFlags = []string{"-tags", *tags}
 	}
@@ -95,9 +105,11 @@ type runner struct {
 	test2json  string
 	path       string // PATH for the tests: the toolchain's go first, as go test does
 
-	cpu         bool   // print each package's CPU time
-	afterOthers string // the package told when the others are done
-	othersDone  string // the socket that tells it
+	cpu         bool     // print each package's CPU time
+	afterOthers string   // the package told when the others are done
+	othersDone  string   // the socket that tells it
+	shipped     []string // main packages whose shipped keys the tests share
+	shippedKeys string   // the file of their keys (localaws.EnvShippedKeys)
 
 	mu     sync.Mutex // guards what follows
 	out    *bufio.Writer
@@ -146,13 +158,24 @@ func (r *runner) main(patterns []string, p int) error {
 			others++
 		}
 	}
-	var done *barrier
-	if others < len(bins) {
-		dir, err := os.MkdirTemp("", "testrun-")
+	dir, err := os.MkdirTemp("", "testrun-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if len(r.shipped) > 0 {
+		// Every canary would otherwise ask go for its function's key.
+		root, err := os.Getwd()
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		r.shippedKeys = filepath.Join(dir, "shipped-keys.json")
+		if err := localaws.WriteShippedKeys(root, r.shippedKeys, r.shipped...); err != nil {
+			return fmt.Errorf("the shipped binaries' keys: %v", err)
+		}
+	}
+	var done *barrier
+	if others < len(bins) {
 		r.othersDone = filepath.Join(dir, "others-done")
 		done, err = newBarrier(r.othersDone)
 		if err != nil {
@@ -225,6 +248,9 @@ func (r *runner) test(b linkcache.Binary) {
 	cmd.Env = append(os.Environ(), "PATH="+r.path)
 	if b.ImportPath == r.afterOthers {
 		cmd.Env = append(cmd.Env, EnvOthersDone+"="+r.othersDone)
+	}
+	if r.shippedKeys != "" {
+		cmd.Env = append(cmd.Env, localaws.EnvShippedKeys+"="+r.shippedKeys)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

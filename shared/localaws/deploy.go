@@ -1,11 +1,13 @@
 package localaws
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -192,21 +194,23 @@ func BuildShipped(root, src string) (string, error) {
 // built.
 func buildShipped(root, src string) (string, error) {
 	script := filepath.Join(root, "scripts", "build.sh")
-	printed, err := exec.Command(script, "-n").Output()
-	if err != nil {
-		return "", fmt.Errorf("%s -n: %v", script, err)
-	}
-	flags := strings.Split(strings.TrimSuffix(string(printed), "\n"), "\n")
-	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH}
-	bins, err := linkcache.Keys(root, env, flags, false, "./"+src)
+	flags, err := shippedFlags(script)
 	if err != nil {
 		return "", err
 	}
-	if len(bins) != 1 {
-		return "", fmt.Errorf("%s is not one main package", src)
+	key, err := sharedKey(flags, src)
+	if err != nil {
+		return "", err
+	}
+	if key == "" {
+		keys, err := shippedKeys(root, flags, src)
+		if err != nil {
+			return "", err
+		}
+		key = keys[src]
 	}
 	name := src + "@" + runtime.GOARCH + "@" + strings.Join(flags, " ")
-	path, _, err := linkcache.Get(filepath.Join(root, "build", "cache", "functions"), name, bins[0].Key, func(out string) error {
+	path, _, err := linkcache.Get(filepath.Join(root, "build", "cache", "functions"), name, key, func(out string) error {
 		dir := filepath.Join(filepath.Dir(out), "out")
 		cmd := exec.Command(script, src)
 		cmd.Dir = root
@@ -217,6 +221,99 @@ func buildShipped(root, src string) (string, error) {
 		return os.Rename(filepath.Join(dir, filepath.Base(src), "bootstrap"), out)
 	})
 	return path, err
+}
+
+// shippedFlags are the go build flags script (scripts/build.sh) ships with,
+// for what the environment sets now.
+func shippedFlags(script string) ([]string, error) {
+	printed, err := exec.Command(script, "-n").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s -n: %v", script, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(printed), "\n"), "\n"), nil
+}
+
+// shippedKeys asks go, once, for the linkcache keys of the main packages
+// srcs (paths from the module root root, or patterns such as functions/...)
+// built with flags for this machine's architecture, by path.
+func shippedKeys(root string, flags []string, srcs ...string) (map[string]string, error) {
+	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH}
+	patterns := make([]string, len(srcs))
+	for i, src := range srcs {
+		patterns[i] = "./" + src
+	}
+	bins, err := linkcache.Keys(root, env, flags, false, patterns...)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]string{}
+	for _, b := range bins {
+		rel, err := filepath.Rel(root, b.Dir)
+		if err != nil {
+			return nil, err
+		}
+		keys[filepath.ToSlash(rel)] = b.Key
+	}
+	for _, src := range srcs {
+		if _, ok := keys[src]; !ok && !strings.Contains(src, "...") {
+			return nil, fmt.Errorf("%s is not a main package", src)
+		}
+	}
+	return keys, nil
+}
+
+// EnvShippedKeys names a file of the keys of the binaries BuildShipped links
+// (see WriteShippedKeys), computed once for a whole test run: a process that
+// finds its package there, for the same flags, asks go nothing.
+const EnvShippedKeys = "HIGHWAY_SHIPPED_KEYS"
+
+// shippedKeysFile is what EnvShippedKeys's file holds.
+type shippedKeysFile struct {
+	Arch  string            // runtime.GOARCH
+	Flags []string          // scripts/build.sh -n
+	Keys  map[string]string // by main package path from the module root
+}
+
+// WriteShippedKeys writes to file the keys BuildShipped would compute now
+// for the main packages srcs (paths from the module root root, or patterns
+// such as functions/...), asking go once for all of them. A test runner
+// writes it before the tests start and names it in EnvShippedKeys, for the
+// tests run on the same code.
+func WriteShippedKeys(root, file string, srcs ...string) error {
+	flags, err := shippedFlags(filepath.Join(root, "scripts", "build.sh"))
+	if err != nil {
+		return err
+	}
+	keys, err := shippedKeys(root, flags, srcs...)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(shippedKeysFile{Arch: runtime.GOARCH, Flags: flags, Keys: keys})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
+}
+
+// sharedKey is src's key in EnvShippedKeys's file, when the file was written
+// for flags on this architecture; "" when there is none.
+func sharedKey(flags []string, src string) (string, error) {
+	file := os.Getenv(EnvShippedKeys)
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", EnvShippedKeys, err)
+	}
+	var f shippedKeysFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return "", fmt.Errorf("%s %s: %v", EnvShippedKeys, file, err)
+	}
+	if f.Arch != runtime.GOARCH || !slices.Equal(f.Flags, flags) {
+		return "", nil
+	}
+	return f.Keys[src], nil
 }
 
 // Place makes bin's binary appear at path, as a hard link where the file
