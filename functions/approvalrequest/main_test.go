@@ -16,10 +16,6 @@ import (
 	"github.com/highwayhq/highway/shared/localaws"
 )
 
-// secretValue is Secrets Manager's answer for the link secret.
-const secretValue = `{"ARN":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:highway-approval-links-AbCdEf","Name":"highway-approval-links",` +
-	`"SecretString":"{\"current\":\"q7Vx2mR9tL4wZ8nK3pH6sB1cF5gJ0dY7eU2iO9aS4vQ8xT3w\"}","VersionId":"v-1"}`
-
 // approvals is the ARN of the approvals topic in the function's environment.
 const approvals = "arn:aws:sns:eu-west-1:111111111111:highway-approvals"
 
@@ -29,7 +25,7 @@ const approvals = "arn:aws:sns:eu-west-1:111111111111:highway-approvals"
 func deploy(tb testing.TB) *localaws.Deployment {
 	tb.Helper()
 	d := localaws.Deploy(tb, "approvalrequest")
-	d.AWS.On("GetSecretValue", awsfake.JSON(200, secretValue))
+	d.AWS.On("GetSecretValue", awsfake.JSON(200, localaws.LinkSecretAnswer))
 	d.AWS.On("PutEvents", awsfake.JSON(200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`))
 	d.AWS.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	d.Env = append(d.Env,

@@ -9,6 +9,10 @@
 //     Runtime Interface Emulator with the function's events/ file, AWS
 //     answered by DynamoDB Local and the wire-level fake on loopback; peak
 //     RSS of the function process (localaws.BenchInvoke);
+//   - ping cold start (median of 20, alternating with the floor's on the
+//     same event): each function's first answer to an event it decodes and
+//     ignores without an AWS call (events/ping), and the steps of that cold
+//     start (BenchmarkPing);
 //   - each figure's ratio or difference to the floor;
 //   - each handler's decision logic in process, with fakes (the Go
 //     benchmark BenchmarkHandle<Function> of its shared package);
@@ -87,6 +91,12 @@ func run(ctx context.Context, w io.Writer, out, benchtime string, count int, str
 	if err != nil {
 		return fmt.Errorf("invoke benchmarks: %w", err)
 	}
+	pings, err := goBench(ctx, root, &raw, "scripts/services.sh", "run", "--",
+		"go", "test", "-run", "^$", "-bench", "^BenchmarkPing$", "-benchtime", "1x", "-count", "1", "./scripts/bench")
+	if err != nil {
+		return fmt.Errorf("ping benchmarks: %w", err)
+	}
+	invoke = append(invoke, pings...)
 	handlers, err := goBench(ctx, root, &raw, "go", "test", "-run", "^$", "-bench", "^BenchmarkHandle", "-benchmem", "-count", strconv.Itoa(count), "./shared/...")
 	if err != nil {
 		return fmt.Errorf("handler benchmarks: %w", err)

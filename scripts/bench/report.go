@@ -11,12 +11,14 @@ import (
 )
 
 // The budgets: a function's bootstrap at most BudgetBootstrap bytes, its
-// cold-start proxy median at most BudgetColdRatio times the floor's, its
+// cold-start proxy median at most BudgetColdRatio times the floor's, its ping
+// cold start at most BudgetPingRatio times the floor's on the same event, its
 // warm p99 at most BudgetWarmOverMS above the floor's, its peak RSS at most
 // BudgetRSSMB.
 const (
 	BudgetBootstrap  = 15_000_000
 	BudgetColdRatio  = 1.5
+	BudgetPingRatio  = 1.3
 	BudgetWarmOverMS = 1.0
 	BudgetRSSMB      = 40.0
 )
@@ -86,20 +88,26 @@ type Machine struct {
 
 // Row is one function's figures (or the floor's).
 type Row struct {
-	Function      string  `json:"function"`
-	Bootstrap     int64   `json:"bootstrapBytes"`
-	Zipped        int64   `json:"zippedBytes"`
-	NoXRay        int64   `json:"noXRayBytes,omitempty"`
-	ColdP50       float64 `json:"coldP50Ms"`
-	ColdP90       float64 `json:"coldP90Ms"`
-	InitMs        float64 `json:"initMs"`
-	WarmP50       float64 `json:"warmP50Ms"`
-	WarmP99       float64 `json:"warmP99Ms"`
-	PeakRSSMB     float64 `json:"peakRssMB"`
-	Handler       string  `json:"handler,omitempty"`
-	HandlerNs     float64 `json:"handlerNsPerOp,omitempty"`
-	HandlerB      float64 `json:"handlerBytesPerOp,omitempty"`
-	HandlerAllocs float64 `json:"handlerAllocsPerOp,omitempty"`
+	Function  string  `json:"function"`
+	Bootstrap int64   `json:"bootstrapBytes"`
+	Zipped    int64   `json:"zippedBytes"`
+	NoXRay    int64   `json:"noXRayBytes,omitempty"`
+	ColdP50   float64 `json:"coldP50Ms"`
+	ColdP90   float64 `json:"coldP90Ms"`
+	InitMs    float64 `json:"initMs"`
+	WarmP50   float64 `json:"warmP50Ms"`
+	WarmP99   float64 `json:"warmP99Ms"`
+	PeakRSSMB float64 `json:"peakRssMB"`
+	// PingP50 is the ping cold start's median, FloorPingP50 the floor's in
+	// the same run, and PingSteps the median of each step of the ping's cold
+	// start (start, policy, aws, setup, first), all in ms.
+	PingP50       float64            `json:"pingP50Ms,omitempty"`
+	FloorPingP50  float64            `json:"floorPingP50Ms,omitempty"`
+	PingSteps     map[string]float64 `json:"pingStepsMs,omitempty"`
+	Handler       string             `json:"handler,omitempty"`
+	HandlerNs     float64            `json:"handlerNsPerOp,omitempty"`
+	HandlerB      float64            `json:"handlerBytesPerOp,omitempty"`
+	HandlerAllocs float64            `json:"handlerAllocsPerOp,omitempty"`
 	// Missed names the budgets the function misses.
 	Missed []string `json:"missed,omitempty"`
 }
@@ -113,6 +121,7 @@ type Report struct {
 		ColdRatio      float64 `json:"coldRatio"`
 		WarmOverMs     float64 `json:"warmP99OverFloorMs"`
 		PeakRSSMB      float64 `json:"peakRssMB"`
+		PingRatio      float64 `json:"pingRatio"`
 	} `json:"budgets"`
 	Floor Row   `json:"floor"`
 	Rows  []Row `json:"functions"`
@@ -124,8 +133,8 @@ type Report struct {
 // invoke benchmarks and the handler benchmarks, and checks the budgets.
 func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 	rep := &Report{}
-	rep.Budgets.BootstrapBytes, rep.Budgets.ColdRatio, rep.Budgets.WarmOverMs, rep.Budgets.PeakRSSMB =
-		BudgetBootstrap, BudgetColdRatio, BudgetWarmOverMS, BudgetRSSMB
+	rep.Budgets.BootstrapBytes, rep.Budgets.ColdRatio, rep.Budgets.WarmOverMs, rep.Budgets.PeakRSSMB, rep.Budgets.PingRatio =
+		BudgetBootstrap, BudgetColdRatio, BudgetWarmOverMS, BudgetRSSMB, BudgetPingRatio
 	row := func(name string) Row {
 		r := Row{Function: name}
 		for _, s := range sizes {
@@ -138,6 +147,13 @@ func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 				r.ColdP50, r.ColdP90, r.InitMs = b.Values["cold-p50-ms"], b.Values["cold-p90-ms"], b.Values["init-ms"]
 				r.WarmP50, r.WarmP99 = b.Values["warm-p50-ms"], b.Values["warm-p99-ms"]
 				r.PeakRSSMB = b.Values["peak-rss-MB"]
+			}
+			if b.Name == "BenchmarkPing/"+name {
+				r.PingP50, r.FloorPingP50 = b.Values["ping-p50-ms"], b.Values["floor-p50-ms"]
+				r.PingSteps = map[string]float64{}
+				for _, step := range PingSteps {
+					r.PingSteps[step] = b.Values[step+"-ms"]
+				}
 			}
 		}
 		var samples []Result
@@ -161,6 +177,10 @@ func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 	return rep
 }
 
+// PingSteps are the steps of a ping cold start, as BenchmarkPing names them
+// (each reported as <step>-ms).
+var PingSteps = []string{"start", "policy", "aws", "setup", "first"}
+
 // median is the median of unit over samples (the lower middle one of an
 // even count).
 func median(samples []Result, unit string) float64 {
@@ -180,6 +200,9 @@ func (rep *Report) check(r Row) []string {
 	}
 	if r.ColdP50 == 0 || rep.Floor.ColdP50 == 0 || r.ColdP50 > BudgetColdRatio*rep.Floor.ColdP50 {
 		missed = append(missed, fmt.Sprintf("cold p50 %.1f ms > %.1f× floor", r.ColdP50, BudgetColdRatio))
+	}
+	if r.PingP50 == 0 || r.FloorPingP50 == 0 || r.PingP50 > BudgetPingRatio*r.FloorPingP50 {
+		missed = append(missed, fmt.Sprintf("ping p50 %.1f ms > %.1f× floor (%.1f ms)", r.PingP50, BudgetPingRatio, r.FloorPingP50))
 	}
 	if r.WarmP99 == 0 || rep.Floor.WarmP99 == 0 || r.WarmP99 > rep.Floor.WarmP99+BudgetWarmOverMS {
 		missed = append(missed, fmt.Sprintf("warm p99 %.2f ms > floor + %.0f ms", r.WarmP99, BudgetWarmOverMS))
@@ -224,8 +247,8 @@ func mark(ok bool) string {
 func (rep *Report) print(w io.Writer) {
 	m := rep.Machine
 	fmt.Fprintf(w, "\nmake bench: %s, %d cores, %s/%s, %s; took %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.Go, rep.Took)
-	fmt.Fprintf(w, "budgets: bootstrap ≤ %s; cold p50 ≤ %.1f× floor; warm p99 ≤ floor + %.0f ms; peak RSS ≤ %.0f MB\n\n",
-		mb(BudgetBootstrap), BudgetColdRatio, BudgetWarmOverMS, BudgetRSSMB)
+	fmt.Fprintf(w, "budgets: bootstrap ≤ %s; cold p50 ≤ %.1f× floor; ping p50 ≤ %.1f× floor; warm p99 ≤ floor + %.0f ms; peak RSS ≤ %.0f MB\n\n",
+		mb(BudgetBootstrap), BudgetColdRatio, BudgetPingRatio, BudgetWarmOverMS, BudgetRSSMB)
 	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "init ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
 	f := rep.Floor
 	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
@@ -245,10 +268,31 @@ func (rep *Report) print(w io.Writer) {
 			fmt.Sprintf("%.1f MB (%.1f×) %s", r.PeakRSSMB, ratio(r.PeakRSSMB, f.PeakRSSMB), mark(r.PeakRSSMB > 0 && r.PeakRSSMB <= BudgetRSSMB)),
 			handler)
 	}
+	rep.printPings(w)
 	if missed := rep.missed(); len(missed) > 0 {
 		fmt.Fprintf(w, "\n%d budgets missed (a report: BUDGET=strict makes them fail)\n", len(missed))
 	}
 	rep.printModules(w)
+}
+
+// printPings writes the ping cold starts beside the floor's, and their steps.
+func (rep *Report) printPings(w io.Writer) {
+	fmt.Fprintf(w, "\nping cold start (first answer to an event decoded and ignored without AWS calls; median of 20, alternating with the floor's), by step, ms:\n")
+	fmt.Fprintf(w, "%-16s %-10s %-22s", "function", "floor", "ping")
+	for _, s := range PingSteps {
+		fmt.Fprintf(w, " %-8s", s)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rep.Rows {
+		pr := ratio(r.PingP50, r.FloorPingP50)
+		fmt.Fprintf(w, "%-16s %-10s %-22s", r.Function, fmt.Sprintf("%.1f", r.FloorPingP50),
+			fmt.Sprintf("%.1f (%.2f×) %s", r.PingP50, pr, mark(pr > 0 && pr <= BudgetPingRatio)))
+		for _, s := range PingSteps {
+			fmt.Fprintf(w, " %-8s", fmt.Sprintf("%.1f", r.PingSteps[s]))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "steps: start = the emulator's and the process's start and package initialization; policy and aws = function.Load's reading of the policy and the AWS configuration; setup = the rest of main; first = the first event, to its answer")
 }
 
 // printModules writes the largest bootstrap's size by module, the 15

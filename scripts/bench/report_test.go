@@ -87,6 +87,8 @@ func TestReportBudgets(t *testing.T) {
 		{Pkg: "github.com/highwayhq/highway/scripts/hello", Name: "BenchmarkInvoke", Values: map[string]float64{"cold-p50-ms": 10, "cold-p90-ms": 12, "warm-p50-ms": 0.3, "warm-p99-ms": 0.5, "peak-rss-MB": 7}},
 		{Pkg: "github.com/highwayhq/highway/functions/push", Name: "BenchmarkInvoke", Values: map[string]float64{"cold-p50-ms": 15, "cold-p90-ms": 20, "warm-p50-ms": 0.6, "warm-p99-ms": 1.5, "peak-rss-MB": 30}},
 		{Pkg: "github.com/highwayhq/highway/functions/promote", Name: "BenchmarkInvoke", Values: map[string]float64{"cold-p50-ms": 16, "cold-p90-ms": 20, "warm-p50-ms": 1, "warm-p99-ms": 1.4, "peak-rss-MB": 39}},
+		{Pkg: "github.com/highwayhq/highway/scripts/bench", Name: "BenchmarkPing/push", Values: map[string]float64{"ping-p50-ms": 60, "floor-p50-ms": 47, "start-ms": 50.5, "policy-ms": 1, "aws-ms": 0.2, "setup-ms": 0.3, "first-ms": 8}},
+		{Pkg: "github.com/highwayhq/highway/scripts/bench", Name: "BenchmarkPing/promote", Values: map[string]float64{"ping-p50-ms": 70, "floor-p50-ms": 47}},
 	}
 	handlers := []Result{ // three samples: the table shows the median
 		{Pkg: "github.com/highwayhq/highway/shared/push", Name: "BenchmarkHandlePush", Values: map[string]float64{"ns/op": 20000, "B/op": 9234, "allocs/op": 155}},
@@ -101,15 +103,16 @@ func TestReportBudgets(t *testing.T) {
 	if len(rep.Rows[0].Missed) != 0 {
 		t.Errorf("push missed %v, want none (1.5× cold, +1.0 ms warm p99 are within)", rep.Rows[0].Missed)
 	}
-	if m := rep.Rows[1].Missed; len(m) != 2 || !strings.HasPrefix(m[0], "bootstrap") || !strings.HasPrefix(m[1], "cold p50") {
-		t.Errorf("promote missed %v, want bootstrap and cold start", m)
+	if m := rep.Rows[1].Missed; len(m) != 3 || !strings.HasPrefix(m[0], "bootstrap") || !strings.HasPrefix(m[1], "cold p50") || !strings.HasPrefix(m[2], "ping p50 70.0 ms > 1.3× floor (47.0 ms)") {
+		t.Errorf("promote missed %v, want bootstrap, cold start and ping", m)
 	}
-	if m := rep.Rows[2].Missed; len(m) != 4 {
+	if m := rep.Rows[2].Missed; len(m) != 5 {
 		t.Errorf("drift, not measured, missed %v; want every budget", m)
 	}
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"hello (floor)", "promote          37.4 MB (6.4×) ✗", "push             14.0 MB (2.4×) ✓", "30.0 MB (4.3×) ✓", "15.0 / 20.0 (1.5×) ✓", "1.50 (+1.00) ✓", "16.0 / 20.0 (1.6×) ✗", "6 budgets missed"} {
+	for _, want := range []string{"hello (floor)", "promote          37.4 MB (6.4×) ✗", "push             14.0 MB (2.4×) ✓", "30.0 MB (4.3×) ✓", "15.0 / 20.0 (1.5×) ✓", "1.50 (+1.00) ✓", "16.0 / 20.0 (1.6×) ✗", "8 budgets missed",
+		"push             47.0       60.0 (1.28×) ✓         50.5     1.0      0.2      0.3      8.0", "promote          47.0       70.0 (1.49×) ✗"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

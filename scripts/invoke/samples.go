@@ -59,6 +59,17 @@ var samples = []sample{
 	{"github-ping.json", []string{functionWebhook}, false, "the webhook function URL: GitHub's ping of a new webhook"},
 	{"github-push.json", []string{functionWebhook}, false, "the webhook function URL: a push to GitHub, signed"},
 	{"highway-rollback-requested.json", []string{route.FunctionPromote}, true, "a runbook's rollback on Highway's bus"},
+	{"ping/approval.json", []string{functionApproval}, false, "the approval function URL: a browser opening it bare, refused before any ledger read (a ping: see events/ping/README.md)"},
+	{"ping/approvalrequest.json", []string{functionApprovalRequest}, false, "the approval state machine's expiry of a promotion that filed no request (a ping)"},
+	{"ping/dora.json", []string{functionDORA}, false, "the hourly schedule (a ping)"},
+	{"ping/drift.json", []string{route.FunctionDrift}, false, "the drift queue: a stack of an account the policy no longer reaches, dropped (a ping)"},
+	{"ping/gate.json", []string{route.FunctionGate}, true, "a build of a project no app gates, ignored (a ping)"},
+	{"ping/gatejob.json", []string{functionGateJob}, false, "a pipeline's invoke action from an account without gated pipelines, ignored (a ping)"},
+	{"ping/heatmap.json", []string{functionHeatmap}, false, "the dashboard asking the custom widget for its documentation (a ping)"},
+	{"ping/promote.json", []string{route.FunctionPromote}, true, "a deployment of a service no environment deploys to, ignored (a ping)"},
+	{"ping/push.json", []string{route.FunctionPush}, true, "a push to a repository no app names, ignored (a ping)"},
+	{"ping/respond.json", []string{route.FunctionRespond}, true, "an alarm no runbook matches (a ping)"},
+	{"ping/webhook.json", []string{functionWebhook}, false, "the webhook function URL: GitHub's ping of a webhook without a secret, refused (a ping)"},
 	{"sqs-drift-detections.json", []string{route.FunctionDrift}, false, "the drift queue: stacks to detect"},
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/highwayhq/highway/shared/telemetry"
 )
@@ -85,5 +87,31 @@ func TestLoadReadsTheFunctionEnvironment(t *testing.T) {
 	}
 	if got := rt.Accounts.RoleARN("222222222222"); got != "arn:aws:iam::222222222222:role/highway-access-gate" {
 		t.Errorf("Accounts.RoleARN = %q, want the access role %s names", got, EnvAccessRole)
+	}
+}
+
+func TestColdStartRecordReadsBack(t *testing.T) {
+	// GIVEN a function's log at debug level, JSON lines as Lambda writes them
+	var log bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	slog.Info("before", "policyUs", 1)
+
+	// WHEN Start's cold start record is logged
+	before := time.Now()
+	phases{policy: 1500 * time.Microsecond, aws: 2 * time.Millisecond}.logStarted()
+
+	// THEN make bench reads it back from the log, and no other line
+	c, ok := ParseColdStart(log.String())
+	if !ok {
+		t.Fatalf("no cold start record in %q", log.String())
+	}
+	if c.PolicyUs != 1500 || c.AWSConfigUs != 2000 || c.InitializedAtUs != initialized.UnixMicro() ||
+		c.ReadyAtUs < before.UnixMicro() || c.ReadyAtUs < c.InitializedAtUs {
+		t.Errorf("cold start = %+v, want policy 1500 µs, AWS config 2000 µs, initialized at %d, ready after %d",
+			c, initialized.UnixMicro(), before.UnixMicro())
+	}
+	if _, ok := ParseColdStart(`{"msg":"before","policyUs":1}` + "\n"); ok {
+		t.Error("ParseColdStart read a record of another message")
 	}
 }

@@ -1,6 +1,9 @@
 package localaws
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestReservedPortsAreNotGivenTwice reserves many ports for two emulators:
 // chosen at random from 10,000, 300 each would share about nine if nothing
@@ -29,5 +32,20 @@ func TestReservedPortsAreNotGivenTwice(t *testing.T) {
 	b.release()
 	if len(b.ports) != 0 {
 		t.Errorf("release kept %d reservations", len(b.ports))
+	}
+}
+
+func TestFunctionsGetNoneOfTheMachinesAWSVariables(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+	t.Setenv("AWS_PROFILE", "admin")
+	t.Setenv("HIGHWAY_KEEP", "1")
+	env := strings.Join(hostEnv(), "\n")
+	for _, gone := range []string{"AWS_CA_BUNDLE=", "AWS_PROFILE="} {
+		if strings.Contains(env, gone) {
+			t.Errorf("the emulator's environment keeps %s", gone)
+		}
+	}
+	if !strings.Contains(env, "HIGHWAY_KEEP=1") || !strings.Contains(env, "PATH=") {
+		t.Errorf("the emulator's environment lost what is not AWS's:\n%s", env)
 	}
 }

@@ -1,6 +1,8 @@
 package policy_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/policy/policytest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -565,4 +568,71 @@ func TestLoadForFunction(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFunctionsDecodeWhatEncodeValidated(t *testing.T) {
+	example, err := policy.Load("../../infra/highway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform, err := policytest.Build(example, policytest.Platform{Apps: 12, Central: 6, Teams: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(t *testing.T, data []byte) (*policy.Policy, error) {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), policy.FunctionFileName)
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(policy.PolicyFileEnv, file)
+		return policy.LoadForFunction()
+	}
+	for _, tt := range []struct {
+		name string
+		give *policy.Policy
+	}{{"example", example}, {"platform of 12 apps", platform}} {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN the policy as the CDK app ships it
+			data, err := tt.give.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// WHEN a function loads it without validating it again
+			got, err := load(t, data)
+
+			// THEN it is the policy Parse validates from the same file
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := policy.Parse(data, policy.FunctionFileName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("LoadForFunction() = %+v\nParse() = %+v", got, want)
+			}
+		})
+	}
+
+	data, err := example.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := strings.Cut(string(data), "\n")
+	broken := strings.Replace(body, "111111111111", "11111111111x", 1)
+	t.Run("a file changed since it was encoded is validated", func(t *testing.T) {
+		_, err := load(t, []byte(header+"\n"+broken))
+		if err == nil || !strings.Contains(err.Error(), "11111111111x") {
+			t.Errorf("LoadForFunction() error = %v, want the validation's, naming the bad account", err)
+		}
+	})
+	t.Run("a file whose digest matches is not validated again", func(t *testing.T) {
+		sum := sha256.Sum256([]byte(broken))
+		p, err := load(t, []byte(header[:len(header)-64]+hex.EncodeToString(sum[:])+"\n"+broken))
+		if err != nil || p.Hub.Account != "11111111111x" {
+			t.Errorf("LoadForFunction() = %v, %v; want the file decoded as it is, its digest vouching for it", p, err)
+		}
+	})
 }

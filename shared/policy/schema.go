@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -442,7 +441,7 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var plainKey = lazy(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // mapKey renders a free map key as a path element: .name, or ["odd key"].
 func mapKey(key string) string {
@@ -502,7 +501,7 @@ func distance(a, b string) int {
 	return d[len(a)][len(b)]
 }
 
-var linePrefix = regexp.MustCompile(`^(yaml: )?(line \d+: )?`)
+var linePrefix = lazy(`^(yaml: )?(line \d+: )?`)
 
 // decodeMessage is the decoder's complaint without the position prefixes the
 // Error already carries.

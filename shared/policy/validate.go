@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,14 +40,14 @@ var checks = []func(*checker, *Policy){
 }
 
 var (
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
-	hubNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+	accountPattern = lazy(`^[0-9]{12}$`)
+	regionPattern  = lazy(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
+	hubNamePattern = lazyLength(`^[A-Za-z][A-Za-z0-9-]*$`, 1, 32)
 	// tagKeyPattern is what IAM accepts as a tag key (and so as the key of a
 	// session tag and of aws:ResourceTag/<key>).
-	tagKeyPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	namePattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	tagKeyPattern     = lazyLength(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
+	namePattern       = lazyLength(`^[A-Za-z0-9][A-Za-z0-9_-]*$`, 1, 64)
+	repositoryPattern = lazyLength(`^[A-Za-z0-9_.-]+$`, 1, 100)
 )
 
 func checkVersion(c *checker, p *Policy) {

@@ -4,14 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"path"
-	"regexp"
 	"text/template"
 	"time"
 )
 
 var (
-	runbookNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	ssmDocumentPattern = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/)?[A-Za-z0-9_.-]{3,128}$`)
+	runbookNamePattern = lazyLength(`^[a-z][a-z0-9-]*$`, 1, 63)
+	ssmDocumentPattern = lazy(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/)?[A-Za-z0-9_.-]{3,128}$`)
 )
 
 // checkAlarms checks the alarms section: guards within sane bounds, runbooks

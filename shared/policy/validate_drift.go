@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -12,14 +11,14 @@ import (
 var Severities = []string{"critical", "high", "medium", "low"}
 
 var (
-	schedulePattern    = regexp.MustCompile(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
-	stackPrefixPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+	schedulePattern    = lazy(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
+	stackPrefixPattern = lazyLength(`^[A-Za-z][A-Za-z0-9-]*$`, 1, 128)
 	// terraformTypePattern is a Terraform resource type pattern: a
 	// provider's lower-case name, then an underscore or a wildcard.
-	terraformTypePattern = regexp.MustCompile(`^[a-z][a-z0-9]*[_*][a-z0-9_*?]*$`)
+	terraformTypePattern = lazy(`^[a-z][a-z0-9]*[_*][a-z0-9_*?]*$`)
 	// attributePattern is a Terraform attribute path as Highway reports
 	// drift: names joined by dots, list indexes and quoted map keys.
-	attributePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\]|\["[^"]*"\])*$`)
+	attributePattern = lazy(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\]|\["[^"]*"\])*$`)
 )
 
 // checkDrift checks the drift section: a schedule EventBridge accepts, stack

@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -25,20 +24,20 @@ const (
 )
 
 var (
-	pipelinePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
-	projectPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$`)
-	commitPattern   = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
+	pipelinePattern = lazyLength(`^[A-Za-z0-9.@_-]+$`, 1, 100)
+	projectPattern  = lazyLength(`^[A-Za-z0-9][A-Za-z0-9_-]+$`, 2, 255)
+	commitPattern   = lazyLength(`^[0-9a-fA-F]+$`, 7, 40)
 	// bucketPattern is S3's general-purpose bucket naming rule (no dots next to
 	// each other is checked apart); the names go into IAM ARNs.
-	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	bucketPattern = lazyLength(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`, 3, 63)
 	// imagePattern is ECR's repository name rule.
-	imagePattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	imagePattern = lazy(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 )
 
 // nameRule is what one kind of AWS resource name must look like.
 type nameRule struct {
 	what    string // "pipeline", "project", ...
-	pattern *regexp.Regexp
+	pattern *pattern
 	explain string // the rule in words, for the error
 }
 

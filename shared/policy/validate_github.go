@@ -2,16 +2,15 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
 var (
 	// githubOwnerPattern is a GitHub user or organization name: letters,
 	// digits and single hyphens, not at either end, at most 39.
-	githubOwnerPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
+	githubOwnerPattern = lazy(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
 	// githubNamePattern is a GitHub repository name.
-	githubNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	githubNamePattern = lazyLength(`^[A-Za-z0-9_.-]+$`, 1, 100)
 )
 
 // checkSource reports an app whose source is not exactly one of a CodeCommit

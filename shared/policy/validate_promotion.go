@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"net/mail"
-	"regexp"
 	"time"
 )
 
@@ -15,10 +14,10 @@ const (
 )
 
 var (
-	ssmParameterPattern = regexp.MustCompile(`^/?[A-Za-z0-9_.\-/]+$`)
-	lambdaNamePattern   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	aliasPattern        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
-	ecsNamePattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
+	ssmParameterPattern = lazy(`^/?[A-Za-z0-9_.\-/]+$`)
+	lambdaNamePattern   = lazyLength(`^[A-Za-z0-9_-]+$`, 1, 64)
+	aliasPattern        = lazyLength(`^[A-Za-z][A-Za-z0-9_-]*$`, 1, 128)
+	ecsNamePattern      = lazyLength(`^[A-Za-z0-9][A-Za-z0-9_-]*$`, 1, 255)
 )
 
 // checkPromotion checks each environment's approval, soak and deploy settings.
