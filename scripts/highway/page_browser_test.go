@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,13 +126,24 @@ const readPageJS = `(() => {
   };
 })()`
 
+// shot is a screenshot browse takes: page rendered in a window of width ×
+// height, written to png.
+type shot struct {
+	page, png     string
+	width, height int
+}
+
 // browse opens each file in headless Chromium (exe), one browser for all,
-// and returns what its DOM shows.
-func browse(t *testing.T, exe string, files ...string) []pageDOM {
+// and returns what its DOM shows; then it renders each shot's page in a
+// window of the shot's size and writes what the window shows, as a person
+// would with `chromium --headless --screenshot --window-size=W,H`, without
+// starting Chromium again for each.
+func browse(t *testing.T, exe string, files []string, shots []shot) []pageDOM {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("hide-scrollbars", true),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -153,25 +163,22 @@ func browse(t *testing.T, exe string, files ...string) []pageDOM {
 		}
 		pages = append(pages, dom)
 	}
+	for _, s := range shots {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(s.width), int64(s.height)), chromedp.Navigate("file://"+s.page)); err != nil {
+			t.Fatalf("chromium opening %s at %d×%d: %v", s.page, s.width, s.height, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("chromium screenshot of %s: %v", s.page, err)
+		}
+		if err := os.WriteFile(s.png, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if w, h := pngSize(t, s.png); w != s.width || h != s.height {
+			t.Errorf("%s is %d×%d, want %d×%d", s.png, w, h, s.width, s.height)
+		}
+	}
 	return pages
-}
-
-// screenshot has headless Chromium (exe) render file in a window of
-// width × height and write what it shows to png, as a person would with
-// `chromium --headless --screenshot --window-size=W,H`.
-func screenshot(t *testing.T, exe, file, png string, width, height int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--no-first-run", "--disable-background-networking", "--user-data-dir="+t.TempDir(),
-		"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, height), "file://"+file)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chromium screenshot of %s: %v\n%s", file, err, out)
-	}
-	if w, h := pngSize(t, png); w != width || h != height {
-		t.Errorf("%s is %d×%d, want %d×%d", png, w, h, width, height)
-	}
 }
 
 // keep copies files into dir, each under its name, replacing the copy a
@@ -295,19 +302,15 @@ func TestDORAPageInChromium(t *testing.T) {
 	if err := demo(ctx, &out, "../../infra/highway.yaml", "../../events", demoPage); err != nil {
 		t.Fatal(err)
 	}
-	pages := browse(t, chromium, ours, demoPage)
+	shots := []shot{
+		{demoPage, filepath.Join(dir, "demo-1280x800.png"), 1280, 800},
+		{demoPage, filepath.Join(dir, "demo-1280-whole.png"), 1280, 2000},
+		{ours, filepath.Join(dir, "twelve-weeks-1280x800.png"), 1280, 800},
+	}
+	pages := browse(t, chromium, []string{ours, demoPage}, shots)
 	kept := []string{ours, demoPage}
-	for _, s := range []struct {
-		page, png     string
-		width, height int
-	}{
-		{demoPage, "demo-1280x800.png", 1280, 800},
-		{demoPage, "demo-1280-whole.png", 1280, 2000},
-		{ours, "twelve-weeks-1280x800.png", 1280, 800},
-	} {
-		png := filepath.Join(dir, s.png)
-		screenshot(t, chromium, s.page, png, s.width, s.height)
-		kept = append(kept, png)
+	for _, s := range shots {
+		kept = append(kept, s.png)
 	}
 	keep(t, pageOutput, kept...)
 
