@@ -58,6 +58,7 @@ type Server struct {
 	faults   []*fault
 	requests []Request
 	calls    map[string]int
+	arrivals map[string][]chan struct{} // Arrived's, by operation
 }
 
 // New starts a Server for a test and closes it when the test ends. Calls to
@@ -186,6 +187,24 @@ func (s *Server) Calls(operation string) []Request {
 	return out
 }
 
+// Arrived returns a channel closed once a call of operation has reached the
+// fake (at once when one has already): a test ends a call held by a Latency
+// fault when it is there, not after guessing how long it takes to get there.
+func (s *Server) Arrived(operation string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := make(chan struct{})
+	if s.calls[operation] > 0 {
+		close(c)
+		return c
+	}
+	if s.arrivals == nil {
+		s.arrivals = map[string][]chan struct{}{}
+	}
+	s.arrivals[operation] = append(s.arrivals[operation], c)
+	return c
+}
+
 // InvocationHeader is the header the SDK gives every attempt of one
 // operation call, with the same value: its retries share it.
 const InvocationHeader = "Amz-Sdk-Invocation-Id"
@@ -260,6 +279,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p Protocol, op s
 	req.Fault = kind
 	s.requests = append(s.requests, req)
 	stub := s.stubs[op]
+	for _, c := range s.arrivals[op] {
+		close(c)
+	}
+	delete(s.arrivals, op)
 	s.mu.Unlock()
 
 	if delay > 0 {

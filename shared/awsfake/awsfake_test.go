@@ -334,23 +334,36 @@ func TestEveryNthCallIsFaulted(t *testing.T) {
 	}
 }
 
-func TestLatencyIsObservedThroughContextDeadline(t *testing.T) {
+func TestLatencyHoldsTheCallUntilItsContextEnds(t *testing.T) {
 	srv := awsfake.New(t)
 	srv.On("StopPipelineExecution", awsfake.JSON(200, `{}`))
 	srv.On("DescribeStacks", awsfake.XML(200, describeStacksXML(t)))
 	srv.Inject(awsfake.Fault{Operation: "StopPipelineExecution", Kind: awsfake.Latency, Delay: time.Hour})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// The caller gives up once the call has reached the fake: no guess at
+	// how long getting there takes on a loaded machine.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	arrived := srv.Arrived("StopPipelineExecution")
+	go func() {
+		<-arrived
+		cancel()
+	}()
 
-	if err := stopPipeline(ctx, srv.Config()); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("delayed StopPipelineExecution error = %v, want context.DeadlineExceeded", err)
+	if err := stopPipeline(ctx, srv.Config()); !errors.Is(err, context.Canceled) {
+		t.Errorf("delayed StopPipelineExecution error = %v, want context.Canceled", err)
 	}
 	if err := describeStacks(context.Background(), srv.Config()); err != nil {
 		t.Errorf("undelayed DescribeStacks error = %v, want nil", err)
 	}
-	if got := srv.Calls("StopPipelineExecution")[0].Fault; got != awsfake.Latency {
-		t.Errorf("recorded Fault = %v, want Latency", got)
+	calls := srv.Calls("StopPipelineExecution")
+	if len(calls) != 1 || calls[0].Fault != awsfake.Latency {
+		t.Errorf("recorded calls = %+v, want one, held by Latency", calls)
+	}
+	select {
+	case <-srv.Arrived("StopPipelineExecution"):
+	default:
+		t.Error("Arrived after the call arrived is not closed")
 	}
 }
 

@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -198,19 +199,26 @@ func buildShipped(root, src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key, err := sharedKey(flags, src)
+	cache := filepath.Join(root, "build", "cache", "functions")
+	name := src + "@" + runtime.GOARCH + "@" + strings.Join(flags, " ")
+	// A key computed at the run's start finds a binary kept already; a
+	// binary to build now is built from the code as it is now, so it is kept
+	// under the key go gives now, not under one the code may have left.
+	key, err := sharedKey(root, flags, src)
 	if err != nil {
 		return "", err
 	}
-	if key == "" {
-		keys, err := shippedKeys(root, flags, src)
-		if err != nil {
-			return "", err
+	if key != "" {
+		path, _, err := linkcache.Get(cache, name, key, func(string) error { return errNotKept })
+		if !errors.Is(err, errNotKept) {
+			return path, err
 		}
-		key = keys[src]
 	}
-	name := src + "@" + runtime.GOARCH + "@" + strings.Join(flags, " ")
-	path, _, err := linkcache.Get(filepath.Join(root, "build", "cache", "functions"), name, key, func(out string) error {
+	keys, err := shippedKeys(root, flags, src)
+	if err != nil {
+		return "", err
+	}
+	path, _, err := linkcache.Get(cache, name, keys[src], func(out string) error {
 		dir := filepath.Join(filepath.Dir(out), "out")
 		cmd := exec.Command(script, src)
 		cmd.Dir = root
@@ -222,6 +230,9 @@ func buildShipped(root, src string) (string, error) {
 	})
 	return path, err
 }
+
+// errNotKept says a shared key names no binary kept yet.
+var errNotKept = errors.New("not kept")
 
 // shippedFlags are the go build flags script (scripts/build.sh) ships with,
 // for what the environment sets now.
@@ -269,6 +280,7 @@ const EnvShippedKeys = "HIGHWAY_SHIPPED_KEYS"
 
 // shippedKeysFile is what EnvShippedKeys's file holds.
 type shippedKeysFile struct {
+	Root  string            // the module root the keys are of
 	Arch  string            // runtime.GOARCH
 	Flags []string          // scripts/build.sh -n
 	Keys  map[string]string // by main package path from the module root
@@ -288,7 +300,7 @@ func WriteShippedKeys(root, file string, srcs ...string) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(shippedKeysFile{Arch: runtime.GOARCH, Flags: flags, Keys: keys})
+	b, err := json.Marshal(shippedKeysFile{Root: root, Arch: runtime.GOARCH, Flags: flags, Keys: keys})
 	if err != nil {
 		return err
 	}
@@ -296,8 +308,8 @@ func WriteShippedKeys(root, file string, srcs ...string) error {
 }
 
 // sharedKey is src's key in EnvShippedKeys's file, when the file was written
-// for flags on this architecture; "" when there is none.
-func sharedKey(flags []string, src string) (string, error) {
+// for the module at root, flags and this architecture; "" when there is none.
+func sharedKey(root string, flags []string, src string) (string, error) {
 	file := os.Getenv(EnvShippedKeys)
 	if file == "" {
 		return "", nil
@@ -310,7 +322,7 @@ func sharedKey(flags []string, src string) (string, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return "", fmt.Errorf("%s %s: %v", EnvShippedKeys, file, err)
 	}
-	if f.Arch != runtime.GOARCH || !slices.Equal(f.Flags, flags) {
+	if f.Root != root || f.Arch != runtime.GOARCH || !slices.Equal(f.Flags, flags) {
 		return "", nil
 	}
 	return f.Keys[src], nil

@@ -48,7 +48,7 @@ func TestSharedKeysAreTheKeysEachPackageGets(t *testing.T) {
 	// WHEN a test process looks up each package's key in the file
 	t.Setenv(EnvShippedKeys, file)
 	for _, src := range []string{"cmd/a", "cmd/b"} {
-		shared, err := sharedKey(flags, src)
+		shared, err := sharedKey(root, flags, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,9 +73,15 @@ func TestSharedKeysAreTheKeysEachPackageGets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if key, err := sharedKey(flags, tt.src); key != "" || err != nil {
+		if key, err := sharedKey(root, flags, tt.src); key != "" || err != nil {
 			t.Errorf("sharedKey(%q, %s) = %q, %v; want none", flags, tt.src, key, err)
 		}
+	}
+
+	// AND not for another module's packages
+	t.Setenv("TAGS", "")
+	if key, err := sharedKey(t.TempDir(), flags, "cmd/a"); key != "" || err != nil {
+		t.Errorf("sharedKey of another module = %q, %v; want none", key, err)
 	}
 
 	// AND a package that is not a main package is refused when written

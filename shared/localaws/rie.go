@@ -78,9 +78,13 @@ func StartEmulator(rie, bootstrap string, env []string) (*Emulator, error) {
 	}
 }
 
-// hostEnv is this process's environment without its AWS_ variables.
+// hostEnv is this process's environment without its AWS_ variables, and
+// with the SDK's shared configuration files pointed at none: the machine's
+// ~/.aws (a ca_bundle, a retry mode) is no more the function's than its
+// AWS_ variables are.
 func hostEnv() []string {
-	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
+	return append(env, "AWS_CONFIG_FILE="+os.DevNull+"/none", "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull+"/none")
 }
 
 // Invoke sends payload as one invocation and returns the function's response.

@@ -45,6 +45,9 @@ func TestFunctionsGetNoneOfTheMachinesAWSVariables(t *testing.T) {
 			t.Errorf("the emulator's environment keeps %s", gone)
 		}
 	}
+	if !strings.Contains(env, "AWS_CONFIG_FILE=/dev/null/none") || !strings.Contains(env, "AWS_SHARED_CREDENTIALS_FILE=/dev/null/none") {
+		t.Errorf("the emulator's environment leaves the SDK the machine's ~/.aws:\n%s", env)
+	}
 	if !strings.Contains(env, "HIGHWAY_KEEP=1") || !strings.Contains(env, "PATH=") {
 		t.Errorf("the emulator's environment lost what is not AWS's:\n%s", env)
 	}

@@ -108,6 +108,7 @@ func decodeEncoded(data []byte) (*Policy, bool) {
 	if err := yaml.Unmarshal(rest, &p); err != nil {
 		return nil, false
 	}
+	p.applyDefaults() // those this code has and the encoding's did not
 	return &p, true
 }
 

@@ -46,10 +46,21 @@ func (p *pattern) MatchString(s string) bool {
 	return p.re().MatchString(s)
 }
 
-// FindStringSubmatch is regexp's FindStringSubmatch.
-func (p *pattern) FindStringSubmatch(s string) []string { return p.re().FindStringSubmatch(s) }
+// FindStringSubmatch is regexp's FindStringSubmatch, for a pattern without
+// a length bound (it would not apply the bound).
+func (p *pattern) FindStringSubmatch(s string) []string { return p.unbounded().FindStringSubmatch(s) }
 
-// ReplaceAllString is regexp's ReplaceAllString.
+// ReplaceAllString is regexp's ReplaceAllString, for a pattern without a
+// length bound.
 func (p *pattern) ReplaceAllString(src, repl string) string {
-	return p.re().ReplaceAllString(src, repl)
+	return p.unbounded().ReplaceAllString(src, repl)
+}
+
+// unbounded is the compiled pattern; it panics for a pattern with a length
+// bound, which only MatchString applies.
+func (p *pattern) unbounded() *regexp.Regexp {
+	if p.max > 0 {
+		panic("policy: " + p.expr + " has a length bound only MatchString applies")
+	}
+	return p.re()
 }
