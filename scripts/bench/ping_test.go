@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -58,30 +55,31 @@ func BenchmarkPing(b *testing.B) {
 					// Each goes first in every other round, with the same
 					// environment.
 					if round%2 == 1 {
-						_, took, _ := coldStart(b, rie, hello, env, event)
+						took, _ := localaws.ColdStart(b, rie, hello, env, event, nil)
 						floors = append(floors, took)
 					}
-					started, took, log := coldStart(b, rie, d.Bootstrap, env, event)
-					c, ok := function.ParseColdStart(log)
+					took, e := localaws.ColdStart(b, rie, d.Bootstrap, env, event, nil)
+					started := e.Started
+					c, ok := function.ParseColdStart(e.Log())
 					if !ok {
-						b.Fatalf("%s logged no %q record at debug level:\n%s", fn, function.ColdStartMessage, log)
+						b.Fatalf("%s logged no %q record at debug level:\n%s", fn, function.ColdStartMessage, e.Log())
 					}
 					pings = append(pings, took)
 					for i, s := range stepsOf(c, started, took) {
 						steps[i] = append(steps[i], s)
 					}
 					if round%2 == 0 {
-						_, took, _ = coldStart(b, rie, hello, env, event)
+						took, _ = localaws.ColdStart(b, rie, hello, env, event, nil)
 						floors = append(floors, took)
 					}
 				}
 			}
 			ping, floor := localaws.Percentile(pings, 50), localaws.Percentile(floors, 50)
-			b.ReportMetric(ms(ping), "ping-p50-ms")
-			b.ReportMetric(ms(floor), "floor-p50-ms")
+			b.ReportMetric(localaws.Millis(ping), "ping-p50-ms")
+			b.ReportMetric(localaws.Millis(floor), "floor-p50-ms")
 			b.ReportMetric(float64(ping)/float64(floor), "ping-ratio")
 			for i, unit := range []string{"start-ms", "policy-ms", "aws-ms", "setup-ms", "first-ms"} {
-				b.ReportMetric(ms(localaws.Percentile(steps[i], 50)), unit)
+				b.ReportMetric(localaws.Millis(localaws.Percentile(steps[i], 50)), unit)
 			}
 		})
 	}
@@ -94,27 +92,3 @@ func stepsOf(c function.ColdStart, started time.Time, took time.Duration) [5]tim
 	policy, aws := time.Duration(c.PolicyUs)*time.Microsecond, time.Duration(c.AWSConfigUs)*time.Microsecond
 	return [5]time.Duration{initialized.Sub(started), policy, aws, ready.Sub(initialized) - policy - aws, started.Add(took).Sub(ready)}
 }
-
-// coldStart starts bootstrap under the emulator, invokes it once with event,
-// and returns when the emulator started, how long the answer took from then,
-// and the log.
-func coldStart(b *testing.B, rie, bootstrap string, env []string, event []byte) (time.Time, time.Duration, string) {
-	b.Helper()
-	e, err := localaws.StartEmulator(rie, bootstrap, env)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Stop()
-	body, err := e.Invoke(context.Background(), event)
-	took := time.Since(e.Started)
-	if err == nil && bytes.Contains(body, []byte(`"errorMessage"`)) {
-		err = fmt.Errorf("function error: %s", body)
-	}
-	if err != nil {
-		b.Fatalf("%s: %v\nlog:\n%s", bootstrap, err, e.Log())
-	}
-	return e.Started, took, e.WaitLog("REPORT RequestId", time.Second)
-}
-
-// ms is d in milliseconds.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

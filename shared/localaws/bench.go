@@ -61,13 +61,8 @@ func BenchInvoke(b *testing.B, bootstrap string, env []string, event []byte, che
 
 	cold := make([]time.Duration, 0, ColdStarts)
 	for range ColdStarts {
-		e, err := StartEmulator(rie, bootstrap, env)
-		if err != nil {
-			b.Fatal(err)
-		}
-		invoke(e)
-		cold = append(cold, time.Since(e.Started))
-		e.Stop()
+		took, _ := ColdStart(b, rie, bootstrap, env, event, check)
+		cold = append(cold, took)
 	}
 
 	// Package initialization, apart: tracing it prints a line per package.
@@ -100,11 +95,11 @@ func BenchInvoke(b *testing.B, bootstrap string, env []string, event []byte, che
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(ms(Percentile(cold, 50)), "cold-p50-ms")
-	b.ReportMetric(ms(Percentile(cold, 90)), "cold-p90-ms")
-	b.ReportMetric(ms(Percentile(inits, 50)), "init-ms")
-	b.ReportMetric(ms(Percentile(warm, 50)), "warm-p50-ms")
-	b.ReportMetric(ms(Percentile(warm, 99)), "warm-p99-ms")
+	b.ReportMetric(Millis(Percentile(cold, 50)), "cold-p50-ms")
+	b.ReportMetric(Millis(Percentile(cold, 90)), "cold-p90-ms")
+	b.ReportMetric(Millis(Percentile(inits, 50)), "init-ms")
+	b.ReportMetric(Millis(Percentile(warm, 50)), "warm-p50-ms")
+	b.ReportMetric(Millis(Percentile(warm, 99)), "warm-p99-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 }
 
@@ -128,8 +123,8 @@ func initTime(log string) time.Duration {
 	return total
 }
 
-// ms is d in milliseconds.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// Millis is d in milliseconds, as benchmarks report them.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Percentile is the p-th percentile of ds, nearest rank; 0 for none.
 func Percentile(ds []time.Duration, p int) time.Duration {
@@ -177,4 +172,31 @@ func field(status []byte, key string) string {
 		}
 	}
 	return ""
+}
+
+// ColdStart starts bootstrap under the emulator rie (env added to its
+// environment), invokes it once with event and stops it. It returns how long
+// the answer took from the emulator's start, and the emulator, for its
+// Started and its log up to the first invocation's report. An error answer,
+// or one check refuses, fails tb with the log.
+func ColdStart(tb testing.TB, rie, bootstrap string, env []string, event []byte, check func([]byte) error) (time.Duration, *Emulator) {
+	tb.Helper()
+	e, err := StartEmulator(rie, bootstrap, env)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer e.Stop()
+	body, err := e.Invoke(context.Background(), event)
+	took := time.Since(e.Started)
+	if err == nil && bytes.Contains(body, []byte(`"errorMessage"`)) {
+		err = fmt.Errorf("function error: %s", body)
+	}
+	if err == nil && check != nil {
+		err = check(body)
+	}
+	if err != nil {
+		tb.Fatalf("%s: %v\nlog:\n%s", bootstrap, err, e.Log())
+	}
+	e.WaitLog(initDone, time.Second)
+	return took, e
 }
