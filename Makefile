@@ -39,23 +39,23 @@ demo:
 		go build -o build/highway ./scripts/highway
 	build/highway demo -html build/dora.html
 
-## test: start DynamoDB Local and the RIE, run every test (and telemetry's in the
-## XRAY=off build), stop them; nothing skips. The functions' AWS calls, recorded
-## at the wire into build/calls, are then checked against the synthesized IAM
-## policies (TestEveryAWSCallIsAllowed, once every other package is done).
+## test: start DynamoDB Local and the RIE, run every test, stop them; nothing
+## skips. The functions' AWS calls, recorded at the wire into build/calls, are
+## then checked against the synthesized IAM policies
+## (TestEveryAWSCallIsAllowed, once every other package is done).
 ## Each run records into a folder of its own there, removed when it ends, so
 ## that runs side by side keep apart. scripts/testrun keeps the linked test
 ## binaries in build/cache; go vet runs beside the tests. CPU=1 prints each
 ## package's CPU time
 CALLS := $(CURDIR)/build/calls
 test:
-	@echo "make test: every package's tests (and telemetry's without X-Ray) against DynamoDB Local, the Lambda RIE and Chromium," \
+	@echo "make test: every package's tests against DynamoDB Local, the Lambda RIE and Chromium," \
 		"about a minute and a half with warm caches on 2 cores (more under load, and the first time while Go compiles and links); a line per package as it finishes"
 	@start=$$(date +%s); calls=$(CALLS)/run-$$$$; rm -rf $$calls; mkdir -p $$calls; trap 'rm -rf '$$calls EXIT; \
 	HIGHWAY_CALLS=$$calls scripts/services.sh run -- bash -c 'set -o pipefail; \
 		{ go vet ./... >&2 & vet=$$!; \
-		go run ./scripts/testrun -p 3 $(if $(CPU),-cpu) -timeout 20m -after-others github.com/highwayhq/highway/infra/stacks -shipped functions/...,scripts/hello ./... && \
-		go run ./scripts/testrun -tags highway_noxray ./shared/telemetry/; rc=$$?; wait $$vet && exit $$rc; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
+		go run ./scripts/testrun -p 3 $(if $(CPU),-cpu) -timeout 20m -after-others github.com/highwayhq/highway/infra/stacks -shipped functions/...,scripts/hello ./...; \
+		rc=$$?; wait $$vet && exit $$rc; } | go run ./scripts/testreport -noskip -suites "$(SUITES)"'; \
 	echo "make test: $$(( $$(date +%s) - start )) s"
 
 ## test-long: make test with the long simulations at full size (HIGHWAY_LONG=1):
@@ -130,7 +130,6 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	go vet -tags highway_noxray ./shared/telemetry/ ./functions/...
 	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/staticcheck ./...
 

@@ -22,10 +22,22 @@ var implied = map[string][]string{
 	"dynamodb": {"dynamodbstreams"},
 }
 
+// heavy are packages no function may link: the X-Ray SDK's xray package
+// brings the v1 AWS SDK, whose endpoint tables cost about 15 ms of every cold
+// start, and gRPC, whose reflection keeps every SDK operation in the binary.
+// shared/telemetry writes X-Ray's documents without them.
+var heavy = []string{
+	"github.com/aws/aws-xray-sdk-go/xray",
+	"github.com/aws/aws-xray-sdk-go/instrumentation",
+	"github.com/aws/aws-sdk-go",
+	"google.golang.org/grpc",
+	"google.golang.org/protobuf",
+}
+
 // TestFunctionsLinkOnlyTheServicesTheyUse fails when a function binary contains
 // an AWS service client its main package does not ask for, for example because a
-// shared package started importing one: every function would pay for it in size
-// and cold start.
+// shared package started importing one, or any of the heavy packages: every
+// function would pay for it in size and cold start.
 func TestFunctionsLinkOnlyTheServicesTheyUse(t *testing.T) {
 	dirs, err := os.ReadDir(".")
 	if err != nil {
@@ -67,6 +79,13 @@ func TestFunctionsLinkOnlyTheServicesTheyUse(t *testing.T) {
 			for _, s := range services(p.Deps) {
 				if !slices.Contains(allowed, s) {
 					t.Errorf("%s links service %s, which its main package does not import (allowed: %v)", pkg, s, allowed)
+				}
+			}
+			for _, d := range p.Deps {
+				for _, heavy := range heavy {
+					if d == heavy || strings.HasPrefix(d, heavy+"/") {
+						t.Errorf("%s links %s", pkg, d)
+					}
 				}
 			}
 		})

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds Lambda functions exactly as they ship: a static linux binary named
 # bootstrap for the provided.al2023 runtime, without the RPC shim
-# (lambda.norpc) nor gRPC's golang.org/x/net/trace debug pages (grpcnotrace;
-# gRPC comes with the X-Ray SDK), trimmed paths and no symbol tables.
+# (lambda.norpc), trimmed paths and no symbol tables.
 #
 #   scripts/build.sh [FUNCTION...]   build/FUNCTION/bootstrap for each (default: all)
 #   scripts/build.sh scripts/hello   any main package by path: build/hello/bootstrap
@@ -10,20 +9,14 @@
 #
 # GOARCH defaults to arm64 (what the CDK app deploys); tests that run a binary
 # under the local Runtime Interface Emulator set it to the host's architecture.
-# OUT overrides the output folder (default build/). XRAY=off builds without
-# the X-Ray SDK (-tags highway_noxray: no subsegments of Highway's own, less
-# than half the size; see README, Performance). For measuring (make bench):
-# TAGS overrides the build tags and KEEP_SYMBOLS=1 keeps the symbol table.
+# OUT overrides the output folder (default build/). For measuring (make
+# bench): TAGS overrides the build tags and KEEP_SYMBOLS=1 keeps the symbol
+# table.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-$root/build}
-tags=${TAGS-lambda.norpc,grpcnotrace}
-case "${XRAY:-on}" in
-on) ;;
-off) tags="$tags,highway_noxray" ;;
-*) echo "build: XRAY must be on or off, not ${XRAY}" >&2; exit 2 ;;
-esac
+tags=${TAGS-lambda.norpc}
 ldflags="-s -w"
 [ -z "${KEEP_SYMBOLS:-}" ] || ldflags=""
 flags=(-tags "$tags" -trimpath -ldflags "$ldflags")

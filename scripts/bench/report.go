@@ -91,7 +91,6 @@ type Row struct {
 	Function  string  `json:"function"`
 	Bootstrap int64   `json:"bootstrapBytes"`
 	Zipped    int64   `json:"zippedBytes"`
-	NoXRay    int64   `json:"noXRayBytes,omitempty"`
 	ColdP50   float64 `json:"coldP50Ms"`
 	ColdP90   float64 `json:"coldP90Ms"`
 	InitMs    float64 `json:"initMs"`
@@ -139,7 +138,7 @@ func newReport(sizes []Size, invoke, handlers []Result, fns []string) *Report {
 		r := Row{Function: name}
 		for _, s := range sizes {
 			if s.Name == name {
-				r.Bootstrap, r.Zipped, r.NoXRay = s.Bootstrap, s.Zipped, s.NoXRay
+				r.Bootstrap, r.Zipped = s.Bootstrap, s.Zipped
 			}
 		}
 		for _, b := range invoke {
@@ -249,9 +248,9 @@ func (rep *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nmake bench: %s, %d cores, %s/%s, %s; took %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.Go, rep.Took)
 	fmt.Fprintf(w, "budgets: bootstrap ≤ %s; cold p50 ≤ %.1f× floor; ping p50 ≤ %.1f× floor; warm p99 ≤ floor + %.0f ms; peak RSS ≤ %.0f MB\n\n",
 		mb(BudgetBootstrap), BudgetColdRatio, BudgetPingRatio, BudgetWarmOverMS, BudgetRSSMB)
-	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "w/o X-Ray", "cold p50 / p90 ms", "init ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-24s %-8s %-24s %-18s %s\n", "function", "bootstrap", "zipped", "cold p50 / p90 ms", "init ms", "warm p50 / p99 ms", "peak RSS", "handler ns/op, B/op, allocs/op")
 	f := rep.Floor
-	fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped), "-",
+	fmt.Fprintf(w, "%-16s %-24s %-9s %-24s %-8s %-24s %-18s\n", "hello (floor)", mb(f.Bootstrap), mb(f.Zipped),
 		fmt.Sprintf("%.1f / %.1f", f.ColdP50, f.ColdP90), fmt.Sprintf("%.1f", f.InitMs), fmt.Sprintf("%.2f / %.2f", f.WarmP50, f.WarmP99), fmt.Sprintf("%.1f MB", f.PeakRSSMB))
 	for _, r := range rep.Rows {
 		cold := ratio(r.ColdP50, f.ColdP50)
@@ -259,9 +258,9 @@ func (rep *Report) print(w io.Writer) {
 		if r.Handler != "" {
 			handler = fmt.Sprintf("%.0f, %.0f, %.0f (%s)", r.HandlerNs, r.HandlerB, r.HandlerAllocs, r.Handler)
 		}
-		fmt.Fprintf(w, "%-16s %-24s %-9s %-10s %-24s %-8s %-24s %-18s %s\n", r.Function,
+		fmt.Fprintf(w, "%-16s %-24s %-9s %-24s %-8s %-24s %-18s %s\n", r.Function,
 			fmt.Sprintf("%s (%.1f×) %s", mb(r.Bootstrap), ratio(r.Bootstrap, f.Bootstrap), mark(r.Bootstrap > 0 && r.Bootstrap <= BudgetBootstrap)),
-			mb(r.Zipped), mb(r.NoXRay),
+			mb(r.Zipped),
 			fmt.Sprintf("%.1f / %.1f (%.1f×) %s", r.ColdP50, r.ColdP90, cold, mark(cold > 0 && cold <= BudgetColdRatio)),
 			fmt.Sprintf("%.1f", r.InitMs),
 			fmt.Sprintf("%.2f / %.2f (%+.2f) %s", r.WarmP50, r.WarmP99, r.WarmP99-f.WarmP99, mark(r.WarmP99 > 0 && r.WarmP99 <= f.WarmP99+BudgetWarmOverMS)),

@@ -16,21 +16,15 @@ type Size struct {
 	// Bootstrap is the binary's size; Zipped the size of the deployment
 	// package holding it, deflated as the CDK zips an asset.
 	Bootstrap, Zipped int64
-	// NoXRay is the binary's size built without X-Ray (XRAY=off): what the
-	// tracing SDK costs it.
-	NoXRay int64
 }
 
 // buildSizes builds the floor and fns for linux/arm64 under dir, as they
-// ship and without X-Ray, and measures each.
+// ship, and measures each.
 func buildSizes(ctx context.Context, root, dir string, fns []string) ([]Size, error) {
 	if err := os.RemoveAll(dir); err != nil { // the tool's own builds, from an earlier run
 		return nil, err
 	}
 	if err := build(ctx, root, filepath.Join(dir, "shipped"), nil, append([]string{"scripts/hello"}, fns...)...); err != nil {
-		return nil, err
-	}
-	if err := build(ctx, root, filepath.Join(dir, "noxray"), []string{"XRAY=off"}, fns...); err != nil {
 		return nil, err
 	}
 	var sizes []Size
@@ -44,19 +38,13 @@ func buildSizes(ctx context.Context, root, dir string, fns []string) ([]Size, er
 		if err != nil {
 			return nil, err
 		}
-		s := Size{Name: name, Bootstrap: st.Size(), Zipped: zipped}
-		if name != floor {
-			if s.NoXRay, err = fileSize(filepath.Join(dir, "noxray", name, "bootstrap")); err != nil {
-				return nil, err
-			}
-		}
-		sizes = append(sizes, s)
+		sizes = append(sizes, Size{Name: name, Bootstrap: st.Size(), Zipped: zipped})
 	}
 	return sizes, nil
 }
 
 // build runs scripts/build.sh for linux/arm64 on srcs into out, with env
-// added (XRAY, TAGS, KEEP_SYMBOLS), so every measured build uses the
+// added (TAGS, KEEP_SYMBOLS), so every measured build uses the
 // shipping flags but for what env changes.
 func build(ctx context.Context, root, out string, env []string, srcs ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "build.sh"), srcs...)

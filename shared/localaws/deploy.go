@@ -171,7 +171,7 @@ func Build(tb testing.TB, dir, src string) string {
 // same path. Place puts it where it runs.
 func BuildShipped(root, src string) (string, error) {
 	// What scripts/build.sh reads from the environment makes another binary.
-	key := strings.Join([]string{root, src, os.Getenv("XRAY"), os.Getenv("TAGS"), os.Getenv("KEEP_SYMBOLS")}, "\x00")
+	key := strings.Join([]string{root, src, os.Getenv("TAGS"), os.Getenv("KEEP_SYMBOLS")}, "\x00")
 	built.mu.Lock()
 	b := built.binaries[key]
 	if b == nil {
