@@ -82,8 +82,8 @@ func TestFunctionsLinkOnlyTheServicesTheyUse(t *testing.T) {
 				}
 			}
 			for _, d := range p.Deps {
-				for _, heavy := range heavy {
-					if d == heavy || strings.HasPrefix(d, heavy+"/") {
+				for _, h := range heavy {
+					if d == h || strings.HasPrefix(d, h+"/") {
 						t.Errorf("%s links %s", pkg, d)
 					}
 				}

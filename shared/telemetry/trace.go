@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -61,14 +64,19 @@ var process Tracer
 // an invocation shows each call's service, operation, latency and retries.
 // AWS_XRAY_SDK_DISABLED=true turns it off.
 func TraceAWS(cfg *aws.Config) {
-	if os.Getenv("AWS_XRAY_SDK_DISABLED") == "true" {
+	if strings.EqualFold(os.Getenv("AWS_XRAY_SDK_DISABLED"), "true") {
 		return
 	}
 	process.Instrument(cfg)
 }
 
 // Instrument adds the tracer's middleware to every client built from cfg.
+// It finds the daemon then, at cold start rather than in the first traced
+// call: Lambda names it by IP address, and a name that must be looked up
+// delays the start, not a call. A daemon address that does not resolve is
+// logged once and leaves calls untraced.
 func (t *Tracer) Instrument(cfg *aws.Config) {
+	t.once.Do(t.dial)
 	cfg.APIOptions = append(cfg.APIOptions, t.addMiddleware)
 }
 
@@ -122,6 +130,13 @@ type exception struct {
 // attempt's request names it as the parent of what the service records.
 type callKey struct{}
 
+// call is the subsegment of a call in flight and the invocation's header it
+// hangs under.
+type call struct {
+	seg    *subsegment
+	parent *header.Header
+}
+
 func (t *Tracer) addMiddleware(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HighwayXRaySubsegment", t.record), middleware.After); err != nil {
 		return err
@@ -148,7 +163,7 @@ func (t *Tracer) record(ctx context.Context, in middleware.InitializeInput, next
 			Region:    awsmiddleware.GetRegion(ctx),
 		},
 	}
-	out, md, err := next.HandleInitialize(context.WithValue(ctx, callKey{}, seg), in)
+	out, md, err := next.HandleInitialize(context.WithValue(ctx, callKey{}, call{seg, parent}), in)
 	seg.EndTime = seconds(t.now())
 	seg.finish(md, err)
 	t.send(seg)
@@ -156,11 +171,15 @@ func (t *Tracer) record(ctx context.Context, in middleware.InitializeInput, next
 }
 
 // propagate names the call's subsegment as the parent in the request's trace
-// header, so the service's own segment hangs under it.
+// header, so the service's own segment hangs under it. The rest of the
+// invocation's header goes along unchanged: its Lineage is how Lambda counts
+// the hops of a recursive loop (a function feeding its own queue), which the
+// SDK's recursion detection would otherwise have passed on.
 func propagate(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-	if seg, ok := ctx.Value(callKey{}).(*subsegment); ok {
+	if c, ok := ctx.Value(callKey{}).(call); ok {
 		if req, ok := in.Request.(*smithyhttp.Request); ok {
-			h := header.Header{TraceID: seg.TraceID, ParentID: seg.ID, SamplingDecision: header.Sampled}
+			h := *c.parent
+			h.ParentID = c.seg.ID
 			req.Header.Set("X-Amzn-Trace-Id", h.String())
 		}
 	}
@@ -210,7 +229,7 @@ func (s *subsegment) finish(md middleware.Metadata, err error) {
 	if err == nil {
 		return
 	}
-	e := exception{ID: newID(), Type: fmt.Sprintf("%T", err), Message: err.Error()}
+	e := exception{ID: newID(), Type: fmt.Sprintf("%T", err), Message: clip(err.Error(), maxMessage)}
 	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		e.Type, e.Remote = api.ErrorCode(), true
 	}
@@ -227,7 +246,7 @@ func (t *Tracer) send(s *subsegment) {
 	if t.err != nil {
 		return
 	}
-	_, _ = t.conn.Write(append([]byte(daemonHeader), body...))
+	_, _ = t.conn.Write(append([]byte(daemonHeader), body...)) // lost or refused, the call goes on
 }
 
 func (t *Tracer) dial() {
@@ -243,10 +262,27 @@ func (t *Tracer) dial() {
 			addr = ep.UDPAddr
 		}
 	}
-	if t.err != nil {
-		return
+	if t.err == nil {
+		t.conn, t.err = net.DialUDP("udp", nil, addr)
 	}
-	t.conn, t.err = net.DialUDP("udp", nil, addr)
+	if t.err != nil {
+		slog.Warn("X-Ray daemon not reachable; AWS calls go untraced", "error", t.err)
+	}
+}
+
+// maxMessage bounds the error message a subsegment carries, so that the
+// document stays well within the daemon's 64 KB datagram.
+const maxMessage = 8 << 10
+
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (t *Tracer) now() time.Time {

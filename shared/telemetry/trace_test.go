@@ -1,4 +1,4 @@
-package telemetry
+package telemetry_test
 
 import (
 	"bytes"
@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"net"
+	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -19,6 +22,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/clocktest"
+	"github.com/highwayhq/highway/shared/telemetry"
+	"github.com/highwayhq/highway/shared/telemetry/telemetrytest"
 )
 
 // The trace header Lambda hands an invocation that X-Ray sampled.
@@ -32,44 +37,14 @@ const (
 // with the trace header h.
 func inInvocation(ctx context.Context, h string) context.Context {
 	//lint:ignore SA1029 aws-lambda-go stores the header under this string key
-	return context.WithValue(ctx, lambdaTraceHeader, h)
+	return context.WithValue(ctx, "x-amzn-trace-id", h)
 }
 
-// daemon is a UDP socket standing in for the X-Ray daemon.
-type daemon struct {
-	conn *net.UDPConn
-}
-
-func newDaemon(t *testing.T) *daemon {
+// next reads the daemon's next document into the X-Ray SDK's own segment
+// model, refusing any field that model does not know.
+func next(t *testing.T, d *telemetrytest.Daemon) (*xray.Segment, map[string]any) {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &daemon{conn: conn}
-}
-
-func (d *daemon) addr() string { return d.conn.LocalAddr().String() }
-
-// next reads the next document the daemon received, checks its header line,
-// and decodes it into the X-Ray SDK's own segment model, refusing any field
-// that model does not know. A datagram written on loopback is queued before
-// the write returns, so a document sent by a finished call is already there.
-func (d *daemon) next(t *testing.T) (*xray.Segment, map[string]any) {
-	t.Helper()
-	if err := d.conn.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64<<10)
-	n, err := d.conn.Read(buf)
-	if err != nil {
-		t.Fatalf("no document reached the daemon: %v", err)
-	}
-	head, body, ok := bytes.Cut(buf[:n], []byte("\n"))
-	if !ok || string(head) != `{"format": "json", "version": 1}` {
-		t.Fatalf("document without the daemon's header line: %q", buf[:n])
-	}
+	body := d.Next(t)
 	seg := new(xray.Segment)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -85,9 +60,9 @@ func (d *daemon) next(t *testing.T) (*xray.Segment, map[string]any) {
 
 // traced returns a DynamoDB client on the fake, traced by a tracer that sends
 // to d and reads clock.
-func traced(fake *awsfake.Server, d *daemon, clock *clocktest.Clock) *dynamodb.Client {
+func traced(fake *awsfake.Server, d *telemetrytest.Daemon, clock *clocktest.Clock) *dynamodb.Client {
 	cfg := fake.Config()
-	(&Tracer{Daemon: d.addr(), Now: clock.Now}).Instrument(&cfg)
+	(&telemetry.Tracer{Daemon: d.Addr(), Now: clock.Now}).Instrument(&cfg)
 	return dynamodb.NewFromConfig(cfg)
 }
 
@@ -105,7 +80,7 @@ var segmentID = regexp.MustCompile(`^[0-9a-f]{16}$`)
 // request id and status; the request names it as the parent of the service's
 // own segment.
 func TestTracedCallSendsOneSubsegment(t *testing.T) {
-	fake, d := awsfake.New(t), newDaemon(t)
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
 	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
 	fake.OnFunc("GetItem", func(awsfake.Request) awsfake.Response {
 		clock.Advance(250 * time.Millisecond)
@@ -115,14 +90,14 @@ func TestTracedCallSendsOneSubsegment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, raw := d.next(t)
+	seg, raw := next(t, d)
 	if seg.Name != "DynamoDB" || seg.Namespace != "aws" || seg.Type != "subsegment" {
 		t.Errorf("name, namespace, type = %q, %q, %q; want DynamoDB, aws, subsegment", seg.Name, seg.Namespace, seg.Type)
 	}
 	if seg.TraceID != traceRoot || seg.ParentID != traceParent || !segmentID.MatchString(seg.ID) {
 		t.Errorf("trace_id %q, parent_id %q, id %q; want %s, %s and 16 hex digits", seg.TraceID, seg.ParentID, seg.ID, traceRoot, traceParent)
 	}
-	if want := seconds(clock.Now()); seg.EndTime != want || math.Abs(seg.EndTime-seg.StartTime-0.25) > 1e-6 {
+	if want := float64(clock.Now().UnixNano()) / 1e9; seg.EndTime != want || math.Abs(seg.EndTime-seg.StartTime-0.25) > 1e-6 {
 		t.Errorf("start %f, end %f; want the call's 250 ms ending at %f", seg.StartTime, seg.EndTime, want)
 	}
 	reqID, ok := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
@@ -132,8 +107,11 @@ func TestTracedCallSendsOneSubsegment(t *testing.T) {
 	if _, ok := seg.AWS["retries"]; ok {
 		t.Errorf("aws = %v; a call answered at once has no retries", seg.AWS)
 	}
-	if seg.HTTP == nil || seg.HTTP.Response == nil || seg.HTTP.Response.Status != 200 {
-		t.Errorf("http = %+v; want status 200", raw["http"])
+	if seg.HTTP == nil || seg.HTTP.Response == nil || seg.HTTP.Response.Status != 200 || seg.HTTP.Response.ContentLength != 2 {
+		t.Errorf("http = %+v; want status 200 and the body's 2 bytes", raw["http"])
+	}
+	if more := d.Queued(t); len(more) != 0 {
+		t.Errorf("one call sent %d more documents: %s", len(more), more)
 	}
 	if seg.Error || seg.Fault || seg.Throttle || seg.Cause != nil {
 		t.Errorf("a successful call is marked error %v, fault %v, throttle %v, cause %v", seg.Error, seg.Fault, seg.Throttle, seg.Cause)
@@ -162,14 +140,14 @@ func TestTracedCallRecordsHowItFailed(t *testing.T) {
 		{"server", 500, "InternalServerError", false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake, d := awsfake.New(t), newDaemon(t)
+			fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
 			clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
 			fake.On("GetItem", awsfake.APIError(tc.status, tc.code, "no"))
 			_, err := getItem(inInvocation(t.Context(), sampled), traced(fake, d, clock))
 			if err == nil {
 				t.Fatal("the call succeeded")
 			}
-			seg, raw := d.next(t)
+			seg, raw := next(t, d)
 			if seg.Error != tc.error || seg.Throttle != tc.throttle || seg.Fault != tc.fault {
 				t.Errorf("error %v, throttle %v, fault %v; want %v, %v, %v", seg.Error, seg.Throttle, seg.Fault, tc.error, tc.throttle, tc.fault)
 			}
@@ -189,7 +167,7 @@ func TestTracedCallRecordsHowItFailed(t *testing.T) {
 
 // A call that gets no answer at all is a fault, with the error as its cause.
 func TestTracedCallWithoutAnswerIsAFault(t *testing.T) {
-	fake, d := awsfake.New(t), newDaemon(t)
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
 	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
 	client := traced(fake, d, clock)
 	fake.Close()
@@ -198,7 +176,7 @@ func TestTracedCallWithoutAnswerIsAFault(t *testing.T) {
 	if _, err := getItem(ctx, client); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	seg, _ := d.next(t)
+	seg, _ := next(t, d)
 	if !seg.Fault || seg.Error || seg.HTTP != nil || seg.Cause == nil || seg.Cause.Exceptions[0].Remote {
 		t.Errorf("fault %v, error %v, http %+v, cause %+v; want a local fault without a response", seg.Fault, seg.Error, seg.HTTP, seg.Cause)
 	}
@@ -207,7 +185,7 @@ func TestTracedCallWithoutAnswerIsAFault(t *testing.T) {
 // Calls outside a sampled invocation (during init, or in one X-Ray did not
 // sample) send nothing and leave the request's trace header alone.
 func TestUntracedCallsSendNothing(t *testing.T) {
-	fake, d := awsfake.New(t), newDaemon(t)
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
 	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
 	fake.On("GetItem", awsfake.JSON(200, `{}`))
 	fake.On("PutItem", awsfake.JSON(200, `{}`))
@@ -231,7 +209,7 @@ func TestUntracedCallsSendNothing(t *testing.T) {
 	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("highway-ledger"), Item: key}); err != nil {
 		t.Fatal(err)
 	}
-	if seg, _ := d.next(t); seg.AWS["operation"] != "PutItem" {
+	if seg, _ := next(t, d); seg.AWS["operation"] != "PutItem" {
 		t.Errorf("the daemon's first document is of %v, want the traced PutItem", seg.AWS["operation"])
 	}
 }
@@ -240,17 +218,17 @@ func TestUntracedCallsSendNothing(t *testing.T) {
 // instrumentation sends for the same call, field for field, ids and times
 // aside.
 func TestSubsegmentMatchesTheXRaySDKs(t *testing.T) {
-	fake, d := awsfake.New(t), newDaemon(t)
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
 	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
 	fake.On("GetItem", awsfake.JSON(200, `{}`))
 	ctx := inInvocation(t.Context(), sampled)
 	if _, err := getItem(ctx, traced(fake, d, clock)); err != nil {
 		t.Fatal(err)
 	}
-	_, ours := d.next(t)
+	_, ours := next(t, d)
 
-	sdk := newDaemon(t)
-	if err := xray.Configure(xray.Config{DaemonAddr: sdk.addr()}); err != nil {
+	sdk := telemetrytest.NewDaemon(t)
+	if err := xray.Configure(xray.Config{DaemonAddr: sdk.Addr()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fake.Config()
@@ -258,7 +236,7 @@ func TestSubsegmentMatchesTheXRaySDKs(t *testing.T) {
 	if _, err := getItem(ctx, dynamodb.NewFromConfig(cfg)); err != nil {
 		t.Fatal(err)
 	}
-	_, theirs := sdk.next(t)
+	_, theirs := next(t, sdk)
 	for _, doc := range []map[string]any{ours, theirs} {
 		delete(doc, "id")
 		delete(doc, "start_time")
@@ -276,12 +254,64 @@ func TestSubsegmentMatchesTheXRaySDKs(t *testing.T) {
 // TraceAWS instruments a configuration unless AWS_XRAY_SDK_DISABLED is true,
 // the switch the X-Ray SDK honours.
 func TestTraceAWSHonoursXRaySDKDisabled(t *testing.T) {
-	for env, want := range map[string]int{"": 1, "false": 1, "true": 0} {
+	for env, want := range map[string]int{"": 1, "false": 1, "true": 0, "TRUE": 0} {
 		t.Setenv("AWS_XRAY_SDK_DISABLED", env)
 		var cfg aws.Config
-		TraceAWS(&cfg)
+		telemetry.TraceAWS(&cfg)
 		if len(cfg.APIOptions) != want {
 			t.Errorf("AWS_XRAY_SDK_DISABLED=%q: %d API options added, want %d", env, len(cfg.APIOptions), want)
 		}
+	}
+}
+
+// The request names the subsegment as its parent and carries the rest of the
+// invocation's header, Lineage included: Lambda counts a recursive loop's
+// hops by it.
+func TestTracedCallKeepsTheInvocationsLineage(t *testing.T) {
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
+	fake.On("GetItem", awsfake.Response{Status: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amz-Id-2": {"a2d4EXAMPLE"}}, Body: []byte(`{}`)})
+	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
+	if _, err := getItem(inInvocation(t.Context(), sampled+";Lineage=a87bd80c:1"), traced(fake, d, clock)); err != nil {
+		t.Fatal(err)
+	}
+	seg, _ := next(t, d)
+	h := fake.Calls("GetItem")[0].Header.Get("X-Amzn-Trace-Id")
+	parts := strings.Split(h, ";")
+	slices.Sort(parts)
+	if want := []string{"Lineage=a87bd80c:1", "Parent=" + seg.ID, "Root=" + traceRoot, "Sampled=1"}; !slices.Equal(parts, want) {
+		t.Errorf("X-Amzn-Trace-Id %q, want the parts %q", h, want)
+	}
+	if seg.AWS["id_2"] != "a2d4EXAMPLE" {
+		t.Errorf("aws = %v; want id_2 from X-Amz-Id-2", seg.AWS)
+	}
+}
+
+// A daemon that is not there refuses the datagrams; the calls go on.
+func TestTracedCallsOutliveTheDaemon(t *testing.T) {
+	fake := awsfake.New(t)
+	fake.On("GetItem", awsfake.JSON(200, `{}`))
+	d := telemetrytest.NewDaemon(t)
+	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
+	client := traced(fake, d, clock)
+	d.Close()
+	for range 3 {
+		if _, err := getItem(inInvocation(t.Context(), sampled), client); err != nil {
+			t.Fatalf("a call failed with the daemon gone: %v", err)
+		}
+	}
+}
+
+// An error message too long for a datagram is cut, so the subsegment still
+// reaches the daemon.
+func TestLongErrorMessagesAreCut(t *testing.T) {
+	fake, d := awsfake.New(t), telemetrytest.NewDaemon(t)
+	fake.On("GetItem", awsfake.APIError(400, "ValidationException", strings.Repeat("é", 40<<10)))
+	clock := clocktest.New(time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC))
+	if _, err := getItem(inInvocation(t.Context(), sampled), traced(fake, d, clock)); err == nil {
+		t.Fatal("the call succeeded")
+	}
+	seg, _ := next(t, d)
+	if m := seg.Cause.Exceptions[0].Message; len(m) > 8<<10 || !utf8.ValidString(m) || !strings.Contains(m, "éé") {
+		t.Errorf("message of %d bytes (valid UTF-8: %v)", len(m), utf8.ValidString(m))
 	}
 }
