@@ -1,0 +1,222 @@
+// Package kube reads and changes Deployments in an Amazon EKS cluster through
+// the Kubernetes API, with k8s.io/client-go, authenticated as `aws eks
+// get-token` does: a bearer token that is a presigned STS GetCallerIdentity
+// naming the cluster. It is the part of EKS promotion, runtime drift and alarm
+// response that talks to the cluster; which Deployment and container come from
+// the policy.
+package kube
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+)
+
+// ErrRefused marks a change that cannot work as asked: no such Deployment or
+// container. A retry does not help.
+var ErrRefused = errors.New("refused by the cluster")
+
+// ErrConflict marks a Deployment others kept changing between Highway's read
+// and its write (HTTP 409 on each of MaxAttempts tries); a later retry may
+// succeed.
+var ErrConflict = errors.New("deployment kept changing")
+
+// MaxAttempts bounds how often a change is read and written again after the
+// API server refused it with 409 Conflict.
+const MaxAttempts = 5
+
+// DescribeCluster is the part of the EKS API Connect calls.
+type DescribeCluster interface {
+	DescribeCluster(ctx context.Context, params *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
+}
+
+var _ DescribeCluster = (*eks.Client)(nil)
+
+// Cluster is one cluster's apps/v1 API.
+type Cluster struct {
+	apps rest.Interface
+}
+
+// scheme knows apps/v1 alone. client-go's typed clients register every API
+// group of Kubernetes in k8s.io/client-go/kubernetes/scheme, about 6 ms of
+// package initialization in every cold start of a function that links them;
+// client-go's REST client with this scheme does the same requests.
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := appsv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	metav1.AddToGroupVersion(s, appsv1.SchemeGroupVersion)
+	return s
+}()
+
+// New returns the cluster cfg reaches.
+func New(cfg *rest.Config) (*Cluster, error) {
+	c := *cfg
+	c.UserAgent = "highway"
+	c.APIPath = "/apis"
+	c.GroupVersion = &appsv1.SchemeGroupVersion
+	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	apps, err := rest.RESTClientFor(&c)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{apps: apps}, nil
+}
+
+// Connect finds the cluster's API endpoint and certificate authority with
+// EKS DescribeCluster and returns the cluster, authenticated with a token
+// from presigner (see Token). The token lasts about 15 minutes; connect again
+// for each invocation.
+func Connect(ctx context.Context, e DescribeCluster, presigner Presigner, name string) (*Cluster, error) {
+	out, err := e.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("describe cluster %s: %w", name, err)
+	}
+	cl := out.Cluster
+	if cl == nil || aws.ToString(cl.Endpoint) == "" || cl.CertificateAuthority == nil {
+		return nil, fmt.Errorf("describe cluster %s: no endpoint or certificate authority (status %v)", name, statusOf(out))
+	}
+	ca, err := base64.StdEncoding.DecodeString(aws.ToString(cl.CertificateAuthority.Data))
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: certificate authority: %w", name, err)
+	}
+	token, err := Token(ctx, presigner, name)
+	if err != nil {
+		return nil, err
+	}
+	return New(&rest.Config{
+		Host:            aws.ToString(cl.Endpoint),
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: ca},
+		Timeout:         30 * time.Second,
+	})
+}
+
+func statusOf(out *eks.DescribeClusterOutput) string {
+	if out.Cluster == nil {
+		return "unknown"
+	}
+	return string(out.Cluster.Status)
+}
+
+// Deployment reads one Deployment.
+func (c *Cluster) Deployment(ctx context.Context, namespace, name string) (*appsv1.Deployment, error) {
+	d := new(appsv1.Deployment)
+	err := c.apps.Get().Namespace(namespace).Resource("deployments").Name(name).Do(ctx).Into(d)
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: no Deployment %s in namespace %s", ErrRefused, name, namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Deployment %s/%s: %w", namespace, name, err)
+	}
+	return d, nil
+}
+
+// SetImage makes container of the Deployment run image, with a strategic
+// merge patch that names the resourceVersion it read: when the Deployment
+// changed in between, the API server answers 409 Conflict and SetImage reads
+// it again, so the container list it checked is the one it patches. It
+// returns the Deployment as the API server left it (its Generation is the one
+// a rollout of image reaches), and whether anything changed.
+func (c *Cluster) SetImage(ctx context.Context, namespace, name, container, image string) (*appsv1.Deployment, bool, error) {
+	for range MaxAttempts {
+		d, err := c.Deployment(ctx, namespace, name)
+		if err != nil {
+			return nil, false, err
+		}
+		i := containerIndex(d.Spec.Template.Spec.Containers, container)
+		if i < 0 {
+			return nil, false, fmt.Errorf("%w: Deployment %s/%s has no container %q (it has %s)", ErrRefused, namespace, name, container, containerNames(d))
+		}
+		if d.Spec.Template.Spec.Containers[i].Image == image {
+			return d, false, nil
+		}
+		patch := map[string]any{
+			"metadata": map[string]any{"resourceVersion": d.ResourceVersion},
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+				"containers": []map[string]any{{"name": container, "image": image}},
+			}}},
+		}
+		out, err := c.patch(ctx, namespace, name, patch)
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return out, true, nil
+	}
+	return nil, false, fmt.Errorf("%w: Deployment %s/%s changed on each of %d writes", ErrConflict, namespace, name, MaxAttempts)
+}
+
+// RestartedAtAnnotation is the pod template annotation `kubectl rollout
+// restart` sets; changing it rolls every pod.
+const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
+
+// Restart rolls every pod of the Deployment, as `kubectl rollout restart`
+// does: the pod template's restartedAt annotation set to at.
+func (c *Cluster) Restart(ctx context.Context, namespace, name string, at time.Time) (*appsv1.Deployment, error) {
+	return c.patch(ctx, namespace, name, map[string]any{
+		"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+			"annotations": map[string]string{RestartedAtAnnotation: at.UTC().Format(time.RFC3339)},
+		}}},
+	})
+}
+
+// Scale sets the Deployment's replicas.
+func (c *Cluster) Scale(ctx context.Context, namespace, name string, replicas int32) (*appsv1.Deployment, error) {
+	return c.patch(ctx, namespace, name, map[string]any{"spec": map[string]any{"replicas": replicas}})
+}
+
+func (c *Cluster) patch(ctx context.Context, namespace, name string, patch map[string]any) (*appsv1.Deployment, error) {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return nil, err
+	}
+	d := new(appsv1.Deployment)
+	err = c.apps.Patch(types.StrategicMergePatchType).Namespace(namespace).Resource("deployments").Name(name).
+		Param("fieldManager", "highway").Body(body).Do(ctx).Into(d)
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: no Deployment %s in namespace %s", ErrRefused, name, namespace)
+	}
+	if apierrors.IsConflict(err) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("patch Deployment %s/%s: %w", namespace, name, err)
+	}
+	return d, nil
+}
+
+func containerIndex(cs []corev1.Container, name string) int {
+	for i, c := range cs {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func containerNames(d *appsv1.Deployment) string {
+	var names []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
+}
