@@ -101,8 +101,10 @@ func resolve(ctx context.Context, c Client, service string) (string, error) {
 
 // SetImage makes the service run image (repository@digest, from ECR): one
 // UpdateService that changes the image identifier alone, keeping the image's
-// port, variables and access role. It returns the operation that rolls it
-// out, or "" when the service already runs image.
+// port, variables, secrets, start command and access role. It returns the
+// operation that rolls it out, or "" when the service already runs image.
+// App Runner's UpdateService takes no precondition: a change someone makes to
+// the service's source between the read and the update is written over.
 func SetImage(ctx context.Context, c Client, service, image string) (Service, string, error) {
 	s, err := Describe(ctx, c, service)
 	if err != nil {
@@ -111,7 +113,10 @@ func SetImage(ctx context.Context, c Client, service, image string) (Service, st
 	if s.Image == image {
 		return s, "", nil
 	}
-	repo := *s.source.ImageRepository
+	if s.Status == types.ServiceStatusPaused {
+		return Service{}, "", fmt.Errorf("%w: App Runner service %s is paused; resume it to deploy", ErrRefused, service)
+	}
+	repo := *s.source.ImageRepository // its ImageConfiguration (port, variables, secrets, start command) goes back as it is
 	if repo.ImageRepositoryType != types.ImageRepositoryTypeEcr {
 		return Service{}, "", fmt.Errorf("%w: App Runner service %s runs an image from %s, not a private ECR repository", ErrRefused, service, repo.ImageRepositoryType)
 	}
@@ -170,7 +175,9 @@ func Operation(ctx context.Context, c Client, serviceARN, id string) (Phase, typ
 			}
 		}
 	}
-	return "", "", fmt.Errorf("%w: App Runner service %s has no operation %s", ErrRefused, serviceARN, id)
+	// Not (yet) listed: right after UpdateService the list may lag, so this
+	// is not a refusal; a caller that keeps not finding it times out.
+	return "", "", fmt.Errorf("no operation %s listed for %s yet", id, serviceARN)
 }
 
 // Redeploy starts a deployment of what the service's source names, as the

@@ -59,8 +59,8 @@ func TestSetImageUpdatesTheImageAlone(t *testing.T) {
 			ImageRepository             struct {
 				ImageIdentifier, ImageRepositoryType string
 				ImageConfiguration                   struct {
-					Port                        string
-					RuntimeEnvironmentVariables map[string]string
+					Port, StartCommand                                     string
+					RuntimeEnvironmentVariables, RuntimeEnvironmentSecrets map[string]string
 				}
 			}
 		}
@@ -71,6 +71,8 @@ func TestSetImageUpdatesTheImageAlone(t *testing.T) {
 	src := in.SourceConfiguration
 	if in.ServiceArn != arn || src.ImageRepository.ImageIdentifier != repo+"@"+digest || src.ImageRepository.ImageRepositoryType != "ECR" ||
 		src.ImageRepository.ImageConfiguration.Port != "8080" || src.ImageRepository.ImageConfiguration.RuntimeEnvironmentVariables["NAME"] != "Jane" ||
+		src.ImageRepository.ImageConfiguration.StartCommand != "python server.py" ||
+		src.ImageRepository.ImageConfiguration.RuntimeEnvironmentSecrets["DB_PASSWORD"] != "arn:aws:secretsmanager:us-east-1:123456789012:secret:python-app-db-AbCdEf" ||
 		src.AuthenticationConfiguration.AccessRoleArn != "arn:aws:iam::123456789012:role/AppRunnerECRAccessRole" ||
 		src.AutoDeploymentsEnabled == nil || *src.AutoDeploymentsEnabled {
 		b, _ := json.Marshal(in)
@@ -104,8 +106,8 @@ func TestOperationPhases(t *testing.T) {
 	}
 }
 
-// An App Runner operation that FAILED fails the deployment; an operation the
-// service never had is refused.
+// An App Runner operation that FAILED fails the deployment; an operation not
+// listed (yet) is an error a later look may clear, not a refusal.
 func TestOperationFailed(t *testing.T) {
 	fake := awsfake.New(t)
 	fake.On("ListOperations", awsfake.JSON(200, fmt.Sprintf(`{"OperationSummaryList":[{"Id":%q,"Status":"FAILED","Type":"UPDATE_SERVICE","TargetArn":%q,"StartedAt":1606200000,"EndedAt":1606200300}]}`, opID, arn)))
@@ -113,8 +115,8 @@ func TestOperationFailed(t *testing.T) {
 	if phase, _, err := ar.Operation(t.Context(), c, arn, opID); err != nil || phase != ar.Failed {
 		t.Errorf("phase %s, err %v; want FAILED", phase, err)
 	}
-	if _, _, err := ar.Operation(t.Context(), c, arn, "17fe9f55-7e91-4097-b243-fcabbb69a4cf"); !errors.Is(err, ar.ErrRefused) {
-		t.Errorf("an unknown operation: err %v, want ErrRefused", err)
+	if _, _, err := ar.Operation(t.Context(), c, arn, "17fe9f55-7e91-4097-b243-fcabbb69a4cf"); err == nil || errors.Is(err, ar.ErrRefused) {
+		t.Errorf("an operation not listed: err %v, want a transient error", err)
 	}
 }
 
@@ -130,6 +132,12 @@ func TestSetImageRefusals(t *testing.T) {
 	fake.On("DescribeService", awsfake.JSON(200, `{"Service":{"ServiceArn":"`+arn+`","ServiceName":"python-app","Status":"RUNNING","SourceConfiguration":{"CodeRepository":{"RepositoryUrl":"https://github.com/my-account/python-hello","SourceCodeVersion":{"Type":"BRANCH","Value":"main"}}}}}`))
 	if _, _, err := ar.SetImage(t.Context(), apprunner.NewFromConfig(fake.Config()), arn, repo+"@"+digest); !errors.Is(err, ar.ErrRefused) {
 		t.Errorf("a code repository service: err %v, want ErrRefused", err)
+	}
+
+	paused := awsfake.New(t)
+	paused.On("DescribeService", awsfake.JSON(200, strings.Replace(fixture(t, "describe-service.json"), `"Status": "RUNNING"`, `"Status": "PAUSED"`, 1)))
+	if _, _, err := ar.SetImage(t.Context(), apprunner.NewFromConfig(paused.Config()), arn, repo+"@"+digest); !errors.Is(err, ar.ErrRefused) || len(paused.Calls("UpdateService")) != 0 {
+		t.Errorf("paused: err %v, want ErrRefused before any update", err)
 	}
 
 	busy, c3 := service(t, repo+":latest")

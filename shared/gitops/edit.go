@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,95 +42,184 @@ func IsKustomization(file string) bool {
 // indentation stay as they were, so the commit's diff is the change alone.
 // changed is false when the file already says so.
 func SetImage(file string, content []byte, key, repository, digest string) (out []byte, changed bool, err error) {
+	if !digestPattern.MatchString(digest) || !repositoryPattern.MatchString(repository) || strings.Contains(repository, "@") {
+		return nil, false, fmt.Errorf("%w: %q@%q is not an image repository and sha256 digest", ErrNoPlace, repository, digest)
+	}
+	// yaml counts these as line breaks and the editor does not: refuse them
+	// rather than edit a line the parser numbered differently.
+	if bytes.ContainsAny(content, "\u0085\u2028\u2029") || bytes.Contains(bytes.ReplaceAll(content, []byte("\r\n"), nil), []byte("\r")) {
+		return nil, false, fmt.Errorf("%w: %s has line breaks other than \\n and \\r\\n", ErrNoPlace, file)
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(content, &doc); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", file, err)
+		return nil, false, fmt.Errorf("%w: %s: %w", ErrNoPlace, file, err)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, false, fmt.Errorf("%w: %s is not a YAML mapping", ErrNoPlace, file)
 	}
 	e := &editor{src: content}
+	var want func(any) error
 	if IsKustomization(file) {
-		err = e.kustomize(doc.Content[0], key, repository, digest)
+		want, err = e.kustomize(doc.Content[0], key, repository, digest)
 	} else {
-		err = e.values(doc.Content[0], key, repository, digest)
+		want, err = e.values(doc.Content[0], key, repository, digest)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", file, err)
 	}
 	out = e.apply()
+	if err := check(content, out, want); err != nil {
+		return nil, false, fmt.Errorf("%w: %s: %w", ErrNoPlace, file, err)
+	}
 	return out, !bytes.Equal(out, content), nil
 }
 
-// kustomize sets the images entry named name (or repository).
-func (e *editor) kustomize(root *yaml.Node, name, repository, digest string) error {
+var (
+	digestPattern     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:-]*$`)
+)
+
+// check holds an edit to what it meant: out parses, and reads as content
+// does with want applied to it, and nothing else changed. Whatever the lines
+// of a file a person wrote look like, the commit changes the image alone or
+// does not happen.
+func check(content, out []byte, want func(any) error) error {
+	var before, after any
+	if err := yaml.Unmarshal(content, &before); err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(out, &after); err != nil {
+		return fmt.Errorf("the edit would not parse: %w", err)
+	}
+	if err := want(before); err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(before, after) {
+		return errors.New("the edit would change more than the image; write the value on one line of its own")
+	}
+	return nil
+}
+
+// kustomize sets the images entry named name (or repository), and returns
+// the same change made to the decoded document.
+func (e *editor) kustomize(root *yaml.Node, name, repository, digest string) (func(any) error, error) {
 	if name == "" {
 		name = repository
 	}
-	_, images := lookup(root, "images")
+	_, images, err := lookup(root, "images")
+	if err != nil {
+		return nil, err
+	}
 	if images == nil || images.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%w: no images list", ErrNoPlace)
+		return nil, fmt.Errorf("%w: no images list", ErrNoPlace)
 	}
-	for _, entry := range images.Content {
-		if entry.Kind != yaml.MappingNode {
-			continue
+	index := -1
+	for i, entry := range images.Content {
+		if _, n, _ := lookup(entry, "name"); n != nil && n.Value == name {
+			if index >= 0 {
+				return nil, fmt.Errorf("%w: two images entries are named %q", ErrNoPlace, name)
+			}
+			index = i
 		}
-		if _, n := lookup(entry, "name"); n == nil || n.Value != name {
-			continue
-		}
-		if entry.Style&yaml.FlowStyle != 0 {
-			return fmt.Errorf("%w: the images entry %q is a flow mapping; write it as a block", ErrNoPlace, name)
-		}
-		newName := ""
-		if repository != name {
-			newName = repository
-		}
-		if err := e.set(entry, "newName", newName); err != nil {
-			return err
-		}
-		if err := e.set(entry, "digest", digest); err != nil {
-			return err
-		}
-		return e.set(entry, "newTag", "")
 	}
-	return fmt.Errorf("%w: no images entry named %q", ErrNoPlace, name)
+	if index < 0 {
+		return nil, fmt.Errorf("%w: no images entry named %q", ErrNoPlace, name)
+	}
+	entry := images.Content[index]
+	if entry.Style&yaml.FlowStyle != 0 {
+		return nil, fmt.Errorf("%w: the images entry %q is a flow mapping; write it as a block", ErrNoPlace, name)
+	}
+	newName := ""
+	if repository != name {
+		newName = repository
+	}
+	for _, kv := range [][2]string{{"newName", newName}, {"digest", digest}, {"newTag", ""}} {
+		if err := e.set(entry, kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	return func(doc any) error {
+		m, _ := doc.(map[string]any)
+		list, _ := m["images"].([]any)
+		if index >= len(list) {
+			return errors.New("the images list did not decode")
+		}
+		img, ok := list[index].(map[string]any)
+		if !ok {
+			return errors.New("the images entry did not decode")
+		}
+		delete(img, "newTag")
+		delete(img, "newName")
+		if newName != "" {
+			img["newName"] = newName
+		}
+		img["digest"] = digest
+		return nil
+	}, nil
 }
 
-// values sets the scalar at the dotted key.
-func (e *editor) values(root *yaml.Node, key, repository, digest string) error {
+// values sets the scalar at the dotted key, and returns the same change made
+// to the decoded document.
+func (e *editor) values(root *yaml.Node, key, repository, digest string) (func(any) error, error) {
 	if key == "" {
-		return fmt.Errorf("%w: a values file needs the key to write the image to", ErrNoPlace)
+		return nil, fmt.Errorf("%w: a values file needs the key to write the image to", ErrNoPlace)
 	}
 	parts := strings.Split(key, ".")
 	n := root
 	for _, p := range parts[:len(parts)-1] {
-		if _, n = lookup(n, p); n == nil || n.Kind != yaml.MappingNode {
-			return fmt.Errorf("%w: no mapping at %q", ErrNoPlace, key)
+		_, next, err := lookup(n, p)
+		if err != nil {
+			return nil, err
+		}
+		if n = next; n == nil || n.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("%w: no mapping at %q", ErrNoPlace, key)
 		}
 	}
 	last := parts[len(parts)-1]
-	k, v := lookup(n, last)
+	k, v, err := lookup(n, last)
+	if err != nil {
+		return nil, err
+	}
 	if k == nil {
-		return fmt.Errorf("%w: no key %q", ErrNoPlace, key)
+		return nil, fmt.Errorf("%w: no key %q", ErrNoPlace, key)
 	}
 	value := repository + "@" + digest
 	if last == "digest" {
 		value = digest
 	}
-	return e.replace(v, value)
+	if err := e.replace(k, v, value); err != nil {
+		return nil, err
+	}
+	return func(doc any) error {
+		for _, p := range parts[:len(parts)-1] {
+			m, _ := doc.(map[string]any)
+			doc = m[p]
+		}
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return errors.New("the key's mapping did not decode")
+		}
+		m[last] = value
+		return nil
+	}, nil
 }
 
-// lookup returns the key and value nodes of key in mapping m, or nils.
-func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+// lookup returns the key and value nodes of key in mapping m, or nils; a key
+// written twice is refused, since YAML readers differ on which one counts
+// (Helm takes the last).
+func lookup(m *yaml.Node, key string) (k, v *yaml.Node, err error) {
 	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
+		return nil, nil, nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
+			if k != nil {
+				return nil, nil, fmt.Errorf("%w: the key %q is written twice (lines %d and %d)", ErrNoPlace, key, k.Line, m.Content[i].Line)
+			}
+			k, v = m.Content[i], m.Content[i+1]
 		}
 	}
-	return nil, nil
+	return k, v, nil
 }
 
 // editor collects changes to whole lines of src, applied at once.
@@ -148,17 +239,24 @@ type edit struct {
 // is empty: an existing single-line entry is rewritten or removed, a missing
 // one is added after the mapping's first entry, at its indentation.
 func (e *editor) set(m *yaml.Node, key, value string) error {
-	k, v := lookup(m, key)
+	k, v, err := lookup(m, key)
+	if err != nil {
+		return err
+	}
 	switch {
 	case k == nil && value == "":
 		return nil
 	case k == nil:
 		first := m.Content[0]
 		line := first.Line // the new entry goes after the first entry's line
-		if _, fv := lookup(m, first.Value); fv.Line != first.Line {
+		if _, fv, _ := lookup(m, first.Value); fv == nil || fv.Line != first.Line {
 			return fmt.Errorf("%w: the images entry's first key %q spans lines", ErrNoPlace, first.Value)
 		}
-		e.edits = append(e.edits, edit{from: line, to: line, text: strings.Repeat(" ", first.Column-1) + key + ": " + value})
+		text := strings.Repeat(" ", first.Column-1) + key + ": " + value
+		if bytes.HasSuffix(bytes.Split(e.src, []byte("\n"))[line-1], []byte("\r")) {
+			text += "\r" // a CRLF file keeps its line ends
+		}
+		e.edits = append(e.edits, edit{from: line, to: line, text: text})
 		return nil
 	case value == "":
 		if k.Line != v.Line || k.Line == m.Content[0].Line {
@@ -167,11 +265,12 @@ func (e *editor) set(m *yaml.Node, key, value string) error {
 		e.edits = append(e.edits, edit{from: k.Line - 1, to: k.Line})
 		return nil
 	}
-	return e.replace(v, value)
+	return e.replace(k, v, value)
 }
 
-// replace rewrites the single-line scalar v as value, in v's quoting.
-func (e *editor) replace(v *yaml.Node, value string) error {
+// replace rewrites the single-line scalar v of key k as value, in v's
+// quoting; an empty value (key: with nothing after it) gets one.
+func (e *editor) replace(k, v *yaml.Node, value string) error {
 	if v.Kind != yaml.ScalarNode || v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return fmt.Errorf("%w: the value at line %d is not a one-line scalar", ErrNoPlace, v.Line)
 	}
@@ -179,6 +278,21 @@ func (e *editor) replace(v *yaml.Node, value string) error {
 		return nil
 	}
 	lines := bytes.Split(e.src, []byte("\n"))
+	if v.Line < 1 || v.Line > len(lines) || k.Line < 1 || k.Line > len(lines) {
+		return fmt.Errorf("%w: the value of %q is not where the file's lines say", ErrNoPlace, k.Value)
+	}
+	if v.Value == "" && v.Style == 0 && v.Tag == "!!null" {
+		// key: with nothing after it, or only a comment: write the value
+		// after the colon.
+		line := string(lines[k.Line-1])
+		start := runeOffset(line, k.Column-1)
+		colon := start + len(k.Value)
+		if start < 0 || !strings.HasPrefix(line[start:], k.Value+":") {
+			return fmt.Errorf("%w: the key %q at line %d is written in a form Highway does not rewrite", ErrNoPlace, k.Value, k.Line)
+		}
+		e.edits = append(e.edits, edit{from: k.Line - 1, to: k.Line, text: line[:colon+1] + " " + value + line[colon+1:]})
+		return nil
+	}
 	line := string(lines[v.Line-1])
 	start := runeOffset(line, v.Column-1)
 	token := v.Value

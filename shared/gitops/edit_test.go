@@ -138,7 +138,49 @@ func TestSetImageKustomizeEntries(t *testing.T) {
 	if _, _, err := SetImage("kustomization.yaml", flow, "checkout", ecr, digest); !errors.Is(err, ErrNoPlace) {
 		t.Errorf("a flow entry: err %v, want ErrNoPlace", err)
 	}
-	if _, _, err := SetImage("kustomization.yaml", []byte("images: [\n"), "checkout", ecr, digest); err == nil || errors.Is(err, ErrNoPlace) {
-		t.Errorf("bad YAML: err %v, want a parse error", err)
+	if _, _, err := SetImage("kustomization.yaml", []byte("images: [\n"), "checkout", ecr, digest); !errors.Is(err, ErrNoPlace) || !strings.Contains(err.Error(), "did not find") {
+		t.Errorf("bad YAML: err %v, want ErrNoPlace with the parser's reason", err)
+	}
+}
+
+// Files a person wrote in ways a line editor could get wrong are either
+// edited exactly (the value empty, CRLF line ends) or refused with nothing
+// written: line breaks YAML counts and the editor does not, a key written
+// twice, a value that goes on over the next line, a digest or repository
+// that is not one.
+func TestSetImageOnAwkwardFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, in, want string
+	}{
+		{"empty value", "values.yaml", "image:\n  digest:\n  tag: v1\n", "image:\n  digest: " + digest + "\n  tag: v1\n"},
+		{"empty value with a comment", "values.yaml", "image:\n  digest:  # none yet\n", "image:\n  digest: " + digest + "  # none yet\n"},
+		{"CRLF", "kustomization.yaml", "images:\r\n- name: checkout\r\n  newTag: v1\r\n", "images:\r\n- name: checkout\r\n  digest: " + digest + "\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, changed, err := SetImage(tc.file, []byte(tc.in), map[bool]string{true: "checkout", false: "image.digest"}[IsKustomization(tc.file)], map[bool]string{true: "checkout", false: ecr}[IsKustomization(tc.file)], digest)
+			if err != nil || !changed || string(out) != tc.want {
+				t.Errorf("got %q, %v, %v; want %q", out, changed, err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, file, in, key, repo, digest string
+	}{
+		{"a line separator in a comment", "values.yaml", "#\u2028\u2028\nimage:\n  digest: \"\"\nsidecar:\n  digest: \"\"\n", "image.digest", ecr, digest},
+		{"a lone carriage return", "values.yaml", "# a\rb\nimage:\n  digest: \"\"\n", "image.digest", ecr, digest},
+		{"a key written twice", "values.yaml", "image:\n  digest: \"\"\n  digest: \"\"\n", "image.digest", ecr, digest},
+		{"two entries of one name", "kustomization.yaml", "images:\n- name: checkout\n- name: checkout\n", "checkout", ecr, digest},
+		{"a tag that goes on", "kustomization.yaml", "images:\n- name: checkout\n  newTag: v1\n    x\n", "checkout", ecr, digest},
+		{"a quoted tag over two lines", "kustomization.yaml", "images:\n- name: checkout\n  newTag: \"v1\n    x\"\n", "checkout", ecr, digest},
+		{"a digest with a line in it", "values.yaml", "image:\n  digest: \"\"\n", "image.digest", ecr, "sha256:x\"\nevil: \"1"},
+		{"a repository with a comment in it", "values.yaml", "image:\n  ref: a\n", "image.ref", "a #b", digest},
+		{"no repository", "values.yaml", "image:\n  ref: a\n", "image.ref", "", digest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := SetImage(tc.file, []byte(tc.in), tc.key, tc.repo, tc.digest)
+			if !errors.Is(err, ErrNoPlace) || out != nil {
+				t.Errorf("got %q, err %v; want ErrNoPlace and nothing", out, err)
+			}
+		})
 	}
 }

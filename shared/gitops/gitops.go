@@ -7,13 +7,18 @@
 package gitops
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+	"github.com/aws/smithy-go"
+	"go.yaml.in/yaml/v3"
 )
 
 // Client is the part of the CodeCommit API a commit needs.
@@ -59,16 +64,37 @@ const MaxAttempts = 5
 // row; a later retry may succeed.
 var ErrBusy = errors.New("branch head kept moving")
 
+// ErrConflict marks a change someone else made to the same image while
+// Highway committed: Highway does not write over it. The promotion fails and
+// says so; whoever promotes again decides.
+var ErrConflict = errors.New("the image was changed by someone else")
+
+// refused wraps CodeCommit's answers that no retry changes (no such
+// repository, branch or file, a file too large to read or write) with
+// ErrNoPlace.
+func refused(err error) error {
+	for _, code := range []string{"RepositoryDoesNotExistException", "BranchDoesNotExistException", "FileDoesNotExistException",
+		"FileTooLargeException", "FileContentSizeLimitExceededException"} {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == code {
+			return fmt.Errorf("%w: %w", ErrNoPlace, err)
+		}
+	}
+	return err
+}
+
 // Commit writes ch into its file on its branch's head, as a new commit whose
 // parent is that head. When the branch moved before the commit (CodeCommit's
-// ParentCommitIdOutdatedException), it starts again from the new head. When
-// the file already holds the image, it commits nothing and returns the head.
-// Errors wrapping ErrNoPlace cannot succeed on retry.
+// ParentCommitIdOutdatedException), it starts again from the new head, unless
+// the new head changed the image's place itself (ErrConflict). When the file
+// already holds the image, it commits nothing and returns the head. Errors
+// wrapping ErrNoPlace cannot succeed on retry.
 func Commit(ctx context.Context, c Client, ch Change) (Result, error) {
+	var first []byte // the image's place as first read
 	for attempt := 1; attempt <= MaxAttempts; attempt++ {
 		br, err := c.GetBranch(ctx, &codecommit.GetBranchInput{RepositoryName: aws.String(ch.Repository), BranchName: aws.String(ch.Branch)})
 		if err != nil {
-			return Result{}, fmt.Errorf("branch %s of %s: %w", ch.Branch, ch.Repository, err)
+			return Result{}, fmt.Errorf("branch %s of %s: %w", ch.Branch, ch.Repository, refused(err))
 		}
 		if br.Branch == nil || aws.ToString(br.Branch.CommitId) == "" {
 			return Result{}, fmt.Errorf("branch %s of %s: no head commit in the answer", ch.Branch, ch.Repository)
@@ -76,7 +102,10 @@ func Commit(ctx context.Context, c Client, ch Change) (Result, error) {
 		head := aws.ToString(br.Branch.CommitId)
 		f, err := c.GetFile(ctx, &codecommit.GetFileInput{RepositoryName: aws.String(ch.Repository), CommitSpecifier: aws.String(head), FilePath: aws.String(ch.File)})
 		if err != nil {
-			return Result{}, fmt.Errorf("%s at %s: %w", ch.File, head, err)
+			return Result{}, fmt.Errorf("%s at %s: %w", ch.File, head, refused(err))
+		}
+		if f.FileMode == types.FileModeTypeEnumSymlink {
+			return Result{}, fmt.Errorf("%w: %s is a symbolic link", ErrNoPlace, ch.File)
 		}
 		content, changed, err := SetImage(ch.File, f.FileContent, ch.Key, ch.Image, ch.Digest)
 		if err != nil {
@@ -84,6 +113,15 @@ func Commit(ctx context.Context, c Client, ch Change) (Result, error) {
 		}
 		if !changed {
 			return Result{Commit: head, Attempts: attempt}, nil
+		}
+		place, err := placeOf(ch, f.FileContent)
+		if err != nil {
+			return Result{}, err
+		}
+		if first == nil {
+			first = place
+		} else if !bytes.Equal(place, first) {
+			return Result{}, fmt.Errorf("%w: %s in %s changed at %s while Highway committed", ErrConflict, ch.Key, ch.File, head)
 		}
 		out, err := c.CreateCommit(ctx, &codecommit.CreateCommitInput{
 			RepositoryName: aws.String(ch.Repository),
@@ -101,9 +139,39 @@ func Commit(ctx context.Context, c Client, ch Change) (Result, error) {
 			return Result{Commit: head, Attempts: attempt}, nil
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("commit %s to %s of %s: %w", ch.File, ch.Branch, ch.Repository, err)
+			return Result{}, fmt.Errorf("commit %s to %s of %s: %w", ch.File, ch.Branch, ch.Repository, refused(err))
 		}
 		return Result{Commit: aws.ToString(out.CommitId), Committed: true, Attempts: attempt}, nil
 	}
 	return Result{}, fmt.Errorf("%w: %s of %s moved on each of %d reads", ErrBusy, ch.Branch, ch.Repository, MaxAttempts)
+}
+
+// placeOf returns what the file says at the image's place, as JSON: the
+// kustomization's images entry, or the values file's key.
+func placeOf(ch Change, content []byte) ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal(content, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoPlace, ch.File, err)
+	}
+	var at any
+	if IsKustomization(ch.File) {
+		name := ch.Key
+		if name == "" {
+			name = ch.Image
+		}
+		m, _ := doc.(map[string]any)
+		list, _ := m["images"].([]any)
+		for _, e := range list {
+			if img, ok := e.(map[string]any); ok && img["name"] == name {
+				at = img
+			}
+		}
+	} else {
+		at = doc
+		for _, p := range strings.Split(ch.Key, ".") {
+			m, _ := at.(map[string]any)
+			at = m[p]
+		}
+	}
+	return json.Marshal(at)
 }

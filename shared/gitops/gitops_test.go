@@ -173,3 +173,31 @@ func TestCommitGivesUp(t *testing.T) {
 		t.Errorf("err %v, %d commits; want ErrNoPlace and none", err, len(r2.commits))
 	}
 }
+
+// Someone changes the image itself between Highway's read and its commit (a
+// revert by hand, a newer promotion): Highway does not write over it, and
+// says so.
+func TestCommitDoesNotWriteOverAnotherChangeToTheImage(t *testing.T) {
+	const file = "overlays/prod/kustomization.yaml"
+	r, c := newRepo(t, file, fixture(t, "kustomize/image/kustomization.yaml"))
+	r.before = func(r *repo) {
+		r.before = nil
+		other := "c0ffee00000000000000000000000000000000ee"
+		r.files[other] = map[string][]byte{file: []byte(strings.Replace(string(r.files[r.head][file]), "newTag: 3.6", "newTag: 3.5", 1))}
+		r.head = other
+	}
+	if _, err := Commit(t.Context(), c, change(file, "busybox")); !errors.Is(err, ErrConflict) || len(r.commits) != 0 {
+		t.Errorf("err %v, %d commits; want ErrConflict and none", err, len(r.commits))
+	}
+	if got := string(r.files[r.head][file]); !strings.Contains(got, "newTag: 3.5") {
+		t.Errorf("the other change was lost:\n%s", got)
+	}
+}
+
+// A file the branch does not have cannot be promoted into on a retry.
+func TestCommitToAMissingFile(t *testing.T) {
+	_, c := newRepo(t, "values.yaml", fixture(t, "values.yaml"))
+	if _, err := Commit(t.Context(), c, change("charts/checkout/values.yaml", "image.digest")); !errors.Is(err, ErrNoPlace) {
+		t.Errorf("err %v, want ErrNoPlace", err)
+	}
+}

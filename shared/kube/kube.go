@@ -93,8 +93,11 @@ func Connect(ctx context.Context, e DescribeCluster, presigner Presigner, name s
 		return nil, fmt.Errorf("describe cluster %s: no endpoint or certificate authority (status %v)", name, statusOf(out))
 	}
 	ca, err := base64.StdEncoding.DecodeString(aws.ToString(cl.CertificateAuthority.Data))
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: certificate authority: %w", name, err)
+	if err != nil || len(ca) == 0 {
+		return nil, fmt.Errorf("cluster %s: no certificate authority to trust (%v)", name, err)
+	}
+	if !strings.HasPrefix(aws.ToString(cl.Endpoint), "https://") {
+		return nil, fmt.Errorf("cluster %s: endpoint %s is not https", name, aws.ToString(cl.Endpoint))
 	}
 	token, err := Token(ctx, presigner, name)
 	if err != nil {

@@ -124,6 +124,27 @@ func TestSetImageRereadsOnConflict(t *testing.T) {
 	}
 }
 
+// Someone scales the Deployment between SetImage's read and its patch: the
+// patch names the version SetImage read, the API server refuses it with 409,
+// and SetImage reads the new version and patches that, keeping the scale.
+func TestSetImagePatchesTheVersionItRead(t *testing.T) {
+	fake, c := cluster(t)
+	fake.BeforePatch = func(d *appsv1.Deployment) {
+		fake.BeforePatch = nil // once
+		five := int32(5)
+		d.Spec.Replicas = &five
+	}
+	if _, changed, err := c.SetImage(t.Context(), "shop", "checkout", "checkout", repo+"@"+digest); err != nil || !changed {
+		t.Fatalf("changed %v, err %v", changed, err)
+	}
+	if reqs := fake.Requests(); count(reqs, http.MethodGet) != 2 || count(reqs, http.MethodPatch) != 2 {
+		t.Errorf("%d reads and %d patches; want the first patch refused and a second read", count(reqs, http.MethodGet), count(reqs, http.MethodPatch))
+	}
+	if d := fake.Get("shop", "checkout"); *d.Spec.Replicas != 5 || kube.Images(d)[0].Digest != digest {
+		t.Errorf("replicas %d, images %+v; want both changes", *d.Spec.Replicas, kube.Images(d))
+	}
+}
+
 // The fake's 409 is the API server's: a patch naming a resourceVersion
 // older than the stored one is refused, whatever else it says.
 func TestAStalePatchIsAConflict(t *testing.T) {
@@ -192,6 +213,8 @@ func TestRolloutOf(t *testing.T) {
 		want   kube.Phase
 	}{
 		{"rolled out", func(*appsv1.Deployment) {}, 4, kube.Complete},
+		{"changed since, judged as it is now", func(d *appsv1.Deployment) { d.Generation = 6 }, 4, kube.Progressing},
+		{"paused", func(d *appsv1.Deployment) { d.Spec.Paused = true }, 4, kube.Failed},
 		{"not yet observed", func(*appsv1.Deployment) {}, 5, kube.Progressing},
 		{"new replicas being updated", func(d *appsv1.Deployment) { d.Status.UpdatedReplicas = 1 }, 4, kube.Progressing},
 		{"old replicas stopping", func(d *appsv1.Deployment) { d.Status.Replicas = 4 }, 4, kube.Progressing},

@@ -36,9 +36,16 @@ type Rollout struct {
 // Failed when the Progressing condition says ProgressDeadlineExceeded,
 // Progressing while replicas are still being updated, old ones still stop or
 // updated ones are not yet available, and Complete after.
+//
+// A generation older than d's own is judged as d's: the Deployment changed
+// since, and what counts is whether its latest spec rolled out (callers check
+// with Images that it still runs their image). A paused Deployment fails: its
+// rollout does not start, and no deadline would end the wait. With no
+// replicas a rollout is complete at once, as kubectl says.
 func RolloutOf(d *appsv1.Deployment, generation int64) Rollout {
-	if generation == 0 {
-		generation = d.Generation
+	generation = max(generation, d.Generation)
+	if d.Spec.Paused {
+		return Rollout{Failed, "the Deployment is paused: its rollout does not start until it is resumed"}
 	}
 	s := d.Status
 	if s.ObservedGeneration < generation {

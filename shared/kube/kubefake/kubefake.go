@@ -52,6 +52,10 @@ type Server struct {
 	faults      []Fault
 	requests    []Request
 	version     int
+	// BeforePatch, when set, runs as a patch arrives, before it is applied,
+	// with the Deployment as stored: someone else's change landing between
+	// a client's read and its write. It runs under the fake's lock.
+	BeforePatch func(d *appsv1.Deployment)
 	// OnPatch, when set, runs after a patch is applied and before it is
 	// answered, with the Deployment as stored: a test plays the controller
 	// there (status, conditions). It runs under the fake's lock.
@@ -154,6 +158,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if ct := r.Header.Get("Content-Type"); ct != "application/strategic-merge-patch+json" {
 			status(w, http.StatusUnsupportedMediaType, "the fake serves strategic merge patches, not "+ct, name)
 			return
+		}
+		if s.BeforePatch != nil {
+			s.BeforePatch(d)
+			s.version++
+			d.ResourceVersion = strconv.Itoa(s.version)
 		}
 		s.patch(w, d, body)
 	default:
