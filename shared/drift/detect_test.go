@@ -228,9 +228,13 @@ func TestDetectGivesBackMessagesStillThrottled(t *testing.T) {
 	if got, want := failedIDs(resp), []string{"msg-0000", "msg-0001", "msg-0002"}; !slices.Equal(got, want) {
 		t.Errorf("Detect() failed %v, want %v", got, want)
 	}
-	// Bounded: Backoff.Attempts calls per stack, no SDK retries on top.
-	if n, want := len(f.aws.Invocations("DetectStackDrift")), 3*testBackoff.Attempts; n != want {
-		t.Errorf("DetectStackDrift called %d times, want %d", n, want)
+	// Bounded: one call per stack, attempted Backoff.Attempts times, with no
+	// SDK retries on top.
+	if n := len(f.aws.Invocations("DetectStackDrift")); n != 3 {
+		t.Errorf("DetectStackDrift called %d times, want 3", n)
+	}
+	if n, want := len(f.aws.Calls("DetectStackDrift")), 3*testBackoff.Attempts; n != want {
+		t.Errorf("DetectStackDrift attempted %d times, want %d", n, want)
 	}
 	for _, s := range stacks {
 		if p, _ := latestReport(context.Background(), f.ledger, PendingID(s.Account, s.Region, s.Name)); p != nil {

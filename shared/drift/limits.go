@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -111,14 +113,39 @@ func (a *accountLimit) reserve(rate float64) time.Duration {
 	return time.Duration(-a.tokens / rate * float64(time.Second))
 }
 
-// noSDKRetries makes a paced call a single attempt: Limits retries it.
-func noSDKRetries(o *cloudformation.Options) { o.RetryMaxAttempts = 1 }
+// oneCall makes each paced attempt a single SDK attempt, Limits retrying it,
+// and gives every attempt the invocation id of the first, as the SDK does
+// for its own retries of one call: AWS, and a test's fake, see one call
+// attempted again, not several calls.
+func oneCall() func(*cloudformation.Options) {
+	var id string
+	return func(o *cloudformation.Options) {
+		o.RetryMaxAttempts = 1
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Build.Add(middleware.BuildMiddlewareFunc("HighwayOneInvocation", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					if id == "" {
+						id = req.Header.Get(invocationIDHeader)
+					} else {
+						req.Header.Set(invocationIDHeader, id)
+					}
+				}
+				return next.HandleBuild(ctx, in)
+			}), middleware.After)
+		})
+	}
+}
+
+// invocationIDHeader is the header the SDK names each call by, the same
+// for all of the call's attempts.
+const invocationIDHeader = "Amz-Sdk-Invocation-Id"
 
 // Do runs call in account within the limits: it waits for a slot and a token
 // before each attempt and retries throttling and transient errors with
 // backoff, up to Backoff.Attempts attempts. call must pass opt to the SDK.
 func (l *Limits) Do(ctx context.Context, account string, call func(ctx context.Context, opt func(*cloudformation.Options)) error) error {
-	return l.Run(ctx, account, func(ctx context.Context) error { return call(ctx, noSDKRetries) })
+	opt := oneCall()
+	return l.Run(ctx, account, func(ctx context.Context) error { return call(ctx, opt) })
 }
 
 // Run is Do for the calls of any service: key names the budget the calls
