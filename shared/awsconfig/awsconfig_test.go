@@ -2,7 +2,14 @@ package awsconfig
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func TestLoadAppliesOverrides(t *testing.T) {
@@ -48,5 +55,44 @@ func TestLoadAppliesOverrides(t *testing.T) {
 				t.Errorf("credentials = %v, %v; want the environment's", creds.AccessKeyID, err)
 			}
 		})
+	}
+}
+
+// Clients built from the loaded configuration one after another, as a
+// function builds them per event, share one pool of connections: three calls
+// through three clients open one connection.
+func TestClientsShareConnections(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "") // as in Lambda: a bundle makes the SDK build a shared client itself
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		io.WriteString(w, `{"TableNames":[]}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	cfg, err := Load(t.Context(), Options{Endpoint: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := dynamodb.NewFromConfig(cfg).ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := cfg.HTTPClient.(*http.Client); !ok {
+		t.Errorf("HTTPClient is a %T, want one built *http.Client", cfg.HTTPClient)
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("3 clients opened %d connections, want 1 shared", n)
 	}
 }
