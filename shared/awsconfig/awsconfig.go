@@ -41,12 +41,14 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	// builds a client per event (an artifact's credentials, a role's session)
 	// opened new connections on every invocation, paid a handshake each time,
 	// and kept the idle ones, two goroutines apiece, for 90 s (gatejob held
-	// 800 sockets and 96 MB after 1,000 invocations).
-	switch c := cfg.HTTPClient.(type) {
-	case nil:
-		cfg.HTTPClient = awshttp.NewBuildableClient().Freeze()
-	case *awshttp.BuildableClient: // a CA bundle's (AWS_CA_BUNDLE)
-		cfg.HTTPClient = c.Freeze()
+	// 800 sockets and 96 MB after 1,000 invocations). The client stays a
+	// BuildableClient rather than a frozen one, so that a service whose
+	// defaults mode or read timeout the SDK sets still gets its own derived
+	// copy, with those timeouts (and then a pool of its own:
+	// TestClientsShareConnections fails once the SDK starts doing that in
+	// Highway's configuration).
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	if opts.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(opts.Endpoint)

@@ -62,7 +62,7 @@ func TestLoadAppliesOverrides(t *testing.T) {
 // function builds them per event, share one pool of connections: three calls
 // through three clients open one connection.
 func TestClientsShareConnections(t *testing.T) {
-	t.Setenv("AWS_CA_BUNDLE", "") // as in Lambda: a bundle makes the SDK build a shared client itself
+	t.Setenv("AWS_CA_BUNDLE", "") // as in Lambda, which sets no CA bundle
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "eu-west-1")
@@ -88,9 +88,6 @@ func TestClientsShareConnections(t *testing.T) {
 		if _, err := dynamodb.NewFromConfig(cfg).ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, ok := cfg.HTTPClient.(*http.Client); !ok {
-		t.Errorf("HTTPClient is a %T, want one built *http.Client", cfg.HTTPClient)
 	}
 	if n := opened.Load(); n != 1 {
 		t.Errorf("3 clients opened %d connections, want 1 shared", n)

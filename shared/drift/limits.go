@@ -115,20 +115,26 @@ func (a *accountLimit) reserve(rate float64) time.Duration {
 
 // oneCall makes each paced attempt a single SDK attempt, Limits retrying it,
 // and gives every attempt the invocation id of the first, as the SDK does
-// for its own retries of one call: AWS, and a test's fake, see one call
-// attempted again, not several calls.
+// for its own retries of one call, so a test's fake (and AWS's client
+// telemetry; AWS deduplicates nothing on it) sees one call attempted again.
+// The option is for the one operation of one Do.
 func oneCall() func(*cloudformation.Options) {
-	var id string
+	var (
+		mu sync.Mutex
+		id string
+	)
 	return func(o *cloudformation.Options) {
 		o.RetryMaxAttempts = 1
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Build.Add(middleware.BuildMiddlewareFunc("HighwayOneInvocation", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
 				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					mu.Lock()
 					if id == "" {
 						id = req.Header.Get(invocationIDHeader)
 					} else {
 						req.Header.Set(invocationIDHeader, id)
 					}
+					mu.Unlock()
 				}
 				return next.HandleBuild(ctx, in)
 			}), middleware.After)
