@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+	"github.com/highwayhq/highway/shared/imageref"
 )
 
 // Client is the part of the App Runner API Highway calls.
@@ -73,9 +74,7 @@ func Describe(ctx context.Context, c Client, service string) (Service, error) {
 		return Service{}, fmt.Errorf("%w: App Runner service %s deploys from a code repository, not an image", ErrRefused, service)
 	}
 	s.Image = aws.ToString(repo.ImageIdentifier)
-	if _, digest, ok := strings.Cut(s.Image, "@"); ok && strings.HasPrefix(digest, "sha256:") {
-		s.Digest = digest
-	}
+	s.Digest, _ = imageref.Digest(s.Image)
 	return s, nil
 }
 

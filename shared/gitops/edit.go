@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"path"
 	"reflect"
-	"regexp"
 	"strings"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -42,7 +42,7 @@ func IsKustomization(file string) bool {
 // indentation stay as they were, so the commit's diff is the change alone.
 // changed is false when the file already says so.
 func SetImage(file string, content []byte, key, repository, digest string) (out []byte, changed bool, err error) {
-	if !digestPattern.MatchString(digest) || !repositoryPattern.MatchString(repository) || strings.Contains(repository, "@") {
+	if d, ok := imageref.SHA256(digest); !ok || d != digest || !isRepository(repository) {
 		return nil, false, fmt.Errorf("%w: %q@%q is not an image repository and sha256 digest", ErrNoPlace, repository, digest)
 	}
 	// yaml counts these as line breaks and the editor does not: refuse them
@@ -74,10 +74,18 @@ func SetImage(file string, content []byte, key, repository, digest string) (out 
 	return out, !bytes.Equal(out, content), nil
 }
 
-var (
-	digestPattern     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	repositoryPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:-]*$`)
-)
+// isRepository says whether s can stand as an image repository in a YAML
+// value as it is: a letter or digit, then letters, digits and ._/:- alone
+// (no space, quote, '#', '@' or line break).
+func isRepository(s string) bool {
+	for i, r := range s {
+		alnum := r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		if !alnum && (i == 0 || !strings.ContainsRune("._/:-", r)) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // check holds an edit to what it meant: out parses, and reads as content
 // does with want applied to it, and nothing else changed. Whatever the lines
@@ -139,13 +147,8 @@ func (e *editor) kustomize(root *yaml.Node, name, repository, digest string) (fu
 		}
 	}
 	return func(doc any) error {
-		m, _ := doc.(map[string]any)
-		list, _ := m["images"].([]any)
-		if index >= len(list) {
-			return errors.New("the images list did not decode")
-		}
-		img, ok := list[index].(map[string]any)
-		if !ok {
+		img := imagesEntry(doc, name)
+		if img == nil {
 			return errors.New("the images entry did not decode")
 		}
 		delete(img, "newTag")
@@ -191,17 +194,37 @@ func (e *editor) values(root *yaml.Node, key, repository, digest string) (func(a
 		return nil, err
 	}
 	return func(doc any) error {
-		for _, p := range parts[:len(parts)-1] {
-			m, _ := doc.(map[string]any)
-			doc = m[p]
-		}
-		m, ok := doc.(map[string]any)
-		if !ok {
+		m, _ := valueParent(doc, key)
+		if m == nil {
 			return errors.New("the key's mapping did not decode")
 		}
 		m[last] = value
 		return nil
 	}, nil
+}
+
+// imagesEntry is the decoded kustomization's images entry named name, or nil.
+func imagesEntry(doc any, name string) map[string]any {
+	m, _ := doc.(map[string]any)
+	list, _ := m["images"].([]any)
+	for _, e := range list {
+		if img, ok := e.(map[string]any); ok && img["name"] == name {
+			return img
+		}
+	}
+	return nil
+}
+
+// valueParent is the decoded mapping that holds the dotted key's last part,
+// and that part; a nil mapping when the path is not there.
+func valueParent(doc any, key string) (map[string]any, string) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		m, _ := doc.(map[string]any)
+		doc = m[p]
+	}
+	m, _ := doc.(map[string]any)
+	return m, parts[len(parts)-1]
 }
 
 // lookup returns the key and value nodes of key in mapping m, or nils; a key

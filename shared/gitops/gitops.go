@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
@@ -159,19 +158,9 @@ func placeOf(ch Change, content []byte) ([]byte, error) {
 		if name == "" {
 			name = ch.Image
 		}
-		m, _ := doc.(map[string]any)
-		list, _ := m["images"].([]any)
-		for _, e := range list {
-			if img, ok := e.(map[string]any); ok && img["name"] == name {
-				at = img
-			}
-		}
-	} else {
-		at = doc
-		for _, p := range strings.Split(ch.Key, ".") {
-			m, _ := at.(map[string]any)
-			at = m[p]
-		}
+		at = imagesEntry(doc, name)
+	} else if m, last := valueParent(doc, ch.Key); m != nil {
+		at = m[last]
 	}
 	return json.Marshal(at)
 }

@@ -2,8 +2,8 @@ package kube
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -84,11 +84,8 @@ func Images(d *appsv1.Deployment) []Image {
 	spec := d.Spec.Template.Spec
 	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
 		for _, c := range cs {
-			img := Image{Container: c.Name, Reference: c.Image}
-			if _, digest, ok := strings.Cut(c.Image, "@"); ok && strings.HasPrefix(digest, "sha256:") {
-				img.Digest = digest
-			}
-			out = append(out, img)
+			digest, _ := imageref.Digest(c.Image)
+			out = append(out, Image{Container: c.Name, Reference: c.Image, Digest: digest})
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -76,7 +77,7 @@ func Check(ctx context.Context, app string, env *policy.Environment, l ledger.Le
 	}
 
 	want := dep.Digest
-	if d, ok := sha256Digest(want); ok {
+	if d, ok := imageref.SHA256(want); ok {
 		want = d
 	}
 	status, seen := compare(obs, want)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -57,7 +58,7 @@ func runningECS(ctx context.Context, spec *policy.ECSDeploy, client ECSClient) (
 			continue
 		}
 		raw := aws.ToString(c.Image)
-		digest, note := imageDigest(raw)
+		digest, note := imageref.Digest(raw)
 		return Observed{Target: target, Digest: digest, Raw: raw, Note: note}, nil
 	}
 	return Observed{}, fmt.Errorf("%w: task definition %s of service %s has no container %q (it has %s)",

@@ -15,13 +15,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -117,38 +117,11 @@ func Running(ctx context.Context, env *policy.Environment, c Clients) (Observed,
 	return Observed{}, ErrNoTarget
 }
 
-// sha256Digest returns s as "sha256:<lowercase hex>" when it is "sha256:"
-// followed by 64 hex digits, and false otherwise.
-func sha256Digest(s string) (string, bool) {
-	h, ok := strings.CutPrefix(s, "sha256:")
-	if !ok || len(h) != 64 {
-		return "", false
-	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return "", false
-	}
-	return "sha256:" + strings.ToLower(h), true
-}
-
-// imageDigest returns the digest an image reference pins
-// (<repository>[:tag]@sha256:<hex>), or "" and why it pins none.
-func imageDigest(ref string) (digest, note string) {
-	i := strings.LastIndex(ref, "@")
-	if i < 0 {
-		return "", "image referenced by tag, not by digest: what it runs cannot be verified"
-	}
-	d, ok := sha256Digest(ref[i+1:])
-	if !ok {
-		return "", fmt.Sprintf("image digest %q is not sha256:<64 hex>", ref[i+1:])
-	}
-	return d, ""
-}
-
 // codeDigest returns the digest of a Lambda CodeSha256: the standard base64
 // of the SHA-256 of a .zip package, or the hex image digest of a container
 // image function.
 func codeDigest(codeSha256 string) (digest, note string) {
-	if d, ok := sha256Digest("sha256:" + codeSha256); ok {
+	if d, ok := imageref.SHA256("sha256:" + codeSha256); ok {
 		return d, ""
 	}
 	sum, err := base64.StdEncoding.DecodeString(codeSha256)

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -27,13 +28,13 @@ func runningSSM(ctx context.Context, spec *policy.SSMDeploy, client SSMClient) (
 	obs := Observed{Target: "ssm " + name, Raw: raw}
 	switch {
 	case strings.HasPrefix(raw, "sha256:"):
-		d, ok := sha256Digest(raw)
+		d, ok := imageref.SHA256(raw)
 		if !ok {
 			obs.Note = fmt.Sprintf("value %q is not sha256:<64 hex>", raw)
 		}
 		obs.Digest = d
 	case strings.Contains(raw, "@"):
-		obs.Digest, obs.Note = imageDigest(raw)
+		obs.Digest, obs.Note = imageref.Digest(raw)
 	default:
 		obs.Note = "value pins no digest (an image by tag, or another reference): what it runs cannot be verified"
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/highwayhq/highway/shared/report"
 )
 
 // This file is the only one that knows about X-Ray. It writes the subsegment
@@ -54,7 +54,6 @@ type Tracer struct {
 
 	once sync.Once
 	conn net.Conn
-	err  error
 }
 
 // process is the tracer TraceAWS instruments configurations with.
@@ -229,21 +228,17 @@ func (s *subsegment) finish(md middleware.Metadata, err error) {
 	if err == nil {
 		return
 	}
-	e := exception{ID: newID(), Type: fmt.Sprintf("%T", err), Message: clip(err.Error(), maxMessage)}
+	e := exception{ID: newID(), Type: fmt.Sprintf("%T", err), Message: report.Shorten(err.Error(), maxMessage)}
 	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		e.Type, e.Remote = api.ErrorCode(), true
 	}
 	s.Cause = &cause{Exceptions: []exception{e}}
 }
 
-// send writes the subsegment to the daemon, dialling it on first use.
+// send writes the subsegment to the daemon Instrument dialled.
 func (t *Tracer) send(s *subsegment) {
 	body, err := json.Marshal(s)
-	if err != nil {
-		return
-	}
-	t.once.Do(t.dial)
-	if t.err != nil {
+	if err != nil || t.conn == nil {
 		return
 	}
 	_, _ = t.conn.Write(append([]byte(daemonHeader), body...)) // lost or refused, the call goes on
@@ -251,39 +246,30 @@ func (t *Tracer) send(s *subsegment) {
 
 func (t *Tracer) dial() {
 	var addr *net.UDPAddr
+	var err error
 	if t.Daemon != "" {
-		addr, t.err = net.ResolveUDPAddr("udp", t.Daemon)
+		addr, err = net.ResolveUDPAddr("udp", t.Daemon)
 	} else {
 		var ep *daemoncfg.DaemonEndpoints
-		if ep, t.err = daemoncfg.GetDaemonEndpointsFromEnv(); ep == nil && t.err == nil {
+		if ep, err = daemoncfg.GetDaemonEndpointsFromEnv(); ep == nil && err == nil {
 			ep = daemoncfg.GetDefaultDaemonEndpoints()
 		}
 		if ep != nil {
 			addr = ep.UDPAddr
 		}
 	}
-	if t.err == nil {
-		t.conn, t.err = net.DialUDP("udp", nil, addr)
+	if err == nil {
+		t.conn, err = net.DialUDP("udp", nil, addr)
 	}
-	if t.err != nil {
-		slog.Warn("X-Ray daemon not reachable; AWS calls go untraced", "error", t.err)
+	if err != nil {
+		t.conn = nil
+		slog.Warn("X-Ray daemon not reachable; AWS calls go untraced", "error", err)
 	}
 }
 
 // maxMessage bounds the error message a subsegment carries, so that the
 // document stays well within the daemon's 64 KB datagram.
 const maxMessage = 8 << 10
-
-// clip cuts s to at most n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 func (t *Tracer) now() time.Time {
 	if t.Now != nil {
