@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path"
 	"reflect"
 	"strings"
 
 	"github.com/highwayhq/highway/shared/imageref"
+	"github.com/highwayhq/highway/shared/policy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -17,16 +17,6 @@ import (
 // values file, or a value written in a form Highway does not rewrite (a
 // block scalar, a flow mapping). A retry cannot help; the file must change.
 var ErrNoPlace = errors.New("no place for the image")
-
-// IsKustomization says whether a file is a kustomization, by its name, as
-// kustomize finds one in a directory.
-func IsKustomization(file string) bool {
-	switch path.Base(file) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
-}
 
 // SetImage returns content with the image repository@digest written where
 // file's kind says:
@@ -59,7 +49,7 @@ func SetImage(file string, content []byte, key, repository, digest string) (out 
 	}
 	e := &editor{src: content}
 	var want func(any) error
-	if IsKustomization(file) {
+	if policy.IsKustomization(file) {
 		want, err = e.kustomize(doc.Content[0], key, repository, digest)
 	} else {
 		want, err = e.values(doc.Content[0], key, repository, digest)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/highwayhq/highway/shared/policy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -157,7 +158,7 @@ func TestSetImageOnAwkwardFiles(t *testing.T) {
 		{"CRLF", "kustomization.yaml", "images:\r\n- name: checkout\r\n  newTag: v1\r\n", "images:\r\n- name: checkout\r\n  digest: " + digest + "\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, changed, err := SetImage(tc.file, []byte(tc.in), map[bool]string{true: "checkout", false: "image.digest"}[IsKustomization(tc.file)], map[bool]string{true: "checkout", false: ecr}[IsKustomization(tc.file)], digest)
+			out, changed, err := SetImage(tc.file, []byte(tc.in), map[bool]string{true: "checkout", false: "image.digest"}[policy.IsKustomization(tc.file)], map[bool]string{true: "checkout", false: ecr}[policy.IsKustomization(tc.file)], digest)
 			if err != nil || !changed || string(out) != tc.want {
 				t.Errorf("got %q, %v, %v; want %q", out, changed, err, tc.want)
 			}

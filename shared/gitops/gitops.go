@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 	"github.com/aws/smithy-go"
+	"github.com/highwayhq/highway/shared/policy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -153,7 +154,7 @@ func placeOf(ch Change, content []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoPlace, ch.File, err)
 	}
 	var at any
-	if IsKustomization(ch.File) {
+	if policy.IsKustomization(ch.File) {
 		name := ch.Key
 		if name == "" {
 			name = ch.Image

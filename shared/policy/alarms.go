@@ -93,6 +93,18 @@ type Action struct {
 	ECSRedeploy *ECSService `yaml:"ecs-redeploy,omitempty" json:"ecs-redeploy,omitempty"`
 	// ECSScale changes an ECS service's desired count, within bounds.
 	ECSScale *ECSScaleAction `yaml:"ecs-scale,omitempty" json:"ecs-scale,omitempty"`
+	// AppRunnerRedeploy starts a deployment of an App Runner service's
+	// current image (StartDeployment).
+	AppRunnerRedeploy *AppRunnerService `yaml:"apprunner-redeploy,omitempty" json:"apprunner-redeploy,omitempty"`
+	// AppRunnerPause pauses an App Runner service.
+	AppRunnerPause *AppRunnerService `yaml:"apprunner-pause,omitempty" json:"apprunner-pause,omitempty"`
+	// AppRunnerResume resumes a paused App Runner service.
+	AppRunnerResume *AppRunnerService `yaml:"apprunner-resume,omitempty" json:"apprunner-resume,omitempty"`
+	// EKSRolloutRestart rolls every pod of a Kubernetes Deployment, as
+	// kubectl rollout restart does.
+	EKSRolloutRestart *EKSWorkload `yaml:"eks-rollout-restart,omitempty" json:"eks-rollout-restart,omitempty"`
+	// EKSScale changes a Kubernetes Deployment's replicas, within bounds.
+	EKSScale *EKSScaleAction `yaml:"eks-scale,omitempty" json:"eks-scale,omitempty"`
 	// LambdaAliasRollback points a Lambda alias back at its previous version.
 	LambdaAliasRollback *LambdaAlias `yaml:"lambda-alias-rollback,omitempty" json:"lambda-alias-rollback,omitempty"`
 	// SSMAutomation starts an SSM Automation document.
@@ -124,6 +136,45 @@ type ECSScaleAction struct {
 	Step    int    `yaml:"step" json:"step" policy:"required"`
 	Min     int    `yaml:"min,omitempty" json:"min,omitempty"`
 	Max     int    `yaml:"max" json:"max" policy:"required"`
+}
+
+// AppRunnerService names an App Runner service by ARN or name; empty, the
+// environment's apprunner deploy target.
+type AppRunnerService struct {
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+}
+
+// EKSWorkload names a Deployment in an EKS cluster; empty fields default to
+// the environment's eks deploy target (or its gitops watch).
+type EKSWorkload struct {
+	Cluster    string `yaml:"cluster,omitempty" json:"cluster,omitempty"`
+	Namespace  string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Deployment string `yaml:"deployment,omitempty" json:"deployment,omitempty"`
+}
+
+// EKSScaleAction adds Step (negative: removes) to a Deployment's replicas,
+// kept within [Min, Max]. The workload defaults as EKSWorkload's does.
+type EKSScaleAction struct {
+	Cluster    string `yaml:"cluster,omitempty" json:"cluster,omitempty"`
+	Namespace  string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Deployment string `yaml:"deployment,omitempty" json:"deployment,omitempty"`
+	Step       int    `yaml:"step" json:"step" policy:"required"`
+	Min        int    `yaml:"min,omitempty" json:"min,omitempty"`
+	Max        int    `yaml:"max" json:"max" policy:"required"`
+}
+
+// EKSTarget is the Deployment the environment's deploy target changes or
+// watches: its eks target, or its gitops watch; nil for other targets.
+func (d *Deploy) EKSTarget() *EKSDeploy {
+	switch {
+	case d == nil:
+		return nil
+	case d.EKS != nil:
+		return d.EKS
+	case d.GitOps != nil:
+		return d.GitOps.Watch
+	}
+	return nil
 }
 
 // LambdaAlias names a Lambda alias; empty fields default to the

@@ -30,6 +30,14 @@ type Deploy struct {
 	// ECS registers a task definition revision with image@digest and updates the
 	// service to it.
 	ECS *ECSDeploy `yaml:"ecs,omitempty" json:"ecs,omitempty"`
+	// AppRunner points an App Runner service's image at image@digest.
+	AppRunner *AppRunnerDeploy `yaml:"apprunner,omitempty" json:"apprunner,omitempty"`
+	// EKS patches a Deployment's container image in an EKS cluster through the
+	// Kubernetes API.
+	EKS *EKSDeploy `yaml:"eks,omitempty" json:"eks,omitempty"`
+	// GitOps commits image@digest into the file a GitOps controller (Argo CD,
+	// Flux) deploys an EKS cluster from, and waits until the cluster runs it.
+	GitOps *GitOpsDeploy `yaml:"gitops,omitempty" json:"gitops,omitempty"`
 }
 
 // SSMDeploy writes the artifact to an SSM parameter.
@@ -64,3 +72,49 @@ type ECSDeploy struct {
 	// Container is the container of the task definition that runs the image.
 	Container string `yaml:"container" json:"container" policy:"required"`
 }
+
+// AppRunnerDeploy updates an App Runner service.
+type AppRunnerDeploy struct {
+	// Service is the service's ARN, or its name in the environment's account
+	// and region.
+	Service string `yaml:"service" json:"service" policy:"required"`
+}
+
+// EKSDeploy patches one container of a Kubernetes Deployment in an EKS
+// cluster.
+type EKSDeploy struct {
+	// Cluster is the EKS cluster's name.
+	Cluster string `yaml:"cluster" json:"cluster" policy:"required"`
+	// Namespace is the Deployment's namespace.
+	Namespace string `yaml:"namespace" json:"namespace" policy:"required"`
+	// Deployment is the Deployment's name.
+	Deployment string `yaml:"deployment" json:"deployment" policy:"required"`
+	// Container is the pod template's container that runs the image.
+	Container string `yaml:"container" json:"container" policy:"required"`
+}
+
+// GitOpsDeploy commits the image into a CodeCommit repository a GitOps
+// controller deploys from; Watch says where it runs once rolled out.
+type GitOpsDeploy struct {
+	// Repository is the CodeCommit repository's name.
+	Repository string `yaml:"repository" json:"repository" policy:"required"`
+	// Branch is the branch the controller follows.
+	Branch string `yaml:"branch" json:"branch" policy:"required"`
+	// File is the path, from the repository's root, of a kustomization or a
+	// Helm values file.
+	File string `yaml:"file" json:"file" policy:"required"`
+	// Key is where in File: a kustomization's images entry name (default:
+	// the artifact's repository), or a values file's dotted key, required
+	// there ("image.digest" takes the digest, any other key image@digest).
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
+	// Watch is the Deployment the controller rolls out; the deployment
+	// finishes when its container runs the digest and the rollout completes.
+	Watch *EKSDeploy `yaml:"watch" json:"watch" policy:"required"`
+	// Timeout fails the deployment when the cluster does not run the digest
+	// this long after the commit; default 30m, at most 2h.
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// DefaultGitOpsTimeout is how long a GitOps deployment may take when the
+// policy says nothing.
+const DefaultGitOpsTimeout = 30 * time.Minute

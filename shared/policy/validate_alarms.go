@@ -125,6 +125,35 @@ func checkAction(c *checker, at string, a Action, env *Environment) {
 			c.errorf(at+".ecs-scale.max", "bounds min %d, max %d: want 0 ≤ min ≤ max, 1 ≤ max ≤ 1000", s.Min, s.Max)
 		}
 	}
+	for key, s := range map[string]*AppRunnerService{"apprunner-redeploy": a.AppRunnerRedeploy, "apprunner-pause": a.AppRunnerPause, "apprunner-resume": a.AppRunnerResume} {
+		if s == nil {
+			continue
+		}
+		set++
+		service := s.Service
+		if d := deploy.AppRunner; d != nil {
+			service = cmp.Or(service, d.Service)
+		}
+		if env != nil && service == "" {
+			c.errorf(at+"."+key, "name the service: environment %q is not deployed to App Runner", env.Name)
+		} else if service != "" {
+			checkAppRunnerService(c, at+"."+key+".service", service, env)
+		}
+	}
+	if s := a.EKSRolloutRestart; s != nil {
+		set++
+		checkEKSWorkload(c, at+".eks-rollout-restart", EKSWorkload(*s), deploy.EKSTarget(), env)
+	}
+	if s := a.EKSScale; s != nil {
+		set++
+		checkEKSWorkload(c, at+".eks-scale", EKSWorkload{Cluster: s.Cluster, Namespace: s.Namespace, Deployment: s.Deployment}, deploy.EKSTarget(), env)
+		if s.Step == 0 {
+			c.errorf(at+".eks-scale.step", "step must add or remove replicas")
+		}
+		if s.Min < 0 || s.Max < 1 || s.Min > s.Max || s.Max > 1000 {
+			c.errorf(at+".eks-scale.max", "bounds min %d, max %d: want 0 ≤ min ≤ max, 1 ≤ max ≤ 1000", s.Min, s.Max)
+		}
+	}
 	if s := a.LambdaAliasRollback; s != nil {
 		set++
 		fn, alias := s.Function, s.Alias
@@ -157,7 +186,7 @@ func checkAction(c *checker, at string, a Action, env *Environment) {
 		set++
 	}
 	if set != 1 {
-		c.errorf(at, "an action is exactly one of rollback, ecs-redeploy, ecs-scale, lambda-alias-rollback, ssm-automation, notify (found %d)", set)
+		c.errorf(at, "an action is exactly one of rollback, ecs-redeploy, ecs-scale, apprunner-redeploy, apprunner-pause, apprunner-resume, eks-rollout-restart, eks-scale, lambda-alias-rollback, ssm-automation, notify (found %d)", set)
 	}
 }
 
@@ -175,5 +204,25 @@ func checkECSTarget(c *checker, at, cluster, service string, d *ECSDeploy, env *
 		if v != "" && !ecsNamePattern.MatchString(v) {
 			c.errorf(at+"."+key, "%q is not an ECS %s name", v, key)
 		}
+	}
+}
+
+// checkEKSWorkload checks an EKS action's Deployment: named, or the
+// environment's eks deploy target or gitops watch.
+func checkEKSWorkload(c *checker, at string, w EKSWorkload, d *EKSDeploy, env *Environment) {
+	if d != nil {
+		w.Cluster, w.Namespace, w.Deployment = cmp.Or(w.Cluster, d.Cluster), cmp.Or(w.Namespace, d.Namespace), cmp.Or(w.Deployment, d.Deployment)
+	}
+	if env != nil && (w.Cluster == "" || w.Namespace == "" || w.Deployment == "") {
+		c.errorf(at, "name the cluster, namespace and deployment: environment %q is not deployed to EKS", env.Name)
+		return
+	}
+	switch {
+	case w.Cluster != "" && !eksClusterPattern.MatchString(w.Cluster):
+		c.errorf(at+".cluster", "%q is not an EKS cluster name", w.Cluster)
+	case w.Namespace != "" && !dnsLabelPattern.MatchString(w.Namespace):
+		c.errorf(at+".namespace", "%q is not a Kubernetes namespace (a DNS-1123 label)", w.Namespace)
+	case w.Deployment != "" && !dnsSubdomainPattern.MatchString(w.Deployment):
+		c.errorf(at+".deployment", "%q is not a Kubernetes Deployment name (a DNS-1123 subdomain)", w.Deployment)
 	}
 }

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"net/mail"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -18,7 +20,36 @@ var (
 	lambdaNamePattern   = lazyLength(`^[A-Za-z0-9_-]+$`, 1, 64)
 	aliasPattern        = lazyLength(`^[A-Za-z][A-Za-z0-9_-]*$`, 1, 128)
 	ecsNamePattern      = lazyLength(`^[A-Za-z0-9][A-Za-z0-9_-]*$`, 1, 255)
+	// App Runner's ServiceName, and a service ARN (its id is 32 hex digits).
+	appRunnerNamePattern = lazy(`^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$`)
+	appRunnerARNPattern  = lazy(`^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):([0-9]{12}):service/([A-Za-z0-9][A-Za-z0-9_-]{3,39})/[0-9a-f]{32}$`)
+	eksClusterPattern    = lazyLength(`^[0-9A-Za-z][A-Za-z0-9_-]*$`, 1, 100)
+	// Kubernetes names: a namespace and a container are DNS-1123 labels, a
+	// Deployment a DNS-1123 subdomain.
+	dnsLabelPattern       = lazyLength(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, 1, 63)
+	dnsSubdomainPattern   = lazyLength(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`, 1, 253)
+	codecommitRepoPattern = lazyLength(`^[A-Za-z0-9_.-]+$`, 1, 100)
+	// A branch as git check-ref-format allows it, in the plain characters
+	// Highway accepts.
+	branchPattern    = lazyLength(`^[A-Za-z0-9_][A-Za-z0-9_./-]*$`, 1, 256)
+	repoPathPattern  = lazyLength(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`, 1, 1024)
+	valuesKeyPattern = lazyLength(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`, 1, 256)
+	imageNamePattern = lazyLength(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$|^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$`, 1, 256)
 )
+
+// maxGitOpsTimeout is the longest a GitOps deployment may wait for its
+// cluster: the environment's lock lasts no longer.
+const maxGitOpsTimeout = 2 * time.Hour
+
+// IsKustomization says whether a file is a kustomization, by its name, as
+// kustomize finds one in a directory; any other file is a Helm values file.
+func IsKustomization(file string) bool {
+	switch path.Base(file) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
 
 // checkPromotion checks each environment's approval, soak and deploy settings.
 func checkPromotion(c *checker, p *Policy) {
@@ -30,7 +61,7 @@ func checkPromotion(c *checker, p *Policy) {
 				checkApproval(c, path+".approval", env.Approval)
 			}
 			if env.Deploy != nil {
-				checkDeploy(c, path+".deploy", env.Deploy)
+				checkDeploy(c, path+".deploy", env.Deploy, &app.Environments[j])
 			}
 		}
 	}
@@ -72,7 +103,7 @@ func checkApproval(c *checker, path string, a *Approval) {
 	}
 }
 
-func checkDeploy(c *checker, path string, d *Deploy) {
+func checkDeploy(c *checker, path string, d *Deploy, env *Environment) {
 	set := 0
 	if s := d.SSM; s != nil {
 		set++
@@ -104,7 +135,96 @@ func checkDeploy(c *checker, path string, d *Deploy) {
 			}
 		}
 	}
+	if s := d.AppRunner; s != nil {
+		set++
+		checkAppRunnerService(c, path+".apprunner.service", s.Service, env)
+	}
+	if s := d.EKS; s != nil {
+		set++
+		checkEKS(c, path+".eks", s)
+	}
+	if s := d.GitOps; s != nil {
+		set++
+		checkGitOps(c, path+".gitops", s)
+	}
 	if set != 1 {
-		c.errorf(path, "deploy must say exactly one of ssm, pipeline, lambda or ecs (it says %d)", set)
+		c.errorf(path, "deploy must say exactly one of ssm, pipeline, lambda, ecs, apprunner, eks or gitops (it says %d)", set)
+	}
+}
+
+// checkAppRunnerService checks a service named by name, or by an ARN that
+// must be in the environment's own account and region: Highway acts there
+// with that account's role, and a service elsewhere is not the
+// environment's.
+func checkAppRunnerService(c *checker, at, service string, env *Environment) {
+	if strings.HasPrefix(service, "arn:") {
+		m := appRunnerARNPattern.FindStringSubmatch(service)
+		switch {
+		case m == nil:
+			c.errorf(at, "%q is not an App Runner service ARN (arn:aws:apprunner:<region>:<account>:service/<name>/<32 hex id>)", service)
+		case env != nil && (m[1] != env.Region || m[2] != env.Account):
+			c.errorf(at, "service %q is in %s %s, not in the environment's account %s and region %s", service, m[2], m[1], env.Account, env.Region)
+		}
+		return
+	}
+	if !appRunnerNamePattern.MatchString(service) {
+		c.errorf(at, "%q is not an App Runner service name (4 to 40 letters, digits, '-' and '_') or ARN", service)
+	}
+}
+
+// checkEKS checks a Deployment's place in a cluster.
+func checkEKS(c *checker, at string, s *EKSDeploy) {
+	if !eksClusterPattern.MatchString(s.Cluster) {
+		c.errorf(at+".cluster", "%q is not an EKS cluster name", s.Cluster)
+	}
+	if !dnsLabelPattern.MatchString(s.Namespace) {
+		c.errorf(at+".namespace", "%q is not a Kubernetes namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63)", s.Namespace)
+	}
+	if !dnsSubdomainPattern.MatchString(s.Deployment) {
+		c.errorf(at+".deployment", "%q is not a Kubernetes Deployment name (a DNS-1123 subdomain)", s.Deployment)
+	}
+	if !dnsLabelPattern.MatchString(s.Container) {
+		c.errorf(at+".container", "%q is not a Kubernetes container name (a DNS-1123 label)", s.Container)
+	}
+}
+
+// checkGitOps checks where a GitOps commit goes and what it waits for.
+func checkGitOps(c *checker, at string, s *GitOpsDeploy) {
+	if !codecommitRepoPattern.MatchString(s.Repository) || strings.HasSuffix(s.Repository, ".git") {
+		c.errorf(at+".repository", "%q is not a CodeCommit repository name", s.Repository)
+	}
+	if !branchPattern.MatchString(s.Branch) || strings.Contains(s.Branch, "..") || strings.Contains(s.Branch, "//") ||
+		strings.HasSuffix(s.Branch, "/") || strings.HasSuffix(s.Branch, ".lock") || strings.HasSuffix(s.Branch, ".") {
+		c.errorf(at+".branch", "%q is not a branch name", s.Branch)
+	}
+	validFile := repoPathPattern.MatchString(s.File)
+	for seg := range strings.SplitSeq(s.File, "/") {
+		validFile = validFile && seg != "." && seg != ".." && seg != ".git"
+	}
+	if !validFile {
+		c.errorf(at+".file", "%q is not a path inside the repository (relative, without '.', '..' or .git)", s.File)
+	}
+	last := s.Key[strings.LastIndex(s.Key, ".")+1:]
+	switch {
+	case IsKustomization(s.File):
+		name := s.Key[strings.LastIndex(s.Key, "/")+1:]
+		switch {
+		case strings.Contains(name, "@") || strings.Contains(name, ":"):
+			c.errorf(at+".key", "%q names a tag or digest: the key is the image's name alone, Highway writes the digest", s.Key)
+		case s.Key != "" && !imageNamePattern.MatchString(s.Key):
+			c.errorf(at+".key", "%q is not an image name a kustomization's images entry matches", s.Key)
+		}
+	case s.Key == "":
+		c.errorf(at+".key", "a Helm values file needs the key that holds the image (for example image.digest); %q is not a kustomization", s.File)
+	case !valuesKeyPattern.MatchString(s.Key):
+		c.errorf(at+".key", "%q is not a dotted values key (for example image.digest)", s.Key)
+	case strings.EqualFold(last, "tag"):
+		c.errorf(at+".key", "%q is a tag: Highway deploys by digest; name the key that holds the digest (image.digest) or the whole image reference (image.ref)", s.Key)
+	}
+	if s.Watch != nil {
+		checkEKS(c, at+".watch", s.Watch)
+	}
+	if s.Timeout != 0 && (s.Timeout < time.Minute || s.Timeout > maxGitOpsTimeout) {
+		c.errorf(at+".timeout", "timeout %s must be between 1m and 2h (the environment's lock lasts no longer)", s.Timeout)
 	}
 }

@@ -21,6 +21,11 @@ apps:
         deploy: {ecs: {cluster: shop, service: checkout, container: app}}
 `
 
+const (
+	ecsDeploy = "deploy: {ecs: {cluster: shop, service: checkout, container: app}}"
+	watch     = "{cluster: shop, namespace: checkout, deployment: web, container: app}"
+)
+
 func TestParsePromotionErrors(t *testing.T) {
 	if _, err := policy.Parse([]byte(promoted), "p.yaml"); err != nil {
 		t.Fatalf("Parse(promoted) error: %v", err)
@@ -28,7 +33,7 @@ func TestParsePromotionErrors(t *testing.T) {
 	tests := []struct {
 		name, old, new, want string
 	}{
-		{"two deploy kinds", "deploy: {ecs:", "deploy: {ssm: {parameter: /x}, ecs:", "deploy must say exactly one of ssm, pipeline, lambda or ecs (it says 2)"},
+		{"two deploy kinds", "deploy: {ecs:", "deploy: {ssm: {parameter: /x}, ecs:", "deploy must say exactly one of ssm, pipeline, lambda, ecs, apprunner, eks or gitops (it says 2)"},
 		{"no deploy kind", "deploy: {ecs: {cluster: shop, service: checkout, container: app}}", "deploy: {}", "(it says 0)"},
 		{"approver not an address", "[ana@example.com, lee@example.com]", "[Ana <ana@example.com>, lee@example.com]", `approver "Ana <ana@example.com>" is not a bare e-mail address`},
 		{"duplicate approver", "[ana@example.com, lee@example.com]", "[ana@example.com, ana@example.com]", `duplicate approver "ana@example.com"`},
@@ -37,6 +42,25 @@ func TestParsePromotionErrors(t *testing.T) {
 		{"heartbeat past the timeout", "heartbeat: 1h", "heartbeat: 72h", "heartbeat 72h0m0s is longer than the timeout 48h0m0s"},
 		{"negative soak", "soak: 1h", "soak: -1h", "must not be negative"},
 		{"bad ECS name", "cluster: shop", "cluster: shop/eu", `"shop/eu" is not an ECS cluster name`},
+		{"unknown target key", "deploy: {ecs:", "deploy: {kubernetes: {}, ecs:", `unknown key "kubernetes"`},
+		{"App Runner service by name", ecsDeploy, "deploy: {apprunner: {service: checkout-web}}", ""},
+		{"App Runner service by ARN", ecsDeploy, "deploy: {apprunner: {service: 'arn:aws:apprunner:eu-west-1:444444444444:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}}", ""},
+		{"App Runner service in another account", ecsDeploy, "deploy: {apprunner: {service: 'arn:aws:apprunner:eu-west-1:555555555555:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}}", "not in the environment's account 444444444444"},
+		{"App Runner service ARN without its id", ecsDeploy, "deploy: {apprunner: {service: 'arn:aws:apprunner:eu-west-1:444444444444:service/checkout-web'}}", "is not an App Runner service ARN"},
+		{"App Runner without service", ecsDeploy, "deploy: {apprunner: {}}", `missing required key "service"`},
+		{"EKS", ecsDeploy, "deploy: {eks: {cluster: shop, namespace: checkout, deployment: web, container: app}}", ""},
+		{"EKS cluster without namespace", ecsDeploy, "deploy: {eks: {cluster: shop, deployment: web, container: app}}", `missing required key "namespace"`},
+		{"EKS namespace not a label", ecsDeploy, "deploy: {eks: {cluster: shop, namespace: Checkout_NS, deployment: web, container: app}}", `"Checkout_NS" is not a Kubernetes namespace`},
+		{"EKS container not a label", ecsDeploy, "deploy: {eks: {cluster: shop, namespace: checkout, deployment: web, container: app.main}}", `"app.main" is not a Kubernetes container name`},
+		{"GitOps kustomization", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: apps/checkout/prod/kustomization.yaml, watch: " + watch + "}}", ""},
+		{"GitOps values key", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: charts/checkout/values-prod.yaml, key: image.digest, timeout: 45m, watch: " + watch + "}}", ""},
+		{"GitOps values file without key", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: values.yaml, watch: " + watch + "}}", "a Helm values file needs the key"},
+		{"GitOps values key a tag", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: values.yaml, key: image.tag, watch: " + watch + "}}", `"image.tag" is a tag: Highway deploys by digest`},
+		{"GitOps kustomization key with a tag", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml, key: 'checkout:v1.2', watch: " + watch + "}}", "names a tag or digest"},
+		{"GitOps file outside the repository", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: ../x/kustomization.yaml, watch: " + watch + "}}", "is not a path inside the repository"},
+		{"GitOps branch", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: 'main..x', file: kustomization.yaml, watch: " + watch + "}}", "is not a branch name"},
+		{"GitOps without watch", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml}}", `missing required key "watch"`},
+		{"GitOps timeout past the lock", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml, timeout: 3h, watch: " + watch + "}}", "must be between 1m and 2h"},
 		{"bad SSM name", "deploy: {ecs: {cluster: shop, service: checkout, container: app}}", "deploy: {ssm: {parameter: 'a b'}}", `"a b" is not an SSM parameter name`},
 	}
 	for _, tt := range tests {
@@ -46,6 +70,12 @@ func TestParsePromotionErrors(t *testing.T) {
 				t.Fatalf("edit %q changed nothing", tt.old)
 			}
 			_, err := policy.Parse([]byte(give), "p.yaml")
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Parse(%s) error: %v", tt.name, err)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Parse(%s) error = %v, want %q", tt.name, err, tt.want)
 			}
