@@ -111,6 +111,18 @@ func Connect(ctx context.Context, e DescribeCluster, presigner Presigner, name s
 	})
 }
 
+// Connector connects to an EKS cluster by name: Connecting's in a function,
+// a fake cluster's in tests.
+type Connector func(ctx context.Context, cluster string) (*Cluster, error)
+
+// Connecting returns the Connector that calls Connect with e and presigner,
+// clients of the cluster's account and region.
+func Connecting(e DescribeCluster, presigner Presigner) Connector {
+	return func(ctx context.Context, cluster string) (*Cluster, error) {
+		return Connect(ctx, e, presigner, cluster)
+	}
+}
+
 func statusOf(out *eks.DescribeClusterOutput) string {
 	if out.Cluster == nil {
 		return "unknown"
