@@ -1,12 +1,15 @@
 // Package deploy puts one immutable artifact, by digest, into an environment.
 //
-// How an environment is deployed is one of four adapters chosen by the
+// How an environment is deployed is one of seven adapters chosen by the
 // policy: an SSM parameter the environment's own infrastructure reads, a
 // CodePipeline (V2) started with the digest as a variable, a Lambda alias
-// moved to the published version whose code is the artifact, or an ECS
-// service updated to a task definition revision that runs image@digest.
-// Promotion code calls them all through Deployer; DryRun prints what they
-// would call, for the local demo.
+// moved to the published version whose code is the artifact, an ECS
+// service updated to a task definition revision that runs image@digest, an
+// App Runner service whose image identifier becomes image@digest, a
+// Kubernetes Deployment in an EKS cluster patched to run it, or a commit of
+// it to the file a GitOps controller deploys an EKS cluster from.
+// Promotion code calls them all through Deployer, and follows the last three
+// through Follower; DryRun prints what they would call, for the local demo.
 package deploy
 
 import (
@@ -21,7 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/highwayhq/highway/shared/apprunner"
 	"github.com/highwayhq/highway/shared/awserr"
+	"github.com/highwayhq/highway/shared/gitops"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -109,6 +115,12 @@ type Clients struct {
 	Pipeline PipelineClient
 	Lambda   LambdaClient
 	ECS      ECSClient
+	// AppRunner serves the apprunner adapter.
+	AppRunner apprunner.Client
+	// CodeCommit serves the gitops adapter's commit.
+	CodeCommit gitops.Client
+	// Kube reaches the EKS clusters of the eks and gitops adapters.
+	Kube kube.Connector
 }
 
 // For returns the adapter d names, calling AWS through c. A policy that does
@@ -130,9 +142,21 @@ func For(d *policy.Deploy, c Clients) (Deployer, error) {
 		if c.Lambda != nil {
 			return lambdaDeployer{spec: d.Lambda, client: c.Lambda}, nil
 		}
-	default:
+	case d.ECS != nil:
 		if c.ECS != nil {
 			return ecsDeployer{spec: d.ECS, client: c.ECS}, nil
+		}
+	case d.AppRunner != nil:
+		if c.AppRunner != nil {
+			return appRunnerDeployer{spec: d.AppRunner, client: c.AppRunner}, nil
+		}
+	case d.EKS != nil:
+		if c.Kube != nil {
+			return eksDeployer{spec: d.EKS, connect: c.Kube}, nil
+		}
+	default:
+		if c.CodeCommit != nil && c.Kube != nil {
+			return gitOpsDeployer{spec: d.GitOps, client: c.CodeCommit, connect: c.Kube}, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no client for the %s adapter", ErrRefused, kind(d))
@@ -158,8 +182,17 @@ func check(d *policy.Deploy) error {
 	if d.ECS != nil {
 		set = append(set, "ecs")
 	}
+	if d.AppRunner != nil {
+		set = append(set, "apprunner")
+	}
+	if d.EKS != nil {
+		set = append(set, "eks")
+	}
+	if d.GitOps != nil {
+		set = append(set, "gitops")
+	}
 	if len(set) != 1 {
-		return fmt.Errorf("%w: deploy policy must set exactly one of ssm, pipeline, lambda, ecs; it sets %d %v", ErrRefused, len(set), set)
+		return fmt.Errorf("%w: deploy policy must set exactly one of ssm, pipeline, lambda, ecs, apprunner, eks, gitops; it sets %d %v", ErrRefused, len(set), set)
 	}
 	var empty []string
 	need := func(field, v string) {
@@ -175,15 +208,36 @@ func check(d *policy.Deploy) error {
 	case d.Lambda != nil:
 		need("function", d.Lambda.Function)
 		need("alias", d.Lambda.Alias)
-	default:
+	case d.ECS != nil:
 		need("cluster", d.ECS.Cluster)
 		need("service", d.ECS.Service)
 		need("container", d.ECS.Container)
+	case d.AppRunner != nil:
+		need("service", d.AppRunner.Service)
+	case d.EKS != nil:
+		needEKS(need, "", d.EKS)
+	default:
+		need("repository", d.GitOps.Repository)
+		need("branch", d.GitOps.Branch)
+		need("file", d.GitOps.File)
+		if d.GitOps.Watch == nil {
+			empty = append(empty, "gitops.watch")
+		} else {
+			needEKS(need, "watch.", d.GitOps.Watch)
+		}
 	}
 	if len(empty) > 0 {
 		return fmt.Errorf("%w: deploy policy lacks %s", ErrRefused, strings.Join(empty, ", "))
 	}
 	return nil
+}
+
+// needEKS asks need for each field of a Deployment's place.
+func needEKS(need func(field, v string), prefix string, e *policy.EKSDeploy) {
+	need(prefix+"cluster", e.Cluster)
+	need(prefix+"namespace", e.Namespace)
+	need(prefix+"deployment", e.Deployment)
+	need(prefix+"container", e.Container)
 }
 
 // kind names the adapter d selects; d must have passed check.
@@ -195,8 +249,14 @@ func kind(d *policy.Deploy) string {
 		return "pipeline"
 	case d.Lambda != nil:
 		return "lambda"
+	case d.ECS != nil:
+		return "ecs"
+	case d.AppRunner != nil:
+		return "apprunner"
+	case d.EKS != nil:
+		return "eks"
 	}
-	return "ecs"
+	return "gitops"
 }
 
 // digestOf returns the target artifact's digest and its SHA-256 bytes. It

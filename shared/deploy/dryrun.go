@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -77,11 +78,34 @@ func (d dryRun) plan(t Target) ([]string, error) {
 				s.Lambda.Function, s.Lambda.Alias, code),
 		}, nil
 	}
-	s := d.spec.ECS
 	image, err := imageURI(t)
 	if err != nil {
 		return nil, err
 	}
+	switch s := d.spec; {
+	case s.AppRunner != nil:
+		return []string{
+			fmt.Sprintf("apprunner:DescribeService Service=%s (by name: ListServices first)", s.AppRunner.Service),
+			fmt.Sprintf("apprunner:UpdateService ServiceArn=<its ARN> SourceConfiguration.ImageRepository.ImageIdentifier=%s (port, variables, access role kept)", image),
+			"apprunner:ListOperations ServiceArn=<its ARN> (each minute, until the operation ends)",
+		}, nil
+	case s.EKS != nil:
+		e := s.EKS
+		return []string{
+			fmt.Sprintf("eks:DescribeCluster Name=%s (endpoint and certificate authority; token: presigned sts:GetCallerIdentity)", e.Cluster),
+			fmt.Sprintf("kubernetes: PATCH /apis/apps/v1/namespaces/%s/deployments/%s (strategic merge: container %s image=%s, resourceVersion as read)", e.Namespace, e.Deployment, e.Container, image),
+			fmt.Sprintf("kubernetes: GET /apis/apps/v1/namespaces/%s/deployments/%s (each minute, until the rollout completes)", e.Namespace, e.Deployment),
+		}, nil
+	case s.GitOps != nil:
+		g, w := s.GitOps, s.GitOps.Watch
+		return []string{
+			fmt.Sprintf("codecommit:GetBranch RepositoryName=%s BranchName=%s", g.Repository, g.Branch),
+			fmt.Sprintf("codecommit:GetFile RepositoryName=%s CommitSpecifier=<head> FilePath=%s", g.Repository, g.File),
+			fmt.Sprintf("codecommit:CreateCommit RepositoryName=%s BranchName=%s ParentCommitId=<head> PutFiles=%s (%s set to %s)", g.Repository, g.Branch, g.File, cmp.Or(g.Key, t.Artifact.Repository), image),
+			fmt.Sprintf("eks:DescribeCluster Name=%s, then kubernetes: GET /apis/apps/v1/namespaces/%s/deployments/%s (each minute, until container %s runs %s)", w.Cluster, w.Namespace, w.Deployment, w.Container, digest),
+		}, nil
+	}
+	s := d.spec.ECS
 	return []string{
 		fmt.Sprintf("ecs:DescribeServices Cluster=%s Services=%s", s.Cluster, s.Service),
 		fmt.Sprintf("ecs:DescribeTaskDefinition TaskDefinition=<task definition of service %s> Include=TAGS", s.Service),

@@ -423,6 +423,13 @@ func callsOf(req awsfake.Request, region, account string) ([]Call, error) {
 		"ecs:DescribeTaskDefinition",
 		"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat":
 		calls = one("*")
+	case "apprunner:DescribeService", "apprunner:UpdateService", "apprunner:ListOperations", "apprunner:StartDeployment",
+		"apprunner:PauseService", "apprunner:ResumeService":
+		calls = one(w.str("ServiceArn"))
+	case "apprunner:ListServices":
+		calls = one("*")
+	case "eks:DescribeCluster": // GET /clusters/{name}
+		calls = one(arn("eks", "cluster/"+req.PathValues["name"]))
 	case "cloudwatch:ListTagsForResource":
 		calls = one(w.str("ResourceARN"))
 	case "codebuild:BatchGetBuilds":
@@ -448,7 +455,7 @@ func callsOf(req awsfake.Request, region, account string) ([]Call, error) {
 			groups = appendNew(groups, strings.Join(parts[:5], ":")+":report-group/"+group)
 		}
 		calls = one(groups...)
-	case "codecommit:GetCommit":
+	case "codecommit:GetCommit", "codecommit:GetBranch", "codecommit:GetFile", "codecommit:CreateCommit":
 		calls = one(arn("codecommit", w.str("repositoryName")))
 	case "codepipeline:ListActionExecutions", "codepipeline:StopPipelineExecution":
 		calls = one(arn("codepipeline", w.str("pipelineName")))

@@ -377,8 +377,12 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			continue
 		}
 		if launched(pr) {
-			// Started: what follows its start may not have been done.
+			// Started: what follows its start may not have been done, and an
+			// adapter whose end no event announces is asked how it stands.
 			if err := p.started(ctx, app, env, pr); err != nil {
+				return err
+			}
+			if err := p.follow(ctx, app, env, pr); err != nil {
 				return err
 			}
 			continue
@@ -536,6 +540,45 @@ func (p *Promoter) started(ctx context.Context, app *policy.App, env *policy.Env
 		return err
 	}
 	return p.Finish(ctx, app, env, pr, true, pr.Reason)
+}
+
+// follow asks the adapter of a started deployment that no event ends (see
+// deploy.Follower) how it stands, and finishes the promotion once the
+// deployment ended, its target is gone, or it outlived the adapter's
+// timeout. Other deployments, and ones already finished, are left alone.
+func (p *Promoter) follow(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) error {
+	if !launched(pr) || pr.Deployed || pr.Handle == "" {
+		return nil
+	}
+	d, err := p.deployers(app, env)
+	if err != nil {
+		return err
+	}
+	f, ok := d.(deploy.Follower)
+	if !ok {
+		return nil
+	}
+	a, err := p.artifact(ctx, pr.Digest)
+	if err != nil {
+		return err
+	}
+	t := deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region}
+	prog, err := f.Follow(ctx, t, pr.Handle)
+	late := p.now().Sub(pr.StartedAt) > f.Timeout()
+	switch {
+	case errors.Is(err, deploy.ErrRefused):
+		return p.Finish(ctx, app, env, pr, false, err.Error())
+	case err != nil && late:
+		return p.Finish(ctx, app, env, pr, false, fmt.Sprintf("not finished within %s: %v", f.Timeout(), err))
+	case err != nil:
+		return fmt.Errorf("follow deployment %s of %s: %w", pr.Handle, pr.ID, err)
+	case prog.Done:
+		return p.Finish(ctx, app, env, pr, prog.Success, prog.Detail)
+	case late:
+		return p.Finish(ctx, app, env, pr, false, fmt.Sprintf("not finished within %s: %s", f.Timeout(), prog.Detail))
+	}
+	slog.InfoContext(ctx, "deployment in progress", "promotion", pr.ID, "handle", pr.Handle, "detail", prog.Detail)
+	return nil
 }
 
 // Finished records the end of the deployment whose handle an environment's

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,10 @@ func (p *Promoter) Step(ctx context.Context, in StepInput) (StepOutput, error) {
 			if _, err := p.Deploy(ctx, app, env, pr); err != nil {
 				return StepOutput{}, err
 			}
+		} else if err := p.follow(ctx, app, env, pr); err != nil {
+			// The tick follows it too; a failed read must not fail the
+			// workflow while the deployment runs.
+			slog.WarnContext(ctx, "deployment not followed", "promotion", pr.ID, "error", err)
 		}
 		return StepOutput{Status: stepStatus(pr.Status)}, nil
 	case StepRecord:
