@@ -4,7 +4,9 @@
 // in order within the guards (dry-run, cooldown, hourly rate limit, circuit
 // breaker, one response per alarm transition, none while CloudWatch
 // suppresses a composite alarm's actions), and resolves the incident when
-// the alarm returns to OK. Rollbacks are asked of the promote function.
+// the alarm returns to OK. Rollbacks are asked of the promote function; the
+// other actions act in the environment's account, on ECS, App Runner, EKS
+// clusters (through the Kubernetes API), Lambda and SSM.
 package main
 
 import (
@@ -12,17 +14,21 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/highwayhq/highway/shared/alarm"
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/remediate"
 	"github.com/highwayhq/highway/shared/respond"
@@ -50,7 +56,13 @@ func run(rt *function.Runtime) error {
 		Tags:   tags.For,
 		Clients: func(app, account, region string) remediate.Clients {
 			cfg := rt.Accounts.ForApp(app, account, region)
-			return remediate.Clients{ECS: ecs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
+			return remediate.Clients{
+				ECS:       ecs.NewFromConfig(cfg),
+				AppRunner: apprunner.NewFromConfig(cfg),
+				Kube:      kube.Connecting(eks.NewFromConfig(cfg), sts.NewPresignClient(sts.NewFromConfig(cfg))),
+				Lambda:    lambda.NewFromConfig(cfg),
+				SSM:       ssm.NewFromConfig(cfg),
+			}
 		},
 		Rollback: respond.RollbackByEvent{Bus: events},
 		Bus:      events,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+	"github.com/aws/smithy-go"
 	"github.com/highwayhq/highway/shared/imageref"
 )
 
@@ -128,11 +129,8 @@ func SetImage(ctx context.Context, c Client, service, image string) (Service, st
 			AutoDeploymentsEnabled:      s.source.AutoDeploymentsEnabled,
 		},
 	})
-	if _, busy := errors.AsType[*types.InvalidStateException](err); busy {
-		return Service{}, "", fmt.Errorf("%w: %s: %w", ErrBusy, service, err)
-	}
 	if err != nil {
-		return Service{}, "", fmt.Errorf("update App Runner service %s: %w", service, err)
+		return Service{}, "", fmt.Errorf("update App Runner service %s: %w", service, busy(s.ARN, err))
 	}
 	return s, aws.ToString(out.OperationId), nil
 }
@@ -208,8 +206,11 @@ func Resume(ctx context.Context, c Client, serviceARN string) (string, error) {
 	return aws.ToString(out.OperationId), nil
 }
 
+// busy marks App Runner's InvalidStateException as ErrBusy, by its code:
+// the SDK models it as a type for some operations only (StartDeployment's
+// answer is a generic API error with that code).
 func busy(serviceARN string, err error) error {
-	if _, ok := errors.AsType[*types.InvalidStateException](err); ok {
+	if ae, ok := errors.AsType[smithy.APIError](err); ok && ae.ErrorCode() == "InvalidStateException" {
 		return fmt.Errorf("%w: %s: %w", ErrBusy, serviceARN, err)
 	}
 	return fmt.Errorf("service %s: %w", serviceARN, err)

@@ -162,5 +162,11 @@ func TestActions(t *testing.T) {
 		if op, err := act(); err != nil || op != opID || len(fake.Calls(name)) != 1 {
 			t.Errorf("%s: operation %q, err %v", name, op, err)
 		}
+		// Busy with another operation: the SDK does not model
+		// InvalidStateException for every one of these, but its code says so.
+		fake.On(name, awsfake.APIError(400, "InvalidStateException", "Service is in OPERATION_IN_PROGRESS state"))
+		if _, err := act(); !errors.Is(err, ar.ErrBusy) {
+			t.Errorf("%s while busy: %v, want ErrBusy", name, err)
+		}
 	}
 }

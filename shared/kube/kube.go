@@ -194,9 +194,16 @@ func (c *Cluster) Restart(ctx context.Context, namespace, name string, at time.T
 	})
 }
 
-// Scale sets the Deployment's replicas.
-func (c *Cluster) Scale(ctx context.Context, namespace, name string, replicas int32) (*appsv1.Deployment, error) {
-	return c.patch(ctx, namespace, name, map[string]any{"spec": map[string]any{"replicas": replicas}})
+// Scale sets the Deployment's replicas. A resourceVersion, the one the
+// caller read the replicas from, makes the API server refuse the write with
+// 409 Conflict when the Deployment changed since, so a step computed from
+// that read is never applied to someone else's scale.
+func (c *Cluster) Scale(ctx context.Context, namespace, name string, replicas int32, resourceVersion string) (*appsv1.Deployment, error) {
+	patch := map[string]any{"spec": map[string]any{"replicas": replicas}}
+	if resourceVersion != "" {
+		patch["metadata"] = map[string]any{"resourceVersion": resourceVersion}
+	}
+	return c.patch(ctx, namespace, name, patch)
 }
 
 func (c *Cluster) patch(ctx context.Context, namespace, name string, patch map[string]any) (*appsv1.Deployment, error) {

@@ -150,7 +150,7 @@ func TestSetImagePatchesTheVersionItRead(t *testing.T) {
 func TestAStalePatchIsAConflict(t *testing.T) {
 	fake, c := cluster(t)
 	old := fake.Get("shop", "checkout").ResourceVersion
-	if _, err := c.Scale(t.Context(), "shop", "checkout", 4); err != nil {
+	if _, err := c.Scale(t.Context(), "shop", "checkout", 4, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Restart(t.Context(), "shop", "checkout", time.Date(2026, 11, 18, 6, 4, 0, 0, time.UTC)); err != nil {

@@ -97,3 +97,96 @@ func TestParseAlarms(t *testing.T) {
 		})
 	}
 }
+
+// platforms runs checkout on App Runner in dev, on EKS in staging and through
+// GitOps in prod; each runbook's actions default to the environment's target.
+const platforms = `version: 1
+hub: {account: "111111111111", region: eu-west-1}
+apps:
+  - name: checkout
+    repository: checkout-service
+    environments:
+      - {name: dev, account: "222222222222", region: eu-west-1, deploy: {apprunner: {service: checkout-web}}}
+      - {name: staging, account: "333333333333", region: eu-west-1, deploy: {eks: {cluster: shop, namespace: checkout, deployment: web, container: app}}}
+      - name: prod
+        account: "444444444444"
+        region: eu-west-1
+        deploy:
+          gitops:
+            repository: platform-config
+            branch: main
+            file: apps/checkout/prod/kustomization.yaml
+            watch: {cluster: shop-prod, namespace: checkout, deployment: web, container: app}
+alarms:
+  runbooks:
+    - name: checkout-dev-errors
+      app: checkout
+      env: dev
+      match: {names: [checkout-dev-*]}
+      actions:
+        - apprunner-redeploy: {}
+        - apprunner-pause: {}
+        - apprunner-resume: {service: 'arn:aws:apprunner:eu-west-1:222222222222:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}
+    - name: checkout-staging-errors
+      app: checkout
+      env: staging
+      match: {names: [checkout-staging-*]}
+      actions:
+        - eks-scale: {step: 2, min: 2, max: 10}
+        - eks-rollout-restart: {}
+    - name: checkout-prod-errors
+      app: checkout
+      env: prod
+      match: {names: [checkout-prod-*]}
+      actions:
+        - eks-rollout-restart: {}
+        - eks-scale: {deployment: worker, step: -1, max: 4}
+`
+
+func TestParseAlarmActionsOnAppRunnerAndEKS(t *testing.T) {
+	p, err := policy.Parse([]byte(platforms), "p.yaml")
+	if err != nil {
+		t.Fatalf("Parse(platforms) error: %v", err)
+	}
+	rbs := p.Alarms.Runbooks
+	if rbs[0].Actions[1].AppRunnerPause == nil || rbs[1].Actions[0].EKSScale.Max != 10 ||
+		rbs[2].Actions[1].EKSScale.Step != -1 || rbs[2].Actions[1].EKSScale.Deployment != "worker" {
+		t.Errorf("runbooks = %+v", rbs)
+	}
+
+	// Each edit is checked for its message and, where it says so, the line
+	// and column of the value at fault.
+	tests := []struct{ name, old, new, want string }{
+		{"eks-scale where the environment is not on EKS", "        - apprunner-pause: {}", "        - eks-scale: {step: 1, max: 3}",
+			`p.yaml:26:22: alarms.runbooks[0].actions[1].eks-scale: name the cluster, namespace and deployment: environment "dev" is not deployed to EKS`},
+		{"eks-rollout-restart where the environment is not on EKS", "        - apprunner-redeploy: {}", "        - eks-rollout-restart: {deployment: web}",
+			`p.yaml:25:32: alarms.runbooks[0].actions[0].eks-rollout-restart: name the cluster, namespace and deployment: environment "dev" is not deployed to EKS`},
+		{"eks-scale min above max", "{step: 2, min: 2, max: 10}", "{step: 2, min: 12, max: 10}",
+			`p.yaml:33:46: alarms.runbooks[1].actions[0].eks-scale.max: bounds min 12, max 10: want 0 ≤ min ≤ max, 1 ≤ max ≤ 1000`},
+		{"eks-scale max beyond 1000", "{step: 2, min: 2, max: 10}", "{step: 2, min: 2, max: 5000}",
+			"alarms.runbooks[1].actions[0].eks-scale.max: bounds min 2, max 5000"},
+		{"eks-scale by nothing", "{step: 2, min: 2, max: 10}", "{step: 0, min: 2, max: 10}",
+			`p.yaml:33:29: alarms.runbooks[1].actions[0].eks-scale.step: step must add or remove replicas`},
+		{"eks-scale without max", "{step: 2, min: 2, max: 10}", "{step: 2, min: 2}", `missing required key "max"`},
+		{"eks namespace not a DNS label", "{deployment: worker, step: -1, max: 4}", "{namespace: Checkout_NS, step: -1, max: 4}",
+			`alarms.runbooks[2].actions[1].eks-scale.namespace: "Checkout_NS" is not a Kubernetes namespace`},
+		{"apprunner-pause where the environment is not on App Runner", "        - eks-scale: {step: 2, min: 2, max: 10}", "        - apprunner-pause: {}",
+			`p.yaml:33:28: alarms.runbooks[1].actions[0].apprunner-pause: name the service: environment "staging" is not deployed to App Runner`},
+		{"apprunner-resume of a service in another account", "service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}", "service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}\n        - apprunner-redeploy: {service: 'arn:aws:apprunner:eu-west-1:555555555555:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa'}",
+			"alarms.runbooks[0].actions[3].apprunner-redeploy.service: service \"arn:aws:apprunner:eu-west-1:555555555555:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa\" is in 555555555555 eu-west-1, not in the environment's account 222222222222"},
+		{"apprunner service not a name", "- apprunner-pause: {}", "- apprunner-pause: {service: 'a b'}", `"a b" is not an App Runner service name`},
+		{"two platform actions in one", "        - apprunner-pause: {}", "        - {apprunner-pause: {}, apprunner-resume: {}}", "an action is exactly one of"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			give := strings.Replace(platforms, tt.old, tt.new, 1)
+			if give == platforms {
+				t.Fatalf("edit %q changed nothing", tt.old)
+			}
+			_, err := policy.Parse([]byte(give), "p.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "p.yaml:") {
+				t.Errorf("Parse(%s) error = %v, want %q with its line", tt.name, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 // Package remediate carries out the AWS actions of alarm runbooks: force a
-// new deployment of an ECS service, scale an ECS service within bounds, point
-// a Lambda alias back at its previous version, and start an SSM Automation
-// document with parameters drawn from the alarm.
+// new deployment of an ECS service, scale an ECS service within bounds,
+// redeploy, pause or resume an App Runner service, restart or scale a
+// Kubernetes Deployment in an EKS cluster, point a Lambda alias back at its
+// previous version, and start an SSM Automation document with parameters
+// drawn from the alarm.
 //
 // Each action is one function over a small client interface, called with the
 // clients of the environment's account and region. The guards every action
@@ -19,14 +21,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/highwayhq/highway/shared/apprunner"
 	"github.com/highwayhq/highway/shared/awserr"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
 // ErrRefused marks an action that cannot succeed on retry: its target cannot
 // be resolved, there is nothing to roll back to, a parameter template does
-// not render, or AWS refused the request as made. Errors without it are
-// transient (throttling, 5xx after the SDK's retries) and worth a retry.
+// not render, or AWS or the cluster refused the request as made. Errors
+// without it are transient (throttling, 5xx after the SDK's retries, a
+// service or Deployment busy with another change) and worth a retry.
 var ErrRefused = errors.New("remediation refused")
 
 // Alarm is what an action's templates and notes see of the alarm.
@@ -53,8 +58,9 @@ type Outcome struct {
 	// Detail says what was done, for example
 	// "ecs prod/checkout: new deployment ecs-svc/123 forced".
 	Detail string
-	// Handle is an id to follow the action by: an ECS deployment id, an
-	// automation execution id, the alias version rolled back to. Empty if
+	// Handle is an id to follow the action by: an ECS deployment id, an App
+	// Runner operation id, the generation a Deployment's restart rolls out,
+	// an automation execution id, the alias version rolled back to. Empty if
 	// there is none.
 	Handle string
 }
@@ -86,7 +92,10 @@ var (
 // Clients are the AWS clients of one environment's account and region. Only
 // the ones the runbook's actions need must be set.
 type Clients struct {
-	ECS    ECSClient
+	ECS       ECSClient
+	AppRunner apprunner.Client
+	// Kube reaches the EKS clusters of the account and region by name.
+	Kube   kube.Connector
 	Lambda LambdaClient
 	SSM    SSMClient
 }
@@ -115,6 +124,33 @@ func lambdaTarget(action, fn, alias string, env *policy.Environment) (string, st
 	return fn, alias, nil
 }
 
+// appRunnerTarget resolves an action's App Runner service (name or ARN),
+// defaulting an empty one to the environment's apprunner deploy target.
+func appRunnerTarget(action, service string, env *policy.Environment) (string, error) {
+	if env != nil && env.Deploy != nil && env.Deploy.AppRunner != nil {
+		service = cmp.Or(service, env.Deploy.AppRunner.Service)
+	}
+	if service == "" {
+		return "", unresolved(action, "service", "App Runner", env)
+	}
+	return service, nil
+}
+
+// eksTarget resolves an action's cluster, namespace and Deployment,
+// defaulting empty ones to the environment's eks deploy target or gitops
+// watch.
+func eksTarget(action string, w policy.EKSWorkload, env *policy.Environment) (policy.EKSWorkload, error) {
+	if env != nil {
+		if d := env.Deploy.EKSTarget(); d != nil {
+			w.Cluster, w.Namespace, w.Deployment = cmp.Or(w.Cluster, d.Cluster), cmp.Or(w.Namespace, d.Namespace), cmp.Or(w.Deployment, d.Deployment)
+		}
+	}
+	if w.Cluster == "" || w.Namespace == "" || w.Deployment == "" {
+		return policy.EKSWorkload{}, unresolved(action, "cluster, namespace and deployment", "EKS", env)
+	}
+	return w, nil
+}
+
 // unresolved refuses an action whose target is neither named nor the
 // environment's deploy target.
 func unresolved(action, what, deployedTo string, env *policy.Environment) error {
@@ -124,10 +160,13 @@ func unresolved(action, what, deployedTo string, env *policy.Environment) error 
 	return fmt.Errorf("%w: %s: name the %s: environment %q is not deployed to %s", ErrRefused, action, what, env.Name, deployedTo)
 }
 
-// classify marks err with ErrRefused when AWS answered with a code that a
-// retry cannot fix; other errors pass unchanged.
+// classify marks err with ErrRefused when AWS or a cluster answered in a way
+// a retry cannot fix (an AWS refusal code, App Runner's or the kube
+// package's refusals, a Kubernetes request forbidden or invalid); other
+// errors, App Runner's ErrBusy and kube's ErrConflict among them, pass
+// unchanged.
 func classify(err error) error {
-	if awserr.Refused(err) {
+	if awserr.Refused(err) || errors.Is(err, apprunner.ErrRefused) || errors.Is(err, kube.ErrRefused) || kubeRefused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err

@@ -8,12 +8,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/remediate"
 )
@@ -36,11 +40,12 @@ var ssmEnv = &policy.Environment{
 	Deploy: &policy.Deploy{SSM: &policy.SSMDeploy{Parameter: "/checkout/prod/image"}},
 }
 
-// server is a fake with the Lambda REST operations routed; ECS and SSM speak
-// AWS JSON and need no route.
+// server is a fake with the Lambda and EKS REST operations routed; ECS, App
+// Runner and SSM speak AWS JSON and need no route.
 func server(t *testing.T) *awsfake.Server {
 	t.Helper()
 	srv := awsfake.New(t)
+	srv.Route("DescribeCluster", "GET /clusters/{name}")
 	srv.Route("GetAlias", "GET /2015-03-31/functions/{FunctionName}/aliases/{Name}")
 	srv.Route("UpdateAlias", "PUT /2015-03-31/functions/{FunctionName}/aliases/{Name}")
 	srv.Route("ListVersionsByFunction", "GET /2015-03-31/functions/{FunctionName}/versions")
@@ -81,6 +86,18 @@ func scale(ctx context.Context, srv *awsfake.Server) (remediate.Outcome, error) 
 	return remediate.ECSScale(ctx, ecs.NewFromConfig(srv.Config()), policy.ECSScaleAction{Step: 1, Max: 10}, ecsEnv)
 }
 
+func appRunnerRedeploy(ctx context.Context, srv *awsfake.Server) (remediate.Outcome, error) {
+	return remediate.AppRunnerRedeploy(ctx, apprunner.NewFromConfig(srv.Config()), policy.AppRunnerService{}, appRunnerEnv)
+}
+
+// eksScale connects to the cluster as the respond function does: EKS
+// DescribeCluster, then a token presigned with STS.
+func eksScale(ctx context.Context, srv *awsfake.Server) (remediate.Outcome, error) {
+	cfg := srv.Config()
+	connect := kube.Connecting(eks.NewFromConfig(cfg), sts.NewPresignClient(sts.NewFromConfig(cfg)))
+	return remediate.EKSScale(ctx, connect, policy.EKSScaleAction{Step: 1, Max: 10}, eksEnv)
+}
+
 func aliasRollback(ctx context.Context, srv *awsfake.Server) (remediate.Outcome, error) {
 	return remediate.LambdaAliasRollback(ctx, lambda.NewFromConfig(srv.Config()), policy.LambdaAlias{}, lambdaEnv)
 }
@@ -101,6 +118,8 @@ func TestAWSRefusalsAreRefused(t *testing.T) {
 		{"redeploy of a missing service", "UpdateService", http.StatusBadRequest, "ServiceNotFoundException", redeploy},
 		{"redeploy without permission", "UpdateService", http.StatusBadRequest, "AccessDeniedException", redeploy},
 		{"scale in a missing cluster", "DescribeServices", http.StatusBadRequest, "ClusterNotFoundException", scale},
+		{"App Runner redeploy without permission", "ListServices", http.StatusBadRequest, "AccessDeniedException", appRunnerRedeploy},
+		{"EKS scale in a missing cluster", "DescribeCluster", http.StatusNotFound, "ResourceNotFoundException", eksScale},
 		{"rollback of a missing alias", "GetAlias", http.StatusNotFound, "ResourceNotFoundException", aliasRollback},
 		{"automation of a missing document", "StartAutomationExecution", http.StatusBadRequest, "AutomationDefinitionNotFoundException", automation},
 		{"automation with bad parameters", "StartAutomationExecution", http.StatusBadRequest, "InvalidAutomationExecutionParametersException", automation},
@@ -131,6 +150,8 @@ func TestThrottlingIsNotRefused(t *testing.T) {
 	}{
 		{"redeploy", "UpdateService", redeploy},
 		{"scale", "DescribeServices", scale},
+		{"App Runner redeploy", "ListServices", appRunnerRedeploy},
+		{"EKS scale", "DescribeCluster", eksScale},
 		{"alias rollback", "GetAlias", aliasRollback},
 		{"automation", "StartAutomationExecution", automation},
 	}
@@ -167,6 +188,18 @@ func TestUnresolvedTargetIsRefusedWithoutCalls(t *testing.T) {
 		{"scale, no env", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
 			return remediate.ECSScale(ctx, c.ECS, policy.ECSScaleAction{Cluster: "prod", Step: 1, Max: 4}, nil)
 		}},
+		{"App Runner pause, env not on App Runner", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
+			return remediate.AppRunnerPause(ctx, c.AppRunner, policy.AppRunnerService{}, ecsEnv)
+		}},
+		{"App Runner resume, no env", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
+			return remediate.AppRunnerResume(ctx, c.AppRunner, policy.AppRunnerService{}, nil)
+		}},
+		{"EKS restart, env not on EKS", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
+			return remediate.EKSRolloutRestart(ctx, c.Kube, policy.EKSWorkload{Deployment: "checkout"}, ecsEnv, restartAt)
+		}},
+		{"EKS scale, no env", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
+			return remediate.EKSScale(ctx, c.Kube, policy.EKSScaleAction{Cluster: "prod", Namespace: "shop", Step: 1, Max: 4}, nil)
+		}},
 		{"alias rollback, env not on Lambda", func(ctx context.Context, c remediate.Clients) (remediate.Outcome, error) {
 			return remediate.LambdaAliasRollback(ctx, c.Lambda, policy.LambdaAlias{Function: "checkout"}, ecsEnv)
 		}},
@@ -178,7 +211,9 @@ func TestUnresolvedTargetIsRefusedWithoutCalls(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := server(t)
 			cfg := srv.Config()
-			c := remediate.Clients{ECS: ecs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
+			c := remediate.Clients{ECS: ecs.NewFromConfig(cfg), AppRunner: apprunner.NewFromConfig(cfg),
+				Kube:   kube.Connecting(eks.NewFromConfig(cfg), sts.NewPresignClient(sts.NewFromConfig(cfg))),
+				Lambda: lambda.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
 
 			_, err := tt.run(context.Background(), c)
 

@@ -599,6 +599,8 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 	c := h.c.Clients(app.Name, env.Account, env.Region)
 	switch {
 	case (act.ECSRedeploy != nil || act.ECSScale != nil) && c.ECS == nil,
+		(act.AppRunnerRedeploy != nil || act.AppRunnerPause != nil || act.AppRunnerResume != nil) && c.AppRunner == nil,
+		(act.EKSRolloutRestart != nil || act.EKSScale != nil) && c.Kube == nil,
 		act.LambdaAliasRollback != nil && c.Lambda == nil,
 		act.SSMAutomation != nil && c.SSM == nil:
 		return "", fmt.Errorf("%w: no client for %s in %s/%s", remediate.ErrRefused, actionName(act), env.Account, env.Region)
@@ -610,6 +612,16 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 		out, err = remediate.ECSRedeploy(ctx, c.ECS, *act.ECSRedeploy, env)
 	case act.ECSScale != nil:
 		out, err = remediate.ECSScale(ctx, c.ECS, *act.ECSScale, env)
+	case act.AppRunnerRedeploy != nil:
+		out, err = remediate.AppRunnerRedeploy(ctx, c.AppRunner, *act.AppRunnerRedeploy, env)
+	case act.AppRunnerPause != nil:
+		out, err = remediate.AppRunnerPause(ctx, c.AppRunner, *act.AppRunnerPause, env)
+	case act.AppRunnerResume != nil:
+		out, err = remediate.AppRunnerResume(ctx, c.AppRunner, *act.AppRunnerResume, env)
+	case act.EKSRolloutRestart != nil:
+		out, err = remediate.EKSRolloutRestart(ctx, c.Kube, *act.EKSRolloutRestart, env, h.c.Now())
+	case act.EKSScale != nil:
+		out, err = remediate.EKSScale(ctx, c.Kube, *act.EKSScale, env)
 	case act.LambdaAliasRollback != nil:
 		out, err = remediate.LambdaAliasRollback(ctx, c.Lambda, *act.LambdaAliasRollback, env)
 	case act.SSMAutomation != nil:
@@ -683,6 +695,16 @@ func actionName(a policy.Action) string {
 		return "ecs-redeploy"
 	case a.ECSScale != nil:
 		return "ecs-scale"
+	case a.AppRunnerRedeploy != nil:
+		return "apprunner-redeploy"
+	case a.AppRunnerPause != nil:
+		return "apprunner-pause"
+	case a.AppRunnerResume != nil:
+		return "apprunner-resume"
+	case a.EKSRolloutRestart != nil:
+		return "eks-rollout-restart"
+	case a.EKSScale != nil:
+		return "eks-scale"
 	case a.LambdaAliasRollback != nil:
 		return "lambda-alias-rollback"
 	case a.SSMAutomation != nil:

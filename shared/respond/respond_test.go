@@ -105,7 +105,10 @@ type fixture struct {
 	h         *Handler
 }
 
-func newFixture(t *testing.T, policyText string) *fixture {
+// newFixture builds a Handler of the policy whose actions act on the fake
+// (ECS) and the test's stand-ins; configure, when given, changes its Config
+// before it is built.
+func newFixture(t *testing.T, policyText string, configure ...func(*Config)) *fixture {
 	t.Helper()
 	p, err := policy.Parse([]byte(policyText), "highway.yaml")
 	if err != nil {
@@ -116,14 +119,18 @@ func newFixture(t *testing.T, policyText string) *fixture {
 	f.aws.On("Publish", awsfake.XML(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`))
 	f.aws.On("UpdateService", awsfake.JSON(200, `{"service":{"serviceName":"checkout","clusterArn":"arn:aws:ecs:eu-west-1:444444444444:cluster/shop","status":"ACTIVE","desiredCount":3,"deployments":[{"id":"ecs-svc/9876543210","status":"PRIMARY","desiredCount":3,"rolloutState":"IN_PROGRESS"}]}}`))
 	ecsClient := ecs.NewFromConfig(f.aws.Config())
-	f.h, err = New(Config{
+	cfg := Config{
 		Policy: p, Ledger: f.ledger,
 		Tags: func(alarm.StateChange) func(context.Context) (map[string]string, error) {
 			return func(context.Context) (map[string]string, error) { return nil, nil }
 		},
 		Clients:  func(string, string, string) remediate.Clients { return remediate.Clients{ECS: ecsClient} },
 		Rollback: f.rollbacks, Bus: f.bus, Notify: sns.NewFromConfig(f.aws.Config()), Topic: topic, Now: c.Now,
-	})
+	}
+	for _, fn := range configure {
+		fn(&cfg)
+	}
+	f.h, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
