@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -21,11 +22,69 @@ type dryRun struct {
 // adapter d names would call, with the same parameters, and reports the
 // deployment done. Values only AWS knows (a Lambda version, a task definition
 // revision) are described in angle brackets. The local demo deploys with it.
+//
+// For the adapters promotion follows (apprunner, eks, gitops) it returns a
+// Follower: Deploy reports the deployment started, and Follow prints the
+// read that would find it finished, and reports it so.
 func DryRun(d *policy.Deploy, w io.Writer) (Deployer, error) {
 	if err := check(d); err != nil {
 		return nil, err
 	}
+	if d.AppRunner != nil || d.EKS != nil || d.GitOps != nil {
+		return dryRunFollower{dryRun{spec: d, w: w}}, nil
+	}
 	return dryRun{spec: d, w: w}, nil
+}
+
+// dryRunFollower is the dry run of an adapter promotion follows.
+type dryRunFollower struct{ dryRun }
+
+// Deploy prints the calls and reports the deployment started.
+func (d dryRunFollower) Deploy(ctx context.Context, t Target) (Result, error) {
+	res, err := d.dryRun.Deploy(ctx, t)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Handle: "dry-run", Detail: res.Detail}, nil
+}
+
+// Follow prints the read that finds the deployment finished.
+func (d dryRunFollower) Follow(_ context.Context, t Target, _ string) (Progress, error) {
+	digest, _, err := digestOf(t)
+	if err != nil {
+		return Progress{}, err
+	}
+	var line, detail string
+	switch s := d.spec; {
+	case s.AppRunner != nil:
+		line = fmt.Sprintf("apprunner:ListOperations ServiceArn=<the ARN of %s> → the UPDATE_SERVICE operation SUCCEEDED", s.AppRunner.Service)
+		detail = "App Runner service " + s.AppRunner.Service + ": operation SUCCEEDED (dry run)"
+	default:
+		e := s.EKSTarget()
+		line = fmt.Sprintf("kubernetes: GET /apis/apps/v1/namespaces/%s/deployments/%s → container %s runs %s, rollout complete", e.Namespace, e.Deployment, e.Container, digest)
+		detail = fmt.Sprintf("Deployment %s/%s in cluster %s: rollout complete (dry run)", e.Namespace, e.Deployment, e.Cluster)
+	}
+	if _, err := fmt.Fprintf(d.w, "%s%s\n", prefixOf(t), line); err != nil {
+		return Progress{}, fmt.Errorf("dry run: %w", err)
+	}
+	return Progress{Done: true, Success: true, Detail: detail}, nil
+}
+
+// Timeout is the longest the adapter waits.
+func (d dryRunFollower) Timeout() time.Duration {
+	if g := d.spec.GitOps; g != nil {
+		return cmp.Or(g.Timeout, policy.DefaultGitOpsTimeout)
+	}
+	return followTimeout
+}
+
+// prefixOf names the target's account and region, as each printed call
+// starts.
+func prefixOf(t Target) string {
+	if t.Account == "" && t.Region == "" {
+		return ""
+	}
+	return "[" + strings.Trim(t.Account+"/"+t.Region, "/") + "] "
 }
 
 // Deploy prints the calls; it refuses what the real adapter would refuse
@@ -35,10 +94,7 @@ func (d dryRun) Deploy(_ context.Context, t Target) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	prefix := ""
-	if t.Account != "" || t.Region != "" {
-		prefix = "[" + strings.Trim(t.Account+"/"+t.Region, "/") + "] "
-	}
+	prefix := prefixOf(t)
 	for _, c := range calls {
 		if _, err := fmt.Fprintf(d.w, "%s%s\n", prefix, c); err != nil {
 			return Result{}, fmt.Errorf("dry run: %w", err)

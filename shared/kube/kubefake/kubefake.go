@@ -44,7 +44,6 @@ type Fault struct {
 
 // Server is the fake API server.
 type Server struct {
-	tb  testing.TB
 	srv *httptest.Server
 
 	mu          sync.Mutex
@@ -64,11 +63,21 @@ type Server struct {
 
 // New starts a fake that stops when the test ends.
 func New(tb testing.TB) *Server {
-	s := &Server{tb: tb, deployments: map[string]*appsv1.Deployment{}}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
+	s := Start()
+	tb.Cleanup(s.Close)
 	return s
 }
+
+// Start starts a fake outside a test, on loopback (the local demo's
+// cluster); Close stops it.
+func Start() *Server {
+	s := &Server{deployments: map[string]*appsv1.Deployment{}}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
 
 // Config returns a client configuration for the fake, with a bearer token,
 // trusting the fake's certificate.
@@ -173,7 +182,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) patch(w http.ResponseWriter, d *appsv1.Deployment, patch []byte) {
 	original, err := json.Marshal(d)
 	if err != nil {
-		s.tb.Error(err)
+		status(w, http.StatusInternalServerError, err.Error(), d.Name)
+		return
 	}
 	merged, err := strategicpatch.StrategicMergePatch(original, patch, appsv1.Deployment{})
 	if err != nil {
