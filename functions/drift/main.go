@@ -13,21 +13,25 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/highwayhq/highway/shared/bus"
 	"github.com/highwayhq/highway/shared/drift"
 	"github.com/highwayhq/highway/shared/evidence"
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/runtimecheck"
 )
@@ -61,7 +65,13 @@ func run(rt *function.Runtime) error {
 		},
 		Runtime: func(app, account, region string) runtimecheck.Clients {
 			cfg := rt.Accounts.ForApp(app, account, region)
-			return runtimecheck.Clients{Lambda: lambda.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}
+			return runtimecheck.Clients{
+				Lambda:    lambda.NewFromConfig(cfg),
+				ECS:       ecs.NewFromConfig(cfg),
+				SSM:       ssm.NewFromConfig(cfg),
+				AppRunner: apprunner.NewFromConfig(cfg),
+				Kube:      kube.Connecting(eks.NewFromConfig(cfg), sts.NewPresignClient(sts.NewFromConfig(cfg))),
+			}
 		},
 		Ledger:   ledger.NewDynamo(dynamodb.NewFromConfig(rt.AWS), rt.Table),
 		Queue:    sqs.NewFromConfig(rt.AWS),

@@ -3,19 +3,30 @@ package main
 import (
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/drift"
 	"github.com/highwayhq/highway/shared/function"
+	"github.com/highwayhq/highway/shared/kube/kubefake"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/localaws"
+	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/runtimecheck"
 )
 
 const queueURL = "https://sqs.eu-west-1.amazonaws.com/111111111111/highway-DriftQueue"
@@ -107,8 +118,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		!strings.Contains(q[0], `"stackName":"checkout-prod-network"`) || !slices.Contains(q, `{"account":"444444444444","region":"eu-west-1","workspace":"network-prod"}`) {
 		t.Errorf("scheduled round sweep = %+v, queued %q; want 4 accounts with one stack each, and the workspace", round.Sweep, q)
 	}
-	if round.Runtime.Checked != 0 || len(round.Runtime.Skipped) != 3 {
-		t.Errorf("scheduled round runtime = %+v, want checkout's dev and prod and storefront's dev skipped (nothing promoted)", round.Runtime)
+	if want := deployedTo(d.Policy); round.Runtime.Checked != 0 || !slices.Equal(round.Runtime.Skipped, want) || len(round.Runtime.Failed) != 0 {
+		t.Errorf("scheduled round runtime = %+v, want %q skipped (nothing promoted)", round.Runtime, want)
 	}
 
 	var batch struct {
@@ -144,6 +155,208 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 }
 
+// The digests of the runtime check: promoted passed the gate, hotfix was
+// put in place by hand.
+const (
+	promoted = "sha256:dce6076a9db1931ce247727b49c0c6aaa57dbd673cf1101e2cb2275bc1bd8337"
+	hotfix   = "sha256:9d8d105ac90cc56852c704633b4c2e233802a97757660935930d86e746d515ea"
+)
+
+// TestRuntimeCheckOfAppRunnerAndEKSUnderEmulator runs drift as built, under
+// the emulator, through the scheduled round, after an App Runner, an EKS and
+// a GitOps environment each had promoted deployed (on the ledger in DynamoDB
+// Local). It reads each through the access role of the environment's
+// account: App Runner's DescribeService (the service found by name), and the
+// Deployment of a fake Kubernetes API that EKS DescribeCluster points at,
+// with a token from STS. What runs is promoted everywhere but in the GitOps
+// environment, changed by hand: that one drifted.
+func TestRuntimeCheckOfAppRunnerAndEKSUnderEmulator(t *testing.T) {
+	d := deploy(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	at := time.Date(2026, 11, 18, 6, 0, 0, 0, time.UTC) // drift-scheduled.json's time
+	l := ledger.NewDynamo(localaws.DynamoDB(t), d.Table)
+
+	// The example policy and two apps: catalog on App Runner; inventory on
+	// EKS, patched in staging and deployed through GitOps in prod.
+	watch := func(cluster string) *policy.EKSDeploy {
+		return &policy.EKSDeploy{Cluster: cluster, Namespace: "inventory", Deployment: "inventory", Container: "app"}
+	}
+	apps := []policy.App{
+		{Name: "catalog", Repository: "catalog-service", Account: "222222222222", Region: "eu-west-1", Environments: []policy.Environment{
+			{Name: "dev", Account: "222222222222", Region: "eu-west-1", Deploy: &policy.Deploy{AppRunner: &policy.AppRunnerDeploy{Service: "catalog-dev"}}},
+		}},
+		{Name: "inventory", Repository: "inventory-service", Account: "222222222222", Region: "eu-west-1", Environments: []policy.Environment{
+			{Name: "staging", Account: "333333333333", Region: "eu-west-1", Deploy: &policy.Deploy{EKS: watch("platform-staging")}},
+			{Name: "prod", Account: "444444444444", Region: "eu-west-1", Deploy: &policy.Deploy{GitOps: &policy.GitOpsDeploy{
+				Repository: "platform-gitops", Branch: "main", File: "apps/inventory/prod/kustomization.yaml", Watch: watch("platform-prod")}}},
+		}},
+	}
+	d.Policy.Apps = append(d.Policy.Apps, apps...)
+	js, err := d.Policy.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), policy.FunctionFileName)
+	if err := os.WriteFile(file, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Env = append(d.Env, policy.PolicyFileEnv+"="+file)
+
+	want := map[string]string{}     // app/env → status
+	services := map[string]string{} // App Runner service ARN → image it runs
+	clusters := map[string]*kubefake.Server{}
+	accounts := map[string]string{} // EKS cluster → its account
+	appRunnerAccount := ""
+	for _, app := range apps {
+		for _, env := range app.Environments {
+			id := runtimecheck.ReportID(app.Name, env.Name)
+			dep := &ledger.Deployment{Header: ledger.Header{ID: "dep-" + app.Name + "-" + env.Name, App: app.Name, Env: env.Name,
+				Commit: "9fceb02d0ae598e95dc970b74767f19372d61af8", Digest: promoted, At: at.Add(-2 * time.Hour)},
+				Status: ledger.DeploymentSuccess, FinishedAt: at.Add(-time.Hour), Duration: time.Hour}
+			if err := l.Put(ctx, dep); err != nil {
+				t.Fatal(err)
+			}
+			image, status := env.Account+".dkr.ecr."+env.Region+".amazonaws.com/"+app.Repository+"@"+promoted, runtimecheck.StatusInSync
+			if env.Deploy.GitOps != nil {
+				image, status = strings.Replace(image, promoted, hotfix, 1), runtimecheck.StatusMismatch
+			}
+			want[id] = status
+			if s := env.Deploy.AppRunner; s != nil {
+				arn := "arn:aws:apprunner:" + env.Region + ":" + env.Account + ":service/" + s.Service + "/8fe1e10304f84fd2b0df550fe98a71fa"
+				services[arn], appRunnerAccount = image, env.Account
+				continue
+			}
+			target := env.Deploy.EKSTarget()
+			k := clusters[target.Cluster]
+			if k == nil {
+				k = kubefake.New(t)
+				clusters[target.Cluster], accounts[target.Cluster] = k, env.Account
+			}
+			k.Put(rolledOut(target, image))
+		}
+	}
+	serveAppRunner(t, d.AWS, services)
+	d.AWS.Route("DescribeCluster", "GET /clusters/{name}")
+	d.AWS.OnFunc("DescribeCluster", func(r awsfake.Request) awsfake.Response {
+		name := r.PathValues["name"]
+		k, ok := clusters[name]
+		if !ok {
+			return awsfake.APIError(http.StatusNotFound, "ResourceNotFoundException", "No cluster found for name: "+name+".")
+		}
+		return awsfake.JSON(200, fmt.Sprintf(`{"cluster":{"name":%q,"arn":"arn:aws:eks:eu-west-1:%s:cluster/%s","version":"1.33","endpoint":%q,`+
+			`"status":"ACTIVE","certificateAuthority":{"data":%q},"accessConfig":{"authenticationMode":"API"}}}`,
+			name, accounts[name], name, k.Config("").Host, base64.StdEncoding.EncodeToString(k.CA())))
+	})
+
+	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
+	body, err := emu.Invoke(ctx, []byte(read(t, "drift-scheduled.json")))
+	if err != nil {
+		t.Fatalf("drift-scheduled.json: %v\nlog:\n%s", err, emu.Log())
+	}
+	var round drift.Round
+	if err := json.Unmarshal(body, &round); err != nil {
+		t.Fatalf("response %s: %v", body, err)
+	}
+	if r := round.Runtime; r.Checked != len(want) || r.Drifted != 1 || len(r.Failed) != 0 {
+		t.Errorf("runtime round = %+v, want %d checked, 1 drifted, none failed\nlog:\n%s", r, len(want), emu.Log())
+	}
+	for id, status := range want {
+		rec, err := l.Latest(ctx, ledger.KindDriftReport, id)
+		if err != nil {
+			t.Errorf("report of %s: %v", id, err)
+			continue
+		}
+		if rep := rec.(*ledger.DriftReport); rep.Status != status || rep.ExpectedDigest != promoted {
+			t.Errorf("report of %s = %s expected %s (%s), want %s expected %s", id, rep.Status, rep.ExpectedDigest, rep.Target, status, promoted)
+		}
+	}
+
+	// Each read went through the access role of the account it reads.
+	signed := func(c awsfake.Request, account string) {
+		t.Helper()
+		if role := d.RoleOf(c); role != d.AccessRole(account) {
+			t.Errorf("%s %s signed by %s, want %s", c.Operation, c.URL.Path, role, d.AccessRole(account))
+		}
+	}
+	for _, c := range d.AWS.Calls("ListServices") {
+		signed(c, appRunnerAccount)
+	}
+	for _, c := range d.AWS.Calls("DescribeService") {
+		var in struct{ ServiceArn string }
+		if err := c.DecodeJSON(&in); err != nil {
+			t.Fatal(err)
+		}
+		signed(c, strings.Split(in.ServiceArn, ":")[4])
+	}
+	for _, c := range d.AWS.Calls("DescribeCluster") {
+		signed(c, accounts[c.PathValues["name"]])
+	}
+	if n, m := len(d.AWS.Calls("DescribeService")), len(d.AWS.Calls("DescribeCluster")); n != len(services) || m != len(clusters) {
+		t.Errorf("%d DescribeService and %d DescribeCluster calls, want %d and %d", n, m, len(services), len(clusters))
+	}
+	for name, k := range clusters {
+		reqs := k.Requests()
+		if len(reqs) != 1 || reqs[0].Method != http.MethodGet || !strings.HasPrefix(reqs[0].Authorization, "Bearer k8s-aws-v1.") {
+			t.Errorf("cluster %s: requests %+v, want one GET with an EKS token", name, reqs)
+		}
+	}
+}
+
+// serveAppRunner answers App Runner's ListServices and DescribeService for
+// services (ARN → image), with the DescribeService answer of
+// shared/apprunner/testdata.
+func serveAppRunner(t *testing.T, srv *awsfake.Server, services map[string]string) {
+	t.Helper()
+	var list []map[string]string
+	for arn := range services {
+		parts := strings.Split(arn, "/")
+		list = append(list, map[string]string{"ServiceName": parts[1], "ServiceArn": arn, "Status": "RUNNING"})
+	}
+	srv.On("ListServices", awsfake.JSONOf(t, map[string]any{"ServiceSummaryList": list}))
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "shared", "apprunner", "testdata", "describe-service.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnFunc("DescribeService", func(r awsfake.Request) awsfake.Response {
+		var in struct{ ServiceArn string }
+		if err := r.DecodeJSON(&in); err != nil {
+			return awsfake.APIError(http.StatusBadRequest, "SerializationException", err.Error())
+		}
+		image, ok := services[in.ServiceArn]
+		if !ok {
+			return awsfake.APIError(http.StatusBadRequest, "ResourceNotFoundException", "Service not found: "+in.ServiceArn)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(fixture, &m); err != nil {
+			t.Error(err)
+		}
+		svc := m["Service"].(map[string]any)
+		svc["ServiceArn"], svc["ServiceName"] = in.ServiceArn, strings.Split(in.ServiceArn, "/")[1]
+		svc["SourceConfiguration"].(map[string]any)["ImageRepository"].(map[string]any)["ImageIdentifier"] = image
+		return awsfake.JSONOf(t, m)
+	})
+}
+
+// rolledOut is the watched Deployment once its rollout finished, its
+// container running image.
+func rolledOut(w *policy.EKSDeploy, image string) *appsv1.Deployment {
+	replicas := int32(2)
+	labels := map[string]string{"app.kubernetes.io/name": w.Deployment}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: w.Deployment, Namespace: w.Namespace, Generation: 3, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: w.Container, Image: image}}},
+			},
+		},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 3, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2},
+	}
+}
+
 // BenchmarkInvoke measures drift as built, under the emulator, with
 // CloudFormation's drift-detection completion event (localaws.BenchInvoke);
 // make bench runs it. The completion is drift's hot path: one arrives per
@@ -164,6 +377,20 @@ func BenchmarkInvoke(b *testing.B) {
 		}
 		return nil
 	})
+}
+
+// deployedTo names the environments that Highway deploys to and can read
+// at runtime, every one but a pipeline's, in the policy's order.
+func deployedTo(p *policy.Policy) []string {
+	var ids []string
+	for _, a := range p.Apps {
+		for _, e := range a.Environments {
+			if e.Deploy != nil && e.Deploy.Pipeline == nil {
+				ids = append(ids, runtimecheck.ReportID(a.Name, e.Name))
+			}
+		}
+	}
+	return ids
 }
 
 func read(tb testing.TB, name string) string {

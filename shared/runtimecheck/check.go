@@ -23,8 +23,8 @@ const (
 	// image by tag), so it cannot be compared.
 	StatusUnverifiable = "UNVERIFIABLE"
 	// StatusDeploying: the target runs a digest that a promotion is deploying
-	// right now (an ECS rollout in progress). Not drift; the next check
-	// settles it.
+	// right now (an ECS or EKS rollout, an App Runner operation, a GitOps
+	// controller's sync in progress). Not drift; the next check settles it.
 	StatusDeploying = "DEPLOYING"
 )
 
@@ -48,6 +48,12 @@ const ahead = 24 * time.Hour
 // the previous report in status or digests; the first report counts as
 // changed. Publishing "Artifact Drift" for a changed DIGEST_MISMATCH is the
 // caller's.
+//
+// A mismatch with a digest that a promotion on the ledger is deploying is
+// DEPLOYING, whether or not the target still reports a rollout (an EKS
+// Deployment's Progressing, an App Runner operation): the promotion records
+// its end only after the rollout completes, and a check in between finds
+// no drift.
 //
 // An environment without a runtime target fails with ErrNoTarget, and one
 // with no successful deployment on the ledger with ErrNotPromoted: Highway
@@ -184,7 +190,7 @@ func deploying(ctx context.Context, l ledger.Ledger, app, env, digest string, no
 // which observation the report shows: a mismatching one first, then one
 // that cannot be verified, else the alias's or target's own.
 func compare(obs Observed, want string) (string, Observed) {
-	all := append([]Observed{obs}, obs.Weighted...)
+	all := append([]Observed{obs}, obs.Others...)
 	for _, o := range all {
 		if o.Digest != "" && o.Digest != want {
 			return StatusMismatch, o

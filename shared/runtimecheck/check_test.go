@@ -61,6 +61,9 @@ func TestCheckComparesWithTheLatestSuccessfulDeployment(t *testing.T) {
 		{"ecs image by tag", ecsEnv, serveECS, repo + ":1.4.2", runtimecheck.StatusUnverifiable, "", "by tag"},
 		{"ssm in sync", ssmEnv, serveSSM, repo + "@" + promoted, runtimecheck.StatusInSync, promoted, "ssm /checkout/prod/image"},
 		{"ssm value differs", ssmEnv, serveSSM, hotfix, runtimecheck.StatusMismatch, hotfix, "ssm /checkout/prod/image"},
+		{"apprunner runs the promoted image", appRunnerEnv, serveAppRunner, repo + "@" + promoted, runtimecheck.StatusInSync, promoted, "apprunner python-app"},
+		{"apprunner image changed by hand", appRunnerEnv, serveAppRunner, repo + "@" + hotfix, runtimecheck.StatusMismatch, hotfix, "apprunner python-app"},
+		{"apprunner image by tag", appRunnerEnv, serveAppRunner, repo + ":1.4.2", runtimecheck.StatusUnverifiable, "", "by tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

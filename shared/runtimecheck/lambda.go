@@ -39,7 +39,7 @@ func runningLambda(ctx context.Context, spec *policy.LambdaDeploy, client Lambda
 			}
 			w.Target = fmt.Sprintf("lambda %s:%s → version %s (weight %s)", fn, alias, v,
 				strconv.FormatFloat(rc.AdditionalVersionWeights[v], 'f', -1, 64))
-			obs.Weighted = append(obs.Weighted, w)
+			obs.Others = append(obs.Others, w)
 		}
 	}
 	return obs, nil

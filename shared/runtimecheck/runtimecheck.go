@@ -4,9 +4,11 @@
 //
 // Running reads what an environment's deploy target runs (the version a
 // Lambda alias points at, the image of an ECS service's PRIMARY deployment,
-// the value of an SSM parameter) and normalises it to "sha256:<hex>". Check
-// compares that with the environment's latest successful deployment and files
-// a DriftReport on the ledger. Publishing "Artifact Drift" is the caller's.
+// the value of an SSM parameter, the image of an App Runner service, the
+// images of an EKS Deployment's pod template, deployed directly or through
+// GitOps) and normalises it to "sha256:<hex>". Check compares that with the
+// environment's latest successful deployment and files a DriftReport on the
+// ledger. Publishing "Artifact Drift" is the caller's.
 package runtimecheck
 
 import (
@@ -21,7 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
+	"github.com/highwayhq/highway/shared/apprunner"
 	"github.com/highwayhq/highway/shared/imageref"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
 )
 
@@ -35,7 +39,8 @@ var (
 	// report is filed; the caller skips the environment.
 	ErrNotPromoted = errors.New("runtimecheck: nothing promoted")
 	// ErrMissing means the target the policy names does not exist: no such
-	// function or alias, cluster or service, container, or parameter. A retry
+	// function or alias, cluster or service, container, parameter, App Runner
+	// service (or one that runs no image), EKS cluster or Deployment. A retry
 	// does not help; the environment or the policy needs a look.
 	ErrMissing = errors.New("runtimecheck: target missing")
 )
@@ -66,9 +71,13 @@ var (
 // Clients are the AWS clients of one environment's account and region. Only
 // the one its deploy target needs must be set.
 type Clients struct {
-	Lambda LambdaClient
-	ECS    ECSClient
-	SSM    SSMClient
+	Lambda    LambdaClient
+	ECS       ECSClient
+	SSM       SSMClient
+	AppRunner apprunner.Client
+	// Kube reaches the EKS cluster of an eks target, or of a gitops
+	// target's watch.
+	Kube kube.Connector
 }
 
 // Observed is what an environment's deploy target runs.
@@ -84,14 +93,16 @@ type Observed struct {
 	Raw string
 	// Note explains an empty Digest.
 	Note string
-	// Weighted are the other versions a Lambda alias routes a share of
-	// invocations to; they run too, so each is checked.
-	Weighted []Observed
+	// Others run the app beside Target, so each is checked too: the versions
+	// a Lambda alias routes a share of invocations to, the other containers
+	// of a Deployment that run an image of the app's repository.
+	Others []Observed
 }
 
-// Running reads what env's deploy target runs. A pipeline-deployed
-// environment, or one Highway does not deploy, fails with ErrNoTarget; a
-// target that does not exist fails with ErrMissing.
+// Running reads what env's deploy target runs; a gitops target is read in
+// the Deployment it watches. A pipeline-deployed environment, or one Highway
+// does not deploy, fails with ErrNoTarget; a target that does not exist fails
+// with ErrMissing.
 func Running(ctx context.Context, env *policy.Environment, c Clients) (Observed, error) {
 	if env == nil || env.Deploy == nil || env.Deploy.Pipeline != nil {
 		return Observed{}, ErrNoTarget
@@ -113,6 +124,16 @@ func Running(ctx context.Context, env *policy.Environment, c Clients) (Observed,
 			return Observed{}, fmt.Errorf("environment %s: no SSM client", env.Name)
 		}
 		return runningSSM(ctx, d.SSM, c.SSM)
+	case d.AppRunner != nil:
+		if c.AppRunner == nil {
+			return Observed{}, fmt.Errorf("environment %s: no App Runner client to read service %s", env.Name, d.AppRunner.Service)
+		}
+		return runningAppRunner(ctx, d.AppRunner, c.AppRunner)
+	case d.EKSTarget() != nil:
+		if c.Kube == nil {
+			return Observed{}, fmt.Errorf("environment %s: no connector to EKS cluster %s", env.Name, d.EKSTarget().Cluster)
+		}
+		return runningEKS(ctx, d.EKSTarget(), c.Kube)
 	}
 	return Observed{}, ErrNoTarget
 }
@@ -134,7 +155,7 @@ func codeDigest(codeSha256 string) (digest, note string) {
 // missingCodes are the AWS error codes that mean the resource read does not
 // exist.
 var missingCodes = map[string]bool{
-	"ResourceNotFoundException": true, // Lambda: no such function, version or alias
+	"ResourceNotFoundException": true, // Lambda: no such function, version or alias; EKS: no such cluster
 	"ParameterNotFound":         true, // SSM
 	"ParameterVersionNotFound":  true, // SSM
 	"ClusterNotFoundException":  true, // ECS

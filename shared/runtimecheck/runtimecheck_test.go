@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -35,6 +36,8 @@ var (
 	lambdaEnv = env(&policy.Deploy{Lambda: &policy.LambdaDeploy{Function: "checkout-api", Alias: "live"}})
 	ecsEnv    = env(&policy.Deploy{ECS: &policy.ECSDeploy{Cluster: "shop", Service: "checkout", Container: "app"}})
 	ssmEnv    = env(&policy.Deploy{SSM: &policy.SSMDeploy{Parameter: "/checkout/prod/image"}})
+	// appRunnerEnv names its service as shared/apprunner's fixture does.
+	appRunnerEnv = env(&policy.Deploy{AppRunner: &policy.AppRunnerDeploy{Service: "python-app"}})
 )
 
 func env(d *policy.Deploy) *policy.Environment {
@@ -53,7 +56,13 @@ func b64(digest string) string {
 // answer loads a real-shaped answer from testdata and lets edit change it.
 func answer(t *testing.T, name string, edit func(m map[string]any)) awsfake.Response {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	return answerFile(t, filepath.Join("testdata", name), edit)
+}
+
+// answerFile is answer for a file at path, relative to the package.
+func answerFile(t *testing.T, name string, edit func(m map[string]any)) awsfake.Response {
+	t.Helper()
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +81,10 @@ func object(m map[string]any, key string) map[string]any { return m[key].(map[st
 func clients(srv *awsfake.Server) runtimecheck.Clients {
 	cfg := srv.Config()
 	return runtimecheck.Clients{
-		Lambda: lambda.NewFromConfig(cfg),
-		ECS:    ecs.NewFromConfig(cfg),
-		SSM:    ssm.NewFromConfig(cfg),
+		Lambda:    lambda.NewFromConfig(cfg),
+		ECS:       ecs.NewFromConfig(cfg),
+		SSM:       ssm.NewFromConfig(cfg),
+		AppRunner: apprunner.NewFromConfig(cfg),
 	}
 }
 
@@ -176,6 +186,35 @@ func ssmServer(t *testing.T, value string) *awsfake.Server {
 	return srv
 }
 
+// appRunnerArn is the service of App Runner's DescribeService answer in
+// shared/apprunner/testdata, python-app.
+const appRunnerArn = "arn:aws:apprunner:us-east-1:123456789012:service/python-app/8fe1e10304f84fd2b0df550fe98a71fa"
+
+// appRunnerServer serves the App Runner service python-app running image,
+// with that answer; edit changes the service.
+func appRunnerServer(t *testing.T, image string, edit func(svc map[string]any)) *awsfake.Server {
+	t.Helper()
+	srv := awsfake.New(t)
+	srv.On("ListServices", awsfake.JSON(200, `{"ServiceSummaryList":[`+
+		`{"ServiceName":"web","ServiceArn":"arn:aws:apprunner:us-east-1:123456789012:service/web/0a1b2c3d4e5f60718293a4b5c6d7e8f9","Status":"RUNNING"},`+
+		`{"ServiceName":"python-app","ServiceArn":"`+appRunnerArn+`","Status":"RUNNING"}]}`))
+	srv.OnFunc("DescribeService", func(r awsfake.Request) awsfake.Response {
+		var in struct{ ServiceArn string }
+		if err := r.DecodeJSON(&in); err != nil {
+			return awsfake.APIError(http.StatusBadRequest, "SerializationException", err.Error())
+		}
+		if in.ServiceArn != appRunnerArn {
+			return awsfake.APIError(http.StatusBadRequest, "ResourceNotFoundException", "Service not found: "+in.ServiceArn)
+		}
+		return answerFile(t, filepath.Join("..", "apprunner", "testdata", "describe-service.json"), func(m map[string]any) {
+			svc := object(m, "Service")
+			object(object(svc, "SourceConfiguration"), "ImageRepository")["ImageIdentifier"] = image
+			edit(svc)
+		})
+	})
+	return srv
+}
+
 // The fakes of one target, serving running as what it runs: a CodeSha256, an
 // image reference, a parameter value.
 func serveLambda(t *testing.T, running string) *awsfake.Server {
@@ -187,6 +226,10 @@ func serveECS(t *testing.T, running string) *awsfake.Server {
 }
 
 func serveSSM(t *testing.T, running string) *awsfake.Server { return ssmServer(t, running) }
+
+func serveAppRunner(t *testing.T, running string) *awsfake.Server {
+	return appRunnerServer(t, running, func(map[string]any) {})
+}
 
 func TestRunningNormalisesWhatRuns(t *testing.T) {
 	tests := []struct {
@@ -210,6 +253,10 @@ func TestRunningNormalisesWhatRuns(t *testing.T) {
 			runtimecheck.Observed{Target: "ssm /checkout/prod/image", Digest: promoted, Raw: repo + "@" + promoted}},
 		{"ssm bare digest", ssmEnv, serveSSM, hotfix,
 			runtimecheck.Observed{Target: "ssm /checkout/prod/image", Digest: hotfix, Raw: hotfix}},
+		{"apprunner image by digest", appRunnerEnv, serveAppRunner, repo + "@" + hotfix,
+			runtimecheck.Observed{Target: "apprunner python-app", Digest: hotfix, Raw: repo + "@" + hotfix}},
+		{"apprunner by ARN", env(&policy.Deploy{AppRunner: &policy.AppRunnerDeploy{Service: appRunnerArn}}), serveAppRunner, repo + "@" + promoted,
+			runtimecheck.Observed{Target: "apprunner python-app", Digest: promoted, Raw: repo + "@" + promoted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +265,7 @@ func TestRunningNormalisesWhatRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Running: %v", err)
 			}
-			if got.Target != tt.want.Target || got.Digest != tt.want.Digest || got.Raw != tt.want.Raw || got.Note != "" || len(got.Weighted) != 0 {
+			if got.Target != tt.want.Target || got.Digest != tt.want.Digest || got.Raw != tt.want.Raw || got.Note != "" || len(got.Others) != 0 {
 				t.Errorf("Running(%s) = %+v, want %+v", tt.name, got, tt.want)
 			}
 		})
@@ -237,6 +284,7 @@ func TestRunningCannotVerifyAReferenceWithoutDigest(t *testing.T) {
 		{"ssm image by tag", ssmEnv, serveSSM, repo + ":latest"},
 		{"ssm s3 location", ssmEnv, serveSSM, "s3://checkout-artifacts/builds/118.zip"},
 		{"lambda CodeSha256 of another length", lambdaEnv, serveLambda, "dce6076a9db1931c"},
+		{"apprunner image by tag", appRunnerEnv, serveAppRunner, "123456789012.dkr.ecr.us-east-1.amazonaws.com/python-app:latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,12 +320,12 @@ func TestRunningLambdaReadsWeightedVersions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Running: %v", err)
 	}
-	if got.Digest != promoted || len(got.Weighted) != 1 {
+	if got.Digest != promoted || len(got.Others) != 1 {
 		t.Fatalf("Running = %+v, want %s with one weighted version", got, promoted)
 	}
-	w := got.Weighted[0]
+	w := got.Others[0]
 	if w.Digest != hotfix || w.Target != "lambda checkout-api:live → version 8 (weight 0.1)" {
-		t.Errorf("Weighted[0] = %+v, want version 8 (weight 0.1) running %s", w, hotfix)
+		t.Errorf("Others[0] = %+v, want version 8 (weight 0.1) running %s", w, hotfix)
 	}
 }
 
@@ -371,6 +419,18 @@ func TestRunningMissingTarget(t *testing.T) {
 		}},
 		{"ssm parameter", env(&policy.Deploy{SSM: &policy.SSMDeploy{Parameter: "/checkout/prod/artifact"}}),
 			func(t *testing.T) *awsfake.Server { return serveSSM(t, promoted) }},
+		{"apprunner service not listed", env(&policy.Deploy{AppRunner: &policy.AppRunnerDeploy{Service: "checkout"}}),
+			func(t *testing.T) *awsfake.Server { return serveAppRunner(t, repo+"@"+promoted) }},
+		{"apprunner service ARN not found", env(&policy.Deploy{AppRunner: &policy.AppRunnerDeploy{Service: strings.Replace(appRunnerArn, "python-app", "checkout", 1)}}),
+			func(t *testing.T) *awsfake.Server { return serveAppRunner(t, repo+"@"+promoted) }},
+		{"apprunner service deploys source code", appRunnerEnv, func(t *testing.T) *awsfake.Server {
+			return appRunnerServer(t, repo+"@"+promoted, func(svc map[string]any) {
+				svc["SourceConfiguration"] = map[string]any{"AutoDeploymentsEnabled": true, "CodeRepository": map[string]any{
+					"RepositoryUrl": "https://github.com/my-account/python-hello", "SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+					"CodeConfiguration": map[string]any{"ConfigurationSource": "API", "CodeConfigurationValues": map[string]any{
+						"Runtime": "PYTHON_3", "BuildCommand": "pip install -r requirements.txt", "StartCommand": "python server.py", "Port": "8080"}}}}
+			})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,91 @@
+package runtimecheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/highwayhq/highway/shared/imageref"
+	"github.com/highwayhq/highway/shared/kube"
+	"github.com/highwayhq/highway/shared/policy"
+)
+
+// runningEKS reads the pod template of the Deployment spec names, in its
+// EKS cluster: the template is what the controller converges the pods to,
+// and what a hand change (kubectl set image, kubectl edit) rewrites.
+//
+// The policy's container is the target. Every other container and init
+// container whose image comes from the same repository runs the app too (a
+// migration, a worker started with another command), so each is checked
+// beside it, a tag included. Sidecars with images of other repositories (a
+// proxy, a log router) are not the app's artifact: Highway neither promotes
+// nor checks them, whether they name a digest or a tag.
+//
+// The Target says when the rollout is not complete; whether a mismatching
+// digest is a promotion's, deploying, is Check's to decide.
+func runningEKS(ctx context.Context, spec *policy.EKSDeploy, connect kube.Connector) (Observed, error) {
+	cluster, err := connect(ctx, spec.Cluster)
+	if err != nil {
+		return Observed{}, classify(err)
+	}
+	d, err := cluster.Deployment(ctx, spec.Namespace, spec.Deployment)
+	if errors.Is(err, kube.ErrRefused) {
+		return Observed{}, fmt.Errorf("%w: cluster %s: %w", ErrMissing, spec.Cluster, err)
+	}
+	if err != nil {
+		return Observed{}, fmt.Errorf("cluster %s: %w", spec.Cluster, err)
+	}
+	where := fmt.Sprintf("eks %s %s/%s", spec.Cluster, spec.Namespace, spec.Deployment)
+
+	// The policy's container is one of the template's containers, as
+	// promotion's patch requires; an init container of that name is not it.
+	var names []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	images := kube.Images(d)
+	i := slices.IndexFunc(images, func(img kube.Image) bool { return img.Container == spec.Container })
+	if i < 0 || !slices.Contains(names, spec.Container) {
+		return Observed{}, fmt.Errorf("%w: Deployment %s/%s in cluster %s has no container %q (it has %s)",
+			ErrMissing, spec.Namespace, spec.Deployment, spec.Cluster, spec.Container, strings.Join(names, ", "))
+	}
+	app := images[i]
+
+	target := where + " container " + app.Container
+	if r := kube.RolloutOf(d, 0); r.Phase != kube.Complete {
+		target += ", rollout " + strings.ToLower(string(r.Phase))
+	}
+	obs := observedImage(target, app)
+	repo := repository(app.Reference)
+	for _, img := range images {
+		if img.Container != app.Container && repository(img.Reference) == repo {
+			obs.Others = append(obs.Others, observedImage(where+" container "+img.Container, img))
+		}
+	}
+	return obs, nil
+}
+
+// observedImage is what one container runs, with why its digest is empty.
+func observedImage(target string, img kube.Image) Observed {
+	o := Observed{Target: target, Digest: img.Digest, Raw: img.Reference}
+	if o.Digest == "" {
+		_, o.Note = imageref.Digest(img.Reference)
+	}
+	return o
+}
+
+// repository is an image reference without its digest and tag: where the
+// image comes from. A registry's port, before the first slash, is no tag.
+// Registries are compared as written: the app's images name their ECR
+// registry in full.
+func repository(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
