@@ -86,7 +86,7 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 			if err := h.announceRuntime(ctx, rep); err != nil {
 				errs = append(errs, err)
 			}
-			if rep.Status == runtimecheck.StatusMismatch {
+			if artifactDrift(rep) {
 				res.Drifted++
 			}
 		}
@@ -94,20 +94,26 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 	return res, errors.Join(errs...)
 }
 
-// announceRuntime measures a runtime report and, when it is a changed
-// mismatch, publishes "Artifact Drift" and alerts, each once across
-// deliveries of the round (claimed by report and time): a round run again
-// after a failure resumes what it did not do.
+// artifactDrift says a runtime report is artifact drift: the environment runs a
+// digest other than the one promoted, or names what it runs by a tag, which
+// anyone can move under it, so that what runs cannot be held to the gate.
+func artifactDrift(rep *ledger.DriftReport) bool {
+	return rep.Status == runtimecheck.StatusMismatch || rep.Status == runtimecheck.StatusUnverifiable
+}
+
+// announceRuntime measures a runtime report and, when it is changed artifact
+// drift, publishes "Artifact Drift" and alerts, each once across deliveries
+// of the round (claimed by report and time): a round run again after a
+// failure resumes what it did not do.
 func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) error {
-	mismatch := rep.Status == runtimecheck.StatusMismatch
-	drifted := 0.0
-	if mismatch {
-		drifted = 1
+	value := 0.0
+	if artifactDrift(rep) {
+		value = 1
 	}
-	if err := h.metrics.Put(telemetry.MetricArtifactDrift, drifted, telemetry.Count, telemetry.Dimensions{telemetry.DimApp: rep.App, telemetry.DimEnv: rep.Env}); err != nil {
+	if err := h.metrics.Put(telemetry.MetricArtifactDrift, value, telemetry.Count, telemetry.Dimensions{telemetry.DimApp: rep.App, telemetry.DimEnv: rep.Env}); err != nil {
 		slog.WarnContext(ctx, "drift metric not written", "metric", telemetry.MetricArtifactDrift, "error", err)
 	}
-	if !mismatch || !rep.Changed {
+	if !artifactDrift(rep) || !rep.Changed {
 		return nil
 	}
 	claims := h.claims(ledger.HolderOf(ctx))
@@ -127,8 +133,7 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 		_, err := h.notify.Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String(h.topic),
 			Subject:  aws.String(report.Shorten(fmt.Sprintf("Highway ARTIFACT DRIFT: %s %s runs what was not promoted", rep.App, rep.Env), 100)),
-			Message: aws.String(fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",
-				rep.App, rep.Env, orNone(rep.Digest), rep.Target, rep.ExpectedDigest)),
+			Message: aws.String(alertText(rep)),
 		})
 		if err != nil {
 			return fmt.Errorf("alert artifact drift of %s: %w", rep.ID, err)
@@ -136,4 +141,14 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 		return nil
 	})
 	return err
+}
+
+// alertText says what an environment runs instead of its promoted digest.
+func alertText(rep *ledger.DriftReport) string {
+	if rep.Status == runtimecheck.StatusUnverifiable {
+		return fmt.Sprintf("%s/%s runs an image named by a tag (%s), not the digest promoted there, %s: a tag can be moved to anything, so what runs cannot be held to Highway's gate.\n",
+			rep.App, rep.Env, rep.Target, rep.ExpectedDigest)
+	}
+	return fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",
+		rep.App, rep.Env, orNone(rep.Digest), rep.Target, rep.ExpectedDigest)
 }

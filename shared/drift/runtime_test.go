@@ -50,7 +50,11 @@ func runtimeFixture(t *testing.T, running *string) *fixture {
 	client := ssm.NewFromConfig(f.aws.Config())
 	f.h.runtime = func(string, string, string) runtimecheck.Clients { return runtimecheck.Clients{SSM: client} }
 	f.aws.OnFunc("GetParameter", func(r awsfake.Request) awsfake.Response {
-		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@%s"}}`, *running))
+		ref := "@" + *running
+		if !strings.HasPrefix(*running, "sha256:") {
+			ref = ":" + *running // a tag
+		}
+		return awsfake.JSON(200, fmt.Sprintf(`{"Parameter":{"Name":"/checkout/prod/image","Type":"String","Version":3,"Value":"222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout%s"}}`, ref))
 	})
 	err := f.ledger.Put(context.Background(), &ledger.Deployment{
 		Header: ledger.Header{ID: "dep-prod-1", App: "checkout", Env: "prod", Digest: promotedDigest, At: f.clock.Now().Add(-time.Hour)},
@@ -109,6 +113,27 @@ func TestCheckRuntimeAnnouncesArtifactDriftOnChange(t *testing.T) {
 	}
 	if len(current) != 1 || current[0].ID != "checkout/prod" || current[0].Status != runtimecheck.StatusMismatch {
 		t.Errorf("current reports = %+v, want prod's DIGEST_MISMATCH", current)
+	}
+}
+
+// An environment that names its image by a tag is drift too: anyone can move
+// the tag, so what runs cannot be held to the gate.
+func TestCheckRuntimeAnnouncesATagAsArtifactDrift(t *testing.T) {
+	running := "hotfix"
+	f := runtimeFixture(t, &running)
+	f.clock.Set(f.clock.Now().Add(6 * time.Hour))
+	res, err := f.h.CheckRuntime(context.Background(), f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Drifted != 1 || !slices.Equal(f.bus.types(), []string{DetailTypeArtifactDrift}) {
+		t.Errorf("%+v, published %v; want prod drifted and announced", res, f.bus.types())
+	}
+	if alerts := f.alerts(); len(alerts) != 1 || !strings.Contains(alerts[0], "named by a tag") || !strings.Contains(alerts[0], ":hotfix") {
+		t.Errorf("alerts = %q, want one saying prod runs a tag", alerts)
+	}
+	if got := f.metricLines()[telemetry.MetricArtifactDrift]; !slices.Equal(got, []float64{1}) {
+		t.Errorf("%s = %v, want [1]", telemetry.MetricArtifactDrift, got)
 	}
 }
 
