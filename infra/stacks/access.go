@@ -26,7 +26,11 @@ import (
 // app cannot touch another's, and the role's size does not grow with the
 // number of apps. Grants that AWS cannot scope by tag (S3 objects, CodeBuild's
 // report groups, KMS through S3, task definitions, stacks by prefix,
-// automation documents) name their resources, or say why not.
+// automation documents) name their resources, or say why not. So do the
+// grants on App Runner services, EKS clusters and GitOps repositories, which
+// the policy names and several apps may share (one tag cannot say whose a
+// cluster is): they grow with the number of those resources, and grant packs
+// them into managed policies within IAM's limits.
 
 // An access is one capability's role: its name, the hub functions that
 // assume it, the statements it holds in an account, and the AWS managed
@@ -255,9 +259,12 @@ func gateAccess(p *policy.Policy, account string) []permission {
 
 // deployAccess lets promotion deploy to the environments of account, each the
 // way its policy says: write its SSM parameter, start its pipeline, move its
-// Lambda alias to a version of the function, or register a task definition
+// Lambda alias to a version of the function, register a task definition
 // revision and update its ECS service to it (with the current revision's tags
-// and roles).
+// and roles), point its App Runner service at the image and follow the
+// operation, reach its EKS cluster (the cluster's RBAC, not IAM, lets the
+// role patch the Deployment), or commit the image to its GitOps repository's
+// branch and reach the cluster it watches.
 func deployAccess(p *policy.Policy, account string) []permission {
 	envs := deployedTo(p.Apps, account)
 	if len(envs) == 0 {
@@ -305,14 +312,112 @@ func deployAccess(p *policy.Policy, account string) []permission {
 				conditions: map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
 			})
 	}
-	return perms
+	if services, byName := appRunnerServices(envs); len(services) > 0 {
+		perms = append(perms,
+			permission{
+				sid:       "DeployAppRunnerServices",
+				actions:   []string{"apprunner:DescribeService", "apprunner:ListOperations", "apprunner:StartDeployment", "apprunner:UpdateService"},
+				resources: services,
+				why:       whyServiceIDs,
+			},
+			permission{
+				sid:        "PassAppRunnerAccessRoles",
+				actions:    []string{"iam:PassRole"},
+				resources:  []resourceArn{arnOf("iam", "", account, "role/*")},
+				why:        whyAccessRoles,
+				conditions: map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "apprunner.amazonaws.com"}},
+			})
+		if byName {
+			perms = append(perms, findServices("FindAppRunnerServices"))
+		}
+	}
+	perms = append(perms, nonEmpty(permission{sid: "ReachDeployClusters", actions: []string{"eks:DescribeCluster"}, resources: clusters(envs)})...)
+	return append(perms, gitOpsCommits(envs)...)
+}
+
+// appRunnerServices returns the App Runner services the apprunner targets of
+// envs name, and whether one of them is named by name rather than ARN.
+func appRunnerServices(envs []policy.Environment) ([]resourceArn, bool) {
+	var arns []resourceArn
+	byName := false
+	for _, e := range envs {
+		if d := e.Deploy.AppRunner; d != nil {
+			arns = appendArn(arns, appRunnerArn(e, d.Service))
+			byName = byName || !strings.HasPrefix(d.Service, "arn:")
+		}
+	}
+	return arns, byName
+}
+
+// appRunnerArn is the ARN of the App Runner service that env's policy names:
+// the ARN it gives (the policy's validation keeps it in env's account and
+// region), or, for a name, every service of that name there, whatever the id
+// App Runner ends its ARN with.
+func appRunnerArn(env policy.Environment, service string) resourceArn {
+	if strings.HasPrefix(service, "arn:") {
+		if parts := strings.SplitN(service, ":", 6); len(parts) == 6 {
+			return arnOf("apprunner", parts[3], parts[4], parts[5])
+		}
+	}
+	return arnOf("apprunner", env.Region, env.Account, "service/"+service+"/*")
+}
+
+// findServices lets a role list the App Runner services of its account, to
+// find a service the policy names by name.
+func findServices(sid string) permission {
+	return permission{sid: sid, actions: []string{"apprunner:ListServices"}, resources: []resourceArn{anyResource}, why: whyServiceList}
+}
+
+// clusters returns the EKS clusters envs deploy to or watch.
+func clusters(envs []policy.Environment) []resourceArn {
+	var arns []resourceArn
+	for _, e := range envs {
+		if d := e.Deploy.EKSTarget(); d != nil {
+			arns = appendArn(arns, clusterArn(e, d.Cluster))
+		}
+	}
+	return arns
+}
+
+// clusterArn is the ARN of env's EKS cluster called name.
+func clusterArn(env policy.Environment, name string) resourceArn {
+	return arnOf("eks", env.Region, env.Account, "cluster/"+name)
+}
+
+// gitOpsCommits lets promotion read the GitOps repositories of envs and
+// commit to the branches the policy gives, and no other.
+func gitOpsCommits(envs []policy.Environment) []permission {
+	var repos []resourceArn
+	var branches []string
+	for _, e := range envs {
+		if d := e.Deploy.GitOps; d != nil {
+			repos = appendArn(repos, arnOf("codecommit", e.Region, e.Account, d.Repository))
+			if ref := "refs/heads/" + d.Branch; !slices.Contains(branches, ref) {
+				branches = append(branches, ref)
+			}
+		}
+	}
+	if len(repos) == 0 {
+		return nil
+	}
+	slices.Sort(branches)
+	return []permission{
+		{sid: "ReadGitOpsFiles", actions: []string{"codecommit:GetBranch", "codecommit:GetFile"}, resources: repos},
+		{
+			sid:        "CommitGitOpsFiles",
+			actions:    []string{"codecommit:CreateCommit"},
+			resources:  repos,
+			conditions: map[string]any{"StringEquals": map[string]any{"codecommit:References": branches}},
+		},
+	}
 }
 
 // driftAccess lets the drift function check account in every region of it
 // Highway reaches: list its stacks, detect and read the drift of those the
 // policy selects (by name prefix), read, for each app, what runs in the
-// account's environments Highway deploys to, and plan its Terraform
-// workspaces. DetectStackDrift also reads each
+// account's environments Highway deploys to (an App Runner service's image;
+// the EKS cluster, whose RBAC lets the role get the Deployment), and plan its
+// Terraform workspaces. DetectStackDrift also reads each
 // resource of a stack with the caller's credentials: driftManaged grants that.
 // Without a drift section, nothing.
 func driftAccess(p *policy.Policy, account string) []permission {
@@ -370,6 +475,13 @@ func driftAccess(p *policy.Policy, account string) []permission {
 			byTag(p.Hub, "ReadDeployedServices", []string{"ecs:DescribeServices"}, "ecs", account, "service/*", r),
 			permission{sid: "ReadDeployedTaskDefinitions", actions: []string{"ecs:DescribeTaskDefinition"}, resources: []resourceArn{anyResource}, why: whyTaskDefReads})
 	}
+	if services, byName := appRunnerServices(envs); len(services) > 0 {
+		perms = append(perms, permission{sid: "ReadDeployedAppRunnerServices", actions: []string{"apprunner:DescribeService"}, resources: services, why: whyServiceIDs})
+		if byName {
+			perms = append(perms, findServices("FindDeployedAppRunnerServices"))
+		}
+	}
+	perms = append(perms, nonEmpty(permission{sid: "ReachDeployedClusters", actions: []string{"eks:DescribeCluster"}, resources: clusters(envs)})...)
 	return append(perms, terraformAccess(p, account)...)
 }
 
@@ -407,15 +519,34 @@ func driftManaged(p *policy.Policy, account string) []string {
 // respondAccess lets the respond function do in account what the runbooks of
 // its environments need: read the tags of its alarms when a runbook matches
 // by tags, describe and update the ECS services of ecs-redeploy and
-// ecs-scale, read and move the Lambda aliases of lambda-alias-rollback, and
-// start the documents of ssm-automation. Rollback and notify act through the
-// hub alone. Without an alarms section, nothing.
+// ecs-scale, read and move the Lambda aliases of lambda-alias-rollback,
+// describe the App Runner services of apprunner-redeploy, -pause and -resume
+// and start a deployment of, pause or resume each as its actions say, reach
+// the EKS clusters of eks-rollout-restart and eks-scale (the cluster's RBAC
+// lets the role patch the Deployment), and start the documents of
+// ssm-automation. Rollback and notify act through the hub alone. Without an
+// alarms section, nothing.
 func respondAccess(p *policy.Policy, account string) []permission {
 	if p.Alarms == nil {
 		return nil
 	}
 	var tags, services, functions []string
-	var automations []resourceArn
+	var automations, redeploys, pauses, resumes, eksClusters []resourceArn
+	findByName := false
+	appRunner := func(env *policy.Environment, s *policy.AppRunnerService, to []resourceArn) []resourceArn {
+		service := s.Service
+		if d := env.Deploy; service == "" && d != nil && d.AppRunner != nil {
+			service = d.AppRunner.Service
+		}
+		findByName = findByName || !strings.HasPrefix(service, "arn:")
+		return appendArn(to, appRunnerArn(*env, service))
+	}
+	cluster := func(env *policy.Environment, name string) {
+		if name == "" {
+			name = env.Deploy.EKSTarget().Cluster
+		}
+		eksClusters = appendArn(eksClusters, clusterArn(*env, name))
+	}
 	for _, rb := range p.Alarms.Runbooks {
 		env := runbookEnvironment(p, rb)
 		if env == nil || env.Account != account {
@@ -434,6 +565,16 @@ func respondAccess(p *policy.Policy, account string) []permission {
 				if !slices.Contains(functions, env.Region) {
 					functions = append(functions, env.Region)
 				}
+			case a.AppRunnerRedeploy != nil:
+				redeploys = appRunner(env, a.AppRunnerRedeploy, redeploys)
+			case a.AppRunnerPause != nil:
+				pauses = appRunner(env, a.AppRunnerPause, pauses)
+			case a.AppRunnerResume != nil:
+				resumes = appRunner(env, a.AppRunnerResume, resumes)
+			case a.EKSRolloutRestart != nil:
+				cluster(env, a.EKSRolloutRestart.Cluster)
+			case a.EKSScale != nil:
+				cluster(env, a.EKSScale.Cluster)
 			case a.SSMAutomation != nil:
 				automations = appendArn(automations, automationArn(env, a.SSMAutomation.Document))
 			}
@@ -456,6 +597,14 @@ func respondAccess(p *policy.Policy, account string) []permission {
 		slices.Sort(functions)
 		perms = append(perms, byTag(p.Hub, "RemediateFunctionAliases", []string{"lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias"}, "lambda", account, "function:*", functions))
 	}
+	perms = append(perms,
+		permission{sid: "RedeployAppRunnerServices", actions: []string{"apprunner:DescribeService", "apprunner:StartDeployment"}, resources: redeploys, why: whyServiceIDs},
+		permission{sid: "PauseAppRunnerServices", actions: []string{"apprunner:DescribeService", "apprunner:PauseService"}, resources: pauses, why: whyServiceIDs},
+		permission{sid: "ResumeAppRunnerServices", actions: []string{"apprunner:DescribeService", "apprunner:ResumeService"}, resources: resumes, why: whyServiceIDs})
+	if findByName {
+		perms = append(perms, findServices("FindRemediatedAppRunnerServices"))
+	}
+	perms = append(perms, permission{sid: "ReachRemediatedClusters", actions: []string{"eks:DescribeCluster"}, resources: eksClusters})
 	return nonEmpty(append(perms, permission{sid: "StartAutomations", actions: []string{"ssm:StartAutomationExecution"}, resources: automations, why: whyAutomations})...)
 }
 

@@ -27,6 +27,7 @@ var accessPolicies = []struct {
 	{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
 	{name: "drift without prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, anyStackDriftPolicyYAML) }},
 	{name: "alarm response", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, alarmPolicyYAML) }},
+	{name: "App Runner, EKS and GitOps", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, targetsPolicyYAML) }},
 }
 
 // apiCall is one AWS request a capability's function makes for an app: what
@@ -56,6 +57,8 @@ func (c apiCall) String() string {
 // artifacts and image scans, finds and stops pipeline executions, reads and
 // answers jobs; promotion deploys; drift reads stacks and what environments
 // run, and plans Terraform workspaces; respond runs the runbooks' actions.
+// The calls on App Runner services, EKS clusters and GitOps repositories
+// are on resources the role names (see shared/apprunner, kube, gitops).
 func apiCalls(p *policy.Policy) []apiCall {
 	var out []apiCall
 	arn := func(service, region, account, resource string) string {
@@ -141,6 +144,40 @@ func apiCalls(p *policy.Policy) []apiCall {
 					c.byTag = true
 					add(accessDrift, "ecs:DescribeServices", service)
 				}
+			case d.AppRunner != nil:
+				c.byTag = false
+				service := appRunnerServiceArn(e, d.AppRunner.Service)
+				capabilities := []string{accessDeploy}
+				if p.Drift != nil {
+					capabilities = append(capabilities, accessDrift)
+				}
+				for _, capability := range capabilities {
+					if !strings.HasPrefix(d.AppRunner.Service, "arn:") {
+						add(capability, "apprunner:ListServices", "*")
+					}
+					add(capability, "apprunner:DescribeService", service)
+				}
+				for _, action := range []string{"apprunner:UpdateService", "apprunner:ListOperations", "apprunner:StartDeployment"} {
+					add(accessDeploy, action, service)
+				}
+				c.context = map[string]any{"iam:PassedToService": "apprunner.amazonaws.com"}
+				add(accessDeploy, "iam:PassRole", "arn:aws:iam::"+e.Account+":role/AppRunnerECRAccessRole")
+				c.context = nil
+			case d.EKS != nil, d.GitOps != nil:
+				c.byTag = false
+				if g := d.GitOps; g != nil {
+					repo := arn("codecommit", e.Region, e.Account, g.Repository)
+					add(accessDeploy, "codecommit:GetBranch", repo)
+					add(accessDeploy, "codecommit:GetFile", repo)
+					c.context = map[string]any{"codecommit:References": "refs/heads/" + g.Branch}
+					add(accessDeploy, "codecommit:CreateCommit", repo)
+					c.context = nil
+				}
+				cluster := arn("eks", e.Region, e.Account, "cluster/"+d.EKSTarget().Cluster)
+				add(accessDeploy, "eks:DescribeCluster", cluster)
+				if p.Drift != nil {
+					add(accessDrift, "eks:DescribeCluster", cluster)
+				}
 			}
 		}
 	}
@@ -211,6 +248,38 @@ func apiCalls(p *policy.Policy) []apiCall {
 						c.action, c.resource = call.action, arnIn("lambda", call.resource)
 						out = append(out, c)
 					}
+				case act.AppRunnerRedeploy != nil, act.AppRunnerPause != nil, act.AppRunnerResume != nil:
+					s, action := act.AppRunnerRedeploy, "apprunner:StartDeployment"
+					if act.AppRunnerPause != nil {
+						s, action = act.AppRunnerPause, "apprunner:PauseService"
+					} else if act.AppRunnerResume != nil {
+						s, action = act.AppRunnerResume, "apprunner:ResumeService"
+					}
+					service := s.Service
+					if service == "" {
+						service = env.Deploy.AppRunner.Service
+					}
+					c := c
+					c.byTag = false
+					if !strings.HasPrefix(service, "arn:") {
+						c.action, c.resource = "apprunner:ListServices", "*"
+						out = append(out, c)
+					}
+					for _, a := range []string{"apprunner:DescribeService", action} {
+						c.action, c.resource = a, appRunnerServiceArn(*env, service)
+						out = append(out, c)
+					}
+				case act.EKSRolloutRestart != nil, act.EKSScale != nil:
+					cluster := env.Deploy.EKSTarget().Cluster
+					if act.EKSRolloutRestart != nil && act.EKSRolloutRestart.Cluster != "" {
+						cluster = act.EKSRolloutRestart.Cluster
+					}
+					if act.EKSScale != nil && act.EKSScale.Cluster != "" {
+						cluster = act.EKSScale.Cluster
+					}
+					c := c
+					c.byTag, c.action, c.resource = false, "eks:DescribeCluster", arnIn("eks", "cluster/"+cluster)
+					out = append(out, c)
 				case act.SSMAutomation != nil && awsOwnedDocument(act.SSMAutomation.Document):
 					// An AWS-owned document's ARN names no account, which the
 					// simulator's resource patterns do not accept:
@@ -224,6 +293,16 @@ func apiCalls(p *policy.Policy) []apiCall {
 		}
 	}
 	return out
+}
+
+// appRunnerServiceArn is the ARN App Runner gives the service that env's
+// policy names: the policy's ARN, or one a name resolves to, with an id App
+// Runner chose.
+func appRunnerServiceArn(env policy.Environment, service string) string {
+	if strings.HasPrefix(service, "arn:") {
+		return service
+	}
+	return "arn:aws:apprunner:" + env.Region + ":" + env.Account + ":service/" + service + "/8f3c2a1b9d4e4f6a8b0c2d4e6f8a0b1c"
 }
 
 // accessRole finds the access role of capability in account: in the hub
@@ -575,6 +654,7 @@ func TestAccessRolesOncePerAccountAndCapability(t *testing.T) {
 		parsePolicy(t, policyYAML(env("dev", "222222222222", "eu-west-1")+env("staging", "222222222222", "us-east-1")+env("prod", "333333333333", "eu-west-1"))),
 		examplePolicy(t),
 		parsePolicy(t, alarmPolicyYAML),
+		parsePolicy(t, targetsPolicyYAML),
 	} {
 		h := synth(t, p)
 

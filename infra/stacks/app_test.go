@@ -26,6 +26,7 @@ func TestWholeAppHasNoUnsuppressedNagErrors(t *testing.T) {
 		{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
 		{name: "drift without prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, anyStackDriftPolicyYAML) }},
 		{name: "alarm response", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, alarmPolicyYAML) }},
+		{name: "App Runner, EKS and GitOps", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, targetsPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +93,7 @@ func TestOnlyForcedWildcards(t *testing.T) {
 		{name: "drift with prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, driftPolicyYAML) }},
 		{name: "drift without prefixes", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, anyStackDriftPolicyYAML) }},
 		{name: "alarm response", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, alarmPolicyYAML) }},
+		{name: "App Runner, EKS and GitOps", give: func(t *testing.T) *policy.Policy { return parsePolicy(t, targetsPolicyYAML) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +107,8 @@ func TestOnlyForcedWildcards(t *testing.T) {
 				// THEN no IAM statement grants a wildcard action; the only grants
 				// on every resource are those AWS forces (X-Ray's, log delivery,
 				// the answers to pipeline jobs and approval tasks, ECS task
-				// definitions, listing stacks and reading drift detections),
+				// definitions, listing stacks and reading drift detections,
+				// listing App Runner services),
 				// each in a policy whose one suppression of "*"
 				// gives its reason; and every other wildcard resource is
 				// suppressed by name
@@ -167,6 +170,7 @@ var forcedWildcards = map[string]string{
 	"ecs:RegisterTaskDefinition":                       "DescribeTaskDefinition and RegisterTaskDefinition",
 	"cloudformation:DescribeStacks":                    "DescribeStacks without a stack name",
 	"cloudformation:DescribeStackDriftDetectionStatus": "drift detection id has no ARN",
+	"apprunner:ListServices":                           "ListServices",
 	"logs:CreateLogDelivery":                           "log delivery",
 	"logs:GetLogDelivery":                              "log delivery",
 	"logs:UpdateLogDelivery":                           "log delivery",

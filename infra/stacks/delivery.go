@@ -59,6 +59,9 @@ const (
 	whyStackNames   = "A stack's ARN ends in an id CloudFormation assigns when it creates the stack; stack/<prefix>*/* reaches only the stacks whose names start with one of the policy's drift prefixes, in the accounts and regions Highway reaches."
 	whyAnyStack     = "The policy's drift section names no stack prefix, so any stack of the accounts and regions Highway reaches may be checked (the drift function selects them by tags at run time); a stack's ARN ends in an id CloudFormation assigns when it creates the stack."
 	whyTaskDefReads = "ECS DescribeTaskDefinition accepts no resource narrower than \"*\"; the drift function reads only the task definitions that the services the policy deploys to run."
+	whyServiceIDs   = "App Runner ends a service's ARN with an id it assigns when it creates the service; service/<name>/* reaches only the services of the names the policy gives, in the account and region of their environments."
+	whyServiceList  = "App Runner ListServices accepts no resource narrower than \"*\" (the Service Authorization Reference gives it no resource type); Highway lists the services of an account and region only to find the ARN of a service the policy names by name."
+	whyAccessRoles  = "A deployment updates an App Runner service's image with the ECR access role the service already has, which the policy does not name; the roles may be passed to App Runner only, and only roles of the environment's own account."
 )
 
 // deliveredFrom returns the apps whose delivery account is account.

@@ -139,7 +139,7 @@ func TestOverviewDashboardShowsHighwaysHealthAndAllAppsBySearch(t *testing.T) {
 }
 
 func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
-	// GIVEN the example policy, of two apps
+	// GIVEN the example policy, of three apps
 	p := examplePolicy(t)
 
 	// WHEN the hub is synthesized
@@ -147,9 +147,9 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	heatmap := functionID(t, tpl, p.Hub, FunctionHeatmap)
 	dashboards := dashboardsOf(t, tpl)
 
-	// THEN one app dashboard starts with a text naming checkout and
-	// storefront, graphs each one's DORA metrics in its last environment over
-	// 7 days and embeds the heatmap function for it
+	// THEN one app dashboard starts with a text naming checkout, storefront
+	// and payments, graphs each one's DORA metrics in its last environment
+	// over 7 days and embeds the heatmap function for it
 	if len(dashboards) != 2 {
 		t.Errorf("dashboards %v, want the overview and one app dashboard", slices.Sorted(maps.Keys(dashboards)))
 	}
@@ -157,10 +157,10 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	if !ok {
 		t.Fatalf("no dashboard %s among %v", AppDashboardName(p.Hub, 0), slices.Sorted(maps.Keys(dashboards)))
 	}
-	if len(d.Widgets) != 11 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout, storefront") {
-		t.Errorf("%s widgets = %v, want a text naming checkout and storefront, then each one's 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
+	if len(d.Widgets) != 16 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout, storefront, payments") {
+		t.Errorf("%s widgets = %v, want a text naming checkout, storefront and payments, then each one's 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
 	}
-	for _, last := range []struct{ app, env string }{{"checkout", "prod"}, {"storefront", "dev"}} {
+	for _, last := range []struct{ app, env string }{{"checkout", "prod"}, {"storefront", "dev"}, {"payments", "prod"}} {
 		for _, metric := range []string{telemetry.MetricDeploymentsPerDay, telemetry.MetricLeadTimeP50, telemetry.MetricChangeFailureRate, telemetry.MetricTimeToRestoreP50} {
 			if want := `["Highway","` + metric + `","App","` + last.app + `","Env","` + last.env + `","Window","7d",`; !strings.Contains(d.body, want) {
 				t.Errorf("%s lacks %s", AppDashboardName(p.Hub, 0), want)

@@ -23,11 +23,12 @@ const (
 // state change of the accounts Highway reaches through its route, reads the
 // alarm's tags when a runbook matches by tags, records incidents and the
 // guards' state in the ledger, and runs the runbooks' actions: it redeploys or
-// scales the ECS services, moves back the Lambda aliases and starts the SSM
-// Automation documents the runbooks name, and nothing else. A rollback is
-// asked of the promote function with an event on the bus, so the respond
-// function holds no deploy permission. It acts in the hub account with its own
-// role and in the other accounts through their spoke roles.
+// scales the ECS services, moves back the Lambda aliases, redeploys, pauses or
+// resumes the App Runner services, restarts or scales the EKS Deployments and
+// starts the SSM Automation documents the runbooks name, and nothing else. A
+// rollback is asked of the promote function with an event on the bus, so the
+// respond function holds no deploy permission. It acts in the hub account with
+// its own role and in the other accounts through their spoke roles.
 func newRespond(hub *Hub) error {
 	p := hub.Policy
 	if p.Alarms == nil {

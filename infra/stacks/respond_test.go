@@ -64,7 +64,8 @@ const notifyingPolicyYAML = promotionPolicyYAML + `alarms:
 `
 
 // respondSids are the statements alarm response adds to a role.
-var respondSids = []string{"ReadAlarmTags", "RemediateServices", "RemediateFunctionAliases", "StartAutomations"}
+var respondSids = []string{"ReadAlarmTags", "RemediateServices", "RemediateFunctionAliases", "RedeployAppRunnerServices",
+	"PauseAppRunnerServices", "ResumeAppRunnerServices", "FindRemediatedAppRunnerServices", "ReachRemediatedClusters", "StartAutomations"}
 
 // sidStatement is one statement of a role's policies, by its actions and
 // resources.

@@ -143,29 +143,9 @@ func TestPlatformStaysWithinAWSQuotas(t *testing.T) {
 		check(figure{name, "outputs", len(tpl.Outputs), quotaOutputsPerStack})
 		check(figure{name, "template bytes", len(raw), quotaTemplateBytes})
 		for id, r := range tpl.ofType("AWS::IAM::Role") {
-			role := name + " " + roleName(id, r)
-			managed := len(list(r.Properties["ManagedPolicyArns"]))
-			inline := 0
-			for _, pol := range list(r.Properties["Policies"]) {
-				inline += iamChars(path(pol, "PolicyDocument"), stack)
+			for _, f := range roleFigures(name, id, r, tpl, stack) {
+				check(f)
 			}
-			for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
-				for pid, pol := range tpl.ofType(typ) {
-					if !slices.ContainsFunc(list(pol.Properties["Roles"]), func(v any) bool { return refTo(v) == id }) {
-						continue
-					}
-					n := iamChars(pol.Properties["PolicyDocument"], stack)
-					if typ == "AWS::IAM::Policy" {
-						inline += n
-						continue
-					}
-					managed++
-					check(figure{role + " " + pid, "characters of a managed policy", n, quotaManagedPolicyChars})
-				}
-			}
-			check(figure{role, "managed policies", managed, quotaManagedPoliciesPerRole})
-			check(figure{role, "characters of inline policies", inline, quotaInlineCharsPerRole})
-			check(figure{role, "characters of its trust policy", iamChars(r.Properties["AssumeRolePolicyDocument"], stack), quotaTrustPolicyChars})
 		}
 		for id, r := range tpl.ofType("AWS::Events::Rule") {
 			bus := "default"
@@ -217,6 +197,37 @@ func TestPlatformStaysWithinAWSQuotas(t *testing.T) {
 			t.Logf("figure: %v", f)
 		}
 	}
+}
+
+// roleFigures are the IAM quotas' use by role id of the template tpl of
+// stack (named name): its managed policies, the size of each, of its inline
+// policies together and of its trust policy.
+func roleFigures(name, id string, r cfnResource, tpl cfnTemplate, stack awscdk.Stack) []figure {
+	role := name + " " + roleName(id, r)
+	var out []figure
+	managed := len(list(r.Properties["ManagedPolicyArns"]))
+	inline := 0
+	for _, pol := range list(r.Properties["Policies"]) {
+		inline += iamChars(path(pol, "PolicyDocument"), stack)
+	}
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
+		for pid, pol := range tpl.ofType(typ) {
+			if !slices.ContainsFunc(list(pol.Properties["Roles"]), func(v any) bool { return refTo(v) == id }) {
+				continue
+			}
+			n := iamChars(pol.Properties["PolicyDocument"], stack)
+			if typ == "AWS::IAM::Policy" {
+				inline += n
+				continue
+			}
+			managed++
+			out = append(out, figure{role + " " + pid, "characters of a managed policy", n, quotaManagedPolicyChars})
+		}
+	}
+	return append(out,
+		figure{role, "managed policies", managed, quotaManagedPoliciesPerRole},
+		figure{role, "characters of inline policies", inline, quotaInlineCharsPerRole},
+		figure{role, "characters of its trust policy", iamChars(r.Properties["AssumeRolePolicyDocument"], stack), quotaTrustPolicyChars})
 }
 
 // cmpHeadroom orders figures by how little of their quota is left.

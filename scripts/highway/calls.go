@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
@@ -180,6 +182,27 @@ func (v deployerVia) Deploy(ctx context.Context, t deploy.Target) (deploy.Result
 	return through(v.c, "deploy", effect, func() (deploy.Result, error) { return v.api.Deploy(ctx, t) })
 }
 
+// followerVia is deployerVia for an adapter promotion follows: reading how a
+// deployment stands is a call too.
+type followerVia struct {
+	deployerVia
+	f deploy.Follower
+}
+
+func (v followerVia) Follow(ctx context.Context, t deploy.Target, handle string) (deploy.Progress, error) {
+	return through(v.c, "follow", t.App+"/"+t.Env+" "+handle, func() (deploy.Progress, error) { return v.f.Follow(ctx, t, handle) })
+}
+
+func (v followerVia) Timeout() time.Duration { return v.f.Timeout() }
+
+// via passes d's calls through c, following it where d is a Follower.
+func via(c awsCalls, d deploy.Deployer) deploy.Deployer {
+	if f, ok := d.(deploy.Follower); ok {
+		return followerVia{deployerVia{c, d}, f}
+	}
+	return deployerVia{c, d}
+}
+
 // workflowVia is a Step Functions stand-in whose calls pass through c:
 // starting an execution and answering a task are effects.
 type workflowVia struct {
@@ -210,6 +233,24 @@ type ssmVia struct {
 
 func (v ssmVia) GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	return through(v.c, "ssm:GetParameter", "", func() (*ssm.GetParameterOutput, error) { return v.api.GetParameter(ctx, in, opts...) })
+}
+
+// appRunnerVia passes the runtime check's App Runner reads through c.
+type appRunnerVia struct {
+	c awsCalls
+	environmentsAppRunner
+}
+
+func (v appRunnerVia) ListServices(ctx context.Context, in *apprunner.ListServicesInput, opts ...func(*apprunner.Options)) (*apprunner.ListServicesOutput, error) {
+	return through(v.c, "apprunner:ListServices", "", func() (*apprunner.ListServicesOutput, error) {
+		return v.environmentsAppRunner.ListServices(ctx, in, opts...)
+	})
+}
+
+func (v appRunnerVia) DescribeService(ctx context.Context, in *apprunner.DescribeServiceInput, opts ...func(*apprunner.Options)) (*apprunner.DescribeServiceOutput, error) {
+	return through(v.c, "apprunner:DescribeService", "", func() (*apprunner.DescribeServiceOutput, error) {
+		return v.environmentsAppRunner.DescribeService(ctx, in, opts...)
+	})
 }
 
 type ecsVia struct {

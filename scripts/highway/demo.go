@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,11 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/highwayhq/highway/shared/dora"
 	"github.com/highwayhq/highway/shared/drift"
 	"github.com/highwayhq/highway/shared/function"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/policy"
+	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/runtimecheck"
 	"github.com/highwayhq/highway/shared/timeline"
 )
@@ -53,10 +56,61 @@ var scenario = []step{
 	{says: "a developer pushes two commits to octo-org/storefront main on GitHub; GitHub delivers the push to the webhook", act: (*local).githubPush},
 	{says: "someone presses Redeliver on that delivery in the webhook's Recent Deliveries: the same X-GitHub-Delivery again", act: (*local).githubPush},
 	{says: "storefront-pipeline (CodePipeline V2, its source a CodeConnections connection to GitHub) builds 7d1f0c4: it compiles; the image goes to dev", file: "codebuild-build-storefront.json"},
+	{says: "the gate passes payments 6e1d2f8 (its Gate Decided event): dev's App Runner service is pointed at the image by digest", act: paymentsGatePassed},
+	{says: "a minute later the promote tick reads the App Runner operation: dev's rollout finished", wait: time.Minute},
+	{says: "30 minutes later: it has soaked in dev; staging's EKS Deployment is patched to the digest", wait: 30 * time.Minute},
+	{says: "a minute later the tick reads the Deployment: staging's rollout finished", wait: time.Minute},
+	{says: "an hour later: it has soaked in staging; prod's GitOps file gets the digest, committed on the branch's head", wait: 60 * time.Minute},
+	{says: "a minute later Argo CD has synced prod: the tick finds the watched Deployment running the digest", wait: time.Minute},
 	{says: "someone runs the refused c3a97e0 image in dev by hand: aws ssm put-parameter --name /checkout/dev/image", act: handDeploy},
 	{says: "the drift schedule fires: stacks are queued, detections start, environments are compared with what was promoted", act: (*local).driftRound},
 	{says: "CloudFormation finishes the network stack's detection: a security group rule was added by hand", file: "cloudformation-drift-detection.json"},
 	{says: "CodeBuild finishes the network-prod Terraform workspace's refresh-only plan: SSH was opened on a security group by hand", file: "codebuild-terraform-drift.json"},
+	{says: "someone changes payments by hand: the App Runner console points dev at another digest, kubectl set image points staging's container at a tag", act: handChangePayments},
+	{says: "the drift check runs again (on a deployed hub, at the schedule's next run): both changes are found", act: (*local).driftRound},
+}
+
+// The payments release the demo promotes through App Runner, EKS and GitOps.
+const (
+	paymentsCommit = "6e1d2f8a4c0b9e7d5f3a1c8e6b4d2f0a9c7e5b3d"
+	paymentsDigest = "sha256:7c4e9a2f5b8d1e3c6a0f9b2d5e8c1a4f7b0d3e6c9a2f5b8e1d4c7a0f3b6e9d2c"
+	paymentsImage  = "payments-service"
+	// paymentsHotfix is the digest someone points dev's App Runner service
+	// at by hand: an image no gate judged.
+	paymentsHotfix = "sha256:0f3b6e9d2c7c4e9a2f5b8d1e3c6a0f9b2d5e8c1a4f7b0d3e6c9a2f5b8e1d4c7a"
+)
+
+// paymentsGatePassed delivers the Gate Decided event the gate publishes for a
+// passed payments build, which starts its promotion; its commit, pushed 20
+// minutes before, is on the ledger as the push function leaves one.
+func paymentsGatePassed(rt *local, ctx context.Context) error {
+	rt.clock = rt.clock.Add(5 * time.Minute)
+	commit := &ledger.Commit{Header: ledger.Header{ID: paymentsCommit, App: "payments", Commit: paymentsCommit, At: rt.clock.Add(-20 * time.Minute)},
+		Repo: "payments-service", Branch: "main", Author: "Priya Nair <priya.nair@example.com>", Message: "Retry card captures once on a timeout",
+		CommittedAt: rt.clock.Add(-25 * time.Minute)}
+	if err := rt.ledger.Put(ctx, commit); err != nil {
+		return err
+	}
+	ev, err := json.Marshal(events.CloudWatchEvent{Version: "0", ID: "payments-gate-" + paymentsCommit[:7], Source: route.SourceHighway,
+		DetailType: route.DetailTypeGateDecided, AccountID: "111111111111", Region: "eu-west-1", Time: rt.clock,
+		Detail: json.RawMessage(fmt.Sprintf(`{"app":"payments","build":"payments-build:3f8a2c1e-7d4b-4e9a-b5c6-1a2b3c4d5e6f","commit":%q,"digest":%q,"verdict":"pass",`+
+			`"checks":[{"name":"compile","input":"phases of build payments-build:3f8a2c1e-7d4b-4e9a-b5c6-1a2b3c4d5e6f","passed":true,"reason":"BUILD phase succeeded"}],`+
+			`"artifact":{"type":"image","repository":%q}}`, paymentsCommit, paymentsDigest, paymentsImage))})
+	if err != nil {
+		return err
+	}
+	return rt.deliver(ctx, ev)
+}
+
+// handChangePayments is someone deploying payments around Highway: dev's App
+// Runner service runs another digest, staging's Deployment a tag.
+func handChangePayments(rt *local, _ context.Context) error {
+	rt.clock = rt.clock.Add(10 * time.Minute)
+	rt.environments.set("payments", "dev", paymentsImage+"@"+paymentsHotfix)
+	rt.environments.set("payments", "staging", paymentsImage+":hotfix")
+	fmt.Fprintf(rt.out, "  apprunner payments-dev runs %s@%s (not through Highway)\n", paymentsImage, paymentsHotfix)
+	fmt.Fprintf(rt.out, "  deployment payments/payments in platform-staging runs %s:hotfix (not through Highway)\n", paymentsImage)
+	return nil
 }
 
 // The release that ran everywhere before the scenario.

@@ -218,6 +218,7 @@ func newLocal(out io.Writer, p *policy.Policy, l ledger.Ledger, s samples, opts 
 
 // Close stops the local endpoints.
 func (rt *local) Close() {
+	rt.environments.close()
 	if rt.cloudFormation != nil {
 		rt.cloudFormation.srv.Close()
 	}
@@ -240,7 +241,7 @@ func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promot
 		if err != nil {
 			return nil, err
 		}
-		return deployerVia{rt.aws, rt.environments.recorded(d)}, nil
+		return via(rt.aws, rt.environments.recorded(d)), nil
 	}
 	w := &workflow{out: rt.out, executions: map[string]execution{}, started: map[string]bool{},
 		wait: func(d time.Duration) { rt.clock = rt.clock.Add(d) }}

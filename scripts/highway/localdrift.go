@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,20 +16,29 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
+	artypes "github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/drift"
 	"github.com/highwayhq/highway/shared/evidence"
+	"github.com/highwayhq/highway/shared/kube"
+	"github.com/highwayhq/highway/shared/kube/kubefake"
 	"github.com/highwayhq/highway/shared/policy"
 	"github.com/highwayhq/highway/shared/route"
 	"github.com/highwayhq/highway/shared/runtimecheck"
@@ -200,40 +210,90 @@ func (q *driftQueue) batch() events.SQSEvent {
 // environments stands in for what the environments run. The demo's
 // deployers print their calls instead of making them, so each deployment
 // they report done is recorded here as if it had been made; a scene may then
-// change an environment by hand. It answers the runtime check's SSM and ECS
-// reads.
+// change an environment by hand. It answers the runtime check's SSM, ECS and
+// App Runner reads, and serves the EKS environments' Deployments from a
+// Kubernetes API fake on loopback per cluster, which the check reads as it
+// reads a cluster.
 type environments struct {
 	mu      sync.Mutex
 	images  map[string]string // app/env → image reference running there
-	targets map[string]string // SSM parameter or ECS cluster/service → app/env
+	targets map[string]string // SSM parameter, ECS cluster/service or App Runner service → app/env
 	// containers names the app's container of each ECS cluster/service.
 	containers map[string]string
+	// eks is the Deployment each EKS environment runs in, by app/env; each
+	// cluster the policy names is a fake of its own.
+	eks      map[string]*policy.EKSDeploy
+	clusters map[string]*kubefake.Server
 }
 
-// newEnvironments knows the SSM parameters and ECS services of p's
-// environments; none runs anything yet.
+// newEnvironments knows the SSM parameters, ECS and App Runner services and
+// EKS Deployments of p's environments; none runs anything yet.
 func newEnvironments(p *policy.Policy) *environments {
-	e := &environments{images: map[string]string{}, targets: map[string]string{}, containers: map[string]string{}}
+	e := &environments{images: map[string]string{}, targets: map[string]string{}, containers: map[string]string{},
+		eks: map[string]*policy.EKSDeploy{}, clusters: map[string]*kubefake.Server{}}
 	for _, a := range p.Apps {
 		for _, env := range a.Environments {
+			at := a.Name + "/" + env.Name
 			switch d := env.Deploy; {
 			case d == nil:
 			case d.SSM != nil:
-				e.targets["ssm:"+d.SSM.Parameter] = a.Name + "/" + env.Name
+				e.targets["ssm:"+d.SSM.Parameter] = at
 			case d.ECS != nil:
-				e.targets["ecs:"+d.ECS.Cluster+"/"+d.ECS.Service] = a.Name + "/" + env.Name
+				e.targets["ecs:"+d.ECS.Cluster+"/"+d.ECS.Service] = at
 				e.containers[d.ECS.Cluster+"/"+d.ECS.Service] = d.ECS.Container
+			case d.AppRunner != nil:
+				e.targets["apprunner:"+d.AppRunner.Service] = at
+			case d.EKSTarget() != nil:
+				e.eks[at] = d.EKSTarget()
+				if e.clusters[d.EKSTarget().Cluster] == nil {
+					e.clusters[d.EKSTarget().Cluster] = kubefake.Start()
+				}
 			}
 		}
 	}
 	return e
 }
 
-// set makes app/env run image.
+// close stops the clusters.
+func (e *environments) close() {
+	for _, c := range e.clusters {
+		c.Close()
+	}
+}
+
+// set makes app/env run image; an EKS environment's Deployment is rolled
+// out to it.
 func (e *environments) set(app, env, image string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.images[app+"/"+env] = image
+	spec := e.eks[app+"/"+env]
+	if spec == nil {
+		return
+	}
+	replicas := int32(3)
+	labels := map[string]string{"app.kubernetes.io/name": app}
+	generation := int64(1)
+	cluster := e.clusters[spec.Cluster]
+	if d := cluster.Get(spec.Namespace, spec.Deployment); d != nil {
+		generation = d.Generation + 1
+	}
+	cluster.Put(&appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.Deployment, Namespace: spec.Namespace, Generation: generation, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: spec.Container, Image: image}}},
+			},
+		},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: generation, Replicas: replicas, UpdatedReplicas: replicas, ReadyReplicas: replicas, AvailableReplicas: replicas,
+			Conditions: []appsv1.DeploymentCondition{
+				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+			}},
+	})
 }
 
 func (e *environments) running(target string) (string, bool) {
@@ -243,15 +303,20 @@ func (e *environments) running(target string) (string, bool) {
 	return img, ok
 }
 
-// recorded wraps a deployer so that what it deploys is what runs.
+// recorded wraps a deployer so that what it deploys is what runs; a
+// deployment promotion follows runs once its start is recorded.
 func (e *environments) recorded(d deploy.Deployer) deploy.Deployer {
-	return deployerFunc(func(ctx context.Context, t deploy.Target) (deploy.Result, error) {
+	deployed := deployerFunc(func(ctx context.Context, t deploy.Target) (deploy.Result, error) {
 		res, err := d.Deploy(ctx, t)
 		if err == nil && t.Artifact != nil {
 			e.set(t.App, t.Env, t.Artifact.Repository+"@"+t.Artifact.Digest)
 		}
 		return res, err
 	})
+	if f, ok := d.(deploy.Follower); ok {
+		return recordedFollower{deployed, f}
+	}
+	return deployed
 }
 
 type deployerFunc func(context.Context, deploy.Target) (deploy.Result, error)
@@ -260,11 +325,91 @@ func (f deployerFunc) Deploy(ctx context.Context, t deploy.Target) (deploy.Resul
 	return f(ctx, t)
 }
 
+// recordedFollower is a recorded deployer promotion follows.
+type recordedFollower struct {
+	deployerFunc
+	deploy.Follower
+}
+
+func (r recordedFollower) Deploy(ctx context.Context, t deploy.Target) (deploy.Result, error) {
+	return r.deployerFunc(ctx, t)
+}
+
 // clientsVia are the runtime check's clients, their calls through c.
 func (e *environments) clientsVia(c awsCalls) func(string, string, string) runtimecheck.Clients {
 	return func(string, string, string) runtimecheck.Clients {
-		return runtimecheck.Clients{SSM: ssmVia{c, environmentsSSM{e}}, ECS: ecsVia{c, environmentsECS{e}}}
+		cl := runtimecheck.Clients{SSM: ssmVia{c, environmentsSSM{e}}, ECS: ecsVia{c, environmentsECS{e}}, AppRunner: appRunnerVia{c, environmentsAppRunner{e}}}
+		cl.Kube = func(ctx context.Context, name string) (*kube.Cluster, error) {
+			return through(c, "eks:DescribeCluster", "", func() (*kube.Cluster, error) {
+				fake, ok := e.clusters[name]
+				if !ok {
+					return nil, &ekstypes.ResourceNotFoundException{Message: aws.String("No cluster found for name: " + name)}
+				}
+				return kube.New(fake.Config("k8s-aws-v1.demo"))
+			})
+		}
+		return cl
 	}
+}
+
+// environmentsAppRunner answers App Runner's reads of a service by its name
+// or ARN, in App Runner's shapes.
+type environmentsAppRunner struct{ e *environments }
+
+// arn is the demo's ARN of the App Runner service name.
+func (environmentsAppRunner) arn(name string) string {
+	return "arn:aws:apprunner:eu-west-1:000000000000:service/" + name + "/0123456789abcdef0123456789abcdef"
+}
+
+func (s environmentsAppRunner) ListServices(context.Context, *apprunner.ListServicesInput, ...func(*apprunner.Options)) (*apprunner.ListServicesOutput, error) {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	var out apprunner.ListServicesOutput
+	for target := range s.e.targets {
+		if name, ok := strings.CutPrefix(target, "apprunner:"); ok && !strings.HasPrefix(name, "arn:") {
+			out.ServiceSummaryList = append(out.ServiceSummaryList, artypes.ServiceSummary{ServiceName: aws.String(name), ServiceArn: aws.String(s.arn(name)), Status: artypes.ServiceStatusRunning})
+		}
+	}
+	return &out, nil
+}
+
+func (s environmentsAppRunner) DescribeService(_ context.Context, in *apprunner.DescribeServiceInput, _ ...func(*apprunner.Options)) (*apprunner.DescribeServiceOutput, error) {
+	arn := aws.ToString(in.ServiceArn)
+	name := strings.Split(arn, "/")[1]
+	img, ok := s.e.running("apprunner:" + name)
+	if !ok {
+		if img, ok = s.e.running("apprunner:" + arn); !ok {
+			return nil, &artypes.ResourceNotFoundException{Message: aws.String("service " + arn)}
+		}
+	}
+	return &apprunner.DescribeServiceOutput{Service: &artypes.Service{
+		ServiceArn: aws.String(arn), ServiceName: aws.String(name), Status: artypes.ServiceStatusRunning,
+		SourceConfiguration: &artypes.SourceConfiguration{ImageRepository: &artypes.ImageRepository{
+			ImageIdentifier: aws.String(img), ImageRepositoryType: artypes.ImageRepositoryTypeEcr,
+		}},
+	}}, nil
+}
+
+var errNotInTheDemo = errors.New("the demo's App Runner answers reads only")
+
+func (environmentsAppRunner) UpdateService(context.Context, *apprunner.UpdateServiceInput, ...func(*apprunner.Options)) (*apprunner.UpdateServiceOutput, error) {
+	return nil, errNotInTheDemo
+}
+
+func (environmentsAppRunner) ListOperations(context.Context, *apprunner.ListOperationsInput, ...func(*apprunner.Options)) (*apprunner.ListOperationsOutput, error) {
+	return nil, errNotInTheDemo
+}
+
+func (environmentsAppRunner) StartDeployment(context.Context, *apprunner.StartDeploymentInput, ...func(*apprunner.Options)) (*apprunner.StartDeploymentOutput, error) {
+	return nil, errNotInTheDemo
+}
+
+func (environmentsAppRunner) PauseService(context.Context, *apprunner.PauseServiceInput, ...func(*apprunner.Options)) (*apprunner.PauseServiceOutput, error) {
+	return nil, errNotInTheDemo
+}
+
+func (environmentsAppRunner) ResumeService(context.Context, *apprunner.ResumeServiceInput, ...func(*apprunner.Options)) (*apprunner.ResumeServiceOutput, error) {
+	return nil, errNotInTheDemo
 }
 
 type environmentsSSM struct{ e *environments }
@@ -366,5 +511,23 @@ func (rt *local) driftRound(ctx context.Context) error {
 		}
 		pending = again
 	}
-	return rt.drain(ctx)
+	if err := rt.drain(ctx); err != nil {
+		return err
+	}
+	return rt.printRuntime(ctx)
+}
+
+// printRuntime prints the runtime reports of the round just run: what each
+// environment Highway deploys to was found running.
+func (rt *local) printRuntime(ctx context.Context) error {
+	reports, err := rt.ledger.CurrentDriftReports(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range reports {
+		if r.Target != "" && r.At.Equal(rt.clock) {
+			fmt.Fprintf(rt.out, "  runtime %-18s %-16s %s\n", r.App+"/"+r.Env, r.Status, r.Target)
+		}
+	}
+	return nil
 }

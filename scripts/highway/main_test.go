@@ -135,13 +135,36 @@ func TestDemoPrintsTheTimeline(t *testing.T) {
 			t.Errorf("the drift report does not show %q", want)
 		}
 	}
-	for want, times := range map[string]int{`would publish "Drift Detected"`: 2, `would publish "Artifact Drift"`: 1, "codebuild:StartBuild ProjectName=terraform-drift-network-prod": 1} {
+	// Two drift rounds: each starts the workspace's plan; the stack's and the
+	// workspace's drift are each announced once, and artifact drift once
+	// per environment changed by hand (checkout/dev, then payments' dev and
+	// staging).
+	for want, times := range map[string]int{`would publish "Drift Detected"`: 2, `would publish "Artifact Drift"`: 3, "codebuild:StartBuild ProjectName=terraform-drift-network-prod": 2} {
 		if n := strings.Count(out.String(), want); n != times {
-			t.Errorf("the demo shows %q %d times, want %d (the stack's and the workspace's drift, each once)", want, n, times)
+			t.Errorf("the demo shows %q %d times, want %d", want, n, times)
 		}
 	}
-	if n := strings.Count(out.String(), "  commit  "); n != 5 {
-		t.Errorf("timelines show %d commit lines, want 5: two pushes to CodeCommit brought three commits, one to GitHub two", n)
+	// App Runner, EKS and GitOps: payments is deployed to each, its rollout
+	// followed to its end, found in sync, then found changed by hand.
+	for _, want := range []string{
+		"[222222222222/eu-west-1] apprunner:UpdateService ServiceArn=<its ARN> SourceConfiguration.ImageRepository.ImageIdentifier=payments-service@" + paymentsDigest,
+		"apprunner:ListOperations ServiceArn=<the ARN of payments-dev> → the UPDATE_SERVICE operation SUCCEEDED",
+		"[333333333333/eu-west-1] kubernetes: PATCH /apis/apps/v1/namespaces/payments/deployments/payments (strategic merge: container app image=payments-service@" + paymentsDigest,
+		"[333333333333/eu-west-1] kubernetes: GET /apis/apps/v1/namespaces/payments/deployments/payments → container app runs " + paymentsDigest + ", rollout complete",
+		"[444444444444/eu-west-1] codecommit:CreateCommit RepositoryName=platform-gitops BranchName=main ParentCommitId=<head>",
+		"runtime payments/dev       IN_SYNC          apprunner payments-dev: payments-service@" + paymentsDigest,
+		"runtime payments/staging   IN_SYNC          eks platform-staging payments/payments container app: payments-service@" + paymentsDigest,
+		"runtime payments/prod      IN_SYNC          eks platform-prod payments/payments container app: payments-service@" + paymentsDigest,
+		"runtime payments/dev       DIGEST_MISMATCH  apprunner payments-dev: payments-service@" + paymentsHotfix,
+		"runtime payments/staging   UNVERIFIABLE     eks platform-staging payments/payments container app: payments-service:hotfix",
+		"to payments/prod  success",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo does not show %q", want)
+		}
+	}
+	if n := strings.Count(out.String(), "  commit  "); n != 6 {
+		t.Errorf("timelines show %d commit lines, want 6: two pushes to CodeCommit brought three commits, one to GitHub two, and payments' gated one", n)
 	}
 	// GitHub: the push delivered to the webhook is recorded, its redelivery
 	// changes nothing, and its head is built, gated and deployed to dev.

@@ -133,7 +133,7 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 		_, err := h.notify.Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String(h.topic),
 			Subject:  aws.String(report.Shorten(fmt.Sprintf("Highway ARTIFACT DRIFT: %s %s runs what was not promoted", rep.App, rep.Env), 100)),
-			Message: aws.String(alertText(rep)),
+			Message:  aws.String(alertText(rep)),
 		})
 		if err != nil {
 			return fmt.Errorf("alert artifact drift of %s: %w", rep.ID, err)

@@ -455,8 +455,12 @@ func callsOf(req awsfake.Request, region, account string) ([]Call, error) {
 			groups = appendNew(groups, strings.Join(parts[:5], ":")+":report-group/"+group)
 		}
 		calls = one(groups...)
-	case "codecommit:GetCommit", "codecommit:GetBranch", "codecommit:GetFile", "codecommit:CreateCommit":
+	case "codecommit:GetCommit", "codecommit:GetBranch", "codecommit:GetFile":
 		calls = one(arn("codecommit", w.str("repositoryName")))
+	case "codecommit:CreateCommit":
+		// IAM authorizes a commit by the branch it moves, too.
+		calls = one(arn("codecommit", w.str("repositoryName")))
+		calls[0].Context = map[string]any{"codecommit:References": []string{"refs/heads/" + w.str("branchName")}}
 	case "codepipeline:ListActionExecutions", "codepipeline:StopPipelineExecution":
 		calls = one(arn("codepipeline", w.str("pipelineName")))
 	case "codepipeline:StartPipelineExecution":

@@ -356,7 +356,7 @@ func TestPushToARepositoryNoAppHasIsRoutedThenIgnored(t *testing.T) {
 		repository string
 		wantReason string
 	}{
-		{name: "another team's repository", repository: "payments-service", wantReason: `repository "payments-service" belongs to no app in the policy`},
+		{name: "another team's repository", repository: "ledger-service", wantReason: `repository "ledger-service" belongs to no app in the policy`},
 		{name: "a name that differs in case", repository: "Checkout-Service", wantReason: `repository "Checkout-Service" belongs to no app in the policy`},
 	}
 	router, err := route.NewRouter(route.Routes(testPolicy(t)))
