@@ -37,8 +37,12 @@ func (d appRunnerDeployer) Deploy(ctx context.Context, t Target) (Result, error)
 	if op != "" {
 		return Result{Handle: svc.ARN + "#" + op, Detail: fmt.Sprintf("App Runner service %s deploying %s, operation %s", svc.Name, image, op)}, nil
 	}
-	if svc.Status == types.ServiceStatusRunning {
+	switch svc.Status {
+	case types.ServiceStatusRunning:
 		return Result{Done: true, Detail: fmt.Sprintf("App Runner service %s already runs %s", svc.Name, image)}, nil
+	case types.ServiceStatusOperationInProgress:
+	default: // paused, failed to create, deleted: nothing runs it, and waiting would not change that
+		return Result{}, fmt.Errorf("%w: App Runner service %s names %s but is %s", ErrRefused, svc.Name, image, svc.Status)
 	}
 	return Result{Handle: svc.ARN + "#", Detail: fmt.Sprintf("App Runner service %s names %s and is %s", svc.Name, image, svc.Status)}, nil
 }
@@ -58,7 +62,7 @@ func (d appRunnerDeployer) Follow(ctx context.Context, t Target, handle string) 
 		detail := fmt.Sprintf("App Runner operation %s of %s: %s", op, arn, status)
 		return Progress{Done: phase != apprunner.Running, Success: phase == apprunner.Succeeded, Detail: detail}, nil
 	}
-	image, err := imageURI(t)
+	image, err := deployedImage(t)
 	if err != nil {
 		return Progress{}, err
 	}

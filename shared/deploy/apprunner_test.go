@@ -118,6 +118,14 @@ func TestAppRunnerRefusals(t *testing.T) {
 	if _, err := d.Deploy(t.Context(), target(imageArtifact())); !errors.Is(err, deploy.ErrRefused) {
 		t.Errorf("paused: %v, want ErrRefused", err)
 	}
+	// Paused, or failed, and already naming the image: nothing runs it, and
+	// following it would only wait for the timeout.
+	for _, status := range []string{"PAUSED", "CREATE_FAILED"} {
+		_, d := appRunnerServer(t, repository+"@"+imageDigest, status)
+		if _, err := d.Deploy(t.Context(), target(imageArtifact())); !errors.Is(err, deploy.ErrRefused) {
+			t.Errorf("%s naming the image: %v, want ErrRefused", status, err)
+		}
+	}
 	srv, d := appRunnerServer(t, repository+":latest", "RUNNING")
 	srv.On("UpdateService", awsfake.APIError(400, "InvalidStateException", "Service is in OPERATION_IN_PROGRESS state"))
 	if _, err := d.Deploy(t.Context(), target(imageArtifact())); err == nil || errors.Is(err, deploy.ErrRefused) {

@@ -263,12 +263,20 @@ func kind(d *policy.Deploy) string {
 // refuses a missing or quarantined artifact and a digest that is not
 // "sha256:" followed by 64 lowercase hex digits.
 func digestOf(t Target) (string, []byte, error) {
+	if a := t.Artifact; a != nil && a.Quarantined {
+		return "", nil, fmt.Errorf("%w: artifact %s is quarantined", ErrRefused, a.Digest)
+	}
+	return deployedDigest(t)
+}
+
+// deployedDigest is digestOf for a deployment already started: following
+// one only observes it, so an artifact quarantined since (a failure
+// elsewhere) is followed to its end all the same, and what it ends running
+// is recorded.
+func deployedDigest(t Target) (string, []byte, error) {
 	a := t.Artifact
 	if a == nil {
 		return "", nil, fmt.Errorf("%w: no artifact to deploy to %s/%s", ErrRefused, t.App, t.Env)
-	}
-	if a.Quarantined {
-		return "", nil, fmt.Errorf("%w: artifact %s is quarantined", ErrRefused, a.Digest)
 	}
 	h, ok := strings.CutPrefix(a.Digest, "sha256:")
 	sum, err := hex.DecodeString(h)
@@ -279,9 +287,18 @@ func digestOf(t Target) (string, []byte, error) {
 }
 
 // imageURI is the pinned reference of an image artifact, <repository>@<digest>.
-// Other artifacts are refused.
+// Other artifacts, and quarantined ones, are refused.
 func imageURI(t Target) (string, error) {
-	digest, _, err := digestOf(t)
+	if _, _, err := digestOf(t); err != nil {
+		return "", err
+	}
+	return deployedImage(t)
+}
+
+// deployedImage is imageURI for a deployment already started (see
+// deployedDigest).
+func deployedImage(t Target) (string, error) {
+	digest, _, err := deployedDigest(t)
 	if err != nil {
 		return "", err
 	}

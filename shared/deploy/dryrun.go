@@ -50,7 +50,7 @@ func (d dryRunFollower) Deploy(ctx context.Context, t Target) (Result, error) {
 
 // Follow prints the read that finds the deployment finished.
 func (d dryRunFollower) Follow(_ context.Context, t Target, _ string) (Progress, error) {
-	digest, _, err := digestOf(t)
+	digest, _, err := deployedDigest(t)
 	if err != nil {
 		return Progress{}, err
 	}

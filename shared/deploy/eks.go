@@ -2,13 +2,13 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 
+	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -66,7 +66,7 @@ func (eksDeployer) Timeout() time.Duration { return followTimeout }
 // rollout reads the Deployment spec names and says how its rollout of
 // generation (0: its latest) of the target's image stands.
 func rollout(ctx context.Context, connect kube.Connector, s *policy.EKSDeploy, t Target, generation int64) (Progress, error) {
-	digest, _, err := digestOf(t)
+	digest, _, err := deployedDigest(t)
 	if err != nil {
 		return Progress{}, err
 	}
@@ -79,14 +79,20 @@ func rollout(ctx context.Context, connect kube.Connector, s *policy.EKSDeploy, t
 		return Progress{}, kubeError(err)
 	}
 	where := fmt.Sprintf("Deployment %s/%s in cluster %s", s.Namespace, s.Deployment, s.Cluster)
-	running, found := containerImage(dep, s.Container)
-	switch {
-	case !found:
+	if _, found := containerImage(dep, s.Container); !found {
 		return Progress{}, fmt.Errorf("%w: %s has no container %s", ErrRefused, where, s.Container)
-	case running.Digest != digest && generation > 0:
-		return Progress{Done: true, Detail: fmt.Sprintf("%s: container %s was changed to %s during the rollout", where, s.Container, running.Reference)}, nil
-	case running.Digest != digest:
-		return Progress{Detail: fmt.Sprintf("%s: container %s runs %s, not yet %s", where, s.Container, running.Reference, digest)}, nil
+	}
+	// The policy's container and every other of the artifact's repository
+	// (SetImage sets them all) must run the digest.
+	repo := imageref.Repository(t.Artifact.Repository)
+	for _, im := range kube.Images(dep) {
+		if (im.Container != s.Container && imageref.Repository(im.Reference) != repo) || im.Digest == digest {
+			continue
+		}
+		if generation > 0 {
+			return Progress{Done: true, Detail: fmt.Sprintf("%s: container %s was changed to %s during the rollout", where, im.Container, im.Reference)}, nil
+		}
+		return Progress{Detail: fmt.Sprintf("%s: container %s runs %s, not yet %s", where, im.Container, im.Reference, digest)}, nil
 	}
 	r := kube.RolloutOf(dep, generation)
 	detail := fmt.Sprintf("%s: %s", where, r.Reason)
@@ -103,10 +109,11 @@ func containerImage(d *appsv1.Deployment, container string) (kube.Image, bool) {
 	return kube.Image{}, false
 }
 
-// kubeError marks the cluster's refusals as ErrRefused; a conflict that
-// outlasted its retries is worth another.
+// kubeError marks the cluster's refusals (no such Deployment, RBAC's 403,
+// an invalid patch) as ErrRefused; a conflict that outlasted its retries,
+// throttling or a server error is worth another try.
 func kubeError(err error) error {
-	if errors.Is(err, kube.ErrRefused) {
+	if kube.Refused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err

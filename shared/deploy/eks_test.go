@@ -107,9 +107,13 @@ func TestEKSPatchesTheContainerAndFollowsTheRollout(t *testing.T) {
 	}
 	progress(got, 3, "NewReplicaSetAvailable")
 	fake.Put(got)
+	// Quarantined meanwhile (it failed elsewhere): following only observes,
+	// and the cluster runs it all the same.
+	tg.Artifact.Quarantined = true
 	if p, err := d.Follow(t.Context(), tg, res.Handle); err != nil || !p.Done || !p.Success {
 		t.Errorf("rolled out: %+v, %v; want done and succeeded", p, err)
 	}
+	tg.Artifact.Quarantined = false
 	again, err := d.Deploy(t.Context(), tg)
 	if err != nil || !again.Done {
 		t.Errorf("deployed again: %+v, %v; want done without a patch", again, err)
@@ -186,5 +190,21 @@ func TestEKSImageChangedDuringTheRollout(t *testing.T) {
 	}
 	if _, err := other.Deploy(t.Context(), tg); !errors.Is(err, deploy.ErrRefused) {
 		t.Errorf("no such container: %v, want ErrRefused", err)
+	}
+}
+
+// The cluster's RBAC refusing the patch (403) cannot succeed on retry: the
+// promotion fails and says so. A server error can.
+func TestEKSForbiddenIsRefused(t *testing.T) {
+	fake := kubefake.New(t)
+	fake.Put(web())
+	d := eksDeployer(t, fake)
+	fake.Inject(kubefake.Fault{Method: "PATCH", Status: 403})
+	if _, err := d.Deploy(t.Context(), target(imageArtifact())); !errors.Is(err, deploy.ErrRefused) {
+		t.Errorf("403: %v, want ErrRefused", err)
+	}
+	fake.Inject(kubefake.Fault{Method: "PATCH", Status: 500})
+	if _, err := d.Deploy(t.Context(), target(imageArtifact())); err == nil || errors.Is(err, deploy.ErrRefused) {
+		t.Errorf("500: %v, want an error worth a retry", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/highwayhq/highway/shared/gitops/gitopsfake"
 	"github.com/highwayhq/highway/shared/kube/kubefake"
 	"github.com/highwayhq/highway/shared/policy"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const kustomization = "overlays/prod/kustomization.yaml"
@@ -102,5 +103,26 @@ func TestGitOpsConcurrentChangeToTheImageIsRefused(t *testing.T) {
 	_, err := d.Deploy(t.Context(), target(imageArtifact()))
 	if !errors.Is(err, deploy.ErrRefused) || len(repo.Commits) != 0 {
 		t.Errorf("err %v, %d commits; want ErrRefused and none", err, len(repo.Commits))
+	}
+}
+
+// The watched Deployment runs the artifact only when every container of its
+// repository does: an init container still on the old image (a migration
+// step the controller has not rolled yet) keeps the deployment waiting.
+func TestGitOpsWaitsForEveryContainerOfTheRepository(t *testing.T) {
+	_, fake, d := gitOpsDeployer(t)
+	tg := target(imageArtifact())
+	res, err := d.Deploy(t.Context(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := fake.Get("checkout", "web")
+	w.Spec.Template.Spec.Containers[0].Image = repository + "@" + imageDigest
+	w.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "migrate", Image: repository + ":1.4.1"}}
+	w.Generation++
+	progress(w, 3, "NewReplicaSetAvailable")
+	fake.Put(w)
+	if p, err := d.Follow(t.Context(), tg, res.Handle); err != nil || p.Done || !strings.Contains(p.Detail, "container migrate runs "+repository+":1.4.1") {
+		t.Errorf("migrate not synced: %+v, %v; want running, naming it", p, err)
 	}
 }

@@ -146,7 +146,7 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 // alertText says what an environment runs instead of its promoted digest.
 func alertText(rep *ledger.DriftReport) string {
 	if rep.Status == runtimecheck.StatusUnverifiable {
-		return fmt.Sprintf("%s/%s runs an image named by a tag (%s), not the digest promoted there, %s: a tag can be moved to anything, so what runs cannot be held to Highway's gate.\n",
+		return fmt.Sprintf("%s/%s names what it runs without a digest (%s), not by the digest promoted there, %s: a tag can be moved to anything, so what runs cannot be held to Highway's gate.\n",
 			rep.App, rep.Env, rep.Target, rep.ExpectedDigest)
 	}
 	return fmt.Sprintf("%s/%s runs %s (%s), but the digest promoted there is %s: what runs did not pass Highway's gate.\n",

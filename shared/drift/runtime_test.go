@@ -129,7 +129,7 @@ func TestCheckRuntimeAnnouncesATagAsArtifactDrift(t *testing.T) {
 	if res.Drifted != 1 || !slices.Equal(f.bus.types(), []string{DetailTypeArtifactDrift}) {
 		t.Errorf("%+v, published %v; want prod drifted and announced", res, f.bus.types())
 	}
-	if alerts := f.alerts(); len(alerts) != 1 || !strings.Contains(alerts[0], "named by a tag") || !strings.Contains(alerts[0], ":hotfix") {
+	if alerts := f.alerts(); len(alerts) != 1 || !strings.Contains(alerts[0], "without a digest") || !strings.Contains(alerts[0], ":hotfix") {
 		t.Errorf("alerts = %q, want one saying prod runs a tag", alerts)
 	}
 	if got := f.metricLines()[telemetry.MetricArtifactDrift]; !slices.Equal(got, []float64{1}) {

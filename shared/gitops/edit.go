@@ -177,7 +177,7 @@ func (e *editor) values(root *yaml.Node, key, repository, digest string) (func(a
 		return nil, fmt.Errorf("%w: no key %q", ErrNoPlace, key)
 	}
 	value := repository + "@" + digest
-	if last == "digest" {
+	if strings.EqualFold(last, "digest") { // image.Digest too: a digest field never takes a reference
 		value = digest
 	}
 	if err := e.replace(k, v, value); err != nil {

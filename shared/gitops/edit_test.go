@@ -185,3 +185,13 @@ func TestSetImageOnAwkwardFiles(t *testing.T) {
 		})
 	}
 }
+
+// A values key spelled Digest holds a digest as digest does: writing a
+// whole reference there would break the chart's image line.
+func TestSetImageDigestKeyInAnyCase(t *testing.T) {
+	in := "image:\n  repository: " + ecr + "\n  Digest: \"\"\n"
+	out, changed, err := SetImage("values.yaml", []byte(in), "image.Digest", ecr, digest)
+	if err != nil || !changed || string(out) != "image:\n  repository: "+ecr+"\n  Digest: \""+digest+"\"\n" {
+		t.Errorf("SetImage = %q, %v, %v", out, changed, err)
+	}
+}

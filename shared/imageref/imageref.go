@@ -36,3 +36,25 @@ func Digest(ref string) (digest, note string) {
 	}
 	return d, ""
 }
+
+// Repository returns the repository an image reference names, without its
+// tag or digest, in one spelling: the registry host lowercased (DNS names
+// are case-insensitive) and its default HTTPS port dropped, so that two
+// containers of one repository written differently compare equal. The path
+// is kept as written.
+func Repository(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i] // a tag, not a registry port
+	}
+	host, path, ok := strings.Cut(ref, "/")
+	// The first part is a registry host when it has a dot or a port, or is
+	// localhost, as Docker reads a reference.
+	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+		return ref
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ":443")
+	return host + "/" + path
+}

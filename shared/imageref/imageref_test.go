@@ -22,3 +22,24 @@ func TestDigest(t *testing.T) {
 		}
 	}
 }
+
+// Repository drops the tag and digest and spells the registry one way; a
+// port other than 443 and the path are kept.
+func TestRepository(t *testing.T) {
+	const ecr = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/checkout"
+	for ref, want := range map[string]string{
+		ecr + "@sha256:" + hex64:    ecr,
+		ecr + ":v1.4.2":             ecr,
+		ecr + ":v1@sha256:" + hex64: ecr,
+		"111111111111.DKR.ECR.eu-west-1.amazonaws.com/checkout:v1":  ecr,
+		"111111111111.dkr.ecr.eu-west-1.amazonaws.com:443/checkout": ecr,
+		"registry:5000/team/checkout:v1":                            "registry:5000/team/checkout",
+		"localhost/checkout":                                        "localhost/checkout",
+		"checkout:v1":                                               "checkout",
+		"library/Checkout":                                          "library/Checkout",
+	} {
+		if got := Repository(ref); got != want {
+			t.Errorf("Repository(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -12,11 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/highwayhq/highway/shared/imageref"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,6 +37,14 @@ var ErrRefused = errors.New("refused by the cluster")
 // and its write (HTTP 409 on each of MaxAttempts tries); a later retry may
 // succeed.
 var ErrConflict = errors.New("deployment kept changing")
+
+// Refused says err cannot succeed on retry: ErrRefused, or the API
+// server's 401, 403 (RBAC does not let Highway's role do it), 422 or 400.
+// A conflict, throttling or a server error may.
+func Refused(err error) bool {
+	return errors.Is(err, ErrRefused) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) ||
+		apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
+}
 
 // MaxAttempts bounds how often a change is read and written again after the
 // API server refused it with 409 Conflict.
@@ -72,7 +82,15 @@ func New(cfg *rest.Config) (*Cluster, error) {
 	c.APIPath = "/apis"
 	c.GroupVersion = &appsv1.SchemeGroupVersion
 	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
-	apps, err := rest.RESTClientFor(&c)
+	hc, err := rest.HTTPClientFor(&c)
+	if err != nil {
+		return nil, err
+	}
+	// The bearer token is added to every request the client sends,
+	// redirected ones too: an API server never redirects, so a redirect is
+	// answered as it is, and the token goes nowhere else.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	apps, err := rest.RESTClientForConfigAndClient(&c, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -143,30 +161,46 @@ func (c *Cluster) Deployment(ctx context.Context, namespace, name string) (*apps
 	return d, nil
 }
 
-// SetImage makes container of the Deployment run image, with a strategic
-// merge patch that names the resourceVersion it read: when the Deployment
-// changed in between, the API server answers 409 Conflict and SetImage reads
-// it again, so the container list it checked is the one it patches. It
-// returns the Deployment as the API server left it (its Generation is the one
-// a rollout of image reaches), and whether anything changed.
+// SetImage makes container of the Deployment run image, and with it every
+// other container and init container whose image comes from the same
+// repository (a migration step, say), as `kustomize edit set image` sets
+// every use of an image: one artifact, one digest, everywhere in the pod.
+// It patches with a strategic merge patch that names the resourceVersion it
+// read: when the Deployment changed in between, the API server answers 409
+// Conflict and SetImage reads it again, so the container list it checked is
+// the one it patches. It returns the Deployment as the API server left it
+// (its Generation is the one a rollout of image reaches), and whether
+// anything changed.
 func (c *Cluster) SetImage(ctx context.Context, namespace, name, container, image string) (*appsv1.Deployment, bool, error) {
+	repo := imageref.Repository(image)
 	for range MaxAttempts {
 		d, err := c.Deployment(ctx, namespace, name)
 		if err != nil {
 			return nil, false, err
 		}
-		i := containerIndex(d.Spec.Template.Spec.Containers, container)
-		if i < 0 {
+		spec := d.Spec.Template.Spec
+		if containerIndex(spec.Containers, container) < 0 {
 			return nil, false, fmt.Errorf("%w: Deployment %s/%s has no container %q (it has %s)", ErrRefused, namespace, name, container, containerNames(d))
 		}
-		if d.Spec.Template.Spec.Containers[i].Image == image {
+		lists := map[string][]map[string]any{}
+		for key, cs := range map[string][]corev1.Container{"containers": spec.Containers, "initContainers": spec.InitContainers} {
+			for _, ct := range cs {
+				ours := (key == "containers" && ct.Name == container) || imageref.Repository(ct.Image) == repo
+				if ours && ct.Image != image {
+					lists[key] = append(lists[key], map[string]any{"name": ct.Name, "image": image})
+				}
+			}
+		}
+		if len(lists) == 0 {
 			return d, false, nil
+		}
+		podSpec := map[string]any{}
+		for key, l := range lists {
+			podSpec[key] = l
 		}
 		patch := map[string]any{
 			"metadata": map[string]any{"resourceVersion": d.ResourceVersion},
-			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-				"containers": []map[string]any{{"name": container, "image": image}},
-			}}},
+			"spec":     map[string]any{"template": map[string]any{"spec": podSpec}},
 		}
 		out, err := c.patch(ctx, namespace, name, patch)
 		if apierrors.IsConflict(err) {

@@ -2,9 +2,11 @@ package kube_test
 
 import (
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/kube"
@@ -100,6 +103,38 @@ func TestSetImagePatchesTheContainer(t *testing.T) {
 	}
 	if _, changed, err := c.SetImage(t.Context(), "shop", "checkout", "checkout", repo+"@"+digest); err != nil || changed || count(fake.Requests(), http.MethodPatch) != 1 {
 		t.Errorf("again: changed %v, err %v, %d patches", changed, err, count(fake.Requests(), http.MethodPatch))
+	}
+}
+
+// Every container and init container of the image's repository gets the
+// digest, whatever its registry host's spelling: a migration step running
+// the old code after a promotion would be drift. Containers of other
+// repositories keep theirs.
+func TestSetImagePatchesEveryContainerOfTheRepository(t *testing.T) {
+	fake := kubefake.New(t)
+	d := checkout()
+	d.Spec.Template.Spec.InitContainers = []corev1.Container{
+		{Name: "migrate", Image: strings.Replace(repo, ".amazonaws.com", ".AMAZONAWS.com", 1) + ":v1.4.2", Command: []string{"/migrate"}},
+		{Name: "wait-for-db", Image: "public.ecr.aws/docker/library/busybox:1.36"},
+	}
+	fake.Put(d)
+	c, err := kube.New(fake.Config("k8s-aws-v1.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := c.SetImage(t.Context(), "shop", "checkout", "checkout", repo+"@"+digest); err != nil || !changed {
+		t.Fatalf("changed %v, err %v", changed, err)
+	}
+	got := map[string]string{}
+	for _, im := range kube.Images(fake.Get("shop", "checkout")) {
+		got[im.Container] = im.Reference
+	}
+	if got["checkout"] != repo+"@"+digest || got["migrate"] != repo+"@"+digest ||
+		got["wait-for-db"] != "public.ecr.aws/docker/library/busybox:1.36" || !strings.HasPrefix(got["envoy"], "public.ecr.aws/appmesh/") {
+		t.Errorf("images after the patch: %v", got)
+	}
+	if cmd := fake.Get("shop", "checkout").Spec.Template.Spec.InitContainers[0].Command; len(cmd) != 1 || cmd[0] != "/migrate" {
+		t.Errorf("the init container's command became %v", cmd)
 	}
 }
 
@@ -296,5 +331,31 @@ func TestConnect(t *testing.T) {
 	}
 	if a := k.Requests()[0].Authorization; !strings.HasPrefix(a, "Bearer k8s-aws-v1.") {
 		t.Errorf("Authorization %q", a)
+	}
+}
+
+// A redirect from the API server's address is not followed: the bearer
+// token, which client-go adds to every request it sends, goes to the
+// cluster alone.
+func TestTheTokenDoesNotFollowARedirect(t *testing.T) {
+	var leaked []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = append(leaked, r.Header.Get("Authorization"))
+	}))
+	defer elsewhere.Close()
+	redirector := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redirector.Certificate().Raw})
+	c, err := kube.New(&rest.Config{Host: redirector.URL, BearerToken: "k8s-aws-v1.secret", TLSClientConfig: rest.TLSClientConfig{CAData: ca}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deployment(t.Context(), "shop", "checkout"); err == nil {
+		t.Error("a redirect read as a Deployment")
+	}
+	if len(leaked) != 0 {
+		t.Errorf("the redirect was followed, carrying %q", leaked)
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"net/mail"
 	"path"
@@ -38,8 +39,9 @@ var (
 )
 
 // maxGitOpsTimeout is the longest a GitOps deployment may wait for its
-// cluster: the environment's lock lasts no longer.
-const maxGitOpsTimeout = 2 * time.Hour
+// cluster: well inside the environment's lock (2h), so the deployment is
+// ended as late, on a tick, before the lock could be taken by another.
+const maxGitOpsTimeout = 110 * time.Minute
 
 // IsKustomization says whether a file is a kustomization, by its name, as
 // kustomize finds one in a directory; any other file is a Helm values file.
@@ -51,8 +53,12 @@ func IsKustomization(file string) bool {
 	return false
 }
 
-// checkPromotion checks each environment's approval, soak and deploy settings.
+// checkPromotion checks each environment's approval, soak and deploy settings,
+// and that no two environments deploy to one App Runner service, Kubernetes
+// Deployment or GitOps file: promotion into one would change the other
+// without its approval or soak.
 func checkPromotion(c *checker, p *Policy) {
+	targets := map[string]string{} // target → the deploy path that has it first
 	for i, app := range p.Apps {
 		for j, env := range app.Environments {
 			path := fmt.Sprintf("apps[%d].environments[%d]", i, j)
@@ -62,9 +68,42 @@ func checkPromotion(c *checker, p *Policy) {
 			}
 			if env.Deploy != nil {
 				checkDeploy(c, path+".deploy", env.Deploy, &app.Environments[j])
+				for at, target := range sharedTargets(path+".deploy", env.Deploy, app.Repository, &env) {
+					if first, ok := targets[target]; ok {
+						c.errorf(at, "%s is deployed to by %s already: each environment needs its own, or promotion into one changes the other without its approval and soak", target, first)
+						continue
+					}
+					targets[target] = at
+				}
 			}
 		}
 	}
+}
+
+// sharedTargets names, by their policy path, the targets of d that no other
+// environment may have: an App Runner service, a Kubernetes Deployment
+// (deployed or watched), a GitOps file's image entry.
+func sharedTargets(at string, d *Deploy, repository string, env *Environment) map[string]string {
+	out := map[string]string{}
+	where := env.Account + "/" + env.Region
+	if s := d.AppRunner; s != nil {
+		name := s.Service
+		if m := appRunnerARNPattern.FindStringSubmatch(name); m != nil {
+			name = m[3]
+		}
+		out[at+".apprunner.service"] = fmt.Sprintf("App Runner service %s in %s", name, where)
+	}
+	if e := d.EKSTarget(); e != nil {
+		key := at + ".eks"
+		if d.GitOps != nil {
+			key = at + ".gitops.watch"
+		}
+		out[key] = fmt.Sprintf("Deployment %s/%s of cluster %s in %s", e.Namespace, e.Deployment, e.Cluster, where)
+	}
+	if g := d.GitOps; g != nil {
+		out[at+".gitops.file"] = fmt.Sprintf("image %s of %s in %s@%s in %s", cmp.Or(g.Key, repository), g.File, g.Repository, g.Branch, where)
+	}
+	return out
 }
 
 func checkApproval(c *checker, path string, a *Approval) {
@@ -225,6 +264,6 @@ func checkGitOps(c *checker, at string, s *GitOpsDeploy) {
 		checkEKS(c, at+".watch", s.Watch)
 	}
 	if s.Timeout != 0 && (s.Timeout < time.Minute || s.Timeout > maxGitOpsTimeout) {
-		c.errorf(at+".timeout", "timeout %s must be between 1m and 2h (the environment's lock lasts no longer)", s.Timeout)
+		c.errorf(at+".timeout", "timeout %s must be between 1m and 1h50m (the environment's lock lasts 2h)", s.Timeout)
 	}
 }

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestParsePromotionErrors(t *testing.T) {
 		{"GitOps file outside the repository", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: ../x/kustomization.yaml, watch: " + watch + "}}", "is not a path inside the repository"},
 		{"GitOps branch", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: 'main..x', file: kustomization.yaml, watch: " + watch + "}}", "is not a branch name"},
 		{"GitOps without watch", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml}}", `missing required key "watch"`},
-		{"GitOps timeout past the lock", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml, timeout: 3h, watch: " + watch + "}}", "must be between 1m and 2h"},
+		{"GitOps timeout past the lock", ecsDeploy, "deploy: {gitops: {repository: platform-config, branch: main, file: kustomization.yaml, timeout: 3h, watch: " + watch + "}}", "must be between 1m and 1h50m"},
 		{"bad SSM name", "deploy: {ecs: {cluster: shop, service: checkout, container: app}}", "deploy: {ssm: {parameter: 'a b'}}", `"a b" is not an SSM parameter name`},
 	}
 	for _, tt := range tests {
@@ -81,6 +82,51 @@ func TestParsePromotionErrors(t *testing.T) {
 			}
 			if err != nil && !strings.Contains(err.Error(), "p.yaml:") {
 				t.Errorf("error %q has no line", err)
+			}
+		})
+	}
+}
+
+// Two environments deploying to one App Runner service (by name and by
+// ARN), one Deployment (directly and as a GitOps watch) or one GitOps image
+// entry are refused: promotion into the first would change the second
+// without its approval and soak.
+func TestParseRefusesATargetTwoEnvironmentsShare(t *testing.T) {
+	const twice = `version: 1
+hub: {account: "111111111111", region: eu-west-1}
+apps:
+  - name: checkout
+    repository: checkout-service
+    environments:
+      - name: staging
+        account: "444444444444"
+        region: eu-west-1
+        deploy: {%s}
+      - name: prod
+        account: "444444444444"
+        region: eu-west-1
+        approval: {approvers: [ana@example.com]}
+        deploy: {%s}
+`
+	const arn = "arn:aws:apprunner:eu-west-1:444444444444:service/checkout-web/8fe1e10304f84fd2b0df550fe98a71fa"
+	tests := []struct{ name, staging, prod, want string }{
+		{"one App Runner service", "apprunner: {service: checkout-web}", "apprunner: {service: '" + arn + "'}",
+			"p.yaml:15:39: apps[0].environments[1].deploy.apprunner.service: App Runner service checkout-web in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.apprunner.service already"},
+		{"one Deployment", "eks: " + watch, "gitops: {repository: r, branch: main, file: kustomization.yaml, watch: " + watch + "}",
+			"apps[0].environments[1].deploy.gitops.watch: Deployment checkout/web of cluster shop in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.eks already"},
+		{"one GitOps image entry", "gitops: {repository: r, branch: main, file: kustomization.yaml, watch: {cluster: shop, namespace: staging, deployment: web, container: app}}",
+			"gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout-service, watch: " + watch + "}",
+			"image checkout-service of kustomization.yaml in r@main in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.gitops.file already"},
+		{"two services", "apprunner: {service: checkout-staging}", "apprunner: {service: checkout-web}", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := policy.Parse([]byte(fmt.Sprintf(twice, tt.staging, tt.prod)), "p.yaml")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Parse: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Parse error = %v, want %q", err, tt.want)
 			}
 		})
 	}
