@@ -190,7 +190,8 @@ type followerVia struct {
 }
 
 func (v followerVia) Follow(ctx context.Context, t deploy.Target, handle string) (deploy.Progress, error) {
-	return through(v.c, "follow", t.App+"/"+t.Env+" "+handle, func() (deploy.Progress, error) { return v.f.Follow(ctx, t, handle) })
+	// A read, not an effect: asking again changes nothing.
+	return through(v.c, "follow", "", func() (deploy.Progress, error) { return v.f.Follow(ctx, t, handle) })
 }
 
 func (v followerVia) Timeout() time.Duration { return v.f.Timeout() }

@@ -145,6 +145,10 @@ func (h *Handler) announceRuntime(ctx context.Context, rep *ledger.DriftReport) 
 
 // alertText says what an environment runs instead of its promoted digest.
 func alertText(rep *ledger.DriftReport) string {
+	if rep.Status == runtimecheck.StatusUnverifiable && rep.Digest != "" {
+		return fmt.Sprintf("%s/%s cannot be verified: it names the digest %s (%s), but its rollout has not settled, so pods of another template, and another image, may still run.\n",
+			rep.App, rep.Env, rep.Digest, rep.Target)
+	}
 	if rep.Status == runtimecheck.StatusUnverifiable {
 		return fmt.Sprintf("%s/%s names what it runs without a digest (%s), not by the digest promoted there, %s: a tag can be moved to anything, so what runs cannot be held to Highway's gate.\n",
 			rep.App, rep.Env, rep.Target, rep.ExpectedDigest)

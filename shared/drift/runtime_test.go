@@ -264,3 +264,17 @@ func TestInvokeDispatchesOnThePayload(t *testing.T) {
 		}
 	}
 }
+
+// An UNVERIFIABLE report that names the promoted digest is a rollout that
+// has not settled, not a tag, and its alert says so.
+func TestAlertTextOfAnUnsettledRollout(t *testing.T) {
+	rep := &ledger.DriftReport{Header: ledger.Header{App: "payments", Env: "staging", Digest: promotedDigest}, Status: runtimecheck.StatusUnverifiable,
+		ExpectedDigest: promotedDigest, Target: "eks platform-staging payments/payments container app, rollout paused"}
+	if got := alertText(rep); !strings.Contains(got, "rollout has not settled") || strings.Contains(got, "a tag can") {
+		t.Errorf("alert %q", got)
+	}
+	rep.Header.Digest, rep.Target = "", "eks platform-staging payments/payments container app: payments-service:hotfix"
+	if got := alertText(rep); !strings.Contains(got, "without a digest") {
+		t.Errorf("alert %q", got)
+	}
+}

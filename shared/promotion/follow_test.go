@@ -35,8 +35,8 @@ apps:
 `
 
 // eksFixture is a promoter whose dev environment is a Deployment in a fake
-// EKS cluster, deployed and followed by the real eks adapter.
-func eksFixture(t *testing.T) (*fixture, *kubefake.Server) {
+// EKS cluster, deployed and followed by the real eks adapter, recording in l.
+func eksFixture(t *testing.T, l ledger.Ledger) (*fixture, *kubefake.Server) {
 	t.Helper()
 	pol, err := policy.Parse([]byte(eksPolicy), "eks.yaml")
 	if err != nil {
@@ -57,7 +57,7 @@ func eksFixture(t *testing.T) (*fixture, *kubefake.Server) {
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2},
 	})
 	connect := func(context.Context, string) (*kube.Cluster, error) { return kube.New(fake.Config("k8s-aws-v1.test")) }
-	f := &fixture{l: ledger.NewMemory(), dep: &deployer{}, wf: &workflows{}, bus: &published{}, now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), policy: pol}
+	f := &fixture{l: l, dep: &deployer{}, wf: &workflows{}, bus: &published{}, now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), policy: pol}
 	deployers := func(app *policy.App, env *policy.Environment) (deploy.Deployer, error) {
 		if env.Deploy.EKS != nil {
 			return deploy.For(env.Deploy, deploy.Clients{Kube: connect})
@@ -106,7 +106,7 @@ func start(t *testing.T, f *fixture) *ledger.Promotion {
 // complete finishes the promotion, records the deployment and requests the
 // next environment.
 func TestTickFollowsARolloutToItsEnd(t *testing.T) {
-	f, fake := eksFixture(t)
+	f, fake := eksFixture(t, ledger.NewMemory())
 	ctx := context.Background()
 	start(t, f)
 	f.now = f.now.Add(time.Minute)
@@ -137,7 +137,7 @@ func TestTickFollowsARolloutToItsEnd(t *testing.T) {
 // A rollout past its progress deadline fails the promotion and quarantines
 // the artifact, as a failed ECS deployment does.
 func TestTickFailsARolloutPastItsProgressDeadline(t *testing.T) {
-	f, fake := eksFixture(t)
+	f, fake := eksFixture(t, ledger.NewMemory())
 	start(t, f)
 	rolled(fake, "ProgressDeadlineExceeded")
 	f.now = f.now.Add(time.Minute)
@@ -157,7 +157,7 @@ func TestTickFailsARolloutPastItsProgressDeadline(t *testing.T) {
 // A rollout that never ends, and that the cluster never fails (no progress
 // deadline), fails once the adapter's timeout passed.
 func TestTickFailsARolloutThatOutlivesItsTimeout(t *testing.T) {
-	f, _ := eksFixture(t)
+	f, _ := eksFixture(t, ledger.NewMemory())
 	start(t, f)
 	f.now = f.now.Add(59 * time.Minute)
 	if err := f.p.Tick(context.Background()); err != nil {

@@ -387,6 +387,15 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			}
 			continue
 		}
+		if unrecorded(pr, now) {
+			// Claimed, and its adapter's answer never recorded: an adapter
+			// whose end no event announces is asked for it again (see
+			// follow); another's promotion stalls after lockTTL.
+			if err := p.follow(ctx, app, env, pr); err != nil {
+				return err
+			}
+			continue
+		}
 		if unsettled(pr, now) {
 			// Ended lately: what follows its end (the deployment record, the
 			// next request or the quarantine, the announcement) may not have
@@ -446,6 +455,20 @@ func launched(pr *ledger.Promotion) bool {
 // adapter never started, for longer than the lock lasts.
 func stalled(pr *ledger.Promotion, now time.Time) bool {
 	return pr.Status == ledger.PromotionDeploying && !launched(pr) && now.Sub(pr.StartedAt) > lockTTL
+}
+
+// relaunchGrace is how long a promotion claimed for deployment may go without
+// its adapter's answer recorded before the adapter is asked again: longer
+// than the promote function's timeout, so a delivery still inside its own
+// call of the adapter is not raced.
+const relaunchGrace = 5 * time.Minute
+
+// unrecorded reports a promotion claimed for deployment more than
+// relaunchGrace ago, not stalled yet, whose adapter's answer (a handle, or
+// done) was never recorded: the delivery that claimed it stopped, or lost
+// the write, after the adapter started the deployment, or before.
+func unrecorded(pr *ledger.Promotion, now time.Time) bool {
+	return pr.Status == ledger.PromotionDeploying && !launched(pr) && now.Sub(pr.StartedAt) > relaunchGrace && !stalled(pr, now)
 }
 
 // requestApproval starts the approval workflow of a promotion; its execution
@@ -508,22 +531,53 @@ func (p *Promoter) Deploy(ctx context.Context, app *policy.App, env *policy.Envi
 		}
 		return false, fmt.Errorf("claim promotion %s: %w", pr.ID, err)
 	}
-	res, err := d.Deploy(ctx, deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region})
+	return p.launch(ctx, app, env, pr, d, a, from)
+}
+
+// launch has d deploy a, the artifact of pr, which this delivery holds
+// claimed (deploying), records what the adapter answered (its handle, or that
+// it is done), and makes what follows the start (started). It reports whether
+// the deployment started or the promotion ended. A refusal ends the promotion
+// failed. A transient error of the adapter puts pr back to status back, for a
+// retry to claim it again; back PromotionDeploying keeps it claimed, for the
+// next tick to ask again. A stale write of the answer means another delivery
+// moved the promotion on: launch re-reads it and leaves what follows to that
+// one.
+func (p *Promoter) launch(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion, d deploy.Deployer, a *ledger.Artifact, back ledger.PromotionStatus) (bool, error) {
+	res, err := d.Deploy(ctx, target(app, env, a, pr))
 	if errors.Is(err, deploy.ErrRefused) {
 		_, err := p.end(ctx, pr, ledger.PromotionFailed, err.Error())
 		return true, err
 	}
 	if err != nil {
+		err = fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err)
+		if back == ledger.PromotionDeploying {
+			return false, err
+		}
 		// Back to where it was, for the retry; the deployer's own idempotency
 		// (the pipeline's client token) keeps a second attempt from doubling.
-		pr.Status = from
-		return false, errors.Join(fmt.Errorf("deploy %s to %s: %w", pr.Digest, env.Name, err), p.update(ctx, pr))
+		pr.Status = back
+		return false, errors.Join(err, p.update(ctx, pr))
 	}
+	was := *pr
 	pr.Handle, pr.Reason, pr.Deployed = res.Handle, res.Detail, res.Done
-	if err := p.update(ctx, pr); err != nil {
-		return false, err
+	err = p.ledger.Update(ctx, pr)
+	if errors.Is(err, ledger.ErrStale) {
+		*pr = was
+		return true, p.movedOn(ctx, pr)
+	}
+	if err != nil {
+		// The deployment runs, unrecorded: for a Follower, the tick asks its
+		// adapter again after relaunchGrace (see follow); others stall.
+		*pr = was
+		return false, fmt.Errorf("record the start of %s: %w", pr.ID, err)
 	}
 	return true, p.started(ctx, app, env, pr)
+}
+
+// target is what an adapter deploys for pr: its artifact a, into env.
+func target(app *policy.App, env *policy.Environment, a *ledger.Artifact, pr *ledger.Promotion) deploy.Target {
+	return deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region}
 }
 
 // started makes what follows a deployment's start, exactly once across
@@ -545,9 +599,13 @@ func (p *Promoter) started(ctx context.Context, app *policy.App, env *policy.Env
 // follow asks the adapter of a started deployment that no event ends (see
 // deploy.Follower) how it stands, and finishes the promotion once the
 // deployment ended, its target is gone, or it outlived the adapter's
-// timeout. Other deployments, and ones already finished, are left alone.
+// timeout. A promotion whose adapter's answer was not recorded (unrecorded)
+// is first deployed again, with the same target: the adapter finds what the
+// first call started and answers its handle, or that it is done. Other
+// deployments, and ones already finished, are left alone.
 func (p *Promoter) follow(ctx context.Context, app *policy.App, env *policy.Environment, pr *ledger.Promotion) error {
-	if !launched(pr) || pr.Deployed || pr.Handle == "" {
+	relaunch := unrecorded(pr, p.now())
+	if !relaunch && (!launched(pr) || pr.Deployed || pr.Handle == "") {
 		return nil
 	}
 	d, err := p.deployers(app, env)
@@ -562,8 +620,13 @@ func (p *Promoter) follow(ctx context.Context, app *policy.App, env *policy.Envi
 	if err != nil {
 		return err
 	}
-	t := deploy.Target{App: app.Name, Env: env.Name, Artifact: a, Promotion: pr.ID, Account: env.Account, Region: env.Region}
-	prog, err := f.Follow(ctx, t, pr.Handle)
+	if relaunch {
+		slog.WarnContext(ctx, "deployment without a recorded start asked again", "promotion", pr.ID, "app", app.Name, "env", env.Name, "claimed", pr.StartedAt)
+		if _, err := p.launch(ctx, app, env, pr, d, a, ledger.PromotionDeploying); err != nil || !launched(pr) || pr.Deployed {
+			return err
+		}
+	}
+	prog, err := f.Follow(ctx, target(app, env, a, pr), pr.Handle)
 	late := p.now().Sub(pr.StartedAt) > f.Timeout()
 	switch {
 	case errors.Is(err, deploy.ErrRefused):

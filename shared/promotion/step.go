@@ -94,11 +94,21 @@ func (p *Promoter) Step(ctx context.Context, in StepInput) (StepOutput, error) {
 		}
 		return StepOutput{Summary: s}, nil
 	case StepDeploy, StepStatus:
-		if pr.Status == ledger.PromotionWaiting {
+		switch {
+		case pr.Status == ledger.PromotionWaiting:
 			if _, err := p.Deploy(ctx, app, env, pr); err != nil {
 				return StepOutput{}, err
 			}
-		} else if err := p.follow(ctx, app, env, pr); err != nil {
+		case launched(pr):
+			// Started, but what follows the start (its announcement, the
+			// finish of a deployment done at once) may have failed on an
+			// earlier try of this step: make it, as the tick would, rather
+			// than loop on "deploying" until the next tick.
+			if err := p.started(ctx, app, env, pr); err != nil {
+				return StepOutput{}, err
+			}
+		}
+		if err := p.follow(ctx, app, env, pr); err != nil {
 			// The tick follows it too; a failed read must not fail the
 			// workflow while the deployment runs.
 			slog.WarnContext(ctx, "deployment not followed", "promotion", pr.ID, "error", err)

@@ -14,11 +14,16 @@ import (
 )
 
 // EKSRolloutRestart rolls every pod of the Deployment, as `kubectl rollout
-// restart` does: its pod template's restartedAt annotation is set to at (the
-// caller's clock). A missing or paused Deployment is refused (a paused one
-// would roll only when resumed, long after the alarm). A 409 Conflict is
-// tried again, up to kube.MaxAttempts writes; then the error is retryable.
-// The Handle is the Deployment generation the restart rolls out.
+// restart` does: its pod template's restartedAt annotation is set to at,
+// the time of what the restart answers (an alarm's state change), to the
+// second. A call made again with the same at writes the value the template
+// already holds, which the API server takes as no change: no new
+// generation, no second roll. So a caller that repeats an action it could
+// not record restarts the pods once. A missing or paused Deployment is
+// refused (a paused one would roll only when resumed, long after the
+// alarm). A 409 Conflict is tried again, up to kube.MaxAttempts writes;
+// then the error is retryable. The Handle is the Deployment generation the
+// restart rolls out.
 func EKSRolloutRestart(ctx context.Context, connect kube.Connector, a policy.EKSWorkload, env *policy.Environment, at time.Time) (Outcome, error) {
 	w, err := eksTarget("eks-rollout-restart", a, env)
 	if err != nil {
@@ -135,11 +140,4 @@ func replicas(d *appsv1.Deployment) int {
 		return 1
 	}
 	return int(*d.Spec.Replicas)
-}
-
-// kubeRefused reports whether the API server refused a request in a way a
-// retry cannot fix: the caller is not allowed (RBAC, or an IAM role the
-// cluster does not map) or the request is invalid.
-func kubeRefused(err error) bool {
-	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
 }

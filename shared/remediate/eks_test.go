@@ -34,7 +34,7 @@ var gitopsEnv = &policy.Environment{
 		Watch: &policy.EKSDeploy{Cluster: "platform", Namespace: "shop", Deployment: "checkout", Container: "checkout"}}},
 }
 
-// restartAt is the time the caller's clock gives a restart.
+// restartAt is the time of the alarm state change a restart answers.
 var restartAt = time.Date(2026, 11, 17, 11, 52, 30, 0, time.UTC)
 
 // deployment is Deployment name in namespace shop as the API server returns
@@ -133,6 +133,34 @@ func TestEKSRolloutRestartSetsRestartedAt(t *testing.T) {
 				t.Errorf("EKSRolloutRestart = %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// A restart made again for the same alarm writes the restartedAt the
+// template holds: no new generation, so the pods roll once. Another alarm's
+// restart rolls them again.
+func TestEKSRolloutRestartAgainAtTheSameTime(t *testing.T) {
+	c := newConnector(t, deployment("checkout", 3))
+	ctx := context.Background()
+
+	first, err := remediate.EKSRolloutRestart(ctx, c.connect, policy.EKSWorkload{}, eksEnv, restartAt)
+	if err != nil {
+		t.Fatalf("first EKSRolloutRestart: %v", err)
+	}
+	again, err := remediate.EKSRolloutRestart(ctx, c.connect, policy.EKSWorkload{}, eksEnv, restartAt)
+	if err != nil {
+		t.Fatalf("EKSRolloutRestart again: %v", err)
+	}
+	if g := c.fake.Get("shop", "checkout").Generation; g != 5 || again != first {
+		t.Errorf("generation %d, outcome %+v after the same restart twice; want 5, %+v", g, again, first)
+	}
+
+	later, err := remediate.EKSRolloutRestart(ctx, c.connect, policy.EKSWorkload{}, eksEnv, restartAt.Add(10*time.Minute))
+	if err != nil {
+		t.Fatalf("EKSRolloutRestart for a later alarm: %v", err)
+	}
+	if g := c.fake.Get("shop", "checkout").Generation; g != 6 || later.Handle != "6" {
+		t.Errorf("generation %d, outcome %+v after a later alarm's restart; want 6", g, later)
 	}
 }
 

@@ -166,7 +166,7 @@ func unresolved(action, what, deployedTo string, env *policy.Environment) error 
 // errors, App Runner's ErrBusy and kube's ErrConflict among them, pass
 // unchanged.
 func classify(err error) error {
-	if awserr.Refused(err) || errors.Is(err, apprunner.ErrRefused) || errors.Is(err, kube.ErrRefused) || kubeRefused(err) {
+	if awserr.Refused(err) || errors.Is(err, apprunner.ErrRefused) || kube.Refused(err) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return err

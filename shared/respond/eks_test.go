@@ -2,6 +2,8 @@ package respond
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/highwayhq/highway/shared/alarm"
 	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/kube/kubefake"
+	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/remediate"
 )
 
@@ -62,7 +65,7 @@ func web() *appsv1.Deployment {
 // An alarm mapped to EKS actions goes through the guards as every action
 // does: a dry run records them and never reaches the cluster, the rate
 // limit stops the one past it, and otherwise they scale and restart the
-// Deployment, the restart stamped with the Handler's clock.
+// Deployment, the restart stamped with the alarm's state time.
 func TestEKSActionsGoThroughTheGuards(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -77,7 +80,7 @@ func TestEKSActionsGoThroughTheGuards(t *testing.T) {
 		{"rate limited", "maxActionsPerHour: 10", "maxActionsPerHour: 1",
 			[]string{"eks-scale:done", "eks-rollout-restart:rate-limited"}, []string{"shop"}, 5, ""},
 		{"for real", "", "",
-			[]string{"eks-scale:done", "eks-rollout-restart:done"}, []string{"shop", "shop"}, 5, "2026-11-17T11:52:30Z"},
+			[]string{"eks-scale:done", "eks-rollout-restart:done"}, []string{"shop", "shop"}, 5, "2026-11-17T11:52:27Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +118,76 @@ func TestEKSActionsGoThroughTheGuards(t *testing.T) {
 					d.Spec.Template.Annotations[kube.RestartedAtAnnotation], tt.wantReplicas, tt.wantRestart)
 			}
 		})
+	}
+}
+
+// unrecorded is a ledger whose next writes of remediation records fail,
+// as a throttled DynamoDB table answers: the action ran, but what it did
+// is not on the ledger.
+type unrecorded struct {
+	ledger.Ledger
+	mu    sync.Mutex
+	fails int
+}
+
+func (l *unrecorded) RecordOnce(ctx context.Context, key string, ttl time.Duration, rec ledger.Record) (ledger.Record, bool, error) {
+	l.mu.Lock()
+	fail := l.fails > 0 && strings.HasPrefix(key, "remediation:")
+	if fail {
+		l.fails--
+	}
+	l.mu.Unlock()
+	if fail {
+		return nil, false, errors.New("ProvisionedThroughputExceededException: the level of configured provisioned throughput for the table was exceeded")
+	}
+	return l.Ledger.RecordOnce(ctx, key, ttl, rec)
+}
+
+// A delivery restarts the Deployment and fails to record it; the event is
+// delivered again a minute later and restarts it again. Both write the
+// alarm's state time, so the second write changes nothing: the pods roll
+// once for the alarm.
+func TestEKSRolloutRestartRollsOncePerAlarm(t *testing.T) {
+	fake := kubefake.New(t)
+	fake.Put(web())
+	connect := func(context.Context, string) (*kube.Cluster, error) { return kube.New(fake.Config("k8s-aws-v1.test")) }
+	restartOnly := strings.Replace(eksPolicy, "        - eks-scale: {step: 2, min: 2, max: 6}\n", "", 1)
+	f := newFixture(t, restartOnly, func(c *Config) {
+		c.Ledger = &unrecorded{Ledger: c.Ledger, fails: 1}
+		c.Clients = func(string, string, string) remediate.Clients { return remediate.Clients{Kube: connect} }
+	})
+	fired := time.Date(2026, 11, 17, 11, 52, 27, 0, time.UTC)
+	ev := event(t, "checkout-prod-5xx", alarm.StateAlarm, fired)
+
+	first, err := f.h.Handle(context.Background(), ev)
+	if err == nil || len(first.Runbooks) != 1 || !slices.Equal(outcomes(first.Runbooks[0]), []string{"eks-rollout-restart:pending"}) {
+		t.Fatalf("first delivery = %+v, %v; want the restart pending, its record failed", first, err)
+	}
+	if g := fake.Get("checkout", "web").Generation; g != 8 {
+		t.Fatalf("generation after the first delivery = %d, want 8: the restart ran", g)
+	}
+	f.clock.Advance(time.Minute)
+	second, err := f.h.Handle(context.Background(), ev)
+	if err != nil || len(second.Runbooks) != 1 || !slices.Equal(outcomes(second.Runbooks[0]), []string{"eks-rollout-restart:done"}) {
+		t.Fatalf("redelivery = %+v, %v; want the restart done", second, err)
+	}
+
+	d := fake.Get("checkout", "web")
+	if at := d.Spec.Template.Annotations[kube.RestartedAtAnnotation]; d.Generation != 8 || at != "2026-11-17T11:52:27Z" {
+		t.Errorf("web at generation %d, restartedAt %q; want 8, 2026-11-17T11:52:27Z (one roll, at the alarm's time)", d.Generation, at)
+	}
+	patches := 0
+	for _, r := range fake.Requests() {
+		if r.Method == http.MethodPatch {
+			patches++
+		}
+	}
+	if patches != 2 {
+		t.Errorf("patches = %d, want 2: one per delivery", patches)
+	}
+	rs, err := f.ledger.Remediations(context.Background(), "checkout", "prod", fired.Add(-time.Hour), f.clock.Now().Add(time.Second))
+	if err != nil || len(rs) != 1 || rs[0].Result != "done: eks shop/checkout/web: rollout restarted at 2026-11-17T11:52:27Z (generation 8)" {
+		t.Errorf("remediations = %+v, %v; want one restart, of generation 8", rs, err)
 	}
 }
 

@@ -619,7 +619,10 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 	case act.AppRunnerResume != nil:
 		out, err = remediate.AppRunnerResume(ctx, c.AppRunner, *act.AppRunnerResume, env)
 	case act.EKSRolloutRestart != nil:
-		out, err = remediate.EKSRolloutRestart(ctx, c.Kube, *act.EKSRolloutRestart, env, h.c.Now())
+		// Stamped with the alarm's state time, not the clock: a delivery
+		// that runs it again, after one that restarted but could not record
+		// it, writes the same restartedAt, and the pods roll once.
+		out, err = remediate.EKSRolloutRestart(ctx, c.Kube, *act.EKSRolloutRestart, env, s.StateTime)
 	case act.EKSScale != nil:
 		out, err = remediate.EKSScale(ctx, c.Kube, *act.EKSScale, env)
 	case act.LambdaAliasRollback != nil:

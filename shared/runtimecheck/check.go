@@ -20,7 +20,9 @@ const (
 	// drift.
 	StatusMismatch = "DIGEST_MISMATCH"
 	// StatusUnverifiable: the target names what it runs without a digest (an
-	// image by tag), so it cannot be compared.
+	// image by tag), or names the promoted digest while some of what runs
+	// may be of another version (an EKS rollout paused, progressing or
+	// failed), so it cannot be compared.
 	StatusUnverifiable = "UNVERIFIABLE"
 	// StatusDeploying: the target runs a digest that a promotion is deploying
 	// right now (an ECS or EKS rollout, an App Runner operation, a GitOps
@@ -46,14 +48,20 @@ const ahead = 24 * time.Hour
 // (ID ReportID(app, env.Name), At now, Header.Digest the digest found
 // running, ExpectedDigest the promoted one). Changed says it differs from
 // the previous report in status or digests; the first report counts as
-// changed. Publishing "Artifact Drift" for a changed DIGEST_MISMATCH is the
-// caller's.
+// changed. Publishing "Artifact Drift" for a changed DIGEST_MISMATCH or
+// UNVERIFIABLE is the caller's.
+//
+// An EKS Deployment whose template names the promoted digest while some of
+// its pods may still be of another template (its rollout paused,
+// progressing or failed) is UNVERIFIABLE: the template alone does not show
+// what the pods run.
 //
 // A mismatch with a digest that a promotion on the ledger is deploying is
 // DEPLOYING, whether or not the target still reports a rollout (an EKS
 // Deployment's Progressing, an App Runner operation): the promotion records
 // its end only after the rollout completes, and a check in between finds
-// no drift.
+// no drift. So is a digest whose rollout is not complete, when a promotion
+// is deploying it.
 //
 // An environment without a runtime target fails with ErrNoTarget, and one
 // with no successful deployment on the ledger with ErrNotPromoted: Highway
@@ -87,13 +95,13 @@ func Check(ctx context.Context, app string, env *policy.Environment, l ledger.Le
 		want = d
 	}
 	status, seen := compare(obs, want)
-	if status == StatusMismatch {
+	if status == StatusMismatch || (status == StatusUnverifiable && seen.Digest != "") {
 		rolling, err := deploying(ctx, l, app, env.Name, seen.Digest, now)
 		if err != nil {
 			return nil, err
 		}
-		if rolling {
-			status = StatusDeploying
+		if rolling { // a promotion's rollout: no warning to explain
+			status, seen.Note = StatusDeploying, ""
 		}
 	}
 	rep := &ledger.DriftReport{
@@ -188,7 +196,8 @@ func deploying(ctx context.Context, l ledger.Ledger, app, env, digest string, no
 
 // compare decides the status of obs against the promoted digest want, and
 // which observation the report shows: a mismatching one first, then one
-// that cannot be verified, else the alias's or target's own.
+// that names no digest, then the target's own when it is unsettled (its
+// Note saying why), else the alias's or target's own.
 func compare(obs Observed, want string) (string, Observed) {
 	all := append([]Observed{obs}, obs.Others...)
 	for _, o := range all {
@@ -200,6 +209,10 @@ func compare(obs Observed, want string) (string, Observed) {
 		if o.Digest == "" {
 			return StatusUnverifiable, o
 		}
+	}
+	if obs.Unsettled != "" {
+		obs.Note = obs.Unsettled
+		return StatusUnverifiable, obs
 	}
 	return StatusInSync, obs
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+
 	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
@@ -23,8 +25,11 @@ import (
 // proxy, a log router) are not the app's artifact: Highway neither promotes
 // nor checks them, whether they name a digest or a tag.
 //
-// The Target says when the rollout is not complete; whether a mismatching
-// digest is a promotion's, deploying, is Check's to decide.
+// The template is what runs only once every pod is of it. While pods of
+// another template may still run (a rollout paused, progressing or failed),
+// the Target says so and Unsettled is set: a template that names the
+// promoted digest then does not show that the pods run it. Whether a digest
+// is a promotion's, deploying, is Check's to decide.
 func runningEKS(ctx context.Context, spec *policy.EKSDeploy, connect kube.Connector) (Observed, error) {
 	cluster, err := connect(ctx, spec.Cluster)
 	if err != nil {
@@ -53,14 +58,14 @@ func runningEKS(ctx context.Context, spec *policy.EKSDeploy, connect kube.Connec
 	}
 	app := images[i]
 
-	target := where + " container " + app.Container
-	if r := kube.RolloutOf(d, 0); r.Phase != kube.Complete {
-		target += ", rollout " + strings.ToLower(string(r.Phase))
+	obs := observedImage(where+" container "+app.Container, app)
+	if rollout := unsettled(d); rollout != "" {
+		obs.Target += ", rollout " + rollout
+		obs.Unsettled = "pods of another template may still run, and so another image"
 	}
-	obs := observedImage(target, app)
-	repo := repository(app.Reference)
+	repo := imageref.Repository(app.Reference)
 	for _, img := range images {
-		if img.Container != app.Container && repository(img.Reference) == repo {
+		if img.Container != app.Container && imageref.Repository(img.Reference) == repo {
 			obs.Others = append(obs.Others, observedImage(where+" container "+img.Container, img))
 		}
 	}
@@ -76,16 +81,23 @@ func observedImage(target string, img kube.Image) Observed {
 	return o
 }
 
-// repository is an image reference without its digest and tag: where the
-// image comes from. A registry's port, before the first slash, is no tag.
-// Registries are compared as written: the app's images name their ECR
-// registry in full.
-func repository(ref string) string {
-	if i := strings.LastIndex(ref, "@"); i >= 0 {
-		ref = ref[:i]
+// unsettled names, in one word, the rollout of a Deployment whose pods may
+// not all be of its template: "paused", "failed" or "progressing"; empty
+// when the controller has observed the template and every pod is of it. A
+// scale-up still adding pods, or pods not yet available, leaves every pod
+// of the template: what runs is still what it names. The word alone, not
+// the replica counts, goes into the Target, so a check of the same state
+// reads the same Target and is no change.
+func unsettled(d *appsv1.Deployment) string {
+	s := d.Status
+	if s.ObservedGeneration >= d.Generation && s.Replicas <= s.UpdatedReplicas {
+		return ""
 	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
+	switch {
+	case d.Spec.Paused:
+		return "paused"
+	case kube.RolloutOf(d, 0).Phase == kube.Failed:
+		return "failed"
 	}
-	return ref
+	return "progressing"
 }

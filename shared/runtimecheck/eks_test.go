@@ -221,6 +221,141 @@ func TestCheckDuringAnEKSRollout(t *testing.T) {
 	}
 }
 
+// A template restored to the promoted digest does not show that the pods
+// run it: while some may still be of another template (a rollout paused,
+// progressing or failed), the check cannot verify them, unless a promotion
+// is deploying that digest. A scale-up still adding pods, or pods not yet
+// available, leaves every pod of the template, and the check is in sync.
+func TestCheckEKSTemplateInSyncWhilePodsMayNotBe(t *testing.T) {
+	note := " (pods of another template may still run, and so another image)"
+	tests := []struct {
+		name       string
+		give       func() *appsv1.Deployment
+		promo      *ledger.Promotion
+		wantStatus string
+		wantTarget string
+	}{
+		// Someone set another image, let it roll out, paused the
+		// Deployment and restored the template: the controller observed
+		// the restored template, and no pod is of it.
+		{"paused after the template was restored", func() *appsv1.Deployment {
+			d := rolledOut(inSync)
+			d.Spec.Paused = true
+			d.Generation, d.Status.ObservedGeneration, d.Status.UpdatedReplicas = 6, 6, 0
+			return d
+		}, nil, runtimecheck.StatusUnverifiable, "container app, rollout paused: " + repo + "@" + promoted + note},
+		{"progressing, no promotion deploying", func() *appsv1.Deployment { return rollingOut(inSync) },
+			nil, runtimecheck.StatusUnverifiable, "container app, rollout progressing: " + repo + "@" + promoted + note},
+		{"progressing, a promotion deploying the digest", func() *appsv1.Deployment { return rollingOut(inSync) },
+			promotion(promoted, ledger.PromotionDeploying), runtimecheck.StatusDeploying, "container app, rollout progressing: " + repo + "@" + promoted},
+		{"progressing, a promotion deploying another digest", func() *appsv1.Deployment { return rollingOut(inSync) },
+			promotion(hotfix, ledger.PromotionDeploying), runtimecheck.StatusUnverifiable, "container app, rollout progressing: " + repo + "@" + promoted + note},
+		{"progress deadline exceeded", func() *appsv1.Deployment {
+			d := rollingOut(inSync)
+			d.Status.Conditions[1].Reason, d.Status.Conditions[1].Message = "ProgressDeadlineExceeded", `ReplicaSet "checkout-5b7c9d8f6" has timed out progressing.`
+			return d
+		}, nil, runtimecheck.StatusUnverifiable, "container app, rollout failed: " + repo + "@" + promoted + note},
+		{"template not yet observed by the controller", func() *appsv1.Deployment {
+			d := rolledOut(inSync)
+			d.Generation = 5
+			return d
+		}, nil, runtimecheck.StatusUnverifiable, "container app, rollout progressing: " + repo + "@" + promoted + note},
+		{"scaling up", func() *appsv1.Deployment {
+			d := rolledOut(inSync)
+			replicas := int32(5)
+			d.Spec.Replicas = &replicas
+			return d
+		}, nil, runtimecheck.StatusInSync, "container app: " + repo + "@" + promoted},
+		{"pods not yet available", func() *appsv1.Deployment {
+			d := rolledOut(inSync)
+			d.Status.ReadyReplicas, d.Status.AvailableReplicas = 1, 1
+			return d
+		}, nil, runtimecheck.StatusInSync, "container app: " + repo + "@" + promoted},
+		{"paused with every pod of its template", func() *appsv1.Deployment {
+			d := rolledOut(inSync)
+			d.Spec.Paused = true
+			return d
+		}, nil, runtimecheck.StatusInSync, "container app: " + repo + "@" + promoted},
+	}
+	for _, e := range []struct {
+		kind string
+		env  *policy.Environment
+	}{{"eks", eksEnv}, {"gitops", gitopsEnv}} {
+		for _, tt := range tests {
+			t.Run(e.kind+" "+tt.name, func(t *testing.T) {
+				var extra []ledger.Record
+				if tt.promo != nil {
+					extra = append(extra, tt.promo)
+				}
+				_, _, c := eksCluster(t, tt.give())
+				rep, err := runtimecheck.Check(context.Background(), "checkout", e.env, seeded(t, extra...), c, now)
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if rep.Status != tt.wantStatus || rep.Digest != promoted || !strings.HasSuffix(rep.Target, tt.wantTarget) {
+					t.Errorf("Check = %s running %q at %q, want %s running %q at …%q", rep.Status, rep.Digest, rep.Target, tt.wantStatus, promoted, tt.wantTarget)
+				}
+			})
+		}
+	}
+}
+
+// A rollout that stays unverifiable is reported once: the replicas it has
+// updated move from check to check, but the report's Target names only the
+// rollout's state, so the next report is no change.
+func TestUnverifiableRolloutIsOneChange(t *testing.T) {
+	ctx := context.Background()
+	k, _, c := eksCluster(t, rollingOut(inSync))
+	l := seeded(t)
+	first, err := runtimecheck.Check(ctx, "checkout", eksEnv, l, c, now)
+	if err != nil {
+		t.Fatalf("first Check: %v", err)
+	}
+
+	further := rollingOut(inSync)
+	further.Status.UpdatedReplicas = 2
+	k.Put(further)
+	second, err := runtimecheck.Check(ctx, "checkout", eksEnv, l, c, now.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("second Check: %v", err)
+	}
+
+	if first.Status != runtimecheck.StatusUnverifiable || !first.Changed {
+		t.Errorf("first Check = %s, changed %v; want a changed %s", first.Status, first.Changed, runtimecheck.StatusUnverifiable)
+	}
+	if second.Status != runtimecheck.StatusUnverifiable || second.Changed || second.Target != first.Target {
+		t.Errorf("second Check = %s at %q, changed %v; want %s at %q, no change", second.Status, second.Target, second.Changed, runtimecheck.StatusUnverifiable, first.Target)
+	}
+}
+
+// A container of the app's repository is the app's however its registry
+// host is written: DNS names are case-insensitive and 443 is the registry's
+// default port.
+func TestCheckEKSReadsTheRegistryHostAsTheRegistryDoes(t *testing.T) {
+	host, path, _ := strings.Cut(repo, "/")
+	tests := []struct {
+		name    string
+		migrate string
+	}{
+		{"upper-case host", strings.ToUpper(host) + "/" + path + "@" + hotfix},
+		{"explicit port 443", host + ":443/" + path + ":1.4.2@" + hotfix},
+		{"mixed-case host and port 443", "123456789012.DKR.ECR.us-east-1.AmazonAWS.com:443/" + path + "@" + hotfix},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, c := eksCluster(t, rolledOut(pods{app: repo + "@" + promoted, migrate: tt.migrate, proxy: envoy}))
+			rep, err := runtimecheck.Check(context.Background(), "checkout", eksEnv, seeded(t), c, now)
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			want := "eks shop checkout/checkout container migrate: " + tt.migrate
+			if rep.Status != runtimecheck.StatusMismatch || rep.Digest != hotfix || rep.Target != want {
+				t.Errorf("Check = %s running %q at %q, want %s running %q at %q", rep.Status, rep.Digest, rep.Target, runtimecheck.StatusMismatch, hotfix, want)
+			}
+		})
+	}
+}
+
 // promotion is a promotion of digest into checkout/prod that started five
 // minutes before now.
 func promotion(digest string, status ledger.PromotionStatus) *ledger.Promotion {

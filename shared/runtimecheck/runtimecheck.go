@@ -91,8 +91,14 @@ type Observed struct {
 	// Raw is the value as read: a CodeSha256, an image reference, a
 	// parameter value.
 	Raw string
-	// Note explains an empty Digest.
+	// Note explains an empty Digest; in what a report shows, it also says
+	// why an Unsettled target could not be verified.
 	Note string
+	// Unsettled, when set, says why what runs may differ from Raw although
+	// Raw names a digest: an EKS Deployment some of whose pods may still be
+	// of another template. Such a target cannot be shown to run the
+	// promoted digest.
+	Unsettled string
 	// Others run the app beside Target, so each is checked too: the versions
 	// a Lambda alias routes a share of invocations to, the other containers
 	// of a Deployment that run an image of the app's repository.
