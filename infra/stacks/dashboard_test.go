@@ -187,6 +187,20 @@ func TestDashboardsStayWithinCloudWatchLimitsAsAppsGrow(t *testing.T) {
 					t.Errorf("%d apps: %s text does not name %s: %q", apps, name, a, d.Widgets[0].markdown())
 				}
 			}
+			// Each app's rows start with where its environments deploy to.
+			var targets []string
+			for _, w := range d.Widgets[1:] {
+				if w.Type == "text" {
+					targets = append(targets, w.markdown())
+				}
+			}
+			for j, a := range p.Apps[i*appsPerDashboard : min(len(p.Apps), (i+1)*appsPerDashboard)] {
+				if j >= len(targets) || !strings.HasPrefix(targets[j], "**"+a.Name+"** deploys ") ||
+					!strings.Contains(targets[j], a.Environments[0].Name+" → "+a.Environments[0].Deploy.String()) {
+					t.Errorf("%d apps: %s does not say where %s deploys: %q", apps, name, a.Name, targets)
+					break
+				}
+			}
 		}
 
 		// AND the overview, named after the hub, starts with a text linking

@@ -63,10 +63,10 @@ const (
 	doraWindowTitle = "7 days"
 )
 
-// appsPerDashboard is how many apps an app dashboard shows. An app takes five
-// widgets (four DORA graphs and its heatmap) and about 1.5 KB of dashboard
-// body, so 20 apps make 101 widgets (a fifth of the 500 CloudWatch allows) and
-// about 30 KB. More would fit, but every heatmap is a Lambda invocation that
+// appsPerDashboard is how many apps an app dashboard shows. An app takes six
+// widgets (its environments' deploy targets, four DORA graphs and its
+// heatmap) and about 2 KB of dashboard body, so 20 apps make 121 widgets (a
+// quarter of the 500 CloudWatch allows) and about 40 KB. More would fit, but every heatmap is a Lambda invocation that
 // reads the ledger each time the dashboard loads or refreshes, and a page of
 // 20 apps (360 rows) is already long to scroll.
 const appsPerDashboard = 20
@@ -115,9 +115,15 @@ func addDORAWidgets(hub *Hub, scope constructs.Construct, heatmap awslambda.IFun
 	}
 }
 
-// addAppRows adds to d an app's DORA metrics over doraWindow in its last
-// environment, and the heatmap function's custom widget for the app.
+// addAppRows adds to d where an app's environments deploy to, its DORA
+// metrics over doraWindow in its last environment, and the heatmap
+// function's custom widget for the app.
 func addAppRows(d awscloudwatch.Dashboard, a policy.App, heatmap awslambda.IFunction) {
+	targets := make([]string, len(a.Environments))
+	for i, e := range a.Environments {
+		targets[i] = fmt.Sprintf("%s → %s (%s/%s)", e.Name, e.Deploy, e.Account, e.Region)
+	}
+	d.AddWidgets(text(fmt.Sprintf("**%s** deploys %s", a.Name, strings.Join(targets, " · ")), 2))
 	env := a.Environments[len(a.Environments)-1].Name
 	metric := func(name, label string) awscloudwatch.IMetric {
 		return highwayMetric(name, label, "Maximum", awscdk.Duration_Seconds(jsii.Number(hourly)),

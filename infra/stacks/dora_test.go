@@ -148,8 +148,9 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	dashboards := dashboardsOf(t, tpl)
 
 	// THEN one app dashboard starts with a text naming checkout, storefront
-	// and payments, graphs each one's DORA metrics in its last environment
-	// over 7 days and embeds the heatmap function for it
+	// and payments, says where each one's environments deploy to, graphs its
+	// DORA metrics in its last environment over 7 days and embeds the
+	// heatmap function for it
 	if len(dashboards) != 2 {
 		t.Errorf("dashboards %v, want the overview and one app dashboard", slices.Sorted(maps.Keys(dashboards)))
 	}
@@ -157,8 +158,12 @@ func TestAppDashboardShowsEachAppsDORAAndHeatmap(t *testing.T) {
 	if !ok {
 		t.Fatalf("no dashboard %s among %v", AppDashboardName(p.Hub, 0), slices.Sorted(maps.Keys(dashboards)))
 	}
-	if len(d.Widgets) != 16 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout, storefront, payments") {
-		t.Errorf("%s widgets = %v, want a text naming checkout, storefront and payments, then each one's 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
+	if len(d.Widgets) != 19 || d.Widgets[0].Type != "text" || !strings.Contains(d.Widgets[0].markdown(), "checkout, storefront, payments") {
+		t.Errorf("%s widgets = %v, want a text naming checkout, storefront and payments, then each one's targets, 4 graphs and heatmap", AppDashboardName(p.Hub, 0), d.Widgets)
+	}
+	if want := "**payments** deploys dev → App Runner payments-dev (222222222222/eu-west-1) · staging → EKS platform-staging payments/payments container app (333333333333/eu-west-1) · " +
+		"prod → GitOps platform-gitops@main:apps/payments/prod/kustomization.yaml → EKS platform-prod payments/payments container app (444444444444/eu-west-1)"; !strings.Contains(d.body, want) {
+		t.Errorf("%s does not say where payments deploys: want %q", AppDashboardName(p.Hub, 0), want)
 	}
 	for _, last := range []struct{ app, env string }{{"checkout", "prod"}, {"storefront", "dev"}, {"payments", "prod"}} {
 		for _, metric := range []string{telemetry.MetricDeploymentsPerDay, telemetry.MetricLeadTimeP50, telemetry.MetricChangeFailureRate, telemetry.MetricTimeToRestoreP50} {

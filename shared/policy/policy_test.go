@@ -119,3 +119,21 @@ func name(e *policy.Environment, ok bool) string {
 	}
 	return e.Name
 }
+
+// A deploy says where it deploys in one line, for each kind.
+func TestDeployString(t *testing.T) {
+	w := &policy.EKSDeploy{Cluster: "platform-prod", Namespace: "payments", Deployment: "payments", Container: "app"}
+	for want, d := range map[string]*policy.Deploy{
+		"SSM parameter /checkout/dev/image":                 {SSM: &policy.SSMDeploy{Parameter: "/checkout/dev/image"}},
+		"App Runner payments-dev":                           {AppRunner: &policy.AppRunnerDeploy{Service: "payments-dev"}},
+		"EKS platform-prod payments/payments container app": {EKS: w},
+		"GitOps platform-gitops@main:apps/payments/prod/kustomization.yaml → EKS platform-prod payments/payments container app": {
+			GitOps: &policy.GitOpsDeploy{Repository: "platform-gitops", Branch: "main", File: "apps/payments/prod/kustomization.yaml", Watch: w}},
+		"ECS shop/checkout container app": {ECS: &policy.ECSDeploy{Cluster: "shop", Service: "checkout", Container: "app"}},
+		"not deployed by Highway":         nil,
+	} {
+		if got := d.String(); got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+}

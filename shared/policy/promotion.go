@@ -118,3 +118,38 @@ type GitOpsDeploy struct {
 // DefaultGitOpsTimeout is how long a GitOps deployment may take when the
 // policy says nothing.
 const DefaultGitOpsTimeout = 30 * time.Minute
+
+// String says in one line where d deploys: its target's kind and names, as
+// the dashboards and reports show it.
+func (d *Deploy) String() string {
+	switch {
+	case d == nil:
+		return "not deployed by Highway"
+	case d.SSM != nil:
+		return "SSM parameter " + d.SSM.Parameter
+	case d.Pipeline != nil:
+		return "pipeline " + d.Pipeline.Name
+	case d.Lambda != nil:
+		return "Lambda " + d.Lambda.Function + ":" + d.Lambda.Alias
+	case d.ECS != nil:
+		return "ECS " + d.ECS.Cluster + "/" + d.ECS.Service + " container " + d.ECS.Container
+	case d.AppRunner != nil:
+		return "App Runner " + d.AppRunner.Service
+	case d.EKS != nil:
+		return "EKS " + d.EKS.String()
+	case d.GitOps != nil:
+		g := d.GitOps
+		s := "GitOps " + g.Repository + "@" + g.Branch + ":" + g.File
+		if g.Watch != nil {
+			s += " → EKS " + g.Watch.String()
+		}
+		return s
+	}
+	return "no target"
+}
+
+// String names the Deployment and container: cluster namespace/deployment
+// container c.
+func (e *EKSDeploy) String() string {
+	return e.Cluster + " " + e.Namespace + "/" + e.Deployment + " container " + e.Container
+}
