@@ -11,7 +11,8 @@
 // requests the next environment, a failure quarantines the artifact, which is
 // then never promoted again. An alarm's runbook may roll an environment back:
 // its current artifact is quarantined and the one it ran before is promoted
-// into it again, at once.
+// into it again, at once; a deployment running when the alarm fires is the
+// one rolled back.
 //
 // A promotion that ended without deploying (its approval expired or was
 // rejected, its workflow failed, its preconditions refused it) stays as it

@@ -28,9 +28,11 @@ const rollbackLookback = 365 * 24 * time.Hour
 // environment), which is how Advance knows to deploy it first and without
 // approval, and why its success requests no next environment.
 //
-// When another deployment holds the environment the rollback stays requested
-// and the next Tick deploys it. While a rollback of the environment is
-// requested or deploying, Rollback returns that promotion and starts no other.
+// A deployment running when the alarm fires (another promotion holding the
+// environment) is the likeliest cause: it ends failed, its artifact
+// quarantined, and the environment goes back to the last verified artifact.
+// While a rollback of the environment is requested or deploying, Rollback
+// returns that promotion and starts no other.
 // It returns ErrNothingToRollBack, and changes nothing, when the environment
 // ran no other verified artifact.
 func (p *Promoter) Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (*ledger.Promotion, error) {
@@ -44,12 +46,27 @@ func (p *Promoter) Rollback(ctx context.Context, app *policy.App, env *policy.En
 			return pr, nil // the alarm fired again while its rollback runs
 		}
 	}
-	current, previous, err := p.runBefore(ctx, app, env)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Quarantine(ctx, current, reason); err != nil {
-		return nil, err
+	var current string
+	var previous *ledger.Artifact
+	if inflight := inFlight(promos); inflight != nil {
+		// A deployment running when the alarm fires is its likeliest cause:
+		// it ends failed (its deployment recorded so, its artifact
+		// quarantined, the environment freed), and the environment goes back
+		// to the last verified artifact, which ran before it.
+		if err := p.Finish(ctx, app, env, inflight, false, "rolled back while deploying: "+reason); err != nil {
+			return nil, err
+		}
+		current = inflight.Digest
+		if previous, err = p.lastVerified(ctx, app, env, current); err != nil {
+			return nil, err
+		}
+	} else {
+		if current, previous, err = p.runBefore(ctx, app, env); err != nil {
+			return nil, err
+		}
+		if err := p.Quarantine(ctx, current, reason); err != nil {
+			return nil, err
+		}
 	}
 	pr, _, err := p.request(ctx, &ledger.Promotion{
 		Header: ledger.Header{
@@ -105,6 +122,39 @@ func (p *Promoter) runBefore(ctx context.Context, app *policy.App, env *policy.E
 		return "", nil, fmt.Errorf("%w: %s/%s has no successful deployment", ErrNothingToRollBack, app.Name, env.Name)
 	}
 	return "", nil, fmt.Errorf("%w: %s/%s ran no verified artifact before %s", ErrNothingToRollBack, app.Name, env.Name, current)
+}
+
+// inFlight returns the promotion of promos whose deployment is under way (not
+// a rollback), or nil.
+func inFlight(promos []*ledger.Promotion) *ledger.Promotion {
+	for _, pr := range promos {
+		if pr.Status == ledger.PromotionDeploying && !rollingBack(pr) {
+			return pr
+		}
+	}
+	return nil
+}
+
+// lastVerified returns the artifact of the environment's latest successful
+// deployment that is not quarantined and is not of digest.
+func (p *Promoter) lastVerified(ctx context.Context, app *policy.App, env *policy.Environment, digest string) (*ledger.Artifact, error) {
+	now := p.now()
+	deps, err := p.ledger.Deployments(ctx, app.Name, env.Name, now.Add(-rollbackLookback), now.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	for i := len(deps) - 1; i >= 0; i-- {
+		if d := deps[i]; d.Status == ledger.DeploymentSuccess && d.Digest != digest {
+			a, err := p.artifact(ctx, d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if !a.Quarantined {
+				return a, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w: %s/%s ran no verified artifact before %s", ErrNothingToRollBack, app.Name, env.Name, digest)
 }
 
 // rollingBack reports whether pr is a rollback: a promotion from its own

@@ -210,10 +210,12 @@ func TestRollbackIsIdempotent(t *testing.T) {
 	}
 }
 
-// A rollback waits for the deployment holding the environment, as any
-// promotion does, and the next tick deploys it; an alarm firing again
-// meanwhile starts no second rollback, even once the other deployment ended.
-func TestRollbackWaitsForTheLock(t *testing.T) {
+// An alarm firing while a deployment runs rolls that deployment back: it
+// ends failed (recorded so, its artifact quarantined, the environment freed)
+// and the environment goes at once to the last verified artifact, which ran
+// before it and stays unquarantined; the alarm firing again starts no second
+// rollback, and the deployment's own end, reported late, changes nothing.
+func TestRollbackDuringADeploymentRollsItBack(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, ledger.NewMemory())
 	app, prod := f.env(t, "prod")
@@ -235,30 +237,31 @@ func TestRollbackWaitsForTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr.Status != ledger.PromotionRequested || pr.Digest != digest || len(f.dep.deployed("prod")) != 3 {
-		t.Fatalf("Rollback while prod is held = %+v, deployed %v; want A requested, nothing deployed", pr, f.dep.deployed("prod"))
+	if pr.Status != ledger.PromotionDeploying || pr.Digest != other || !slices.Equal(f.dep.deployed("prod"), []string{digest, other, third, other}) {
+		t.Fatalf("Rollback while prod deploys = %+v, deployed %v; want B deploying at once", pr, f.dep.deployed("prod"))
 	}
-	if err := f.p.Tick(ctx); err != nil {
+	if !f.quarantined(t, third) || f.quarantined(t, other) {
+		t.Errorf("quarantined: C %v, B %v; want C alone", f.quarantined(t, third), f.quarantined(t, other))
+	}
+	deps, err := f.l.Deployments(ctx, "checkout", "prod", f.now.Add(-window), f.now.Add(time.Hour))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.dep.deployed("prod"); len(got) != 3 {
-		t.Fatalf("a tick while prod is held deployed %v", got)
-	}
-	// The other deployment ends and frees prod; the alarm fires again.
-	if ours, err := f.p.Finished(ctx, app, prod, busy.Handle, true, "ECS deployment completed"); err != nil || !ours {
-		t.Fatal(ours, err)
+	if last := deps[len(deps)-1]; last.Digest != third || last.Status != ledger.DeploymentFailure {
+		t.Errorf("prod's last deployment %+v, want C's, failed", last)
 	}
 	if again, err := f.p.Rollback(ctx, app, prod, "alarm checkout-5xx"); err != nil || again.ID != pr.ID {
-		t.Fatalf("second Rollback while the first is requested = %+v, %v; want %s", again, err, pr.ID)
+		t.Fatalf("second Rollback while the first runs = %+v, %v; want %s", again, err, pr.ID)
 	}
-	if f.quarantined(t, third) {
-		t.Error("the second call quarantined the artifact that finished meanwhile")
-	}
-	if err := f.p.Tick(ctx); err != nil {
+	// C's deployment reports its end late: it is over already.
+	if _, err := f.p.Finished(ctx, app, prod, busy.Handle, true, "ECS deployment completed"); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.dep.deployed("prod"); !slices.Equal(got, []string{digest, other, third, digest}) {
-		t.Errorf("after the next tick prod deployed %v, want A again", got)
+	promos := f.promotions(t, "prod")
+	for _, p := range promos {
+		if p.ID == "prm-busy" && p.Status != ledger.PromotionFailed {
+			t.Errorf("C's promotion %s after its late end, want failed", p.Status)
+		}
 	}
 	if rbs := f.rollbacks(t, "prod"); len(rbs) != 1 || rbs[0].Status != ledger.PromotionDeploying || len(f.wf.started) != 0 {
 		t.Errorf("rollback promotions %+v, workflows %v; want one deploying, without approval", rbs, f.wf.started)
