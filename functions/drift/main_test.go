@@ -16,8 +16,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/drift"
@@ -335,20 +333,7 @@ func serveAppRunner(t *testing.T, srv *awsfake.Server, services map[string]strin
 // rolledOut is the watched Deployment once its rollout finished, its
 // container running image.
 func rolledOut(w *policy.EKSDeploy, image string) *appsv1.Deployment {
-	replicas := int32(2)
-	labels := map[string]string{"app.kubernetes.io/name": w.Deployment}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: w.Deployment, Namespace: w.Namespace, Generation: 3, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: w.Container, Image: image}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: 3, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2},
-	}
+	return kubefake.RolledOut(w.Namespace, w.Deployment, w.Container, image, 2, 3)
 }
 
 // BenchmarkInvoke measures drift as built, under the emulator, with

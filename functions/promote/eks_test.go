@@ -10,8 +10,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/kube/kubefake"
@@ -55,19 +53,7 @@ func TestEKSUnderEmulator(t *testing.T) {
 
 	// The cluster runs current, rolled out.
 	cluster := kubefake.New(t)
-	replicas := int32(2)
-	cluster.Put(&appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: spec.Deployment, Namespace: spec.Namespace, Generation: 7},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app.Name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": app.Name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: spec.Container, Image: repo + "@" + current}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: 7, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2},
-	})
+	cluster.Put(kubefake.RolledOut(spec.Namespace, spec.Deployment, spec.Container, repo+"@"+current, 2, 7))
 	d.AWS.Route("DescribeCluster", "GET /clusters/{name}")
 	d.AWS.On("DescribeCluster", awsfake.JSON(200, fmt.Sprintf(`{"cluster":{"name":%q,"arn":"arn:aws:eks:%s:%s:cluster/%s","endpoint":%q,"status":"ACTIVE","version":"1.31","certificateAuthority":{"data":%q}}}`,
 		spec.Cluster, env.Region, env.Account, spec.Cluster, cluster.Config("").Host, base64.StdEncoding.EncodeToString(cluster.CA()))))

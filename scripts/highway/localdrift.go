@@ -29,10 +29,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/highwayhq/highway/shared/awsfake"
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/drift"
@@ -271,29 +267,12 @@ func (e *environments) set(app, env, image string) {
 	if spec == nil {
 		return
 	}
-	replicas := int32(3)
-	labels := map[string]string{"app.kubernetes.io/name": app}
-	generation := int64(1)
 	cluster := e.clusters[spec.Cluster]
+	generation := int64(1)
 	if d := cluster.Get(spec.Namespace, spec.Deployment); d != nil {
 		generation = d.Generation + 1
 	}
-	cluster.Put(&appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: spec.Deployment, Namespace: spec.Namespace, Generation: generation, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: spec.Container, Image: image}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: generation, Replicas: replicas, UpdatedReplicas: replicas, ReadyReplicas: replicas, AvailableReplicas: replicas,
-			Conditions: []appsv1.DeploymentCondition{
-				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
-				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
-			}},
-	})
+	cluster.Put(kubefake.RolledOut(spec.Namespace, spec.Deployment, spec.Container, image, 3, generation))
 }
 
 func (e *environments) running(target string) (string, bool) {

@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/highwayhq/highway/shared/deploy"
 	"github.com/highwayhq/highway/shared/kube"
@@ -43,19 +42,7 @@ func eksFixture(t *testing.T, l ledger.Ledger) (*fixture, *kubefake.Server) {
 		t.Fatal(err)
 	}
 	fake := kubefake.New(t)
-	replicas := int32(2)
-	fake.Put(&appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "checkout", Generation: 1},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "checkout-service:1.0"}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2},
-	})
+	fake.Put(kubefake.RolledOut("checkout", "web", "app", "checkout-service:1.0", 2, 1))
 	connect := func(context.Context, string) (*kube.Cluster, error) { return kube.New(fake.Config("k8s-aws-v1.test")) }
 	f := &fixture{l: l, dep: &deployer{}, wf: &workflows{}, bus: &published{}, now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), policy: pol}
 	deployers := func(app *policy.App, env *policy.Environment) (deploy.Deployer, error) {
