@@ -316,7 +316,7 @@ func deployAccess(p *policy.Policy, account string) []permission {
 		perms = append(perms,
 			permission{
 				sid:       "DeployAppRunnerServices",
-				actions:   []string{"apprunner:DescribeService", "apprunner:ListOperations", "apprunner:StartDeployment", "apprunner:UpdateService"},
+				actions:   []string{"apprunner:DescribeService", "apprunner:ListOperations", "apprunner:UpdateService"},
 				resources: services,
 				why:       whyServiceIDs,
 			},

@@ -157,7 +157,7 @@ func apiCalls(p *policy.Policy) []apiCall {
 					}
 					add(capability, "apprunner:DescribeService", service)
 				}
-				for _, action := range []string{"apprunner:UpdateService", "apprunner:ListOperations", "apprunner:StartDeployment"} {
+				for _, action := range []string{"apprunner:UpdateService", "apprunner:ListOperations"} {
 					add(accessDeploy, action, service)
 				}
 				c.context = map[string]any{"iam:PassedToService": "apprunner.amazonaws.com"}

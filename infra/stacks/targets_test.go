@@ -190,7 +190,7 @@ func TestTargetsGrantTheirAccessRolesExactlyTheNamedResources(t *testing.T) {
 		stagingEKS   = "arn:aws:eks:eu-west-1:333333333333:cluster/platform-staging"
 		prodEKS      = "arn:aws:eks:eu-west-1:444444444444:cluster/platform-prod"
 		gitops       = "arn:aws:codecommit:eu-west-1:444444444444:platform-gitops"
-		deployRunner = "apprunner:DescribeService apprunner:ListOperations apprunner:StartDeployment apprunner:UpdateService"
+		deployRunner = "apprunner:DescribeService apprunner:ListOperations apprunner:UpdateService"
 	)
 	st := func(actions, resource, condition string) targetStatement {
 		return targetStatement{actions: strings.Fields(actions), resources: []string{resource}, condition: condition}
@@ -335,6 +335,7 @@ func TestTargetsAccessRolesReachNothingElse(t *testing.T) {
 	}{
 		{"promote updates a service the policy does not name", apiCall{capability: accessDeploy, account: "111111111111", action: "apprunner:UpdateService", resource: arn("apprunner", "111111111111", "service/payments-dev"+id)}},
 		{"promote updates a service of the name in another region", apiCall{capability: accessDeploy, account: "111111111111", action: "apprunner:UpdateService", resource: "arn:aws:apprunner:us-east-1:111111111111:service/catalog-dev" + id}},
+		{"promote starts a deployment of the service it deploys (its update deploys)", apiCall{capability: accessDeploy, account: "111111111111", action: "apprunner:StartDeployment", resource: arn("apprunner", "111111111111", "service/catalog-dev"+id)}},
 		{"promote pauses the service it deploys", apiCall{capability: accessDeploy, account: "111111111111", action: "apprunner:PauseService", resource: arn("apprunner", "111111111111", "service/catalog-dev"+id)}},
 		{"promote passes a role to ECS tasks", apiCall{capability: accessDeploy, account: "111111111111", action: "iam:PassRole", resource: "arn:aws:iam::111111111111:role/task", context: map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 		{"promote commits to another branch", apiCall{capability: accessDeploy, account: "444444444444", action: "codecommit:CreateCommit", resource: arn("codecommit", "444444444444", "platform-gitops"), context: map[string]any{"codecommit:References": "refs/heads/dev"}}},
