@@ -12,6 +12,7 @@ import (
 
 	"github.com/highwayhq/highway/shared/awserr"
 	"github.com/highwayhq/highway/shared/bus"
+	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/report"
 	"github.com/highwayhq/highway/shared/runtimecheck"
@@ -77,7 +78,7 @@ func (h *Handler) CheckRuntime(ctx context.Context, at time.Time) (RuntimeResult
 			case err != nil:
 				slog.ErrorContext(ctx, "runtime check failed", "environment", id, "error", err)
 				res.Failed = append(res.Failed, id)
-				if awserr.Transient(err) {
+				if awserr.Transient(err) || kube.Transient(err) {
 					errs = append(errs, fmt.Errorf("runtime check of %s: %w", id, err))
 				}
 				continue

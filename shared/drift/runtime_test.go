@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/highwayhq/highway/shared/awsfake"
+	"github.com/highwayhq/highway/shared/kube"
+	"github.com/highwayhq/highway/shared/kube/kubefake"
 	"github.com/highwayhq/highway/shared/ledger"
 	"github.com/highwayhq/highway/shared/runtimecheck"
 	"github.com/highwayhq/highway/shared/telemetry"
@@ -276,5 +278,49 @@ func TestAlertTextOfAnUnsettledRollout(t *testing.T) {
 	rep.Header.Digest, rep.Target = "", "eks platform-staging payments/payments container app: payments-service:hotfix"
 	if got := alertText(rep); !strings.Contains(got, "without a digest") {
 		t.Errorf("alert %q", got)
+	}
+}
+
+// A cluster answering 503 (its API server restarting) fails the round to be
+// run again, as a throttled AWS read does; a 403 (RBAC) does not: no retry
+// would help, and the environment is reported failed.
+func TestClusterErrorsOfARuntimeRead(t *testing.T) {
+	const eksPolicy = `
+version: 1
+hub: {account: "111111111111", region: eu-west-1}
+apps:
+  - name: checkout
+    repository: checkout-service
+    environments:
+      - {name: prod, account: "444444444444", region: eu-west-1, deploy: {eks: {cluster: shop, namespace: checkout, deployment: web, container: app}}}
+drift:
+  schedule: rate(6 hours)
+  stacks: {prefixes: [checkout-]}
+`
+	for _, tc := range []struct {
+		status int
+		retry  bool
+	}{{503, true}, {403, false}} {
+		f := newFixture(t, eksPolicy)
+		cluster := kubefake.New(t)
+		cluster.Put(kubefake.RolledOut("checkout", "web", "app", "222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout@"+promotedDigest, 2, 1))
+		f.h.runtime = func(string, string, string) runtimecheck.Clients {
+			return runtimecheck.Clients{Kube: func(context.Context, string) (*kube.Cluster, error) {
+				return kube.New(cluster.Config("k8s-aws-v1.test"))
+			}}
+		}
+		if err := f.ledger.Put(context.Background(), &ledger.Deployment{
+			Header: ledger.Header{ID: "dep-prod-1", App: "checkout", Env: "prod", Digest: promotedDigest, At: f.clock.Now().Add(-time.Hour)},
+			Status: ledger.DeploymentSuccess,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for range 11 { // more than client-go's own retries of a read
+			cluster.Inject(kubefake.Fault{Method: "GET", Status: tc.status})
+		}
+		res, err := f.h.CheckRuntime(context.Background(), f.clock.Now())
+		if (err != nil) != tc.retry || !slices.Equal(res.Failed, []string{"checkout/prod"}) {
+			t.Errorf("%d: round error %v, failed %v; want the round run again %v, prod failed", tc.status, err, res.Failed, tc.retry)
+		}
 	}
 }

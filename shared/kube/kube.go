@@ -46,6 +46,14 @@ func Refused(err error) bool {
 		apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
 }
 
+// Transient says err may succeed on a later try: the API server throttled
+// (429), timed out, or answered a server error (5xx), or a Deployment kept
+// changing (ErrConflict).
+func Transient(err error) bool {
+	return errors.Is(err, ErrConflict) || apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTimeout(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err)
+}
+
 // MaxAttempts bounds how often a change is read and written again after the
 // API server refused it with 409 Conflict.
 const MaxAttempts = 5
