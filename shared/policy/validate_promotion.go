@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"cmp"
 	"fmt"
 	"net/mail"
 	"path"
@@ -59,6 +58,11 @@ func IsKustomization(file string) bool {
 // without its approval or soak.
 func checkPromotion(c *checker, p *Policy) {
 	targets := map[string]string{} // target → the deploy path that has it first
+	type shared struct {
+		at        string
+		defaulted bool
+	}
+	files := map[string]shared{} // GitOps file → the first environment deploying through it
 	for i, app := range p.Apps {
 		for j, env := range app.Environments {
 			path := fmt.Sprintf("apps[%d].environments[%d]", i, j)
@@ -68,7 +72,18 @@ func checkPromotion(c *checker, p *Policy) {
 			}
 			if env.Deploy != nil {
 				checkDeploy(c, path+".deploy", env.Deploy, &app.Environments[j])
-				for at, target := range sharedTargets(path+".deploy", env.Deploy, app.Repository, &env) {
+				if g := env.Deploy.GitOps; g != nil {
+					// The default key is the artifact's repository, known only
+					// when it deploys: a file shared by environments needs each
+					// to name its own key.
+					f := fmt.Sprintf("GitOps file %s in %s@%s in %s/%s", g.File, g.Repository, g.Branch, env.Account, env.Region)
+					if first, ok := files[f]; !ok {
+						files[f] = shared{path + ".deploy.gitops", g.Key == ""}
+					} else if first.defaulted || g.Key == "" {
+						c.errorf(path+".deploy.gitops.key", "%s is deployed to by %s already: environments sharing a file must each name their own key", f, first.at)
+					}
+				}
+				for at, target := range sharedTargets(path+".deploy", env.Deploy, &env) {
 					if first, ok := targets[target]; ok {
 						c.errorf(at, "%s is deployed to by %s already: each environment needs its own, or promotion into one changes the other without its approval and soak", target, first)
 						continue
@@ -82,8 +97,8 @@ func checkPromotion(c *checker, p *Policy) {
 
 // sharedTargets names, by their policy path, the targets of d that no other
 // environment may have: an App Runner service, a Kubernetes Deployment
-// (deployed or watched), a GitOps file's image entry.
-func sharedTargets(at string, d *Deploy, repository string, env *Environment) map[string]string {
+// (deployed or watched), a GitOps file's image entry named by its key.
+func sharedTargets(at string, d *Deploy, env *Environment) map[string]string {
 	out := map[string]string{}
 	where := env.Account + "/" + env.Region
 	if s := d.AppRunner; s != nil {
@@ -100,8 +115,8 @@ func sharedTargets(at string, d *Deploy, repository string, env *Environment) ma
 		}
 		out[key] = fmt.Sprintf("Deployment %s/%s of cluster %s in %s", e.Namespace, e.Deployment, e.Cluster, where)
 	}
-	if g := d.GitOps; g != nil {
-		out[at+".gitops.file"] = fmt.Sprintf("image %s of %s in %s@%s in %s", cmp.Or(g.Key, repository), g.File, g.Repository, g.Branch, where)
+	if g := d.GitOps; g != nil && g.Key != "" {
+		out[at+".gitops.key"] = fmt.Sprintf("image %s of %s in %s@%s in %s", g.Key, g.File, g.Repository, g.Branch, where)
 	}
 	return out
 }

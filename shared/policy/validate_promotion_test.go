@@ -114,9 +114,16 @@ apps:
 			"p.yaml:15:39: apps[0].environments[1].deploy.apprunner.service: App Runner service checkout-web in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.apprunner.service already"},
 		{"one Deployment", "eks: " + watch, "gitops: {repository: r, branch: main, file: kustomization.yaml, watch: " + watch + "}",
 			"apps[0].environments[1].deploy.gitops.watch: Deployment checkout/web of cluster shop in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.eks already"},
-		{"one GitOps image entry", "gitops: {repository: r, branch: main, file: kustomization.yaml, watch: {cluster: shop, namespace: staging, deployment: web, container: app}}",
-			"gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout-service, watch: " + watch + "}",
-			"image checkout-service of kustomization.yaml in r@main in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.gitops.file already"},
+		{"one GitOps image entry", "gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout, watch: {cluster: shop, namespace: staging, deployment: web, container: app}}",
+			"gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout, watch: " + watch + "}",
+			"image checkout of kustomization.yaml in r@main in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.gitops.key already"},
+		// The default key is the artifact's repository, which prod's
+		// explicit key may name: sharing a file takes a key each.
+		{"a GitOps file shared with the default key", "gitops: {repository: r, branch: main, file: kustomization.yaml, watch: {cluster: shop, namespace: staging, deployment: web, container: app}}",
+			"gitops: {repository: r, branch: main, file: kustomization.yaml, key: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/checkout, watch: " + watch + "}",
+			"GitOps file kustomization.yaml in r@main in 444444444444/eu-west-1 is deployed to by apps[0].environments[0].deploy.gitops already: environments sharing a file must each name their own key"},
+		{"a GitOps file shared with a key each", "gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout-staging, watch: {cluster: shop, namespace: staging, deployment: web, container: app}}",
+			"gitops: {repository: r, branch: main, file: kustomization.yaml, key: checkout, watch: " + watch + "}", ""},
 		{"two services", "apprunner: {service: checkout-staging}", "apprunner: {service: checkout-web}", ""},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -89,9 +90,11 @@ func (p *Promoter) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 // rollbackRequested is what promotion reads of a "Rollback Requested" event
 // (published by package respond).
 type rollbackRequested struct {
-	App    string `json:"app"`
-	Env    string `json:"env"`
-	Reason string `json:"reason"`
+	App      string    `json:"app"`
+	Env      string    `json:"env"`
+	Reason   string    `json:"reason"`
+	Incident string    `json:"incident"`
+	AlarmAt  time.Time `json:"alarmAt"`
 }
 
 // rollbackRequested rolls an environment back as an alarm's runbook asked.
@@ -109,7 +112,7 @@ func (p *Promoter) rollbackRequested(ctx context.Context, ev events.CloudWatchEv
 	if !ok || env.Deploy == nil {
 		return ignore(ctx, fmt.Sprintf("app %q has no environment %q that Highway deploys", r.App, r.Env))
 	}
-	pr, err := p.Rollback(ctx, app, env, r.Reason)
+	pr, err := p.RollbackFor(ctx, app, env, r.Reason, r.Incident, r.AlarmAt)
 	if errors.Is(err, ErrNothingToRollBack) {
 		slog.WarnContext(ctx, "rollback asked, nothing to roll back to", "app", r.App, "env", r.Env, "error", err)
 		return Result{Outcome: "nothing-to-roll-back", Reason: err.Error(), App: r.App, Env: r.Env}, nil

@@ -36,28 +36,50 @@ const rollbackLookback = 365 * 24 * time.Hour
 // It returns ErrNothingToRollBack, and changes nothing, when the environment
 // ran no other verified artifact.
 func (p *Promoter) Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (*ledger.Promotion, error) {
+	return p.RollbackFor(ctx, app, env, reason, "", time.Time{})
+}
+
+// RollbackFor is Rollback in answer to an incident whose alarm fired at
+// alarmAt. It rolls the environment back once per incident: a request
+// delivered again, or late, returns the incident's rollback and changes
+// nothing. Only a deployment started by alarmAt is blamed for the alarm. An
+// empty incident and a zero alarmAt make it Rollback.
+func (p *Promoter) RollbackFor(ctx context.Context, app *policy.App, env *policy.Environment, reason, incident string, alarmAt time.Time) (*ledger.Promotion, error) {
 	now := p.now()
 	promos, err := p.ledger.Promotions(ctx, app.Name, env.Name, now.Add(-window), now.Add(time.Second))
 	if err != nil {
 		return nil, err
 	}
+	answered := ""
+	if incident != "" {
+		answered = promotionID(app.Name, env.Name, "rollback for incident "+incident)
+	}
 	for _, pr := range promos {
-		if rollingBack(pr) && !pr.Status.Final() {
-			return pr, nil // the alarm fired again while its rollback runs
+		if pr.ID == answered || (rollingBack(pr) && !pr.Status.Final()) {
+			return pr, nil // the request came again, or the alarm fired again while its rollback runs
 		}
 	}
 	var current string
 	var previous *ledger.Artifact
-	if inflight := inFlight(promos); inflight != nil {
+	if inflight := inFlight(promos, alarmAt); inflight != nil {
 		// A deployment running when the alarm fires is its likeliest cause:
-		// it ends failed (its deployment recorded so, its artifact
-		// quarantined, the environment freed), and the environment goes back
-		// to the last verified artifact, which ran before it.
-		if err := p.Finish(ctx, app, env, inflight, false, "rolled back while deploying: "+reason); err != nil {
-			return nil, err
-		}
+		// it ends failed (its deployment recorded so, the environment freed),
+		// its artifact is quarantined, and the environment goes back to the
+		// last verified artifact, which ran before it. One claimed but not
+		// started yet is left to its adapter, which refuses the quarantined
+		// artifact; the rollback waits for it.
 		current = inflight.Digest
 		if previous, err = p.lastVerified(ctx, app, env, current); err != nil {
+			return nil, err
+		}
+		if launched(inflight) {
+			if err := p.Finish(ctx, app, env, inflight, false, "rolled back while deploying: "+reason); err != nil {
+				return nil, err
+			}
+		}
+		// Whatever another delivery made of it meanwhile (ended it, recorded
+		// its start), the artifact blamed is quarantined.
+		if err := p.Quarantine(ctx, current, reason); err != nil {
 			return nil, err
 		}
 	} else {
@@ -68,9 +90,13 @@ func (p *Promoter) Rollback(ctx context.Context, app *policy.App, env *policy.En
 			return nil, err
 		}
 	}
+	id := answered
+	if id == "" {
+		id = promotionID(app.Name, env.Name, previous.Digest, "rollback from "+current)
+	}
 	pr, _, err := p.request(ctx, &ledger.Promotion{
 		Header: ledger.Header{
-			ID:  promotionID(app.Name, env.Name, previous.Digest, "rollback from "+current),
+			ID:  id,
 			App: app.Name, Env: env.Name, Commit: previous.Commit, Digest: previous.Digest, At: now,
 		},
 		From:      env.Name,
@@ -125,10 +151,10 @@ func (p *Promoter) runBefore(ctx context.Context, app *policy.App, env *policy.E
 }
 
 // inFlight returns the promotion of promos whose deployment is under way (not
-// a rollback), or nil.
-func inFlight(promos []*ledger.Promotion) *ledger.Promotion {
+// a rollback) and was claimed by alarmAt (any time, when zero), or nil.
+func inFlight(promos []*ledger.Promotion, alarmAt time.Time) *ledger.Promotion {
 	for _, pr := range promos {
-		if pr.Status == ledger.PromotionDeploying && !rollingBack(pr) {
+		if pr.Status == ledger.PromotionDeploying && !rollingBack(pr) && (alarmAt.IsZero() || !pr.StartedAt.After(alarmAt)) {
 			return pr
 		}
 	}

@@ -323,3 +323,97 @@ func TestRollbackRequestedEvent(t *testing.T) {
 		}
 	}
 }
+
+// A rollback answers its incident once: the same request delivered again,
+// after the rollback finished, returns it and quarantines nothing more (it
+// would otherwise blame the artifact just rolled back to, and roll back one
+// step further).
+func TestRollbackForAnIncidentHappensOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, ledger.NewMemory())
+	app, prod := f.env(t, "prod")
+	f.ship(t, "prod", digest)
+	f.ship(t, "prod", other)
+	alarmAt := f.now
+	pr, err := f.p.RollbackFor(ctx, app, prod, "alarm checkout-prod-5xx", "inc-1", alarmAt)
+	if err != nil || pr.Digest != digest {
+		t.Fatalf("RollbackFor = %+v, %v; want a rollback to A", pr, err)
+	}
+	if ours, err := f.p.Finished(ctx, app, prod, pr.Handle, true, "ECS deployment completed"); err != nil || !ours {
+		t.Fatal(ours, err)
+	}
+	f.now = f.now.Add(30 * time.Minute)
+	again, err := f.p.RollbackFor(ctx, app, prod, "alarm checkout-prod-5xx", "inc-1", alarmAt)
+	if err != nil || again.ID != pr.ID || again.Status != ledger.PromotionSucceeded {
+		t.Fatalf("the request again = %+v, %v; want the incident's rollback, succeeded", again, err)
+	}
+	if f.quarantined(t, digest) || !f.quarantined(t, other) || !slices.Equal(f.dep.deployed("prod"), []string{digest, other, digest}) {
+		t.Errorf("quarantined A %v, B %v, deployed %v; want B alone quarantined, A deployed once more", f.quarantined(t, digest), f.quarantined(t, other), f.dep.deployed("prod"))
+	}
+}
+
+// A deployment started after the alarm fired (an approved fix, say) is not
+// the one to blame: a late request leaves it alone and rolls back what ran
+// when the alarm fired, once it is done.
+func TestRollbackForALateRequestSparesALaterDeployment(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, ledger.NewMemory())
+	app, prod := f.env(t, "prod")
+	f.ship(t, "prod", digest)
+	f.ship(t, "prod", other)
+	alarmAt := f.now
+	f.now = f.now.Add(10 * time.Minute)
+	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
+	fix, _, err := f.p.request(ctx, &ledger.Promotion{
+		Header: ledger.Header{ID: "prm-fix", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
+		Status: ledger.PromotionRequested, NotBefore: f.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.p.Deploy(ctx, app, prod, fix); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	pr, err := f.p.RollbackFor(ctx, app, prod, "alarm checkout-prod-5xx", "inc-2", alarmAt)
+	if err != nil || pr.Status != ledger.PromotionRequested || pr.Digest != digest {
+		t.Fatalf("RollbackFor = %+v, %v; want a rollback to A, waiting", pr, err)
+	}
+	if f.quarantined(t, third) {
+		t.Error("the fix deployed after the alarm was quarantined")
+	}
+	for _, p := range f.promotions(t, "prod") {
+		if p.ID == "prm-fix" && p.Status != ledger.PromotionDeploying {
+			t.Errorf("the fix's promotion is %s, want still deploying", p.Status)
+		}
+	}
+}
+
+// A deployment claimed but not started when the alarm fires is blamed too:
+// its artifact is quarantined, which its adapter then refuses, and the
+// rollback to the last verified artifact waits for it.
+func TestRollbackForAClaimedDeploymentQuarantinesIt(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, ledger.NewMemory())
+	app, prod := f.env(t, "prod")
+	f.ship(t, "prod", digest)
+	f.ship(t, "prod", other)
+	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
+	claimed, _, err := f.p.request(ctx, &ledger.Promotion{
+		Header: ledger.Header{ID: "prm-claimed", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
+		Status: ledger.PromotionRequested, NotBefore: f.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed.Status, claimed.StartedAt = ledger.PromotionDeploying, f.now // its adapter not called yet
+	if err := f.l.Update(ctx, claimed); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := f.p.RollbackFor(ctx, app, prod, "alarm checkout-prod-5xx", "inc-3", f.now.Add(time.Minute))
+	if err != nil || pr.Digest != other {
+		t.Fatalf("RollbackFor = %+v, %v; want a rollback to B", pr, err)
+	}
+	if !f.quarantined(t, third) || f.quarantined(t, other) {
+		t.Errorf("quarantined C %v, B %v; want C alone", f.quarantined(t, third), f.quarantined(t, other))
+	}
+}

@@ -49,7 +49,7 @@ const (
 // wraps remediate.ErrRefused fails the action; any other is one the
 // invocation's retry can fix (the rollback is asked again then).
 type Rollbacker interface {
-	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error)
+	Rollback(ctx context.Context, app *policy.App, env *policy.Environment, req RollbackRequest) (string, error)
 }
 
 // RollbackRequest is the detail of a Rollback Requested event
@@ -58,6 +58,13 @@ type RollbackRequest struct {
 	App    string `json:"app"`
 	Env    string `json:"env"`
 	Reason string `json:"reason"`
+	// Incident is the incident the rollback answers: promotion rolls an
+	// environment back once per incident, however often the request is
+	// delivered, and whenever.
+	Incident string `json:"incident,omitempty"`
+	// AlarmAt is when the alarm went into ALARM: a deployment started after
+	// it is not the one to blame.
+	AlarmAt time.Time `json:"alarmAt,omitzero"`
 }
 
 // RollbackByEvent asks for rollbacks on the bus: the promote function, which
@@ -69,12 +76,12 @@ type RollbackByEvent struct {
 }
 
 // Rollback publishes Rollback Requested.
-func (r RollbackByEvent) Rollback(ctx context.Context, app *policy.App, env *policy.Environment, reason string) (string, error) {
+func (r RollbackByEvent) Rollback(ctx context.Context, app *policy.App, env *policy.Environment, req RollbackRequest) (string, error) {
 	at := time.Now()
 	if r.Now != nil {
 		at = r.Now()
 	}
-	req := RollbackRequest{App: app.Name, Env: env.Name, Reason: reason}
+	req.App, req.Env = app.Name, env.Name
 	if err := r.Bus.Publish(ctx, bus.Event{DetailType: route.DetailTypeRollbackRequested, Detail: req, Time: at}); err != nil {
 		return "", fmt.Errorf("request rollback of %s/%s: %w", app.Name, env.Name, err)
 	}
@@ -607,7 +614,10 @@ func (h *Handler) run(ctx context.Context, s alarm.StateChange, rb *policy.Runbo
 	}
 	switch {
 	case act.Rollback != nil:
-		return h.c.Rollback.Rollback(ctx, app, env, fmt.Sprintf("alarm %s (incident %s, runbook %s)", s.Name, inc.ID, rb.Name))
+		return h.c.Rollback.Rollback(ctx, app, env, RollbackRequest{
+			Reason:   fmt.Sprintf("alarm %s (incident %s, runbook %s)", s.Name, inc.ID, rb.Name),
+			Incident: inc.ID, AlarmAt: s.StateTime,
+		})
 	case act.ECSRedeploy != nil:
 		out, err = remediate.ECSRedeploy(ctx, c.ECS, *act.ECSRedeploy, env)
 	case act.ECSScale != nil:

@@ -59,15 +59,17 @@ const (
 // RollbackByEvent is tested on its own): it records the rollbacks asked for,
 // and fails while fail is set.
 type rollbacks struct {
-	mu    sync.Mutex
-	asked []string
-	fail  error
+	mu       sync.Mutex
+	asked    []string
+	requests []RollbackRequest
+	fail     error
 }
 
-func (r *rollbacks) Rollback(_ context.Context, app *policy.App, env *policy.Environment, reason string) (string, error) {
+func (r *rollbacks) Rollback(_ context.Context, app *policy.App, env *policy.Environment, req RollbackRequest) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.asked = append(r.asked, app.Name+"/"+env.Name+": "+reason)
+	r.asked = append(r.asked, app.Name+"/"+env.Name+": "+req.Reason)
+	r.requests = append(r.requests, req)
 	if r.fail != nil {
 		return "", r.fail
 	}
@@ -190,6 +192,11 @@ func TestAlarmOpensAnIncidentAndRunsTheRunbook(t *testing.T) {
 	}
 	if len(f.rollbacks.asked) != 1 || !strings.Contains(f.rollbacks.asked[0], "checkout/prod: alarm checkout-prod-5xx") {
 		t.Errorf("rollbacks asked = %q", f.rollbacks.asked)
+	}
+	// The request names its incident and the alarm's time: promotion rolls
+	// back once per incident, and blames no deployment started after it.
+	if req := f.rollbacks.requests[0]; req.Incident != rr.Incident || req.AlarmAt.IsZero() {
+		t.Errorf("rollback request %+v, want incident %s and the alarm's time", req, rr.Incident)
 	}
 	var upd struct {
 		Cluster, Service   string
@@ -380,12 +387,14 @@ func TestRollbackByEventAsksPromotion(t *testing.T) {
 	env, _ := app.Environment("prod")
 	b := &recordingBus{}
 	at := time.Date(2026, 11, 17, 12, 0, 0, 0, time.UTC)
-	detail, err := RollbackByEvent{Bus: b, Now: func() time.Time { return at }}.Rollback(context.Background(), app, env, "alarm checkout-prod-5xx")
+	alarmAt := at.Add(-time.Minute)
+	detail, err := RollbackByEvent{Bus: b, Now: func() time.Time { return at }}.Rollback(context.Background(), app, env,
+		RollbackRequest{Reason: "alarm checkout-prod-5xx", Incident: "inc-1", AlarmAt: alarmAt})
 	if err != nil || !strings.Contains(detail, "checkout/prod") {
 		t.Fatalf("Rollback() = %q, %v", detail, err)
 	}
 	if len(b.events) != 1 || b.events[0].DetailType != route.DetailTypeRollbackRequested || !b.events[0].Time.Equal(at) ||
-		b.events[0].Detail != (RollbackRequest{App: "checkout", Env: "prod", Reason: "alarm checkout-prod-5xx"}) {
+		b.events[0].Detail != (RollbackRequest{App: "checkout", Env: "prod", Reason: "alarm checkout-prod-5xx", Incident: "inc-1", AlarmAt: alarmAt}) {
 		t.Errorf("published %+v", b.events)
 	}
 }
