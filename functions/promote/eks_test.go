@@ -75,6 +75,11 @@ func TestEKSUnderEmulator(t *testing.T) {
 		}
 	}
 
+	// The incident the rollback answers, open.
+	if err := l.Put(ctx, &ledger.Incident{Header: ledger.Header{ID: "inc-eks-1", App: app.Name, Env: env.Name, At: time.Now().Add(-time.Minute)}, Alarm: "payments-5xx"}); err != nil {
+		t.Fatal(err)
+	}
+
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	invoke := func(detailType, source, detail string) promotion.Result {
 		t.Helper()
@@ -90,7 +95,7 @@ func TestEKSUnderEmulator(t *testing.T) {
 		}
 		return got
 	}
-	got := invoke("Rollback Requested", "highway", fmt.Sprintf(`{"app":%q,"env":%q,"reason":"alarm storefront-prod-5xx"}`, app.Name, env.Name))
+	got := invoke("Rollback Requested", "highway", fmt.Sprintf(`{"app":%q,"env":%q,"reason":"alarm payments-5xx","incident":"inc-eks-1"}`, app.Name, env.Name))
 	if got.Outcome != "rollback" || got.Digest != before {
 		t.Fatalf("rollback: %+v, want a rollback to %s\nlog:\n%s", got, before, emu.Log())
 	}

@@ -40,11 +40,19 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	emu := localaws.Emulate(t, d.Bootstrap, d.Env)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The incident the sample rollback request answers, as respond opened it.
+	if err := ledger.NewDynamo(localaws.DynamoDB(t), d.Table).Put(ctx, &ledger.Incident{
+		Header: ledger.Header{ID: "inc-3b59700a5562f2ca", App: "checkout", Env: "prod", At: time.Date(2026, 11, 17, 11, 52, 27, 0, time.UTC)},
+		Alarm:  "arn:aws:cloudwatch:eu-west-1:444444444444:alarm:checkout-prod-5xx",
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tt := range []struct{ event, want string }{
 		{"gate-decided.json", "registered"},
 		{"codepipeline-execution-succeeded.json", "ignored"},
-		// An alarm's runbook asks for prod's rollback; prod ran nothing before.
+		// An alarm's runbook asks for prod's rollback, for its open
+		// incident; prod ran nothing before.
 		{"highway-rollback-requested.json", "nothing-to-roll-back"},
 	} {
 		body, err := emu.Invoke(ctx, event(t, tt.event))

@@ -54,7 +54,7 @@ var want = map[string][]string{
 		"cloudformation DescribeStacks (as arn:aws:iam::444444444444:role/highway-access-drift)"},
 	"promote/ecs-deployment-completed.json":   {`"outcome":"ignored"`},
 	"promote/gate-decided.json":               {`"outcome":"registered"`, "ssm PutParameter (as arn:aws:iam::222222222222:role/highway-access-promote)"},
-	"promote/highway-rollback-requested.json": {`"outcome":"nothing-to-roll-back"`},
+	"promote/highway-rollback-requested.json": {`"outcome":"ignored"`, `no open incident \"inc-3b59700a5562f2ca\" in checkout/prod`},
 	"drift/sqs-drift-detections.json":         {"cloudformation DetectStackDrift (as arn:aws:iam::444444444444:role/highway-access-drift)"},
 
 	// The pings (events/ping), answered as events/ping/README.md says.

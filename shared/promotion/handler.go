@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,6 +112,17 @@ func (p *Promoter) rollbackRequested(ctx context.Context, ev events.CloudWatchEv
 	env, ok := app.Environment(r.Env)
 	if !ok || env.Deploy == nil {
 		return ignore(ctx, fmt.Sprintf("app %q has no environment %q that Highway deploys", r.App, r.Env))
+	}
+	// A rollback answers an incident the respond function opened in that
+	// environment and that is still open: a request naming none, another
+	// environment's, or one resolved since (a late delivery) changes nothing,
+	// whoever put it on the bus.
+	open, err := p.ledger.OpenIncidents(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if !slices.ContainsFunc(open, func(inc *ledger.Incident) bool { return inc.ID == r.Incident && inc.App == r.App && inc.Env == r.Env }) {
+		return ignore(ctx, fmt.Sprintf("no open incident %q in %s/%s: a rollback answers one", r.Incident, r.App, r.Env))
 	}
 	pr, err := p.RollbackFor(ctx, app, env, r.Reason, r.Incident, r.AlarmAt)
 	if errors.Is(err, ErrNothingToRollBack) {

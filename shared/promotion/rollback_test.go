@@ -307,13 +307,35 @@ func TestRollbackRequestedEvent(t *testing.T) {
 	event := func(detail string) events.CloudWatchEvent {
 		return events.CloudWatchEvent{ID: "e-1", Source: route.SourceHighway, DetailType: route.DetailTypeRollbackRequested, Detail: json.RawMessage(detail)}
 	}
-	res, err := f.p.Handle(ctx, event(`{"app":"checkout","env":"prod","reason":"alarm checkout-prod-5xx"}`))
+	for _, inc := range []*ledger.Incident{
+		{Header: ledger.Header{ID: "inc-prod", App: "checkout", Env: "prod", At: f.now}, Alarm: "checkout-prod-5xx"},
+		{Header: ledger.Header{ID: "inc-dev", App: "checkout", Env: "dev", At: f.now}, Alarm: "checkout-dev-5xx"},
+		{Header: ledger.Header{ID: "inc-over", App: "checkout", Env: "prod", At: f.now.Add(-time.Hour)}, Alarm: "checkout-prod-5xx", ResolvedAt: f.now.Add(-time.Minute)},
+	} {
+		if err := f.l.Put(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const asked = `{"app":"checkout","env":"prod","reason":"alarm checkout-prod-5xx","incident":"inc-prod","alarmAt":"2026-11-17T10:00:00Z"}`
+	res, err := f.p.Handle(ctx, event(asked))
 	if err != nil || res.Outcome != "nothing-to-roll-back" {
 		t.Errorf("rollback of a prod that ran nothing = %+v, %v; want nothing-to-roll-back, no error to retry", res, err)
 	}
 	f.ship(t, "prod", digest)
 	f.ship(t, "prod", other)
-	res, err = f.p.Handle(ctx, event(`{"app":"checkout","env":"prod","reason":"alarm checkout-prod-5xx"}`))
+	// Requests that answer no open incident of prod change nothing, whoever
+	// put them on the bus.
+	for _, forged := range []string{
+		`{"app":"checkout","env":"prod","reason":"no incident"}`,
+		`{"app":"checkout","env":"prod","reason":"dev's incident","incident":"inc-dev"}`,
+		`{"app":"checkout","env":"prod","reason":"late","incident":"inc-over"}`,
+		`{"app":"checkout","env":"prod","reason":"made up","incident":"inc-made-up"}`,
+	} {
+		if res, err := f.p.Handle(ctx, event(forged)); err != nil || res.Outcome != "ignored" || f.quarantined(t, other) {
+			t.Errorf("Handle(%s) = %+v, %v; want ignored, nothing quarantined", forged, res, err)
+		}
+	}
+	res, err = f.p.Handle(ctx, event(asked))
 	if err != nil || res.Outcome != "rollback" || res.Digest != digest || res.Promotion == "" || !f.quarantined(t, other) {
 		t.Errorf("Handle(Rollback Requested) = %+v, %v; want prod rolled back to %s and %s quarantined", res, err, digest, other)
 	}
