@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -168,10 +169,14 @@ func (v topicVia) Publish(ctx context.Context, in *sns.PublishInput, opts ...fun
 }
 
 // deployerVia is a deployment adapter whose deployments pass through c, as
-// one call each: a deployment is an effect.
+// one call each: a deployment is an effect, once per promotion. The adapters
+// may be called again with the same target (promotion asks again for a start
+// whose answer it lost) and then find what the first call did: done records
+// the targets deployed, and a repeat passes as a read.
 type deployerVia struct {
-	c   awsCalls
-	api deploy.Deployer
+	c    awsCalls
+	api  deploy.Deployer
+	done *sync.Map
 }
 
 func (v deployerVia) Deploy(ctx context.Context, t deploy.Target) (deploy.Result, error) {
@@ -179,7 +184,15 @@ func (v deployerVia) Deploy(ctx context.Context, t deploy.Target) (deploy.Result
 	if t.Artifact != nil {
 		effect += " " + t.Artifact.Digest
 	}
-	return through(v.c, "deploy", effect, func() (deploy.Result, error) { return v.api.Deploy(ctx, t) })
+	key := t.Promotion + " " + effect
+	if _, again := v.done.Load(key); again {
+		return through(v.c, "deploy", "", func() (deploy.Result, error) { return v.api.Deploy(ctx, t) })
+	}
+	res, err := through(v.c, "deploy", effect, func() (deploy.Result, error) { return v.api.Deploy(ctx, t) })
+	if err == nil {
+		v.done.Store(key, true)
+	}
+	return res, err
 }
 
 // followerVia is deployerVia for an adapter promotion follows: reading how a
@@ -197,11 +210,11 @@ func (v followerVia) Follow(ctx context.Context, t deploy.Target, handle string)
 func (v followerVia) Timeout() time.Duration { return v.f.Timeout() }
 
 // via passes d's calls through c, following it where d is a Follower.
-func via(c awsCalls, d deploy.Deployer) deploy.Deployer {
+func via(c awsCalls, d deploy.Deployer, done *sync.Map) deploy.Deployer {
 	if f, ok := d.(deploy.Follower); ok {
-		return followerVia{deployerVia{c, d}, f}
+		return followerVia{deployerVia{c, d, done}, f}
 	}
-	return deployerVia{c, d}
+	return deployerVia{c, d, done}
 }
 
 // workflowVia is a Step Functions stand-in whose calls pass through c:

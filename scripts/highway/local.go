@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/highwayhq/highway/shared/imagescan"
@@ -65,6 +66,7 @@ type local struct {
 	queue     [][]byte
 	metrics   *telemetry.Metrics // what Lambda would turn into CloudWatch metrics
 	pipelines *pipelines         // the dry-run CodePipeline the gate stops
+	deployed  sync.Map           // the targets deployed, by promotion (see deployerVia)
 	ledger    ledger.Ledger
 	clock     time.Time       // the scenario's time: its events', moved on by its waits
 	mailbox   *mailbox        // where approval requests arrive, with their links
@@ -241,7 +243,7 @@ func (rt *local) promotion(p *policy.Policy, l ledger.Ledger) (*promotion.Promot
 		if err != nil {
 			return nil, err
 		}
-		return via(rt.aws, rt.environments.recorded(d)), nil
+		return via(rt.aws, rt.environments.recorded(d), &rt.deployed), nil
 	}
 	w := &workflow{out: rt.out, executions: map[string]execution{}, started: map[string]bool{},
 		wait: func(d time.Duration) { rt.clock = rt.clock.Add(d) }}

@@ -389,9 +389,8 @@ func (p *Promoter) Advance(ctx context.Context, app *policy.App, env *policy.Env
 			continue
 		}
 		if unrecorded(pr, now) {
-			// Claimed, and its adapter's answer never recorded: an adapter
-			// whose end no event announces is asked for it again (see
-			// follow); another's promotion stalls after lockTTL.
+			// Claimed, and its adapter's answer never recorded: the adapter
+			// is asked for it again (see follow).
 			if err := p.follow(ctx, app, env, pr); err != nil {
 				return err
 			}
@@ -613,8 +612,8 @@ func (p *Promoter) follow(ctx context.Context, app *policy.App, env *policy.Envi
 	if err != nil {
 		return err
 	}
-	f, ok := d.(deploy.Follower)
-	if !ok {
+	f, follows := d.(deploy.Follower)
+	if !follows && !relaunch {
 		return nil
 	}
 	a, err := p.artifact(ctx, pr.Digest)
@@ -622,8 +621,11 @@ func (p *Promoter) follow(ctx context.Context, app *policy.App, env *policy.Envi
 		return err
 	}
 	if relaunch {
+		// Every adapter may be called again with the same target (a
+		// pipeline's client token, an image already set, a value already
+		// written): it answers what the first call started, or did.
 		slog.WarnContext(ctx, "deployment without a recorded start asked again", "promotion", pr.ID, "app", app.Name, "env", env.Name, "claimed", pr.StartedAt)
-		if _, err := p.launch(ctx, app, env, pr, d, a, ledger.PromotionDeploying); err != nil || !launched(pr) || pr.Deployed {
+		if _, err := p.launch(ctx, app, env, pr, d, a, ledger.PromotionDeploying); err != nil || !launched(pr) || pr.Deployed || !follows {
 			return err
 		}
 	}

@@ -500,8 +500,9 @@ func TestConcurrentArtifactsTakeTurns(t *testing.T) {
 }
 
 // A promotion claimed for deployment whose function stopped before the
-// deployment started is ended by the tick once the lock's time is up, and the
-// environment is free again.
+// deployment started is asked of its adapter again; when the adapter keeps
+// failing, the tick ends it once the lock's time is up, and the environment
+// is free again.
 func TestStalledDeploymentFreesTheEnvironment(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, ledger.NewMemory())
@@ -519,9 +520,10 @@ func TestStalledDeploymentFreesTheEnvironment(t *testing.T) {
 	if err := f.l.Update(ctx, pr); err != nil {
 		t.Fatal(err)
 	}
+	f.dep.refuse = errors.New("pipeline service unavailable") // a retry may help; none does
 	f.now = f.now.Add(time.Hour)
-	if err := f.p.Advance(ctx, app, staging); err != nil {
-		t.Fatal(err)
+	if err := f.p.Advance(ctx, app, staging); err == nil {
+		t.Fatal("the adapter's failure asked again was not returned")
 	}
 	if ps := f.promotions(t, "staging"); ps[0].Status != ledger.PromotionDeploying {
 		t.Fatalf("after an hour the promotion is %s, want still deploying", ps[0].Status)

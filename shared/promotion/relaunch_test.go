@@ -236,14 +236,14 @@ func TestTickFailsALostStartTheClusterRefuses(t *testing.T) {
 	}
 }
 
-// An adapter whose end an event announces (a pipeline) is not asked again:
-// its completion event finds no handle, and the promotion stalls after the
-// lock's time, as before.
-func TestTickLeavesALostPipelineStartToStall(t *testing.T) {
+// A pipeline's start whose answer was lost is asked for again too, after the
+// grace: its client token makes the second call the first's execution, and
+// the handle is recorded, for the execution's event to finish it.
+func TestTickRecoversALostPipelineStart(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, &lossy{Ledger: ledger.NewMemory()})
 	a := f.register(t, commit, digest)
-	_, staging := f.env(t, "staging")
+	app, staging := f.env(t, "staging")
 	if _, err := f.p.Request(ctx, a, staging, "dev", f.now); err != nil {
 		t.Fatal(err)
 	}
@@ -252,26 +252,26 @@ func TestTickLeavesALostPipelineStartToStall(t *testing.T) {
 	}
 	claimed := f.now
 
+	f.now = claimed.Add(relaunchGrace - time.Minute)
+	if err := f.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.dep.deployed("staging"); len(got) != 1 {
+		t.Errorf("staging deployed %v within the grace, want the first delivery's call alone", got)
+	}
 	f.now = claimed.Add(relaunchGrace + time.Minute)
 	if err := f.p.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.dep.deployed("staging"); len(got) != 1 {
-		t.Errorf("staging deployed %v after the grace, want the first delivery's call alone", got)
+	got := f.promotions(t, "staging")[0]
+	if got.Status != ledger.PromotionDeploying || got.Handle == "" || !got.StartedAt.Equal(claimed) || len(f.dep.deployed("staging")) != 2 {
+		t.Fatalf("after the grace: %s, handle %q, started %s, deployed %v; want the handle recorded, the claim's start kept", got.Status, got.Handle, got.StartedAt, f.dep.deployed("staging"))
 	}
-	if got := f.promotions(t, "staging")[0]; got.Status != ledger.PromotionDeploying || got.Handle != "" {
-		t.Fatalf("after the grace: %s, handle %q; want deploying without a handle", got.Status, got.Handle)
+	if ours, err := f.p.Finished(ctx, app, staging, got.Handle, true, "pipeline succeeded"); err != nil || !ours {
+		t.Fatalf("the execution's end = %v, %v; want it Highway's", ours, err)
 	}
-
-	f.now = claimed.Add(lockTTL + time.Minute)
-	if err := f.p.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.promotions(t, "staging")[0]; got.Status != ledger.PromotionFailed || !strings.Contains(got.Reason, "no deployment was started or confirmed") {
-		t.Errorf("after the lock's time: %s (%s), want failed, stalled", got.Status, got.Reason)
-	}
-	if got := f.dep.deployed("staging"); len(got) != 1 {
-		t.Errorf("staging deployed %v, want the first delivery's call alone", got)
+	if got := f.promotions(t, "staging")[0]; got.Status != ledger.PromotionSucceeded {
+		t.Errorf("after the execution's end: %s, want succeeded", got.Status)
 	}
 }
 
