@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-
-	"github.com/highwayhq/highway/shared/imageref"
 	"github.com/highwayhq/highway/shared/kube"
 	"github.com/highwayhq/highway/shared/policy"
 )
@@ -79,14 +76,14 @@ func rollout(ctx context.Context, connect kube.Connector, s *policy.EKSDeploy, t
 		return Progress{}, kubeError(err)
 	}
 	where := fmt.Sprintf("Deployment %s/%s in cluster %s", s.Namespace, s.Deployment, s.Cluster)
-	if _, found := containerImage(dep, s.Container); !found {
-		return Progress{}, fmt.Errorf("%w: %s has no container %s", ErrRefused, where, s.Container)
-	}
 	// The policy's container and every other of the artifact's repository
 	// (SetImage sets them all) must run the digest.
-	repo := imageref.Repository(t.Artifact.Repository)
-	for _, im := range kube.Images(dep) {
-		if (im.Container != s.Container && imageref.Repository(im.Reference) != repo) || im.Digest == digest {
+	images, found := kube.AppImages(dep, s.Container, t.Artifact.Repository)
+	if !found {
+		return Progress{}, fmt.Errorf("%w: %s has no container %s", ErrRefused, where, s.Container)
+	}
+	for _, im := range images {
+		if im.Digest == digest {
 			continue
 		}
 		if generation > 0 {
@@ -97,16 +94,6 @@ func rollout(ctx context.Context, connect kube.Connector, s *policy.EKSDeploy, t
 	r := kube.RolloutOf(dep, generation)
 	detail := fmt.Sprintf("%s: %s", where, r.Reason)
 	return Progress{Done: r.Phase != kube.Progressing, Success: r.Phase == kube.Complete, Detail: detail}, nil
-}
-
-// containerImage is what the named container (not an init container) runs.
-func containerImage(d *appsv1.Deployment, container string) (kube.Image, bool) {
-	for _, im := range kube.Images(d) {
-		if im.Container == container {
-			return im, true
-		}
-	}
-	return kube.Image{}, false
 }
 
 // kubeError marks the cluster's refusals (no such Deployment, RBAC's 403,

@@ -55,6 +55,21 @@ func connector(t *testing.T, fake *kubefake.Server) kube.Connector {
 	}
 }
 
+// deployedToWeb deploys the image artifact to web(), in a fake cluster, with
+// the eks adapter, and returns what it started.
+func deployedToWeb(t *testing.T) (*kubefake.Server, deploy.Follower, deploy.Target, deploy.Result) {
+	t.Helper()
+	fake := kubefake.New(t)
+	fake.Put(web())
+	d := eksDeployer(t, fake)
+	tg := target(imageArtifact())
+	res, err := d.Deploy(t.Context(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, d, tg, res
+}
+
 func eksDeployer(t *testing.T, fake *kubefake.Server) deploy.Follower {
 	d, err := deploy.For(&policy.Deploy{EKS: eksSpec}, deploy.Clients{Kube: connector(t, fake)})
 	if err != nil {
@@ -81,14 +96,7 @@ func progress(d *appsv1.Deployment, updated int32, reason string) {
 // The container gets image@digest, the sidecar keeps its own; the rollout of
 // the generation the patch made is followed until it completes.
 func TestEKSPatchesTheContainerAndFollowsTheRollout(t *testing.T) {
-	fake := kubefake.New(t)
-	fake.Put(web())
-	d := eksDeployer(t, fake)
-	tg := target(imageArtifact())
-	res, err := d.Deploy(t.Context(), tg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, d, tg, res := deployedToWeb(t)
 	got := fake.Get("checkout", "web")
 	if res.Done || res.Handle != "5" || got.Generation != 5 {
 		t.Fatalf("result %+v, generation %d; want generation 5 followed", res, got.Generation)
@@ -122,14 +130,7 @@ func TestEKSPatchesTheContainerAndFollowsTheRollout(t *testing.T) {
 
 // A rollout past its progressDeadlineSeconds fails the deployment.
 func TestEKSProgressDeadlineExceeded(t *testing.T) {
-	fake := kubefake.New(t)
-	fake.Put(web())
-	d := eksDeployer(t, fake)
-	tg := target(imageArtifact())
-	res, err := d.Deploy(t.Context(), tg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, d, tg, res := deployedToWeb(t)
 	got := fake.Get("checkout", "web")
 	progress(got, 1, "ProgressDeadlineExceeded")
 	fake.Put(got)
@@ -170,14 +171,7 @@ func TestEKSConflictOnPatchIsReadAgain(t *testing.T) {
 // Someone changing the container's image during the rollout fails it; a
 // Deployment or container that is not there is refused.
 func TestEKSImageChangedDuringTheRollout(t *testing.T) {
-	fake := kubefake.New(t)
-	fake.Put(web())
-	d := eksDeployer(t, fake)
-	tg := target(imageArtifact())
-	res, err := d.Deploy(t.Context(), tg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, d, tg, res := deployedToWeb(t)
 	got := fake.Get("checkout", "web")
 	got.Spec.Template.Spec.Containers[0].Image = repository + ":hotfix"
 	fake.Put(got)

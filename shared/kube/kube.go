@@ -14,13 +14,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"github.com/highwayhq/highway/shared/imageref"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -73,15 +72,17 @@ type Cluster struct {
 // scheme knows apps/v1 alone. client-go's typed clients register every API
 // group of Kubernetes in k8s.io/client-go/kubernetes/scheme, about 6 ms of
 // package initialization in every cold start of a function that links them;
-// client-go's REST client with this scheme does the same requests.
-var scheme = func() *runtime.Scheme {
+// client-go's REST client with this scheme does the same requests. It is
+// built at the first connection, not at start: a function whose
+// environments include no cluster never pays for it.
+var scheme = sync.OnceValue(func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := appsv1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	metav1.AddToGroupVersion(s, appsv1.SchemeGroupVersion)
 	return s
-}()
+})
 
 // New returns the cluster cfg reaches.
 func New(cfg *rest.Config) (*Cluster, error) {
@@ -89,7 +90,7 @@ func New(cfg *rest.Config) (*Cluster, error) {
 	c.UserAgent = "highway"
 	c.APIPath = "/apis"
 	c.GroupVersion = &appsv1.SchemeGroupVersion
-	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme()).WithoutConversion()
 	hc, err := rest.HTTPClientFor(&c)
 	if err != nil {
 		return nil, err
@@ -180,23 +181,23 @@ func (c *Cluster) Deployment(ctx context.Context, namespace, name string) (*apps
 // (its Generation is the one a rollout of image reaches), and whether
 // anything changed.
 func (c *Cluster) SetImage(ctx context.Context, namespace, name, container, image string) (*appsv1.Deployment, bool, error) {
-	repo := imageref.Repository(image)
 	for range MaxAttempts {
 		d, err := c.Deployment(ctx, namespace, name)
 		if err != nil {
 			return nil, false, err
 		}
-		spec := d.Spec.Template.Spec
-		if containerIndex(spec.Containers, container) < 0 {
-			return nil, false, fmt.Errorf("%w: Deployment %s/%s has no container %q (it has %s)", ErrRefused, namespace, name, container, containerNames(d))
+		ours, ok := AppImages(d, container, image)
+		if !ok {
+			return nil, false, fmt.Errorf("%w: Deployment %s/%s has no container %q (it has %s)", ErrRefused, namespace, name, container, ContainerNames(d))
 		}
 		lists := map[string][]map[string]any{}
-		for key, cs := range map[string][]corev1.Container{"containers": spec.Containers, "initContainers": spec.InitContainers} {
-			for _, ct := range cs {
-				ours := (key == "containers" && ct.Name == container) || imageref.Repository(ct.Image) == repo
-				if ours && ct.Image != image {
-					lists[key] = append(lists[key], map[string]any{"name": ct.Name, "image": image})
+		for _, im := range ours {
+			if im.Reference != image {
+				key := "containers"
+				if im.Init {
+					key = "initContainers"
 				}
+				lists[key] = append(lists[key], map[string]any{"name": im.Container, "image": image})
 			}
 		}
 		if len(lists) == 0 {
@@ -268,16 +269,9 @@ func (c *Cluster) patch(ctx context.Context, namespace, name string, patch map[s
 	return d, nil
 }
 
-func containerIndex(cs []corev1.Container, name string) int {
-	for i, c := range cs {
-		if c.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-func containerNames(d *appsv1.Deployment) string {
+// ContainerNames lists the containers of d's pod template, for a message
+// naming what it has.
+func ContainerNames(d *appsv1.Deployment) string {
 	var names []string
 	for _, c := range d.Spec.Template.Spec.Containers {
 		names = append(names, c.Name)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/highwayhq/highway/shared/imageref"
 	appsv1 "k8s.io/api/apps/v1"
@@ -71,6 +72,8 @@ func RolloutOf(d *appsv1.Deployment, generation int64) Rollout {
 // Image is what one container of a Deployment's pod template runs.
 type Image struct {
 	Container string
+	// Init says it is an init container.
+	Init bool
 	// Reference is the image as the template names it.
 	Reference string
 	// Digest is its "sha256:…" digest; empty when it names a tag, which is
@@ -82,11 +85,37 @@ type Image struct {
 func Images(d *appsv1.Deployment) []Image {
 	var out []Image
 	spec := d.Spec.Template.Spec
-	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+	for i, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
 		for _, c := range cs {
 			digest, _ := imageref.Digest(c.Image)
-			out = append(out, Image{Container: c.Name, Reference: c.Image, Digest: digest})
+			out = append(out, Image{Container: c.Name, Init: i == 0, Reference: c.Image, Digest: digest})
 		}
 	}
 	return out
+}
+
+// AppImages returns the app's images in d's pod template: what container
+// (not an init container) runs, first, then every other container and init
+// container whose image comes from repository (an image reference or a
+// repository, as imageref.Repository reads it; empty, container's own). One
+// artifact runs in all of them: promotion sets them together, and runtime
+// drift checks them together. Sidecars of other repositories are not the
+// app's. ok is false when the template has no such container.
+func AppImages(d *appsv1.Deployment, container, repository string) (images []Image, ok bool) {
+	all := Images(d)
+	i := slices.IndexFunc(all, func(im Image) bool { return im.Container == container && !im.Init })
+	if i < 0 {
+		return nil, false
+	}
+	if repository == "" {
+		repository = all[i].Reference
+	}
+	repo := imageref.Repository(repository)
+	images = []Image{all[i]}
+	for j, im := range all {
+		if j != i && imageref.Repository(im.Reference) == repo {
+			images = append(images, im)
+		}
+	}
+	return images, true
 }

@@ -217,12 +217,5 @@ func checkEKSWorkload(c *checker, at string, w EKSWorkload, d *EKSDeploy, env *E
 		c.errorf(at, "name the cluster, namespace and deployment: environment %q is not deployed to EKS", env.Name)
 		return
 	}
-	switch {
-	case w.Cluster != "" && !eksClusterPattern.MatchString(w.Cluster):
-		c.errorf(at+".cluster", "%q is not an EKS cluster name", w.Cluster)
-	case w.Namespace != "" && !dnsLabelPattern.MatchString(w.Namespace):
-		c.errorf(at+".namespace", "%q is not a Kubernetes namespace (a DNS-1123 label)", w.Namespace)
-	case w.Deployment != "" && !dnsSubdomainPattern.MatchString(w.Deployment):
-		c.errorf(at+".deployment", "%q is not a Kubernetes Deployment name (a DNS-1123 subdomain)", w.Deployment)
-	}
+	checkKubeNames(c, at, false, w.Cluster, w.Namespace, w.Deployment, "")
 }

@@ -228,17 +228,24 @@ func checkAppRunnerService(c *checker, at, service string, env *Environment) {
 
 // checkEKS checks a Deployment's place in a cluster.
 func checkEKS(c *checker, at string, s *EKSDeploy) {
-	if !eksClusterPattern.MatchString(s.Cluster) {
-		c.errorf(at+".cluster", "%q is not an EKS cluster name", s.Cluster)
-	}
-	if !dnsLabelPattern.MatchString(s.Namespace) {
-		c.errorf(at+".namespace", "%q is not a Kubernetes namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63)", s.Namespace)
-	}
-	if !dnsSubdomainPattern.MatchString(s.Deployment) {
-		c.errorf(at+".deployment", "%q is not a Kubernetes Deployment name (a DNS-1123 subdomain)", s.Deployment)
-	}
-	if !dnsLabelPattern.MatchString(s.Container) {
-		c.errorf(at+".container", "%q is not a Kubernetes container name (a DNS-1123 label)", s.Container)
+	checkKubeNames(c, at, true, s.Cluster, s.Namespace, s.Deployment, s.Container)
+}
+
+// checkKubeNames checks the names of a Deployment's place: all of them when
+// required, else those set.
+func checkKubeNames(c *checker, at string, required bool, cluster, namespace, deployment, container string) {
+	for _, n := range []struct {
+		key, v, what string
+		p            *pattern
+	}{
+		{"cluster", cluster, "an EKS cluster name", eksClusterPattern},
+		{"namespace", namespace, "a Kubernetes namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63)", dnsLabelPattern},
+		{"deployment", deployment, "a Kubernetes Deployment name (a DNS-1123 subdomain)", dnsSubdomainPattern},
+		{"container", container, "a Kubernetes container name (a DNS-1123 label)", dnsLabelPattern},
+	} {
+		if (required || n.v != "") && !n.p.MatchString(n.v) {
+			c.errorf(at+"."+n.key, "%q is not %s", n.v, n.what)
+		}
 	}
 }
 

@@ -222,14 +222,7 @@ func TestRollbackDuringADeploymentRollsItBack(t *testing.T) {
 	f.ship(t, "prod", digest)
 	f.ship(t, "prod", other)
 	// A deployment of a third artifact holds prod, waiting for its service.
-	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
-	busy, _, err := f.p.request(ctx, &ledger.Promotion{
-		Header: ledger.Header{ID: "prm-busy", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
-		Status: ledger.PromotionRequested, NotBefore: f.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	busy := f.requestThird(t, "prm-busy")
 	if ok, err := f.p.Deploy(ctx, app, prod, busy); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
@@ -385,14 +378,7 @@ func TestRollbackForALateRequestSparesALaterDeployment(t *testing.T) {
 	f.ship(t, "prod", other)
 	alarmAt := f.now
 	f.now = f.now.Add(10 * time.Minute)
-	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
-	fix, _, err := f.p.request(ctx, &ledger.Promotion{
-		Header: ledger.Header{ID: "prm-fix", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
-		Status: ledger.PromotionRequested, NotBefore: f.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fix := f.requestThird(t, "prm-fix")
 	if ok, err := f.p.Deploy(ctx, app, prod, fix); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
@@ -419,14 +405,7 @@ func TestRollbackForAClaimedDeploymentQuarantinesIt(t *testing.T) {
 	app, prod := f.env(t, "prod")
 	f.ship(t, "prod", digest)
 	f.ship(t, "prod", other)
-	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
-	claimed, _, err := f.p.request(ctx, &ledger.Promotion{
-		Header: ledger.Header{ID: "prm-claimed", App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
-		Status: ledger.PromotionRequested, NotBefore: f.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	claimed := f.requestThird(t, "prm-claimed")
 	claimed.Status, claimed.StartedAt = ledger.PromotionDeploying, f.now // its adapter not called yet
 	if err := f.l.Update(ctx, claimed); err != nil {
 		t.Fatal(err)
@@ -438,4 +417,19 @@ func TestRollbackForAClaimedDeploymentQuarantinesIt(t *testing.T) {
 	if !f.quarantined(t, third) || f.quarantined(t, other) {
 		t.Errorf("quarantined C %v, B %v; want C alone", f.quarantined(t, third), f.quarantined(t, other))
 	}
+}
+
+// requestThird registers a third artifact, C, and requests its promotion to
+// prod as id, now.
+func (f *fixture) requestThird(t *testing.T, id string) *ledger.Promotion {
+	t.Helper()
+	c := f.register(t, strings.TrimPrefix(third, "sha256:")[:40], third)
+	pr, _, err := f.p.request(context.Background(), &ledger.Promotion{
+		Header: ledger.Header{ID: id, App: "checkout", Env: "prod", Commit: c.Commit, Digest: third, At: f.now},
+		Status: ledger.PromotionRequested, NotBefore: f.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
 }

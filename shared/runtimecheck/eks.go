@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 
@@ -46,28 +44,18 @@ func runningEKS(ctx context.Context, spec *policy.EKSDeploy, connect kube.Connec
 
 	// The policy's container is one of the template's containers, as
 	// promotion's patch requires; an init container of that name is not it.
-	var names []string
-	for _, c := range d.Spec.Template.Spec.Containers {
-		names = append(names, c.Name)
-	}
-	images := kube.Images(d)
-	i := slices.IndexFunc(images, func(img kube.Image) bool { return img.Container == spec.Container })
-	if i < 0 || !slices.Contains(names, spec.Container) {
+	images, ok := kube.AppImages(d, spec.Container, "")
+	if !ok {
 		return Observed{}, fmt.Errorf("%w: Deployment %s/%s in cluster %s has no container %q (it has %s)",
-			ErrMissing, spec.Namespace, spec.Deployment, spec.Cluster, spec.Container, strings.Join(names, ", "))
+			ErrMissing, spec.Namespace, spec.Deployment, spec.Cluster, spec.Container, kube.ContainerNames(d))
 	}
-	app := images[i]
-
-	obs := observedImage(where+" container "+app.Container, app)
+	obs := observedImage(where+" container "+images[0].Container, images[0])
 	if rollout := unsettled(d); rollout != "" {
 		obs.Target += ", rollout " + rollout
 		obs.Unsettled = "pods of another template may still run, and so another image"
 	}
-	repo := imageref.Repository(app.Reference)
-	for _, img := range images {
-		if img.Container != app.Container && imageref.Repository(img.Reference) == repo {
-			obs.Others = append(obs.Others, observedImage(where+" container "+img.Container, img))
-		}
+	for _, img := range images[1:] {
+		obs.Others = append(obs.Others, observedImage(where+" container "+img.Container, img))
 	}
 	return obs, nil
 }

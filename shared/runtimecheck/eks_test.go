@@ -43,6 +43,14 @@ type pods struct{ app, migrate, proxy string }
 // rolledOut is checkout's Deployment as the API server returns it once its
 // rollout finished: three replicas of the app container, after a migrate
 // init container built from the same repository, beside an Envoy sidecar.
+
+// eksKinds are the two ways an environment runs on EKS; each test runs on
+// both, for runtime drift reads the same Deployment in each.
+var eksKinds = []struct {
+	kind string
+	env  *policy.Environment
+}{{"eks", eksEnv}, {"gitops", gitopsEnv}}
+
 func rolledOut(p pods) *appsv1.Deployment {
 	replicas := int32(3)
 	labels := map[string]string{"app.kubernetes.io/name": "checkout"}
@@ -126,10 +134,7 @@ func TestCheckEKSComparesEveryContainerOfTheAppsRepository(t *testing.T) {
 		{"sidecar of another repository by tag", pods{repo + "@" + promoted, repo + "@" + promoted, "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4"},
 			runtimecheck.StatusInSync, promoted, "eks shop checkout/checkout container app"},
 	}
-	for _, e := range []struct {
-		kind string
-		env  *policy.Environment
-	}{{"eks", eksEnv}, {"gitops", gitopsEnv}} {
+	for _, e := range eksKinds {
 		for _, tt := range tests {
 			t.Run(e.kind+" "+tt.name, func(t *testing.T) {
 				k, srv, c := eksCluster(t, rolledOut(tt.give))
@@ -165,10 +170,7 @@ func TestDeploymentRunningATag(t *testing.T) {
 		{"app container", pods{repo + ":1.4.2", repo + "@" + promoted, envoy}, "container app: " + repo + ":1.4.2 (image referenced by tag"},
 		{"init container", pods{repo + "@" + promoted, repo + ":latest", envoy}, "container migrate: " + repo + ":latest (image referenced by tag"},
 	}
-	for _, e := range []struct {
-		kind string
-		env  *policy.Environment
-	}{{"eks", eksEnv}, {"gitops", gitopsEnv}} {
+	for _, e := range eksKinds {
 		for _, tt := range tests {
 			t.Run(e.kind+" "+tt.name, func(t *testing.T) {
 				_, _, c := eksCluster(t, rolledOut(tt.give))
@@ -277,10 +279,7 @@ func TestCheckEKSTemplateInSyncWhilePodsMayNotBe(t *testing.T) {
 			return d
 		}, nil, runtimecheck.StatusInSync, "container app: " + repo + "@" + promoted},
 	}
-	for _, e := range []struct {
-		kind string
-		env  *policy.Environment
-	}{{"eks", eksEnv}, {"gitops", gitopsEnv}} {
+	for _, e := range eksKinds {
 		for _, tt := range tests {
 			t.Run(e.kind+" "+tt.name, func(t *testing.T) {
 				var extra []ledger.Record
